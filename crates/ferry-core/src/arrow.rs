@@ -1,0 +1,143 @@
+//! The one Arrow representation of each [`LogicalType`].
+//!
+//! Decoders build exactly these arrays and encoders may rely on them: an
+//! encoder downcasts with `as_any().downcast_ref::<…>()` once per batch and
+//! column, never per value.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, IntervalUnit, Schema, SchemaRef, TimeUnit};
+
+use crate::plan::TablePlan;
+use crate::types::LogicalType;
+
+/// Field metadata key carrying the logical type (JSON), so a batch describes itself.
+pub const LOGICAL_TYPE_KEY: &str = "ferry.logical_type";
+
+/// The Arrow type that carries values of `t`.
+pub fn arrow_type(t: &LogicalType) -> DataType {
+    use LogicalType::*;
+    match t {
+        Bool => DataType::Boolean,
+        Int8 => DataType::Int8,
+        Int16 | Year => DataType::Int16,
+        Int32 => DataType::Int32,
+        Int64 => DataType::Int64,
+        UInt8 => DataType::UInt8,
+        UInt16 => DataType::UInt16,
+        UInt32 => DataType::UInt32,
+        UInt64 => DataType::UInt64,
+        Float32 => DataType::Float32,
+        Float64 => DataType::Float64,
+        Decimal { .. }
+        | Money
+        | Char { .. }
+        | Varchar { .. }
+        | Text { .. }
+        | TimeTz
+        | Json
+        | Jsonb
+        | Enum { .. }
+        | Bit { .. }
+        | Inet
+        | Cidr
+        | MacAddr
+        | MacAddr8
+        | TsVector
+        | Xml => DataType::Utf8,
+        Binary { .. } | VarBinary { .. } => DataType::Binary,
+        Date => DataType::Date32,
+        Time { .. } => DataType::Time64(TimeUnit::Microsecond),
+        Timestamp { .. } => DataType::Timestamp(TimeUnit::Microsecond, None),
+        TimestampTz { .. } => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        Duration { .. } => DataType::Duration(TimeUnit::Microsecond),
+        Interval => DataType::Interval(IntervalUnit::MonthDayNano),
+        Uuid => DataType::FixedSizeBinary(16),
+        Set { .. } => DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))),
+        Array { element } => {
+            DataType::List(Arc::new(Field::new("item", arrow_type(element), true)))
+        }
+    }
+}
+
+/// The Arrow schema of the batches a reader yields for `plan`, in plan column order.
+pub fn plan_schema(plan: &TablePlan) -> SchemaRef {
+    let fields: Vec<Field> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            let mut meta = HashMap::new();
+            meta.insert(
+                LOGICAL_TYPE_KEY.to_string(),
+                serde_json::to_string(&c.logical).unwrap_or_default(),
+            );
+            Field::new(&c.name, arrow_type(&c.logical), c.nullable).with_metadata(meta)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// Renders the primary-key values of `row` for an error message, e.g. `id=42`
+/// or `(tenant=7, id=42)`. Keys are what a DBA needs to find the row; other
+/// cell values never appear in errors.
+pub fn render_key(plan: &TablePlan, batch: &RecordBatch, row: usize) -> String {
+    if plan.primary_key.is_empty() {
+        return format!("row #{row} of batch (table has no primary key)");
+    }
+    let mut out = String::new();
+    let many = plan.primary_key.len() > 1;
+    if many {
+        out.push('(');
+    }
+    for (i, &col) in plan.primary_key.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{}=", plan.columns[col].name);
+        render_scalar(&mut out, batch.column(col), row);
+    }
+    if many {
+        out.push(')');
+    }
+    out
+}
+
+fn render_scalar(out: &mut String, array: &ArrayRef, row: usize) {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    if array.is_null(row) {
+        out.push_str("NULL");
+        return;
+    }
+    let _ = match array.data_type() {
+        DataType::Int8 => write!(out, "{}", array.as_primitive::<Int8Type>().value(row)),
+        DataType::Int16 => write!(out, "{}", array.as_primitive::<Int16Type>().value(row)),
+        DataType::Int32 => write!(out, "{}", array.as_primitive::<Int32Type>().value(row)),
+        DataType::Int64 => write!(out, "{}", array.as_primitive::<Int64Type>().value(row)),
+        DataType::UInt8 => write!(out, "{}", array.as_primitive::<UInt8Type>().value(row)),
+        DataType::UInt16 => write!(out, "{}", array.as_primitive::<UInt16Type>().value(row)),
+        DataType::UInt32 => write!(out, "{}", array.as_primitive::<UInt32Type>().value(row)),
+        DataType::UInt64 => write!(out, "{}", array.as_primitive::<UInt64Type>().value(row)),
+        DataType::Utf8 => write!(out, "'{}'", array.as_string::<i32>().value(row)),
+        DataType::Date32 => write!(
+            out,
+            "{} (days)",
+            array.as_primitive::<Date32Type>().value(row)
+        ),
+        DataType::Timestamp(..) => write!(
+            out,
+            "{} (µs)",
+            array.as_primitive::<TimestampMicrosecondType>().value(row)
+        ),
+        DataType::FixedSizeBinary(_) => {
+            for b in array.as_fixed_size_binary().value(row) {
+                let _ = write!(out, "{b:02x}");
+            }
+            Ok(())
+        }
+        other => write!(out, "<{other} key>"),
+    };
+}

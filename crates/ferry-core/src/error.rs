@@ -1,0 +1,127 @@
+//! Errors shared by every layer below the binary.
+//!
+//! Each error carries where it happened (table, column, key) and knows its
+//! [`ErrorKind`], so the engine can retry a range on a transient failure and
+//! stop a table on a definite one. Messages never contain cell values (keys
+//! excepted) or passwords; driver errors stay attached as `source`, never
+//! stringified into the message.
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How the engine should react to an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Worth retrying: a dropped connection, a deadlock, a server restart.
+    Transient,
+    /// Retrying will fail the same way: bad input, a value the target refuses.
+    Definite,
+    /// A broken invariant inside ferry.
+    Bug,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid connection URL `{url}`: {reason}")]
+    Url { url: String, reason: String },
+
+    /// `url` is already redacted.
+    #[error("cannot connect to {url}")]
+    Connect {
+        url: String,
+        kind: ErrorKind,
+        #[source]
+        source: BoxError,
+    },
+
+    /// A statement failed; `context` says which step, naming the table.
+    #[error("{context}")]
+    Query {
+        context: String,
+        kind: ErrorKind,
+        #[source]
+        source: BoxError,
+    },
+
+    #[error("table {table} not found in {database}")]
+    MissingTable { table: String, database: String },
+
+    #[error("table {table} column {column}: unsupported type {ty}: {reason}")]
+    UnsupportedType {
+        table: String,
+        column: String,
+        ty: String,
+        reason: String,
+    },
+
+    /// A value the target (or the hub) cannot hold. `problem` describes the
+    /// value's class ("NaN", "zero date", "out of DATETIME range"), never the value.
+    #[error("table {table} column {column} key {key}: {problem}")]
+    Value {
+        table: String,
+        column: String,
+        key: String,
+        problem: String,
+    },
+
+    #[error("table {table} already exists in the target (choose --if-exists truncate or append)")]
+    TargetExists { table: String },
+
+    #[error("table {table}: {problem}")]
+    Table { table: String, problem: String },
+
+    #[error("mapping {origin}: {problem}")]
+    Mapping { origin: String, problem: String },
+
+    #[error("internal error: {0}")]
+    Bug(String),
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Connect { kind, .. } | Error::Query { kind, .. } => *kind,
+            Error::Bug(_) => ErrorKind::Bug,
+            _ => ErrorKind::Definite,
+        }
+    }
+
+    /// Shorthand for a [`Error::Query`] whose kind the adapter has classified.
+    pub fn query(context: impl Into<String>, kind: ErrorKind, source: impl Into<BoxError>) -> Self {
+        Error::Query {
+            context: context.into(),
+            kind,
+            source: source.into(),
+        }
+    }
+
+    pub fn value(
+        table: impl std::fmt::Display,
+        column: impl Into<String>,
+        key: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        Error::Value {
+            table: table.to_string(),
+            column: column.into(),
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Renders an error and its whole `source` chain on one line, the form the
+/// binary prints.
+pub fn chain_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !s.is_empty() && !out.ends_with(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = e.source();
+    }
+    out.replace('\n', " ")
+}

@@ -1,0 +1,61 @@
+//! Typed progress events. The library never draws; the binary renders these
+//! (indicatif bars on a terminal, periodic lines otherwise, nothing with --quiet).
+
+use serde::Serialize;
+
+use crate::plan::TableRef;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A table's copy is about to start reading.
+    TableStarted {
+        table: TableRef,
+        estimated_rows: Option<u64>,
+    },
+    /// `rows` more rows were written to the target for `table`.
+    RowsWritten { table: TableRef, rows: u64 },
+    /// The table is done; `summary` is final.
+    TableFinished { summary: TableSummary },
+    /// A table failed; its error is also returned from the run.
+    TableFailed { table: TableRef, error: String },
+}
+
+/// Per-table result of a copy, as printed at the end and in `--format json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TableSummary {
+    pub table: TableRef,
+    pub target: TableRef,
+    pub rows_read: u64,
+    pub rows_written: u64,
+    pub rows_rejected: u64,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+}
+
+/// Where engine code sends events: any callback, so ferry-core needs no
+/// runtime. Cheap to clone.
+#[derive(Clone)]
+pub struct EventSink(Option<std::sync::Arc<dyn Fn(Event) + Send + Sync>>);
+
+impl EventSink {
+    pub fn none() -> Self {
+        EventSink(None)
+    }
+
+    pub fn new(f: impl Fn(Event) + Send + Sync + 'static) -> Self {
+        EventSink(Some(std::sync::Arc::new(f)))
+    }
+
+    pub fn send(&self, event: Event) {
+        if let Some(f) = &self.0 {
+            f(event)
+        }
+    }
+}
+
+impl std::fmt::Debug for EventSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventSink")
+    }
+}

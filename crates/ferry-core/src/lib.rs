@@ -1,0 +1,23 @@
+//! ferry's domain model, shared by every engine adapter and the engine.
+//!
+//! Nothing here talks to a database. The crate defines the hub that all
+//! engines meet at: a closed set of [`LogicalType`]s, each with one fixed
+//! Arrow representation ([`arrow`]), the per-table plan that the mapping
+//! layer resolves before any row moves ([`plan`]), the errors every layer
+//! returns ([`error`]), connection URLs that never print a password
+//! ([`url`]), and the typed progress events the binary renders ([`event`]).
+
+pub mod adapter;
+pub mod arrow;
+pub mod error;
+pub mod event;
+pub mod plan;
+pub mod types;
+pub mod url;
+
+pub use error::{Error, ErrorKind, Result};
+pub use plan::{
+    ColumnPlan, Conversion, IfExists, RawColumn, RawTable, RawType, TablePlan, TableRef,
+};
+pub use types::LogicalType;
+pub use url::{DbUrl, Engine};

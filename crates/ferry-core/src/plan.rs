@@ -1,0 +1,168 @@
+//! What the catalog says (`Raw*`) and what ferry decided (`*Plan`).
+//!
+//! Stages: an adapter's catalog reader produces a [`RawTable`]; the mapping
+//! layer turns it into a [`TablePlan`] (logical type, conversion and target DDL
+//! type per column); readers and sinks then run the plan without deciding
+//! anything per value.
+
+use serde::{Deserialize, Serialize};
+
+use crate::types::LogicalType;
+
+/// A table name, optionally schema-qualified. Names are kept exactly as the
+/// catalog spells them (no case folding); adapters quote them on use.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TableRef {
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+impl TableRef {
+    pub fn new(schema: Option<&str>, name: &str) -> Self {
+        TableRef {
+            schema: schema.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// Parses `name` or `schema.name` as typed on a command line.
+    pub fn parse(s: &str) -> Self {
+        match s.split_once('.') {
+            Some((schema, name)) if !schema.is_empty() && !name.is_empty() => {
+                TableRef::new(Some(schema), name)
+            }
+            _ => TableRef::new(None, s),
+        }
+    }
+}
+
+impl std::fmt::Display for TableRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.schema {
+            Some(s) => write!(f, "{s}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// A column's type as the source catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RawType {
+    /// The engine's base type name, lower case, as matched by read rules:
+    /// PostgreSQL `pg_type.typname` of the base type (`int4`, `numeric`,
+    /// `timestamptz`; for enums `enum`, for arrays `array`); MySQL
+    /// `DATA_TYPE` (`tinyint`, `decimal`, `json`…).
+    pub name: String,
+    /// The full declaration as a DBA would read it: `numeric(12,2)`,
+    /// `tinyint(1) unsigned`, `character varying(20)`, `mood[]`.
+    pub display: String,
+    pub length: Option<u32>,
+    pub precision: Option<u32>,
+    pub scale: Option<u32>,
+    /// Fractional-second digits of temporal types.
+    pub fsp: Option<u8>,
+    pub unsigned: bool,
+    /// MySQL display width (`tinyint(1)` → 1), used to spot booleans.
+    pub display_width: Option<u32>,
+    /// Enum or set labels in declaration order.
+    pub values: Vec<String>,
+    /// The user-visible type name for enums and domains (PostgreSQL), schema-qualified when not in `public`.
+    pub user_type: Option<String>,
+    /// Element type of an array.
+    pub element: Option<Box<RawType>>,
+}
+
+/// A column as the source catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawColumn {
+    pub name: String,
+    pub ty: RawType,
+    pub nullable: bool,
+}
+
+/// A table as the source catalog describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawTable {
+    pub table: TableRef,
+    pub columns: Vec<RawColumn>,
+    /// Indexes into `columns`, in key order.
+    pub primary_key: Vec<usize>,
+    /// The catalog's row estimate, for progress only.
+    pub estimated_rows: Option<u64>,
+}
+
+/// A named value conversion: the closed set the mapping data may name.
+/// Everything except `Exact` loses information and must be chosen by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Conversion {
+    /// The value is carried unchanged; a value the target cannot hold stops the
+    /// table with an error naming table, column and key.
+    #[default]
+    Exact,
+    /// MySQL zero and partial dates (`0000-00-00`, `2016-07-00`) become NULL.
+    ZeroDateToNull,
+    /// NaN and ±Infinity (float or numeric) become NULL in a target without them.
+    NanToNull,
+    /// PostgreSQL ±infinity dates/timestamps become NULL in a target without them.
+    InfinityToNull,
+    /// NUL bytes are removed from text for a target that refuses them (PostgreSQL).
+    StripNul,
+}
+
+impl Conversion {
+    pub fn is_lossy(self) -> bool {
+        self != Conversion::Exact
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Conversion::Exact => "exact",
+            Conversion::ZeroDateToNull => "zero_date_to_null",
+            Conversion::NanToNull => "nan_to_null",
+            Conversion::InfinityToNull => "infinity_to_null",
+            Conversion::StripNul => "strip_nul",
+        }
+    }
+}
+
+/// One column's resolved plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnPlan {
+    /// Name in source and target (identical; renaming is the schema issue's job).
+    pub name: String,
+    /// The source declaration (`RawType::display`).
+    pub source_type: String,
+    pub raw: RawType,
+    pub logical: LogicalType,
+    pub nullable: bool,
+    pub conversion: Conversion,
+    /// Target DDL type, rendered from the target's write rules (or an override).
+    pub target_type: String,
+    /// Which rules decided this column, for `ferry mappings` and plan output.
+    pub rule: String,
+}
+
+/// A table's resolved plan: what to read, what to create, how to convert.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TablePlan {
+    pub source: TableRef,
+    pub target: TableRef,
+    pub columns: Vec<ColumnPlan>,
+    /// Indexes into `columns`, in key order.
+    pub primary_key: Vec<usize>,
+    pub estimated_rows: Option<u64>,
+}
+
+/// What to do when the target table already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IfExists {
+    /// Refuse to touch an existing table.
+    #[default]
+    Fail,
+    /// Empty it (keeping its definition) and load.
+    Truncate,
+    /// Load into it as it is.
+    Append,
+}

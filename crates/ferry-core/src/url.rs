@@ -1,0 +1,269 @@
+//! Connection URLs that cannot leak their password.
+//!
+//! The password lives in a [`SecretString`] from parsing on; `Display` and
+//! `Debug` print the URL with `***` in its place. Adapters build their driver
+//! configuration field by field from a [`DbUrl`] and never hand the raw URL
+//! string to a driver (whose parse errors may echo it).
+
+use percent_encoding::percent_decode_str;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::Error;
+
+/// The engines ferry talks to: a closed set, matched in one place per concern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Postgres,
+    /// MySQL and MariaDB; server differences are detected at connect time.
+    MySql,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::MySql => "mysql",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Engine> {
+        match s.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" | "pg" => Some(Engine::Postgres),
+            "mysql" | "mariadb" => Some(Engine::MySql),
+            _ => None,
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Engine::Postgres => 5432,
+            Engine::MySql => 3306,
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A parsed `postgres://` or `mysql://` URL.
+#[derive(Clone)]
+pub struct DbUrl {
+    pub engine: Engine,
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    password: Option<SecretString>,
+    pub database: String,
+    /// Query parameters (`sslmode=require`, `socket=/path`…), in order.
+    pub params: Vec<(String, String)>,
+}
+
+impl DbUrl {
+    /// Parses a URL. The error message shows the URL with its password hidden.
+    pub fn parse(input: &str) -> Result<DbUrl, Error> {
+        let bad = |reason: &str| Error::Url {
+            url: redact_raw(input),
+            reason: reason.to_string(),
+        };
+        let parsed = url::Url::parse(input).map_err(|e| bad(&e.to_string()))?;
+        let engine = Engine::parse(parsed.scheme()).ok_or_else(|| {
+            bad("unknown scheme (expected postgres://, postgresql://, mysql:// or mariadb://)")
+        })?;
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("missing host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = parsed.port().unwrap_or(engine.default_port());
+        let user = decode(parsed.username()).map_err(|r| bad(r))?;
+        let password = match parsed.password() {
+            Some(p) => Some(SecretString::from(decode(p).map_err(|r| bad(r))?)),
+            None => None,
+        };
+        let database = decode(parsed.path().trim_start_matches('/')).map_err(|r| bad(r))?;
+        if database.is_empty() {
+            return Err(bad("missing database name in the path"));
+        }
+        if database.contains('/') {
+            return Err(bad("the path must be a single database name"));
+        }
+        let params = parsed
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Ok(DbUrl {
+            engine,
+            host,
+            port,
+            user: if user.is_empty() {
+                default_user(engine)
+            } else {
+                user
+            },
+            password,
+            database,
+            params,
+        })
+    }
+
+    /// The password, for handing to a driver. Never log the result.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_ref().map(|p| p.expose_secret())
+    }
+
+    /// Sets the password when the URL had none (from an env var or a file).
+    pub fn set_password_if_missing(&mut self, password: Option<String>) {
+        if self.password.is_none() {
+            self.password = password.map(SecretString::from);
+        }
+    }
+
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The same URL pointing at another database (tests create one per case).
+    pub fn with_database(&self, database: &str) -> DbUrl {
+        let mut u = self.clone();
+        u.database = database.to_string();
+        u
+    }
+
+    /// The URL with the password in clear, for handing to a child process
+    /// in tests or to the benchmark's native tools. Never log it.
+    pub fn expose(&self) -> String {
+        self.render(false)
+    }
+
+    fn render(&self, redact: bool) -> String {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let scheme = self.engine.name();
+        let user = utf8_percent_encode(&self.user, NON_ALPHANUMERIC);
+        let auth = match (&self.password, redact) {
+            (Some(_), true) => format!("{user}:***@"),
+            (Some(p), false) => format!(
+                "{user}:{}@",
+                utf8_percent_encode(p.expose_secret(), NON_ALPHANUMERIC)
+            ),
+            (None, _) => format!("{user}@"),
+        };
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        let mut s = format!(
+            "{scheme}://{auth}{host}:{}/{}",
+            self.port,
+            utf8_percent_encode(&self.database, NON_ALPHANUMERIC)
+        );
+        for (i, (k, v)) in self.params.iter().enumerate() {
+            s.push(if i == 0 { '?' } else { '&' });
+            s.push_str(k);
+            s.push('=');
+            s.push_str(v);
+        }
+        s
+    }
+}
+
+impl std::fmt::Display for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(true))
+    }
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DbUrl({})", self.render(true))
+    }
+}
+
+fn decode(s: &str) -> Result<String, &'static str> {
+    percent_decode_str(s)
+        .decode_utf8()
+        .map(|c| c.into_owned())
+        .map_err(|_| "percent-encoded text is not UTF-8")
+}
+
+fn default_user(engine: Engine) -> String {
+    match engine {
+        Engine::Postgres => std::env::var("PGUSER")
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "postgres".into()),
+        Engine::MySql => std::env::var("USER").unwrap_or_else(|_| "root".into()),
+    }
+}
+
+/// Hides the password of a URL that may not even parse: everything between
+/// the first `:` after `://` and the last `@` before the host is replaced.
+pub fn redact_raw(input: &str) -> String {
+    let Some(scheme_end) = input.find("://") else {
+        return input.to_string();
+    };
+    let rest = &input[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:***{}",
+            &input[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => input.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_redact() {
+        let u =
+            DbUrl::parse("postgres://bob:s3cr%40t@db.example:6543/app?sslmode=require").unwrap();
+        assert_eq!(u.engine, Engine::Postgres);
+        assert_eq!(u.host, "db.example");
+        assert_eq!(u.port, 6543);
+        assert_eq!(u.user, "bob");
+        assert_eq!(u.password(), Some("s3cr@t"));
+        assert_eq!(u.database, "app");
+        assert_eq!(u.param("sslmode"), Some("require"));
+        let shown = u.to_string();
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(!format!("{u:?}").contains("s3cr"));
+        assert_eq!(
+            DbUrl::parse(&u.expose()).unwrap().password(),
+            Some("s3cr@t")
+        );
+    }
+
+    #[test]
+    fn errors_never_echo_the_password() {
+        for bad in [
+            "postgres://bob:hunter2@:5432/app",
+            "oracle://bob:hunter2@h/app",
+            "mysql://bob:hunter2@h",
+            "mysql://bob:hunter2@h:99999/app",
+        ] {
+            let e = DbUrl::parse(bad).unwrap_err().to_string();
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn redact_raw_handles_at_in_password() {
+        assert_eq!(redact_raw("mysql://u:p@ss@h/db"), "mysql://u:***@h/db");
+        assert_eq!(redact_raw("mysql://h/db"), "mysql://h/db");
+    }
+}
