@@ -57,6 +57,9 @@ pub struct RawType {
     /// `tinyint(1) unsigned`, `character varying(20)`, `mood[]`.
     pub display: String,
     pub length: Option<u32>,
+    /// Storage ceiling in bytes of MySQL's TEXT/BLOB tiers (TINYTEXT 255 …
+    /// LONGBLOB 4294967295), so a sink can pick a tier that fits.
+    pub max_bytes: Option<u64>,
     pub precision: Option<u32>,
     pub scale: Option<u32>,
     /// Fractional-second digits of temporal types.

@@ -1,1 +1,469 @@
-//! placeholder
+//! Type mappings as data.
+//!
+//! The rules in `mappings/` say *what* maps to *what*: source engine type →
+//! logical type (read rules), logical type → target DDL type (write rules),
+//! rare pair exceptions (`pairs.toml`) and the user's per-type and per-column
+//! overrides (`--mapping FILE`). The Rust here only matches and renders; how a
+//! value is converted is the adapters' closed set of decoders and encoders.
+//!
+//! The built-in files are embedded at build time and validated on every start
+//! ([`Mappings::builtin`]); a user's file is validated the same way before any
+//! row moves.
+
+mod matrix;
+mod rules;
+
+use std::collections::HashMap;
+
+use ferry_core::{
+    ColumnPlan, Conversion, Engine, Error, LogicalType, RawTable, RawType, TablePlan, TableRef,
+};
+
+pub use matrix::MatrixRow;
+pub use rules::{ColumnOverride, EngineRules, Overrides, PairFile, TypeOverride};
+
+const POSTGRES_RULES: &str = include_str!("../../../mappings/postgres.toml");
+const MYSQL_RULES: &str = include_str!("../../../mappings/mysql.toml");
+const PAIR_RULES: &str = include_str!("../../../mappings/pairs.toml");
+
+/// The effective rule set: built-in engine rules, pair exceptions, user overrides.
+#[derive(Debug, Clone)]
+pub struct Mappings {
+    engines: HashMap<Engine, EngineRules>,
+    pairs: Vec<(Engine, Engine, Overrides)>,
+    user: Overrides,
+}
+
+impl Mappings {
+    /// The embedded rules, validated.
+    pub fn builtin() -> Result<Self, Error> {
+        let mut engines = HashMap::new();
+        for (engine, origin, text) in [
+            (Engine::Postgres, "mappings/postgres.toml", POSTGRES_RULES),
+            (Engine::MySql, "mappings/mysql.toml", MYSQL_RULES),
+        ] {
+            let rules: EngineRules = rules::parse(origin, text)?;
+            rules.validate(origin)?;
+            engines.insert(engine, rules);
+        }
+        let pair_file: PairFile = rules::parse("mappings/pairs.toml", PAIR_RULES)?;
+        let mut pairs = Vec::new();
+        for p in pair_file.pair {
+            let origin = "mappings/pairs.toml";
+            let s = rules::check_engine(origin, &p.source)?;
+            let t = rules::check_engine(origin, &p.target)?;
+            let o = Overrides {
+                types: p.types,
+                columns: p.columns,
+            };
+            validate_overrides(origin, &o)?;
+            pairs.push((s, t, o));
+        }
+        Ok(Mappings {
+            engines,
+            pairs,
+            user: Overrides::default(),
+        })
+    }
+
+    /// Adds a user's override file (TOML text; `origin` names it in errors).
+    pub fn with_overrides(mut self, origin: &str, text: &str) -> Result<Self, Error> {
+        let o: Overrides = rules::parse(origin, text)?;
+        validate_overrides(origin, &o)?;
+        self.user.types.extend(o.types);
+        self.user.columns.extend(o.columns);
+        Ok(self)
+    }
+
+    pub fn engine_rules(&self, engine: Engine) -> &EngineRules {
+        &self.engines[&engine]
+    }
+
+    /// Resolves a source table into a plan for `target_table` on `target`.
+    ///
+    /// Per column, in increasing priority: the source engine's read rule, the
+    /// target engine's write rule, a pair exception, a user type override, a
+    /// user column override. Fails on the first column that has no rule,
+    /// naming table, column and type.
+    pub fn plan_table(
+        &self,
+        raw: &RawTable,
+        source: Engine,
+        target: Engine,
+        target_table: TableRef,
+    ) -> Result<TablePlan, Error> {
+        let mut columns = Vec::with_capacity(raw.columns.len());
+        for col in &raw.columns {
+            let table = raw.table.to_string();
+            let unsupported = |reason: String| Error::UnsupportedType {
+                table: table.clone(),
+                column: col.name.clone(),
+                ty: col.ty.display.clone(),
+                reason,
+            };
+            let (read_kind, read_conv, _) = self.read_rule(source, &col.ty).map_err(unsupported)?;
+            let mut kind = read_kind;
+            let mut conversion = read_conv;
+            let mut target_type = None;
+            let mut rule = format!("{source}.{} → {kind}", col.ty.name);
+            // Overrides, lowest priority first; later ones win field by field.
+            let pair_overrides = self
+                .pairs
+                .iter()
+                .filter(|(s, t, _)| *s == source && *t == target)
+                .map(|(_, _, o)| o);
+            for o in pair_overrides.chain(std::iter::once(&self.user)) {
+                for t in &o.types {
+                    let engine_ok = t
+                        .engine
+                        .as_deref()
+                        .map(|e| Engine::parse(e) == Some(source))
+                        .unwrap_or(true);
+                    if engine_ok && type_matches(&t.source_type, &col.ty) {
+                        apply(
+                            &mut kind,
+                            &mut target_type,
+                            &mut conversion,
+                            &t.logical,
+                            &t.target_type,
+                            t.conversion,
+                        );
+                        rule.push_str(&format!(" (type override {})", t.source_type));
+                    }
+                }
+                for c in &o.columns {
+                    if table_matches(&c.table, &raw.table) && c.column == col.name {
+                        apply(
+                            &mut kind,
+                            &mut target_type,
+                            &mut conversion,
+                            &c.logical,
+                            &c.target_type,
+                            c.conversion,
+                        );
+                        rule.push_str(" (column override)");
+                    }
+                }
+            }
+            let logical = self
+                .logical_from(source, &kind, &col.ty)
+                .map_err(unsupported)?;
+            let target_type = match target_type {
+                Some(t) => t,
+                None => {
+                    let (ddl, write_conv) =
+                        self.render_write(target, &logical, &target_table, &col.name);
+                    if conversion == Conversion::Exact {
+                        conversion = write_conv;
+                    }
+                    ddl
+                }
+            };
+            columns.push(ColumnPlan {
+                name: col.name.clone(),
+                source_type: col.ty.display.clone(),
+                raw: col.ty.clone(),
+                logical,
+                nullable: col.nullable,
+                conversion,
+                target_type,
+                rule,
+            });
+        }
+        Ok(TablePlan {
+            source: raw.table.clone(),
+            target: target_table,
+            columns,
+            primary_key: raw.primary_key.clone(),
+            estimated_rows: raw.estimated_rows,
+        })
+    }
+
+    /// The read rule for a raw type: (logical kind, conversion, note), or why not.
+    fn read_rule(
+        &self,
+        engine: Engine,
+        ty: &RawType,
+    ) -> Result<(String, Conversion, Option<String>), String> {
+        let rules = &self.engines[&engine];
+        if let Some(u) = rules.unsupported.iter().find(|u| u.ty == ty.name) {
+            return Err(u.reason.clone());
+        }
+        rules
+            .read
+            .iter()
+            .find(|r| {
+                r.ty == ty.name
+                    && r.unsigned.is_none_or(|u| u == ty.unsigned)
+                    && r.display_width.is_none_or(|w| Some(w) == ty.display_width)
+            })
+            .map(|r| (r.logical.clone(), r.conversion, r.note.clone()))
+            .ok_or_else(|| {
+                format!(
+                    "no {engine} read rule for type `{}` (add a [[type]] override with --mapping, or exclude the table)",
+                    ty.name
+                )
+            })
+    }
+
+    /// Builds the logical type of kind `kind` with parameters from the catalog.
+    fn logical_from(
+        &self,
+        engine: Engine,
+        kind: &str,
+        ty: &RawType,
+    ) -> Result<LogicalType, String> {
+        use LogicalType as L;
+        let fsp = ty.fsp.unwrap_or(6).min(6);
+        Ok(match kind {
+            "bool" => L::Bool,
+            "int8" => L::Int8,
+            "int16" => L::Int16,
+            "int32" => L::Int32,
+            "int64" => L::Int64,
+            "uint8" => L::UInt8,
+            "uint16" => L::UInt16,
+            "uint32" => L::UInt32,
+            "uint64" => L::UInt64,
+            "float32" => L::Float32,
+            "float64" => L::Float64,
+            "decimal" => L::Decimal {
+                precision: ty.precision,
+                scale: ty.precision.map(|_| ty.scale.unwrap_or(0)),
+            },
+            "money" => L::Money,
+            "char" => L::Char { length: ty.length },
+            "varchar" => L::Varchar { length: ty.length },
+            "text" => L::Text {
+                max_bytes: ty.max_bytes,
+            },
+            "binary" => L::Binary { length: ty.length },
+            "varbinary" => L::VarBinary {
+                length: ty.length,
+                max_bytes: ty.max_bytes,
+            },
+            "date" => L::Date,
+            "time" => L::Time { precision: fsp },
+            "timetz" => L::TimeTz,
+            "timestamp" => L::Timestamp { precision: fsp },
+            "timestamptz" => L::TimestampTz { precision: fsp },
+            "duration" => L::Duration { precision: fsp },
+            "interval" => L::Interval,
+            "year" => L::Year,
+            "uuid" => L::Uuid,
+            "json" => L::Json,
+            "jsonb" => L::Jsonb,
+            "enum" => L::Enum {
+                name: ty.user_type.clone(),
+                values: ty.values.clone(),
+            },
+            "set" => L::Set {
+                values: ty.values.clone(),
+            },
+            "bit" => L::Bit {
+                length: ty.length,
+                varying: ty.name == "varbit",
+            },
+            "inet" => L::Inet,
+            "cidr" => L::Cidr,
+            "macaddr" => L::MacAddr,
+            "macaddr8" => L::MacAddr8,
+            "tsvector" => L::TsVector,
+            "xml" => L::Xml,
+            "array" => {
+                let el = ty
+                    .element
+                    .as_deref()
+                    .ok_or("array type without an element type")?;
+                let (el_kind, _, _) = self.read_rule(engine, el)?;
+                if el_kind == "array" {
+                    return Err("arrays of arrays are not supported".into());
+                }
+                L::Array {
+                    element: Box::new(self.logical_from(engine, &el_kind, el)?),
+                }
+            }
+            other => return Err(format!("unknown logical type `{other}`")),
+        })
+    }
+
+    /// Renders the target DDL type of `logical` by the target's write rules.
+    pub fn render_write(
+        &self,
+        target: Engine,
+        logical: &LogicalType,
+        table: &TableRef,
+        column: &str,
+    ) -> (String, Conversion) {
+        let rules = &self.engines[&target];
+        let rule = rules
+            .write
+            .iter()
+            .find(|w| w.logical == logical.kind() && conditions_hold(w, logical))
+            // validate() guarantees a rule per kind; the last one is unconditional by convention.
+            .or_else(|| {
+                rules
+                    .write
+                    .iter()
+                    .rev()
+                    .find(|w| w.logical == logical.kind())
+            });
+        let Some(rule) = rule else {
+            return (logical.kind().to_string(), Conversion::Exact);
+        };
+        (
+            render_template(&rule.ddl, target, logical, table, column, self),
+            rule.conversion,
+        )
+    }
+
+    /// The effective matrix for `ferry mappings`.
+    pub fn matrix(&self, source: Engine, target: Engine) -> Vec<MatrixRow> {
+        matrix::build(self, source, target)
+    }
+}
+
+fn apply(
+    kind: &mut String,
+    target_type: &mut Option<String>,
+    conversion: &mut Conversion,
+    logical: &Option<String>,
+    tt: &Option<String>,
+    conv: Option<Conversion>,
+) {
+    if let Some(l) = logical {
+        *kind = l.clone();
+    }
+    if let Some(t) = tt {
+        *target_type = Some(t.clone());
+    }
+    if let Some(c) = conv {
+        *conversion = c;
+    }
+}
+
+fn validate_overrides(origin: &str, o: &Overrides) -> Result<(), Error> {
+    for t in &o.types {
+        if let Some(e) = &t.engine {
+            rules::check_engine(origin, e)?;
+        }
+        if let Some(l) = &t.logical {
+            rules::check_kind(origin, l)?;
+        }
+    }
+    for c in &o.columns {
+        if let Some(l) = &c.logical {
+            rules::check_kind(origin, l)?;
+        }
+    }
+    Ok(())
+}
+
+fn type_matches(pattern: &str, ty: &RawType) -> bool {
+    pattern.eq_ignore_ascii_case(&ty.name) || pattern.eq_ignore_ascii_case(&ty.display)
+}
+
+fn table_matches(pattern: &str, t: &TableRef) -> bool {
+    pattern == t.name || pattern == t.to_string()
+}
+
+fn conditions_hold(w: &rules::WriteRule, t: &LogicalType) -> bool {
+    let (precision, scale) = match t {
+        LogicalType::Decimal { precision, scale } => (*precision, *scale),
+        _ => (None, None),
+    };
+    let max_bytes = match t {
+        LogicalType::Text { max_bytes } | LogicalType::VarBinary { max_bytes, .. } => *max_bytes,
+        _ => None,
+    };
+    let varying = match t {
+        LogicalType::Bit { varying, .. } => Some(*varying),
+        _ => None,
+    };
+    w.max_length
+        .is_none_or(|m| t.length().is_some_and(|l| l <= m))
+        && w.max_bytes
+            .is_none_or(|m| max_bytes.is_some_and(|b| b <= m))
+        && w.max_precision
+            .is_none_or(|m| precision.is_some_and(|p| p <= m))
+        && w.max_scale.is_none_or(|m| scale.is_some_and(|s| s <= m))
+        && w.constrained.is_none_or(|c| c == precision.is_some())
+        && w.varying.is_none_or(|v| Some(v) == varying)
+}
+
+fn render_template(
+    ddl: &str,
+    target: Engine,
+    t: &LogicalType,
+    table: &TableRef,
+    column: &str,
+    m: &Mappings,
+) -> String {
+    let mut out = ddl.to_string();
+    let mut set = |name: &str, value: String| {
+        out = out.replace(&format!("{{{name}}}"), &value);
+    };
+    if let Some(l) = t.length() {
+        set("length", l.to_string());
+    }
+    if let LogicalType::Decimal {
+        precision: Some(p),
+        scale,
+    } = t
+    {
+        set("precision", p.to_string());
+        set("scale", scale.unwrap_or(0).to_string());
+    }
+    if let Some(f) = t.fsp() {
+        set("fsp", f.to_string());
+    }
+    match t {
+        LogicalType::Enum { values, name } => {
+            set("values", quote_list(target, values));
+            let type_name = match name {
+                Some(n) => n
+                    .split('.')
+                    .map(|p| quote_ident(target, p))
+                    .collect::<Vec<_>>()
+                    .join("."),
+                None => quote_ident(target, &format!("{}_{column}", table.name)),
+            };
+            set("enum_type", type_name);
+        }
+        LogicalType::Set { values } => set("values", quote_list(target, values)),
+        LogicalType::Array { element } => {
+            let (el, _) = m.render_write(target, element, table, column);
+            set("element", el);
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Quotes an identifier for `engine` (used for enum type names in DDL).
+pub fn quote_ident(engine: Engine, s: &str) -> String {
+    match engine {
+        Engine::Postgres => format!("\"{}\"", s.replace('"', "\"\"")),
+        Engine::MySql => format!("`{}`", s.replace('`', "``")),
+    }
+}
+
+/// A SQL string literal for `engine`.
+pub fn quote_literal(engine: Engine, s: &str) -> String {
+    match engine {
+        Engine::Postgres => format!("'{}'", s.replace('\'', "''")),
+        // The sink's sql_mode keeps backslash escapes on, so double them too.
+        Engine::MySql => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+    }
+}
+
+fn quote_list(engine: Engine, values: &[String]) -> String {
+    values
+        .iter()
+        .map(|v| quote_literal(engine, v))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,202 @@
+use super::*;
+use ferry_core::{RawColumn, RawType};
+
+fn raw(name: &str, display: &str) -> RawType {
+    RawType {
+        name: name.into(),
+        display: display.into(),
+        ..Default::default()
+    }
+}
+
+fn table(cols: Vec<(&str, RawType)>) -> RawTable {
+    RawTable {
+        table: TableRef::new(Some("public"), "t"),
+        columns: cols
+            .into_iter()
+            .map(|(n, ty)| RawColumn {
+                name: n.into(),
+                ty,
+                nullable: true,
+            })
+            .collect(),
+        primary_key: vec![0],
+        estimated_rows: None,
+    }
+}
+
+fn plan(m: &Mappings, s: Engine, t: Engine, cols: Vec<(&str, RawType)>) -> TablePlan {
+    m.plan_table(&table(cols), s, t, TableRef::new(None, "t"))
+        .unwrap()
+}
+
+#[test]
+fn builtin_rules_parse_and_validate() {
+    Mappings::builtin().unwrap();
+}
+
+#[test]
+fn numeric_picks_the_first_matching_write_rule() {
+    let m = Mappings::builtin().unwrap();
+    let mut n = raw("numeric", "numeric(12,2)");
+    n.precision = Some(12);
+    n.scale = Some(2);
+    let huge = RawType {
+        precision: Some(80),
+        scale: Some(10),
+        ..raw("numeric", "numeric(80,10)")
+    };
+    let p = plan(
+        &m,
+        Engine::Postgres,
+        Engine::MySql,
+        vec![("a", n), ("b", raw("numeric", "numeric")), ("c", huge)],
+    );
+    assert_eq!(p.columns[0].target_type, "decimal(12,2)");
+    assert_eq!(p.columns[1].target_type, "decimal(65,30)");
+    assert_eq!(p.columns[2].target_type, "decimal(65,30)");
+}
+
+#[test]
+fn tinyint1_is_bool_unless_overridden() {
+    let m = Mappings::builtin().unwrap();
+    let t1 = RawType {
+        display_width: Some(1),
+        ..raw("tinyint", "tinyint(1)")
+    };
+    let p = plan(&m, Engine::MySql, Engine::Postgres, vec![("a", t1.clone())]);
+    assert_eq!(p.columns[0].logical, LogicalType::Bool);
+    assert_eq!(p.columns[0].target_type, "boolean");
+    let m = m
+        .with_overrides(
+            "test.toml",
+            "[[type]]\nsource_type = \"tinyint(1)\"\nlogical = \"int8\"\n",
+        )
+        .unwrap();
+    let p = plan(&m, Engine::MySql, Engine::Postgres, vec![("a", t1)]);
+    assert_eq!(p.columns[0].logical, LogicalType::Int8);
+    assert_eq!(p.columns[0].target_type, "smallint");
+}
+
+#[test]
+fn column_override_wins_over_type_override() {
+    let m = Mappings::builtin()
+        .unwrap()
+        .with_overrides(
+            "o.toml",
+            r#"
+[[type]]
+source_type = "date"
+conversion = "zero_date_to_null"
+[[column]]
+table = "t"
+column = "b"
+target_type = "text"
+conversion = "exact"
+"#,
+        )
+        .unwrap();
+    let p = plan(
+        &m,
+        Engine::MySql,
+        Engine::Postgres,
+        vec![("a", raw("date", "date")), ("b", raw("date", "date"))],
+    );
+    assert_eq!(p.columns[0].conversion, Conversion::ZeroDateToNull);
+    assert_eq!(p.columns[1].conversion, Conversion::Exact);
+    assert_eq!(p.columns[1].target_type, "text");
+}
+
+#[test]
+fn enum_and_array_render_with_engine_quoting() {
+    let m = Mappings::builtin().unwrap();
+    let e = RawType {
+        values: vec!["a'b".into(), "c\\d".into(), "".into()],
+        ..raw("enum", "enum('a''b','c\\\\d','')")
+    };
+    let p = plan(&m, Engine::MySql, Engine::MySql, vec![("e", e.clone())]);
+    assert_eq!(p.columns[0].target_type, r"enum('a''b','c\\d','')");
+    let p = plan(&m, Engine::MySql, Engine::Postgres, vec![("e", e)]);
+    assert_eq!(p.columns[0].target_type, "\"t_e\"");
+    let arr = RawType {
+        element: Some(Box::new(raw("int4", "integer"))),
+        ..raw("array", "integer[]")
+    };
+    let p = plan(
+        &m,
+        Engine::Postgres,
+        Engine::Postgres,
+        vec![("a", arr.clone())],
+    );
+    assert_eq!(p.columns[0].target_type, "integer[]");
+    let p = plan(&m, Engine::Postgres, Engine::MySql, vec![("a", arr)]);
+    assert_eq!(p.columns[0].target_type, "json");
+}
+
+#[test]
+fn unknown_and_unsupported_types_name_the_column() {
+    let m = Mappings::builtin().unwrap();
+    let err = m
+        .plan_table(
+            &table(vec![("g", raw("geometry", "geometry"))]),
+            Engine::MySql,
+            Engine::Postgres,
+            TableRef::new(None, "t"),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("column g") && err.contains("spatial"), "{err}");
+    let err = m
+        .plan_table(
+            &table(vec![("h", raw("hstore", "hstore"))]),
+            Engine::Postgres,
+            Engine::MySql,
+            TableRef::new(None, "t"),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("column h") && err.contains("hstore"), "{err}");
+}
+
+#[test]
+fn bad_override_files_say_where() {
+    let m = Mappings::builtin().unwrap();
+    let e = m
+        .clone()
+        .with_overrides(
+            "my.toml",
+            "[[type]]\nsource_type = \"x\"\nlogcal = \"int8\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("my.toml") && e.contains("line 3"), "{e}");
+    let e = m
+        .clone()
+        .with_overrides(
+            "my.toml",
+            "[[type]]\nsource_type = \"x\"\nconversion = \"round\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("round"), "{e}");
+    let e = m
+        .with_overrides(
+            "my.toml",
+            "[[type]]\nsource_type = \"x\"\nlogical = \"int128\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("int128"), "{e}");
+}
+
+#[test]
+fn every_read_rule_reaches_every_target() {
+    let m = Mappings::builtin().unwrap();
+    for s in [Engine::Postgres, Engine::MySql] {
+        for t in [Engine::Postgres, Engine::MySql] {
+            for row in m.matrix(s, t) {
+                assert!(!row.target_type.is_empty(), "{s}->{t}: {row:?}");
+            }
+        }
+    }
+}
