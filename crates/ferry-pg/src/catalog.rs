@@ -1,0 +1,250 @@
+//! Catalog introspection from `pg_catalog`.
+//!
+//! Produces [`RawType`]s in the vocabulary of `mappings/postgres.toml`: the
+//! base `typname` after resolving domains, `enum` for every enum type (labels
+//! in `enumsortorder`), `array` for every array type (with the element's
+//! `RawType`). Parameters come from the column's typmod, never from data.
+
+use ferry_core::adapter::Catalog;
+use ferry_core::{Error, RawColumn, RawTable, RawType, Result, TableRef};
+use tokio_postgres::types::Oid;
+use tokio_postgres::Client;
+
+use crate::error::ctx;
+use crate::{schema_of, PgAdapter};
+
+impl Catalog for PgAdapter {
+    async fn list_tables(&self, schema: Option<&str>) -> Result<Vec<TableRef>> {
+        let schema = schema.unwrap_or("public");
+        let client = self.connect().await?;
+        let rows = client
+            .query(
+                "SELECT c.relname::text FROM pg_catalog.pg_class c \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+                 ORDER BY c.relname COLLATE \"C\"",
+                &[&schema],
+            )
+            .await
+            .map_err(ctx(format!("listing tables of schema {schema}")))?;
+        Ok(rows
+            .iter()
+            .map(|r| TableRef::new(Some(schema), r.get::<_, &str>(0)))
+            .collect())
+    }
+
+    async fn describe(&self, table: &TableRef) -> Result<RawTable> {
+        let client = self.connect().await?;
+        describe(&client, table, &self.url.database).await
+    }
+}
+
+/// One `pg_type` row.
+struct PgType {
+    name: String,
+    schema: String,
+    typtype: i8,
+    category: i8,
+    elem: Oid,
+    base: Oid,
+    typmod: i32,
+    not_null: bool,
+}
+
+async fn load_type(client: &Client, oid: Oid, table: &TableRef) -> Result<PgType> {
+    let row = client
+        .query_one(
+            "SELECT t.typname::text, n.nspname::text, t.typtype, t.typcategory, t.typelem, \
+             t.typbasetype, t.typtypmod, t.typnotnull \
+             FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+             WHERE t.oid = $1",
+            &[&oid],
+        )
+        .await
+        .map_err(ctx(format!("describing a column type of table {table}")))?;
+    Ok(PgType {
+        name: row.get(0),
+        schema: row.get(1),
+        typtype: row.get(2),
+        category: row.get(3),
+        elem: row.get(4),
+        base: row.get(5),
+        typmod: row.get(6),
+        not_null: row.get(7),
+    })
+}
+
+fn user_name(t: &PgType) -> String {
+    if t.schema == "public" || t.schema == "pg_catalog" {
+        t.name.clone()
+    } else {
+        format!("{}.{}", t.schema, t.name)
+    }
+}
+
+/// Resolves `oid` (with the column's `typmod`) into a `RawType`; returns
+/// whether a domain on the way forbids NULL.
+async fn resolve(
+    client: &Client,
+    mut oid: Oid,
+    mut typmod: i32,
+    display: String,
+    table: &TableRef,
+) -> Result<(RawType, bool)> {
+    let mut raw = RawType {
+        display,
+        ..RawType::default()
+    };
+    let mut not_null = false;
+    // Domains: follow to the base type, keeping the outermost domain's name.
+    let mut ty = load_type(client, oid, table).await?;
+    let mut depth = 0;
+    while ty.typtype == b'd' as i8 && depth < 32 {
+        if raw.user_type.is_none() {
+            raw.user_type = Some(user_name(&ty));
+        }
+        not_null |= ty.not_null;
+        if typmod < 0 {
+            typmod = ty.typmod;
+        }
+        oid = ty.base;
+        ty = load_type(client, oid, table).await?;
+        depth += 1;
+    }
+    if ty.typtype == b'e' as i8 {
+        raw.name = "enum".into();
+        raw.user_type = Some(user_name(&ty));
+        let rows = client
+            .query(
+                "SELECT enumlabel::text FROM pg_catalog.pg_enum WHERE enumtypid = $1 \
+                 ORDER BY enumsortorder",
+                &[&oid],
+            )
+            .await
+            .map_err(ctx(format!("reading enum labels for table {table}")))?;
+        raw.values = rows.iter().map(|r| r.get(0)).collect();
+    } else if ty.category == b'A' as i8 && ty.elem != 0 {
+        raw.name = "array".into();
+        let display = client
+            .query_one(
+                "SELECT pg_catalog.format_type($1, $2)",
+                &[&ty.elem, &typmod],
+            )
+            .await
+            .map_err(ctx(format!(
+                "describing an array element type of table {table}"
+            )))?
+            .get::<_, String>(0);
+        let (element, _) = Box::pin(resolve(client, ty.elem, typmod, display, table)).await?;
+        raw.element = Some(Box::new(element));
+    } else {
+        raw.name = ty.name;
+        apply_typmod(&mut raw, typmod);
+    }
+    Ok((raw, not_null))
+}
+
+/// Fills length/precision/scale/fsp from a typmod, per base type.
+pub(crate) fn apply_typmod(raw: &mut RawType, typmod: i32) {
+    let m = (typmod >= 0).then_some(typmod);
+    match raw.name.as_str() {
+        "varchar" | "bpchar" => raw.length = m.and_then(|m| u32::try_from(m - 4).ok()),
+        "bit" | "varbit" => raw.length = m.and_then(|m| u32::try_from(m).ok()),
+        "numeric" => {
+            if let Some(m) = m {
+                let v = m - 4;
+                raw.precision = u32::try_from((v >> 16) & 0xffff).ok();
+                // PostgreSQL 15 allows a negative scale (stored as 11-bit signed).
+                let scale = ((v & 0x7ff) ^ 1024) - 1024;
+                raw.scale = u32::try_from(scale).ok();
+            }
+        }
+        "time" | "timetz" | "timestamp" | "timestamptz" => {
+            raw.fsp = Some(m.and_then(|m| u8::try_from(m).ok()).unwrap_or(6));
+        }
+        "interval" => {
+            let p = m.map(|m| m & 0xffff).filter(|&p| p != 0xffff);
+            raw.fsp = Some(p.and_then(|p| u8::try_from(p).ok()).unwrap_or(6));
+        }
+        _ => {}
+    }
+}
+
+pub(crate) async fn describe(
+    client: &Client,
+    table: &TableRef,
+    database: &str,
+) -> Result<RawTable> {
+    let schema = schema_of(table);
+    let found = client
+        .query_opt(
+            "SELECT c.oid, c.reltuples::float8 FROM pg_catalog.pg_class c \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+            &[&schema, &table.name],
+        )
+        .await
+        .map_err(ctx(format!("looking up table {table}")))?;
+    let Some(found) = found else {
+        return Err(Error::MissingTable {
+            table: table.to_string(),
+            database: database.to_string(),
+        });
+    };
+    let rel: Oid = found.get(0);
+    let reltuples: f64 = found.get(1);
+    let rows = client
+        .query(
+            "SELECT a.attname::text, a.atttypid, a.atttypmod, a.attnotnull, \
+             pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnum::int4 \
+             FROM pg_catalog.pg_attribute a \
+             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            &[&rel],
+        )
+        .await
+        .map_err(ctx(format!("reading the columns of table {table}")))?;
+    let mut columns = Vec::with_capacity(rows.len());
+    let mut attnums = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let name: String = r.get(0);
+        let oid: Oid = r.get(1);
+        let typmod: i32 = r.get(2);
+        let attnotnull: bool = r.get(3);
+        let display: String = r.get(4);
+        attnums.push(r.get::<_, i32>(5));
+        let (ty, domain_not_null) = resolve(client, oid, typmod, display, table).await?;
+        columns.push(RawColumn {
+            name,
+            ty,
+            nullable: !(attnotnull || domain_not_null),
+        });
+    }
+    let pk_rows = client
+        .query(
+            "SELECT k.attnum::int4 FROM pg_catalog.pg_index i, \
+             unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) \
+             WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord",
+            &[&rel],
+        )
+        .await
+        .map_err(ctx(format!("reading the primary key of table {table}")))?;
+    let primary_key = pk_rows
+        .iter()
+        .filter_map(|r| {
+            let n: i32 = r.get(0);
+            attnums.iter().position(|&a| a == n)
+        })
+        .collect();
+    let estimated_rows = (reltuples >= 0.0).then(|| {
+        // reltuples is an estimate already; rounding is intended.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n = reltuples.round() as u64;
+        n
+    });
+    Ok(RawTable {
+        table: table.clone(),
+        columns,
+        primary_key,
+        estimated_rows,
+    })
+}

@@ -1,0 +1,344 @@
+//! The writer: DDL, `IfExists` handling and a binary `COPY … FROM STDIN`
+//! inside one transaction.
+//!
+//! Encoders are chosen from the target's actual column types (read from
+//! `pg_attribute` at write start), not from the plan's DDL text, because
+//! the user may have overridden the target DDL or created the table.
+
+use arrow_array::RecordBatch;
+use bytes::{Bytes, BytesMut};
+use ferry_core::adapter::{TableWriter, WriteReceipt};
+use ferry_core::arrow::{arrow_type, render_key};
+use ferry_core::{Error, IfExists, LogicalType, Result, TablePlan};
+use futures_util::{pin_mut, SinkExt};
+use tokio::sync::mpsc;
+use tokio_postgres::Client;
+
+use crate::encode::{put_field, PgEncoder, PgTargetType, Typed, COPY_HEADER, COPY_TRAILER};
+use crate::error::ctx;
+use crate::{qualified, quote_ident, quote_literal, schema_of, PgAdapter};
+
+/// Flush to the server once this much is buffered.
+const FLUSH_BYTES: usize = 1 << 20;
+
+fn enum_ddl(type_name: &str, values: &[String]) -> String {
+    let labels: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
+    let body = format!("CREATE TYPE {type_name} AS ENUM ({})", labels.join(", "));
+    // A dollar-quote tag that cannot occur in the body.
+    let mut tag = "$ferry$".to_string();
+    while body.contains(&tag) {
+        tag.insert(tag.len() - 1, 'x');
+    }
+    format!("DO {tag} BEGIN {body}; EXCEPTION WHEN duplicate_object THEN NULL; END {tag}")
+}
+
+/// The enum types a plan's target needs: (quoted type name, labels).
+fn enum_types(plan: &TablePlan) -> Vec<(&str, &[String])> {
+    let mut out = Vec::new();
+    for c in &plan.columns {
+        let (logical, ty) = match &c.logical {
+            LogicalType::Array { element } => (
+                element.as_ref(),
+                c.target_type.trim_end().trim_end_matches("[]"),
+            ),
+            other => (other, c.target_type.as_str()),
+        };
+        if let LogicalType::Enum { values, .. } = logical {
+            out.push((ty, values.as_slice()));
+        }
+    }
+    out
+}
+
+impl TableWriter for PgAdapter {
+    fn create_ddl(&self, plan: &TablePlan) -> Vec<String> {
+        let mut out = Vec::new();
+        let schema = schema_of(&plan.target);
+        if schema != "public" {
+            out.push(format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                quote_ident(schema)
+            ));
+        }
+        for (ty, values) in enum_types(plan) {
+            let stmt = enum_ddl(ty, values);
+            if !out.contains(&stmt) {
+                out.push(stmt);
+            }
+        }
+        let mut defs: Vec<String> = plan
+            .columns
+            .iter()
+            .map(|c| {
+                let mut d = format!("{} {}", quote_ident(&c.name), c.target_type);
+                if !c.nullable {
+                    d.push_str(" NOT NULL");
+                }
+                d
+            })
+            .collect();
+        if !plan.primary_key.is_empty() {
+            let keys: Vec<String> = plan
+                .primary_key
+                .iter()
+                .map(|&i| quote_ident(&plan.columns[i].name))
+                .collect();
+            defs.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+        }
+        out.push(format!(
+            "CREATE TABLE {} ({})",
+            qualified(&plan.target),
+            defs.join(", ")
+        ));
+        out
+    }
+
+    async fn prepare(&self, plan: &TablePlan, if_exists: IfExists) -> Result<()> {
+        let table = plan.target.to_string();
+        let target = qualified(&plan.target);
+        let client = self.connect().await?;
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&target])
+            .await
+            .map_err(ctx(format!("checking whether table {table} exists")))?
+            .get(0);
+        if exists {
+            return match if_exists {
+                IfExists::Fail => Err(Error::TargetExists { table }),
+                IfExists::Truncate => client
+                    .batch_execute(&format!("TRUNCATE {target}"))
+                    .await
+                    .map_err(ctx(format!("truncating table {table}"))),
+                IfExists::Append => Ok(()),
+            };
+        }
+        let mut script = String::from("BEGIN;\n");
+        for stmt in self.create_ddl(plan) {
+            script.push_str(&stmt);
+            script.push_str(";\n");
+        }
+        client
+            .batch_execute(&script)
+            .await
+            .map_err(ctx(format!("creating table {table}")))?;
+        // An enum type that already existed must hold the source labels in
+        // the same relative order, or values and their sort order change.
+        for (type_name, values) in enum_types(plan) {
+            let labels: Vec<String> = client
+                .query(
+                    "SELECT enumlabel::text FROM pg_catalog.pg_enum \
+                     WHERE enumtypid = to_regtype($1) ORDER BY enumsortorder",
+                    &[&type_name],
+                )
+                .await
+                .map_err(ctx(format!(
+                    "checking enum type {type_name} for table {table}"
+                )))?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let kept: Vec<&String> = labels.iter().filter(|l| values.contains(l)).collect();
+            if kept.len() != values.len() || kept.iter().zip(values).any(|(a, b)| *a != b) {
+                return Err(Error::Table {
+                    table,
+                    problem: format!(
+                        "enum type {type_name} already exists without the source's labels \
+                         in the source's order"
+                    ),
+                });
+            }
+        }
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(ctx(format!("creating table {table}")))
+    }
+
+    async fn write_table(
+        &self,
+        plan: &TablePlan,
+        mut rx: mpsc::Receiver<RecordBatch>,
+    ) -> Result<WriteReceipt> {
+        let table = plan.target.to_string();
+        let client = self.connect().await?;
+        client
+            .batch_execute("BEGIN; SET LOCAL TimeZone = 'UTC'")
+            .await
+            .map_err(ctx(format!(
+                "starting the write transaction for table {table}"
+            )))?;
+        let encoders = choose_encoders(&client, plan).await?;
+        let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN (FORMAT binary)",
+            qualified(&plan.target),
+            cols.join(", ")
+        );
+        let sink = client
+            .copy_in::<_, Bytes>(&sql)
+            .await
+            .map_err(ctx(format!("starting COPY into table {table}")))?;
+        pin_mut!(sink);
+        let mut buf = BytesMut::with_capacity(FLUSH_BYTES + FLUSH_BYTES / 4);
+        buf.extend_from_slice(COPY_HEADER);
+        let ncols = i16::try_from(plan.columns.len()).map_err(|_| Error::Table {
+            table: table.clone(),
+            problem: "too many columns for COPY".into(),
+        })?;
+        while let Some(batch) = rx.recv().await {
+            if batch.num_columns() != plan.columns.len() {
+                return Err(Error::Bug(format!(
+                    "table {table}: batch has {} columns, plan has {}",
+                    batch.num_columns(),
+                    plan.columns.len()
+                )));
+            }
+            let typed = batch
+                .columns()
+                .iter()
+                .map(|a| Typed::of(a.as_ref()))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    Error::Bug(format!("table {table}: batch has an unexpected Arrow type"))
+                })?;
+            for row in 0..batch.num_rows() {
+                buf.extend_from_slice(&ncols.to_be_bytes());
+                for (i, (enc, col)) in encoders.iter().zip(&typed).enumerate() {
+                    if let Err(problem) = put_field(enc, col, row, &mut buf) {
+                        return Err(Error::value(
+                            &table,
+                            plan.columns[i].name.clone(),
+                            render_key(plan, &batch, row),
+                            problem,
+                        ));
+                    }
+                }
+                if buf.len() >= FLUSH_BYTES {
+                    sink.send(buf.split().freeze())
+                        .await
+                        .map_err(ctx(format!("loading table {table}")))?;
+                }
+            }
+        }
+        buf.extend_from_slice(COPY_TRAILER);
+        sink.send(buf.split().freeze())
+            .await
+            .map_err(ctx(format!("loading table {table}")))?;
+        let rows = sink
+            .as_mut()
+            .finish()
+            .await
+            .map_err(ctx(format!("finishing COPY into table {table}")))?;
+        client
+            .batch_execute("COMMIT")
+            .await
+            .map_err(ctx(format!("committing table {table}")))?;
+        Ok(WriteReceipt { rows_written: rows })
+    }
+}
+
+/// Reads the target's column types and picks each column's encoder.
+async fn choose_encoders(client: &Client, plan: &TablePlan) -> Result<Vec<PgEncoder>> {
+    let table = plan.target.to_string();
+    let rows = client
+        .query(
+            "SELECT a.attname::text, t.typname::text, t.typtype, a.atttypmod, \
+             et.oid, et.typname::text, et.typtype \
+             FROM pg_catalog.pg_attribute a \
+             JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid \
+             JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typtype = 'd' THEN t0.typbasetype ELSE t0.oid END \
+             LEFT JOIN pg_catalog.pg_type et0 ON et0.oid = t.typelem AND t.typcategory = 'A' \
+             LEFT JOIN pg_catalog.pg_type et ON et.oid = CASE WHEN et0.typtype = 'd' THEN et0.typbasetype ELSE et0.oid END \
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+            &[&qualified(&plan.target)],
+        )
+        .await
+        .map_err(ctx(format!("reading the column types of target table {table}")))?;
+    let mut targets = std::collections::HashMap::new();
+    let mut wants_money = false;
+    for r in &rows {
+        let name: String = r.get(0);
+        let typname: String = r.get(1);
+        let typtype: i8 = r.get(2);
+        let typmod: i32 = r.get(3);
+        let elem_oid: Option<u32> = r.get(4);
+        let element = match elem_oid {
+            Some(oid) => {
+                let et: String = r.get(5);
+                let ett: i8 = r.get(6);
+                wants_money |= et == "money";
+                Some((
+                    oid,
+                    Box::new(PgTargetType {
+                        name: et,
+                        typtype: ett.to_ne_bytes()[0],
+                        typmod,
+                        element: None,
+                    }),
+                ))
+            }
+            None => None,
+        };
+        wants_money |= typname == "money";
+        targets.insert(
+            name,
+            PgTargetType {
+                name: typname,
+                typtype: typtype.to_ne_bytes()[0],
+                typmod,
+                element,
+            },
+        );
+    }
+    if targets.is_empty() {
+        return Err(Error::MissingTable {
+            table,
+            database: String::from("the target database"),
+        });
+    }
+    let money_frac = if wants_money {
+        let n: i32 = client
+            .query_one("SELECT scale(1::money::numeric)", &[])
+            .await
+            .map_err(ctx(format!("reading the money scale for table {table}")))?
+            .get(0);
+        u32::try_from(n).ok()
+    } else {
+        None
+    };
+    plan.columns
+        .iter()
+        .map(|c| {
+            let t = targets.get(&c.name).ok_or_else(|| Error::Table {
+                table: table.clone(),
+                problem: format!("the target table has no column {}", c.name),
+            })?;
+            let dt = arrow_type(&c.logical);
+            PgEncoder::choose(&dt, t, c.conversion, money_frac).ok_or_else(|| {
+                Error::UnsupportedType {
+                    table: table.clone(),
+                    column: c.name.clone(),
+                    ty: c.target_type.clone(),
+                    reason: format!("cannot load Arrow {dt} into PostgreSQL {}", t.name),
+                }
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_ddl_is_idempotent_and_quoted() {
+        let s = enum_ddl("\"mood\"", &["ok".into(), "it's".into()]);
+        assert_eq!(
+            s,
+            "DO $ferry$ BEGIN CREATE TYPE \"mood\" AS ENUM ('ok', 'it''s'); \
+             EXCEPTION WHEN duplicate_object THEN NULL; END $ferry$"
+        );
+        let s = enum_ddl("e", &["$ferry$".into()]);
+        assert!(s.starts_with("DO $ferryx$"), "{s}");
+    }
+}
