@@ -1,1 +1,231 @@
-//! placeholder
+//! The MySQL / MariaDB adapter: catalog introspection, a streamed
+//! binary-protocol reader and a `LOAD DATA LOCAL INFILE` writer.
+//!
+//! Every call opens its own connection from the [`DbUrl`] (see
+//! [`ferry_core::adapter`]). Connections are configured field by field: the
+//! URL string itself never reaches the driver, whose parse errors may echo it
+//! (password included). Each session is pinned to `utf8mb4` and UTC so text
+//! and `TIMESTAMP` values cross the wire unchanged.
+//!
+//! Files, one per concern: [`catalog`] (information_schema → `RawTable`),
+//! [`decode`] (driver values → Arrow), [`source`] (the reader), [`encode`]
+//! (Arrow → LOAD DATA text), [`sink`] (DDL, prepare, the loader), [`error`]
+//! (driver error classification).
+
+pub mod catalog;
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod sink;
+pub mod source;
+
+use std::sync::{Arc, OnceLock};
+
+use ferry_core::{DbUrl, Error, Result, TableRef};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, OptsBuilder};
+
+/// Which server family a connection reached. They differ in JSON (MariaDB:
+/// `LONGTEXT` + `json_valid` check), binary collations and catalog columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    MariaDb,
+    MySql,
+}
+
+impl Flavor {
+    /// Decides from the server's `VERSION()` string (`10.11.6-MariaDB-…`).
+    pub fn from_version(version: &str) -> Flavor {
+        if version.to_ascii_lowercase().contains("mariadb") {
+            Flavor::MariaDb
+        } else {
+            Flavor::MySql
+        }
+    }
+
+    /// A binary, NO PAD utf8mb4 collation. Binary so that values distinct in
+    /// PostgreSQL (`'abc'`/`'ABC'`, `'resume'`/`'résumé'`) stay distinct under
+    /// a unique key; NO PAD so that `'a'` and `'a '` do too (PAD SPACE
+    /// collations such as `utf8mb4_bin` compare them equal).
+    pub fn binary_collation(self) -> &'static str {
+        match self {
+            Flavor::MariaDb => "utf8mb4_nopad_bin",
+            Flavor::MySql => "utf8mb4_0900_bin",
+        }
+    }
+}
+
+/// Session statements every connection runs first.
+const SESSION_INIT: [&str; 2] = ["SET NAMES utf8mb4", "SET time_zone = '+00:00'"];
+
+/// The MySQL/MariaDB adapter. Holds the URL (each call opens what it
+/// needs) and remembers the server family once a connection has seen it.
+#[derive(Debug, Clone)]
+pub struct MySqlAdapter {
+    url: DbUrl,
+    flavor: Arc<OnceLock<Flavor>>,
+}
+
+impl MySqlAdapter {
+    pub fn new(url: DbUrl) -> Self {
+        MySqlAdapter {
+            url,
+            flavor: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// The server family if known without connecting: seen by an earlier
+    /// connection, or given as the URL parameter `flavor=mysql|mariadb`.
+    pub fn known_flavor(&self) -> Option<Flavor> {
+        if let Some(f) = self.flavor.get() {
+            return Some(*f);
+        }
+        match self
+            .url
+            .param("flavor")
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("mysql") => Some(Flavor::MySql),
+            Some("mariadb") => Some(Flavor::MariaDb),
+            _ => None,
+        }
+    }
+
+    pub fn url(&self) -> &DbUrl {
+        &self.url
+    }
+
+    /// Opens a session on the URL's database, with `utf8mb4` and UTC.
+    /// A `socket=/path` URL parameter selects a unix socket.
+    pub async fn connect(&self) -> Result<Conn> {
+        let url = &self.url;
+        let mut opts = OptsBuilder::default()
+            .ip_or_hostname(url.host.clone())
+            .tcp_port(url.port)
+            .user(Some(url.user.clone()))
+            .pass(url.password().map(str::to_string))
+            .db_name(Some(url.database.clone()))
+            .init(SESSION_INIT.to_vec())
+            .prefer_socket(false)
+            .stmt_cache_size(16);
+        if let Some(socket) = url.param("socket") {
+            opts = opts.socket(Some(socket.to_string()));
+        }
+        Conn::new(opts).await.map_err(|e| Error::Connect {
+            url: url.to_string(),
+            kind: error::classify(&e),
+            source: Box::new(e),
+        })
+    }
+
+    /// Opens a session and tells which server family it reached.
+    pub async fn connect_with_flavor(&self) -> Result<(Conn, Flavor)> {
+        let mut conn = self.connect().await?;
+        let flavor = match self.flavor.get() {
+            Some(f) => *f,
+            None => {
+                let f = flavor(&mut conn).await?;
+                let _ = self.flavor.set(f);
+                f
+            }
+        };
+        Ok((conn, flavor))
+    }
+
+    /// Detects the server family of this URL's server.
+    pub async fn flavor(&self) -> Result<Flavor> {
+        let (conn, flavor) = self.connect_with_flavor().await?;
+        disconnect(conn).await;
+        Ok(flavor)
+    }
+
+    /// `db`.`table`, quoted; a table without a schema lives in the URL's database.
+    pub fn qualified(&self, table: &TableRef) -> String {
+        qualified(&self.url, table)
+    }
+
+    /// The database a table lives in (its schema, or the URL's database).
+    pub fn schema_of<'a>(&'a self, table: &'a TableRef) -> &'a str {
+        table.schema.as_deref().unwrap_or(&self.url.database)
+    }
+}
+
+/// Asks a session which server family it is on.
+pub async fn flavor(conn: &mut Conn) -> Result<Flavor> {
+    let version: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(|e| error::query_error("reading the server version", e))?;
+    Ok(Flavor::from_version(version.as_deref().unwrap_or("")))
+}
+
+/// Closes a session politely; a failure to say goodbye is not worth reporting.
+pub(crate) async fn disconnect(conn: Conn) {
+    if let Err(e) = conn.disconnect().await {
+        tracing::debug!(error = %e, "mysql disconnect failed");
+    }
+}
+
+/// Quotes an identifier with backticks, doubling any backtick inside.
+pub fn quote_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('`');
+    for c in name.chars() {
+        if c == '`' {
+            out.push('`');
+        }
+        out.push(c);
+    }
+    out.push('`');
+    out
+}
+
+/// `schema`.`name`, quoted; schema `None` means the URL's database.
+pub fn qualified(url: &DbUrl, table: &TableRef) -> String {
+    let schema = table.schema.as_deref().unwrap_or(&url.database);
+    format!("{}.{}", quote_ident(schema), quote_ident(&table.name))
+}
+
+/// Quotes a string literal for SQL text (only used for DDL labels and
+/// catalog names; data always travels as parameters or LOAD DATA).
+pub fn quote_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("a`b"), "`a``b`");
+        assert_eq!(quote_literal("it's a\\b"), "'it''s a\\\\b'");
+        let url = DbUrl::parse("mysql://u:pw@h/db1").unwrap();
+        assert_eq!(qualified(&url, &TableRef::new(None, "t")), "`db1`.`t`");
+        assert_eq!(
+            qualified(&url, &TableRef::new(Some("x"), "t`1")),
+            "`x`.`t``1`"
+        );
+    }
+
+    #[test]
+    fn flavor_from_version() {
+        assert_eq!(
+            Flavor::from_version("10.11.19-MariaDB-0+deb12u1"),
+            Flavor::MariaDb
+        );
+        assert_eq!(Flavor::from_version("8.0.36"), Flavor::MySql);
+    }
+}

@@ -1,0 +1,675 @@
+//! Binary-protocol values → Arrow builders.
+//!
+//! A [`Decoder`] is chosen once per column from the plan's logical type (which
+//! fixes the Arrow type through [`arrow_type`](ferry_core::arrow::arrow_type))
+//! and then fed every value of that column; no per-value type decisions.
+//! The value-level functions (`date_days`, `duration_micros`, `bit_text`…)
+//! work on single driver values so they can be tested without a server.
+//!
+//! A value the hub cannot hold is reported as a [`Problem`]: a description of
+//! the value's class, never the value. The reader adds table, column and key.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    ArrayBuilder, BinaryBuilder, BooleanBuilder, Date32Builder, DurationMicrosecondBuilder,
+    Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder,
+    ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder,
+    UInt64Builder, UInt8Builder,
+};
+use arrow_array::ArrayRef;
+use arrow_schema::{DataType, Field};
+use chrono::NaiveDate;
+use ferry_core::{ColumnPlan, Conversion, LogicalType};
+use mysql_async::Value;
+
+/// What is wrong with a value, in words that never include the value.
+pub type Problem = String;
+
+const MICROS_PER_SECOND: i64 = 1_000_000;
+const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+/// `NaiveDate::num_days_from_ce()` of 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// One column's decoder: the Arrow builder for the column's logical type and
+/// how MySQL values become its elements.
+pub enum Decoder {
+    /// `tinyint(1)` as boolean: strictly 0 or 1.
+    Bool(BooleanBuilder),
+    Int8(Int8Builder),
+    Int16(Int16Builder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    UInt8(UInt8Builder),
+    UInt16(UInt16Builder),
+    UInt32(UInt32Builder),
+    UInt64(UInt64Builder),
+    Float32(Float32Builder),
+    Float64(Float64Builder),
+    /// DECIMAL as its canonical text.
+    Decimal(StringBuilder),
+    /// char, varchar, text tiers, enum labels, JSON documents: UTF-8 text.
+    Text(StringBuilder),
+    Binary(BinaryBuilder),
+    Date {
+        builder: Date32Builder,
+        zero_to_null: bool,
+    },
+    /// DATETIME (naive) or TIMESTAMP (UTC; the session zone is +00:00): µs
+    /// since the epoch. The builder carries the zone for `TimestampTz`.
+    Timestamp {
+        builder: TimestampMicrosecondBuilder,
+        zero_to_null: bool,
+    },
+    /// TIME as a signed duration.
+    Duration(DurationMicrosecondBuilder),
+    Year(Int16Builder),
+    /// BIT(n) as exactly `width` characters of `0`/`1`.
+    Bit {
+        builder: StringBuilder,
+        width: u32,
+    },
+    /// SET as the list of its member labels.
+    Set(ListBuilder<StringBuilder>),
+}
+
+impl Decoder {
+    /// Chooses the decoder for a column. `Err` is the reason the logical type
+    /// cannot come out of a MySQL column.
+    pub fn for_column(col: &ColumnPlan, capacity: usize) -> Result<Decoder, String> {
+        use LogicalType as L;
+        let zero_to_null = col.conversion == Conversion::ZeroDateToNull;
+        if zero_to_null && !col.nullable {
+            return Err(
+                "zero_date_to_null needs a nullable column (the column is NOT NULL)".to_string(),
+            );
+        }
+        Ok(match &col.logical {
+            L::Bool => Decoder::Bool(BooleanBuilder::with_capacity(capacity)),
+            L::Int8 => Decoder::Int8(Int8Builder::with_capacity(capacity)),
+            L::Int16 => Decoder::Int16(Int16Builder::with_capacity(capacity)),
+            L::Int32 => Decoder::Int32(Int32Builder::with_capacity(capacity)),
+            L::Int64 => Decoder::Int64(Int64Builder::with_capacity(capacity)),
+            L::UInt8 => Decoder::UInt8(UInt8Builder::with_capacity(capacity)),
+            L::UInt16 => Decoder::UInt16(UInt16Builder::with_capacity(capacity)),
+            L::UInt32 => Decoder::UInt32(UInt32Builder::with_capacity(capacity)),
+            L::UInt64 => Decoder::UInt64(UInt64Builder::with_capacity(capacity)),
+            L::Float32 => Decoder::Float32(Float32Builder::with_capacity(capacity)),
+            L::Float64 => Decoder::Float64(Float64Builder::with_capacity(capacity)),
+            L::Decimal { .. } | L::Money => Decoder::Decimal(StringBuilder::new()),
+            L::Char { .. }
+            | L::Varchar { .. }
+            | L::Text { .. }
+            | L::Enum { .. }
+            | L::Json
+            | L::Jsonb => Decoder::Text(StringBuilder::new()),
+            L::Binary { .. } | L::VarBinary { .. } => Decoder::Binary(BinaryBuilder::new()),
+            L::Date => Decoder::Date {
+                builder: Date32Builder::with_capacity(capacity),
+                zero_to_null,
+            },
+            L::Timestamp { .. } => Decoder::Timestamp {
+                builder: TimestampMicrosecondBuilder::with_capacity(capacity),
+                zero_to_null,
+            },
+            L::TimestampTz { .. } => Decoder::Timestamp {
+                builder: TimestampMicrosecondBuilder::with_capacity(capacity).with_timezone("UTC"),
+                zero_to_null,
+            },
+            L::Duration { .. } => {
+                Decoder::Duration(DurationMicrosecondBuilder::with_capacity(capacity))
+            }
+            L::Year => Decoder::Year(Int16Builder::with_capacity(capacity)),
+            L::Bit {
+                length: Some(width),
+                varying: false,
+            } if (1..=64).contains(width) => Decoder::Bit {
+                builder: StringBuilder::new(),
+                width: *width,
+            },
+            L::Set { .. } => Decoder::Set(
+                ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+                    "item",
+                    DataType::Utf8,
+                    false,
+                ))),
+            ),
+            other => {
+                return Err(format!(
+                    "a MySQL column cannot be read as {other} (source type {})",
+                    col.source_type
+                ))
+            }
+        })
+    }
+
+    /// Appends one value. On `Err` a NULL was appended in its place so the
+    /// builders stay aligned and the row's key can still be rendered.
+    pub fn push(&mut self, v: Value) -> Result<(), Problem> {
+        let res = self.push_inner(v);
+        if res.is_err() {
+            self.append_null();
+        }
+        res
+    }
+
+    fn push_inner(&mut self, v: Value) -> Result<(), Problem> {
+        if matches!(v, Value::NULL) {
+            self.append_null();
+            return Ok(());
+        }
+        match self {
+            Decoder::Bool(b) => b.append_value(bool_of(&v)?),
+            Decoder::Int8(b) => b.append_value(int_as(&v, "tinyint")?),
+            Decoder::Int16(b) => b.append_value(int_as(&v, "smallint")?),
+            Decoder::Int32(b) => b.append_value(int_as(&v, "int")?),
+            Decoder::Int64(b) => b.append_value(int_as(&v, "bigint")?),
+            Decoder::UInt8(b) => b.append_value(int_as(&v, "tinyint unsigned")?),
+            Decoder::UInt16(b) => b.append_value(int_as(&v, "smallint unsigned")?),
+            Decoder::UInt32(b) => b.append_value(int_as(&v, "int unsigned")?),
+            Decoder::UInt64(b) => b.append_value(int_as(&v, "bigint unsigned")?),
+            Decoder::Float32(b) => b.append_value(f32_of(&v)?),
+            Decoder::Float64(b) => b.append_value(f64_of(&v)?),
+            Decoder::Decimal(b) => b.append_value(decimal_text(&v)?),
+            Decoder::Text(b) => b.append_value(utf8_of(&v)?),
+            Decoder::Binary(b) => match &v {
+                Value::Bytes(bytes) => b.append_value(bytes),
+                _ => return Err(unexpected(&v, "binary")),
+            },
+            Decoder::Date {
+                builder,
+                zero_to_null,
+            } => match &v {
+                Value::Date(y, m, d, ..) => match date_days(*y, *m, *d) {
+                    Ok(days) => builder.append_value(days),
+                    Err(_) if *zero_to_null && is_zero_or_partial(*y, *m, *d) => {
+                        builder.append_null()
+                    }
+                    Err(p) => return Err(p),
+                },
+                _ => return Err(unexpected(&v, "date")),
+            },
+            Decoder::Timestamp {
+                builder,
+                zero_to_null,
+            } => match &v {
+                Value::Date(y, m, d, ..) => match datetime_micros(&v) {
+                    Ok(us) => builder.append_value(us),
+                    Err(_) if *zero_to_null && is_zero_or_partial(*y, *m, *d) => {
+                        builder.append_null()
+                    }
+                    Err(p) => return Err(p),
+                },
+                _ => return Err(unexpected(&v, "datetime")),
+            },
+            Decoder::Duration(b) => match v {
+                Value::Time(neg, days, h, m, s, us) => {
+                    b.append_value(duration_micros(neg, days, h, m, s, us))
+                }
+                _ => return Err(unexpected(&v, "time")),
+            },
+            Decoder::Year(b) => b.append_value(int_as(&v, "year")?),
+            Decoder::Bit { builder, width } => match &v {
+                Value::Bytes(bytes) => builder.append_value(bit_text(bytes, *width)?),
+                Value::Int(_) | Value::UInt(_) => {
+                    let n: u64 = int_as(&v, "bit")?;
+                    builder.append_value(bit_text(&n.to_be_bytes(), *width)?)
+                }
+                _ => return Err(unexpected(&v, "bit")),
+            },
+            Decoder::Set(b) => {
+                let text = utf8_of(&v)?;
+                for label in set_labels(text) {
+                    b.values().append_value(label);
+                }
+                b.append(true);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn append_null(&mut self) {
+        match self {
+            Decoder::Bool(b) => b.append_null(),
+            Decoder::Int8(b) => b.append_null(),
+            Decoder::Int16(b) | Decoder::Year(b) => b.append_null(),
+            Decoder::Int32(b) => b.append_null(),
+            Decoder::Int64(b) => b.append_null(),
+            Decoder::UInt8(b) => b.append_null(),
+            Decoder::UInt16(b) => b.append_null(),
+            Decoder::UInt32(b) => b.append_null(),
+            Decoder::UInt64(b) => b.append_null(),
+            Decoder::Float32(b) => b.append_null(),
+            Decoder::Float64(b) => b.append_null(),
+            Decoder::Decimal(b) | Decoder::Text(b) => b.append_null(),
+            Decoder::Bit { builder, .. } => builder.append_null(),
+            Decoder::Binary(b) => b.append_null(),
+            Decoder::Date { builder, .. } => builder.append_null(),
+            Decoder::Timestamp { builder, .. } => builder.append_null(),
+            Decoder::Duration(b) => b.append_null(),
+            Decoder::Set(b) => b.append_null(),
+        }
+    }
+
+    /// The array of everything appended since the last call; the builder is reset.
+    pub fn finish(&mut self) -> ArrayRef {
+        match self {
+            Decoder::Bool(b) => Arc::new(b.finish()),
+            Decoder::Int8(b) => Arc::new(b.finish()),
+            Decoder::Int16(b) | Decoder::Year(b) => Arc::new(b.finish()),
+            Decoder::Int32(b) => Arc::new(b.finish()),
+            Decoder::Int64(b) => Arc::new(b.finish()),
+            Decoder::UInt8(b) => Arc::new(b.finish()),
+            Decoder::UInt16(b) => Arc::new(b.finish()),
+            Decoder::UInt32(b) => Arc::new(b.finish()),
+            Decoder::UInt64(b) => Arc::new(b.finish()),
+            Decoder::Float32(b) => Arc::new(b.finish()),
+            Decoder::Float64(b) => Arc::new(b.finish()),
+            Decoder::Decimal(b) | Decoder::Text(b) => Arc::new(b.finish()),
+            Decoder::Bit { builder, .. } => Arc::new(builder.finish()),
+            Decoder::Binary(b) => Arc::new(b.finish()),
+            Decoder::Date { builder, .. } => Arc::new(builder.finish()),
+            Decoder::Timestamp { builder, .. } => Arc::new(builder.finish()),
+            Decoder::Duration(b) => Arc::new(b.finish()),
+            Decoder::Set(b) => Arc::new(b.finish()),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Decoder::Bool(b) => b.len(),
+            Decoder::Int8(b) => b.len(),
+            Decoder::Int16(b) | Decoder::Year(b) => b.len(),
+            Decoder::Int32(b) => b.len(),
+            Decoder::Int64(b) => b.len(),
+            Decoder::UInt8(b) => b.len(),
+            Decoder::UInt16(b) => b.len(),
+            Decoder::UInt32(b) => b.len(),
+            Decoder::UInt64(b) => b.len(),
+            Decoder::Float32(b) => b.len(),
+            Decoder::Float64(b) => b.len(),
+            Decoder::Decimal(b) | Decoder::Text(b) => b.len(),
+            Decoder::Bit { builder, .. } => builder.len(),
+            Decoder::Binary(b) => b.len(),
+            Decoder::Date { builder, .. } => builder.len(),
+            Decoder::Timestamp { builder, .. } => builder.len(),
+            Decoder::Duration(b) => b.len(),
+            Decoder::Set(b) => b.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn unexpected(v: &Value, column: &str) -> Problem {
+    let wire = match v {
+        Value::NULL => "NULL",
+        Value::Bytes(_) => "bytes",
+        Value::Int(_) => "signed integer",
+        Value::UInt(_) => "unsigned integer",
+        Value::Float(_) => "float",
+        Value::Double(_) => "double",
+        Value::Date(..) => "date",
+        Value::Time(..) => "time",
+    };
+    format!("unexpected {wire} value from the server for a {column} column")
+}
+
+/// A `tinyint(1)` boolean: strictly 0 or 1.
+pub fn bool_of(v: &Value) -> Result<bool, Problem> {
+    let n: i64 = int_as(v, "tinyint(1)")?;
+    match n {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(
+            "value other than 0 or 1 in a tinyint(1) boolean column (map it to int8 to keep it)"
+                .to_string(),
+        ),
+    }
+}
+
+/// An integer value converted exactly into `T`.
+pub fn int_as<T>(v: &Value, column: &str) -> Result<T, Problem>
+where
+    T: TryFrom<i64> + TryFrom<u64>,
+{
+    let out = match v {
+        Value::Int(i) => T::try_from(*i).ok(),
+        Value::UInt(u) => T::try_from(*u).ok(),
+        Value::Bytes(b) => {
+            let s = std::str::from_utf8(b).map_err(|_| unexpected(v, column))?;
+            if let Ok(i) = s.parse::<i64>() {
+                T::try_from(i).ok()
+            } else {
+                s.parse::<u64>().ok().and_then(|u| T::try_from(u).ok())
+            }
+        }
+        _ => return Err(unexpected(v, column)),
+    };
+    out.ok_or_else(|| format!("integer out of range for the {column} column's type"))
+}
+
+pub fn f32_of(v: &Value) -> Result<f32, Problem> {
+    match v {
+        Value::Float(f) => Ok(*f),
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| unexpected(v, "float")),
+        _ => Err(unexpected(v, "float")),
+    }
+}
+
+pub fn f64_of(v: &Value) -> Result<f64, Problem> {
+    match v {
+        Value::Double(f) => Ok(*f),
+        Value::Float(f) => Ok(f64::from(*f)),
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| unexpected(v, "double")),
+        _ => Err(unexpected(v, "double")),
+    }
+}
+
+/// DECIMAL arrives as text (`-12.340`); it is checked to be `-?digits[.digits]`.
+pub fn decimal_text(v: &Value) -> Result<&str, Problem> {
+    let Value::Bytes(b) = v else {
+        return Err(unexpected(v, "decimal"));
+    };
+    let s = std::str::from_utf8(b).map_err(|_| unexpected(v, "decimal"))?;
+    if is_canonical_decimal(s) {
+        Ok(s)
+    } else {
+        Err("malformed decimal text from the server".to_string())
+    }
+}
+
+/// `-?digits[.digits]`.
+pub fn is_canonical_decimal(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    !int.is_empty()
+        && int.bytes().all(|c| c.is_ascii_digit())
+        && match frac {
+            None => true,
+            Some(f) => !f.is_empty() && f.bytes().all(|c| c.is_ascii_digit()),
+        }
+}
+
+pub fn utf8_of(v: &Value) -> Result<&str, Problem> {
+    match v {
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .map_err(|_| "text that is not valid UTF-8 (check the column's character set)".into()),
+        _ => Err(unexpected(v, "text")),
+    }
+}
+
+fn is_zero_or_partial(y: u16, m: u8, d: u8) -> bool {
+    y == 0 || m == 0 || d == 0
+}
+
+/// Days since 1970-01-01. Zero dates (`0000-00-00`) and partial dates
+/// (`2016-07-00`, `2025-00-15`) are refused here; the caller may turn them
+/// into NULL when the column's conversion says so.
+pub fn date_days(y: u16, m: u8, d: u8) -> Result<i32, Problem> {
+    if is_zero_or_partial(y, m, d) {
+        return Err("zero or partial date (use zero_date_to_null to load it as NULL)".into());
+    }
+    let date = NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d))
+        .ok_or_else(|| "invalid calendar date from the server".to_string())?;
+    Ok(date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
+}
+
+use chrono::Datelike as _;
+
+/// A DATETIME/TIMESTAMP value as µs since the epoch (naive, or UTC).
+pub fn datetime_micros(v: &Value) -> Result<i64, Problem> {
+    let Value::Date(y, mo, d, h, mi, s, us) = *v else {
+        return Err(unexpected(v, "datetime"));
+    };
+    let days = i64::from(date_days(y, mo, d)?);
+    if h > 23 || mi > 59 || s > 59 || us > 999_999 {
+        return Err("invalid time of day from the server".into());
+    }
+    Ok(days * MICROS_PER_DAY
+        + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * MICROS_PER_SECOND
+        + i64::from(us))
+}
+
+/// A TIME value (sign, days, h, m, s, µs) as signed µs.
+pub fn duration_micros(neg: bool, days: u32, h: u8, m: u8, s: u8, us: u32) -> i64 {
+    let hours = i64::from(days) * 24 + i64::from(h);
+    let total =
+        (hours * 3600 + i64::from(m) * 60 + i64::from(s)) * MICROS_PER_SECOND + i64::from(us);
+    if neg {
+        -total
+    } else {
+        total
+    }
+}
+
+/// BIT(width) bytes (big-endian, `ceil(width/8)` of them) as exactly `width`
+/// characters of `0`/`1`, most significant first.
+pub fn bit_text(bytes: &[u8], width: u32) -> Result<String, Problem> {
+    let width = usize::try_from(width).map_err(|_| "bit width too large".to_string())?;
+    let total_bits = bytes.len() * 8;
+    let mut out = String::with_capacity(width);
+    // Bits above `width` must be zero, or the value does not fit the column.
+    for i in (0..total_bits.max(width)).rev() {
+        let bit = if i < total_bits {
+            let byte = bytes[bytes.len() - 1 - i / 8];
+            (byte >> (i % 8)) & 1
+        } else {
+            0
+        };
+        if i >= width {
+            if bit != 0 {
+                return Err("bit value wider than its column".into());
+            }
+        } else {
+            out.push(if bit == 1 { '1' } else { '0' });
+        }
+    }
+    Ok(out)
+}
+
+/// SET text `a,b` → labels; the empty string is the empty set.
+pub fn set_labels(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').filter(move |_| !text.is_empty())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array;
+
+    #[test]
+    fn ints_exact() {
+        assert_eq!(
+            int_as::<u64>(&Value::UInt(u64::MAX), "bigint unsigned").unwrap(),
+            u64::MAX
+        );
+        assert_eq!(int_as::<i8>(&Value::Int(-128), "tinyint").unwrap(), -128);
+        assert_eq!(int_as::<u8>(&Value::Int(255), "tinyint").unwrap(), 255);
+        assert!(int_as::<i8>(&Value::Int(128), "tinyint").is_err());
+        assert!(int_as::<u64>(&Value::Int(-1), "bigint unsigned").is_err());
+        assert_eq!(
+            int_as::<u64>(&Value::Bytes(b"18446744073709551615".to_vec()), "x").unwrap(),
+            u64::MAX
+        );
+    }
+
+    #[test]
+    fn tinyint1_boolean_is_strict() {
+        assert!(!bool_of(&Value::Int(0)).unwrap());
+        assert!(bool_of(&Value::Int(1)).unwrap());
+        let e = bool_of(&Value::Int(2)).unwrap_err();
+        assert!(e.contains("other than 0 or 1"), "{e}");
+        assert!(!e.contains('2'));
+        assert!(bool_of(&Value::Int(-1)).is_err());
+    }
+
+    #[test]
+    fn floats_keep_bits() {
+        let f = f32_of(&Value::Float(0.1)).unwrap();
+        assert_eq!(f.to_bits(), 0.1f32.to_bits());
+        let z = f64_of(&Value::Double(-0.0)).unwrap();
+        assert!(z.is_sign_negative() && z == 0.0);
+        let tiny = f64_of(&Value::Double(4.9e-324)).unwrap();
+        assert_eq!(tiny.to_bits(), 1);
+    }
+
+    #[test]
+    fn decimals() {
+        assert_eq!(
+            decimal_text(&Value::Bytes(b"-12.340".to_vec())).unwrap(),
+            "-12.340"
+        );
+        assert!(is_canonical_decimal("0"));
+        assert!(!is_canonical_decimal("1."));
+        assert!(!is_canonical_decimal("1e5"));
+        assert!(!is_canonical_decimal(""));
+    }
+
+    #[test]
+    fn zero_and_partial_dates() {
+        assert_eq!(date_days(1970, 1, 1).unwrap(), 0);
+        assert_eq!(date_days(1000, 1, 1).unwrap(), -354_285);
+        assert_eq!(date_days(9999, 12, 31).unwrap(), 2_932_896);
+        for (y, m, d) in [(0, 0, 0), (2016, 7, 0), (2025, 0, 15)] {
+            let e = date_days(y, m, d).unwrap_err();
+            assert!(e.contains("zero or partial date"), "{e}");
+        }
+    }
+
+    #[test]
+    fn zero_date_to_null_decoder() {
+        let mut col = plan_col(LogicalType::Date, true);
+        col.conversion = Conversion::ZeroDateToNull;
+        let mut d = Decoder::for_column(&col, 4).unwrap();
+        d.push(Value::Date(0, 0, 0, 0, 0, 0, 0)).unwrap();
+        d.push(Value::Date(2016, 7, 0, 0, 0, 0, 0)).unwrap();
+        d.push(Value::Date(1970, 1, 2, 0, 0, 0, 0)).unwrap();
+        let a = d.finish();
+        assert_eq!(a.null_count(), 2);
+        assert_eq!(a.len(), 3);
+        col.conversion = Conversion::Exact;
+        let mut d = Decoder::for_column(&col, 4).unwrap();
+        assert!(d.push(Value::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
+        assert_eq!(d.len(), 1, "a refused value still leaves a slot");
+        col.nullable = false;
+        col.conversion = Conversion::ZeroDateToNull;
+        assert!(Decoder::for_column(&col, 4).is_err());
+    }
+
+    #[test]
+    fn datetimes_and_durations() {
+        assert_eq!(
+            datetime_micros(&Value::Date(1970, 1, 1, 0, 0, 1, 0)).unwrap(),
+            1_000_000
+        );
+        assert_eq!(
+            datetime_micros(&Value::Date(2038, 1, 19, 3, 14, 7, 0)).unwrap(),
+            2_147_483_647_000_000
+        );
+        assert_eq!(
+            datetime_micros(&Value::Date(9999, 12, 31, 23, 59, 59, 999_999)).unwrap(),
+            253_402_300_799_999_999
+        );
+        let max = (838 * 3600 + 59 * 60 + 59) * 1_000_000i64;
+        assert_eq!(duration_micros(false, 34, 22, 59, 59, 0), max);
+        assert_eq!(duration_micros(true, 34, 22, 59, 59, 0), -max);
+        assert_eq!(duration_micros(true, 0, 0, 0, 1, 0), -1_000_000);
+        assert_eq!(
+            duration_micros(false, 1, 1, 30, 0, 0),
+            25 * 3600 * 1_000_000 + 30 * 60 * 1_000_000
+        );
+    }
+
+    #[test]
+    fn bits() {
+        assert_eq!(bit_text(&[1], 1).unwrap(), "1");
+        assert_eq!(bit_text(&[0b101], 3).unwrap(), "101");
+        assert_eq!(bit_text(&[0x01, 0x02], 10).unwrap(), "0100000010");
+        assert_eq!(bit_text(&[0xff; 8], 64).unwrap(), "1".repeat(64));
+        assert!(bit_text(&[0b1000], 3).is_err());
+        assert_eq!(bit_text(&[], 2).unwrap(), "00");
+    }
+
+    #[test]
+    fn set_decoding() {
+        let col = plan_col(
+            LogicalType::Set {
+                values: vec!["a".into(), "b".into()],
+            },
+            true,
+        );
+        let mut d = Decoder::for_column(&col, 4).unwrap();
+        d.push(Value::Bytes(b"a,b".to_vec())).unwrap();
+        d.push(Value::Bytes(Vec::new())).unwrap();
+        d.push(Value::NULL).unwrap();
+        let a = d.finish();
+        assert_eq!(a.data_type(), &ferry_core::arrow::arrow_type(&col.logical));
+        let l = a.as_list::<i32>();
+        assert_eq!(l.value(0).len(), 2);
+        assert_eq!(l.value(1).len(), 0);
+        assert!(l.is_valid(1));
+        assert!(l.is_null(2));
+    }
+
+    #[test]
+    fn arrow_types_match_the_hub() {
+        use LogicalType as L;
+        for t in [
+            L::Bool,
+            L::UInt64,
+            L::Float32,
+            L::Decimal {
+                precision: Some(65),
+                scale: Some(30),
+            },
+            L::Text { max_bytes: None },
+            L::VarBinary {
+                length: None,
+                max_bytes: None,
+            },
+            L::Date,
+            L::Timestamp { precision: 6 },
+            L::TimestampTz { precision: 0 },
+            L::Duration { precision: 6 },
+            L::Year,
+            L::Bit {
+                length: Some(64),
+                varying: false,
+            },
+            L::Json,
+        ] {
+            let mut d = Decoder::for_column(&plan_col(t.clone(), true), 1).unwrap();
+            assert_eq!(
+                d.finish().data_type(),
+                &ferry_core::arrow::arrow_type(&t),
+                "{t}"
+            );
+        }
+    }
+
+    pub(crate) fn plan_col(logical: LogicalType, nullable: bool) -> ColumnPlan {
+        ColumnPlan {
+            name: "c".into(),
+            source_type: "x".into(),
+            raw: Default::default(),
+            logical,
+            nullable,
+            conversion: Conversion::Exact,
+            target_type: "x".into(),
+            rule: "test".into(),
+        }
+    }
+}

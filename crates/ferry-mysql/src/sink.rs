@@ -1,0 +1,540 @@
+//! The writer: DDL, `prepare`, and one streamed `LOAD DATA LOCAL INFILE` per table.
+//!
+//! LOAD DATA LOCAL is the fastest bulk path MySQL and MariaDB have, but it
+//! behaves as `IGNORE`: a value the column cannot hold becomes a warning and
+//! a clamped, rounded or truncated value. So ferry (1) refuses such values
+//! itself while encoding (see [`crate::encode`]), naming the key, and (2)
+//! after the statement compares affected rows with rows sent and the warning
+//! count with zero; any difference rolls the transaction back.
+//!
+//! The file is declared `CHARACTER SET binary`: the server then takes the
+//! bytes as they are, so blobs with any byte and 4-byte UTF-8 both arrive
+//! untouched (every text value is valid UTF-8 already, being Arrow `Utf8`,
+//! and the tables ferry creates are utf8mb4).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::RecordBatch;
+use bytes::Bytes;
+use ferry_core::adapter::{TableWriter, WriteReceipt};
+use ferry_core::arrow::{arrow_type, render_key};
+use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
+use futures_util::stream::{self, StreamExt as _};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, InfileData, Row};
+use tokio::sync::mpsc;
+
+use crate::catalog::{text, uint};
+use crate::encode::{choose, encode_batch, ColumnEncoder, Encoder, FieldBuf, TargetColumn};
+use crate::error::{ctx, query_error, server_code, LOCAL_INFILE_REFUSED};
+use crate::{disconnect, quote_ident, Flavor, MySqlAdapter};
+
+/// Strict mode plus the zero-date guards: a refused value is a warning under
+/// LOAD DATA LOCAL, which the sink then turns into a failure.
+const SINK_SQL_MODE: &str =
+    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,\
+ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
+
+/// The size of the pieces the infile stream hands the driver: well under any
+/// `max_allowed_packet`, large enough to keep per-packet overhead small.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// How many warnings to read back when a load went wrong.
+const WARNINGS_SHOWN: usize = 5;
+
+impl MySqlAdapter {
+    /// [`TableWriter::create_ddl`] for a known server family.
+    pub fn create_ddl_for(&self, plan: &TablePlan, flavor: Flavor) -> Vec<String> {
+        let mut parts: Vec<String> = plan
+            .columns
+            .iter()
+            .map(|c| {
+                let mut s = format!("{} {}", quote_ident(&c.name), c.target_type);
+                if !c.nullable {
+                    s.push_str(" NOT NULL");
+                }
+                s
+            })
+            .collect();
+        if !plan.primary_key.is_empty() {
+            let keys: Vec<String> = plan
+                .primary_key
+                .iter()
+                .map(|&i| quote_ident(&plan.columns[i].name))
+                .collect();
+            parts.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+        }
+        // A binary NO PAD collation keeps values that are distinct in the
+        // source distinct here: case/accent-insensitive collations would
+        // collide 'abc'/'ABC' or 'resume'/'résumé' in a unique key, and PAD
+        // SPACE ones 'a'/'a '. See `Flavor::binary_collation`.
+        vec![format!(
+            "CREATE TABLE {} ({}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={}",
+            self.qualified(&plan.target),
+            parts.join(", "),
+            flavor.binary_collation()
+        )]
+    }
+
+    /// Whether `table` exists (as a base table or anything else by that name).
+    async fn table_exists(&self, conn: &mut Conn, table: &TableRef) -> Result<bool> {
+        let n: Option<u64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                (self.schema_of(table).to_string(), table.name.clone()),
+            )
+            .await
+            .map_err(ctx(format!("checking whether {table} exists")))?;
+        Ok(n.unwrap_or(0) > 0)
+    }
+
+    /// The target table's columns as information_schema describes them.
+    pub async fn target_columns(
+        &self,
+        conn: &mut Conn,
+        table: &TableRef,
+    ) -> Result<Vec<TargetColumn>> {
+        let rows: Vec<Row> = conn
+            .exec(
+                "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, \
+                        CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, \
+                        CHARACTER_SET_NAME \
+                 FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                (self.schema_of(table).to_string(), table.name.clone()),
+            )
+            .await
+            .map_err(ctx(format!("reading the columns of target {table}")))?;
+        Ok(rows
+            .into_iter()
+            .map(|mut r| {
+                let column_type = text(r.take(2)).unwrap_or_default();
+                TargetColumn {
+                    name: text(r.take(0)).unwrap_or_default(),
+                    data_type: text(r.take(1)).unwrap_or_default().to_ascii_lowercase(),
+                    unsigned: column_type.to_ascii_lowercase().contains(" unsigned"),
+                    column_type,
+                    char_length: uint(r.take(3)),
+                    octet_length: uint(r.take(4)),
+                    precision: uint(r.take(5)),
+                    scale: uint(r.take(6)),
+                    fsp: uint(r.take(7)),
+                    charset: text(r.take(8)).map(|c| c.to_ascii_lowercase()),
+                }
+            })
+            .collect())
+    }
+
+    /// One encoder per plan column, from the Arrow type and the real target column.
+    fn encoders(
+        &self,
+        plan: &TablePlan,
+        targets: &[TargetColumn],
+        flavor: Flavor,
+    ) -> Result<Vec<ColumnEncoder>> {
+        let table = plan.target.to_string();
+        if targets.is_empty() {
+            return Err(Error::MissingTable {
+                table: table.clone(),
+                database: self.schema_of(&plan.target).to_string(),
+            });
+        }
+        plan.columns
+            .iter()
+            .map(|c| {
+                let target = targets
+                    .iter()
+                    .find(|t| t.name.eq_ignore_ascii_case(&c.name))
+                    .ok_or_else(|| Error::Table {
+                        table: table.clone(),
+                        problem: format!("the target has no column {}", c.name),
+                    })?;
+                let dt = arrow_type(&c.logical);
+                let keeps_negative_zero = flavor == Flavor::MySql;
+                let encoder = choose(c, &dt, target, keeps_negative_zero).map_err(|reason| {
+                    Error::UnsupportedType {
+                        table: table.clone(),
+                        column: c.name.clone(),
+                        ty: target.column_type.clone(),
+                        reason,
+                    }
+                })?;
+                Ok(ColumnEncoder {
+                    name: c.name.clone(),
+                    via_variable: matches!(encoder, Encoder::Bit { .. }),
+                    encoder,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The LOAD DATA statement for `encoders` into `qualified`.
+pub fn load_sql(qualified: &str, encoders: &[ColumnEncoder]) -> String {
+    let mut cols = Vec::with_capacity(encoders.len());
+    let mut sets = Vec::new();
+    for (i, e) in encoders.iter().enumerate() {
+        if e.via_variable {
+            // BIT cannot be loaded from text: the field is the number in
+            // decimal, cast to an unsigned integer (exact up to 64 bits).
+            cols.push(format!("@ferry_v{i}"));
+            sets.push(format!(
+                "{} = CAST(@ferry_v{i} AS UNSIGNED)",
+                quote_ident(&e.name)
+            ));
+        } else {
+            cols.push(quote_ident(&e.name));
+        }
+    }
+    let mut sql = format!(
+        "LOAD DATA LOCAL INFILE 'ferry.tsv' INTO TABLE {qualified} CHARACTER SET binary \
+         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+        cols.join(", ")
+    );
+    if !sets.is_empty() {
+        sql.push_str(" SET ");
+        sql.push_str(&sets.join(", "));
+    }
+    sql
+}
+
+/// What the infile stream tells the sink after the statement.
+#[derive(Default)]
+struct FeedOutcome {
+    rows: u64,
+    error: Option<Error>,
+}
+
+/// The state the infile stream carries from batch to batch.
+struct Feed {
+    rx: mpsc::Receiver<RecordBatch>,
+    encoders: Vec<ColumnEncoder>,
+    plan: Arc<TablePlan>,
+    scratch: Vec<FieldBuf>,
+    pending: VecDeque<Bytes>,
+    outcome: Arc<Mutex<FeedOutcome>>,
+    failed: bool,
+}
+
+impl Feed {
+    /// Next chunk of file bytes: encodes the next batch when the pending
+    /// chunks run out. `None` at the end of input or after a failure.
+    async fn next_chunk(&mut self) -> Option<std::io::Result<Bytes>> {
+        loop {
+            if self.failed {
+                return None;
+            }
+            if let Some(chunk) = self.pending.pop_front() {
+                return Some(Ok(chunk));
+            }
+            let batch = self.rx.recv().await?;
+            let mut out = Vec::with_capacity(batch.get_array_memory_size());
+            match self.encode(&batch, &mut out) {
+                Ok(()) => {
+                    let mut bytes = Bytes::from(out);
+                    while bytes.len() > CHUNK_BYTES {
+                        self.pending.push_back(bytes.split_to(CHUNK_BYTES));
+                    }
+                    if !bytes.is_empty() {
+                        self.pending.push_back(bytes);
+                    }
+                    let mut o = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
+                    o.rows += u64::try_from(batch.num_rows()).unwrap_or(u64::MAX);
+                }
+                Err(e) => {
+                    self.failed = true;
+                    self.outcome.lock().unwrap_or_else(|p| p.into_inner()).error = Some(e);
+                    // The driver ends the statement and reports this; the
+                    // sink reports the stored error instead.
+                    return Some(Err(std::io::Error::other("ferry stopped the load")));
+                }
+            }
+        }
+    }
+
+    fn encode(&mut self, batch: &RecordBatch, out: &mut Vec<u8>) -> Result<()> {
+        let table = &self.plan.target;
+        if batch.num_columns() != self.encoders.len() {
+            return Err(Error::Bug(format!(
+                "{table}: batch has {} columns, plan has {}",
+                batch.num_columns(),
+                self.encoders.len()
+            )));
+        }
+        for (c, col) in self.plan.columns.iter().enumerate() {
+            if batch.column(c).data_type() != &arrow_type(&col.logical) {
+                return Err(Error::Bug(format!(
+                    "{table}: column {} arrived as {} instead of {}",
+                    col.name,
+                    batch.column(c).data_type(),
+                    arrow_type(&col.logical)
+                )));
+            }
+        }
+        encode_batch(&self.encoders, batch, &mut self.scratch, out).map_err(|(c, row, problem)| {
+            Error::value(
+                table,
+                self.plan.columns[c].name.clone(),
+                render_key(&self.plan, batch, row),
+                problem,
+            )
+        })
+    }
+}
+
+impl TableWriter for MySqlAdapter {
+    fn create_ddl(&self, plan: &TablePlan) -> Vec<String> {
+        self.create_ddl_for(plan, self.known_flavor().unwrap_or(Flavor::MariaDb))
+    }
+
+    async fn prepare(&self, plan: &TablePlan, if_exists: IfExists) -> Result<()> {
+        let (mut conn, flavor) = self.connect_with_flavor().await?;
+        let target = &plan.target;
+        let res = async {
+            if self.table_exists(&mut conn, target).await? {
+                match if_exists {
+                    IfExists::Fail => {
+                        return Err(Error::TargetExists {
+                            table: target.to_string(),
+                        })
+                    }
+                    IfExists::Truncate => conn
+                        .query_drop(format!("TRUNCATE TABLE {}", self.qualified(target)))
+                        .await
+                        .map_err(ctx(format!("truncating {target}")))?,
+                    IfExists::Append => {}
+                }
+            } else {
+                for stmt in self.create_ddl_for(plan, flavor) {
+                    conn.query_drop(stmt)
+                        .await
+                        .map_err(ctx(format!("creating {target}")))?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        disconnect(conn).await;
+        res
+    }
+
+    async fn write_table(
+        &self,
+        plan: &TablePlan,
+        rx: mpsc::Receiver<RecordBatch>,
+    ) -> Result<WriteReceipt> {
+        let target = plan.target.clone();
+        let (mut conn, flavor) = self.connect_with_flavor().await?;
+        let res = self.load(&mut conn, flavor, plan, rx).await;
+        if res.is_err() {
+            // Nothing of this call may stay; a failed rollback changes nothing
+            // about what to report (the server rolls back on disconnect).
+            if let Err(e) = conn.query_drop("ROLLBACK").await {
+                tracing::debug!(table = %target, error = %e, "rollback failed");
+            }
+        }
+        disconnect(conn).await;
+        res
+    }
+}
+
+impl MySqlAdapter {
+    async fn load(
+        &self,
+        conn: &mut Conn,
+        flavor: Flavor,
+        plan: &TablePlan,
+        rx: mpsc::Receiver<RecordBatch>,
+    ) -> Result<WriteReceipt> {
+        let target = &plan.target;
+        let targets = self.target_columns(conn, target).await?;
+        let encoders = self.encoders(plan, &targets, flavor)?;
+        let sql = load_sql(&self.qualified(target), &encoders);
+
+        for stmt in [
+            SINK_SQL_MODE,
+            "SET time_zone = '+00:00'",
+            "START TRANSACTION",
+        ] {
+            conn.query_drop(stmt)
+                .await
+                .map_err(ctx(format!("starting the load of {target}")))?;
+        }
+
+        let outcome = Arc::new(Mutex::new(FeedOutcome::default()));
+        let feed = Feed {
+            rx,
+            encoders,
+            plan: Arc::new(plan.clone()),
+            scratch: Vec::new(),
+            pending: VecDeque::new(),
+            outcome: outcome.clone(),
+            failed: false,
+        };
+        conn.set_infile_handler(async move {
+            let data = stream::unfold(feed, |mut feed| async move {
+                let chunk = feed.next_chunk().await?;
+                Some((chunk, feed))
+            });
+            Ok(data.boxed() as InfileData)
+        });
+
+        let load = conn.query_drop(sql).await;
+        let (rows_sent, feed_error) = {
+            let mut o = outcome.lock().unwrap_or_else(|p| p.into_inner());
+            (o.rows, o.error.take())
+        };
+        if let Some(e) = feed_error {
+            return Err(e);
+        }
+        if let Err(e) = load {
+            if server_code(&e).is_some_and(|c| LOCAL_INFILE_REFUSED.contains(&c)) {
+                return Err(query_error(
+                    format!(
+                        "loading {target}: the server refuses LOAD DATA LOCAL INFILE; \
+                         ask the DBA to enable it (SET GLOBAL local_infile = 1)"
+                    ),
+                    e,
+                ));
+            }
+            return Err(query_error(format!("loading {target}"), e));
+        }
+        let affected = conn.affected_rows();
+        let warnings = conn.get_warnings();
+        if warnings > 0 || affected != rows_sent {
+            let detail = self.warning_detail(conn, plan).await;
+            return Err(Error::Table {
+                table: target.to_string(),
+                problem: format!(
+                    "LOAD DATA stored {affected} of {rows_sent} rows with {warnings} warning(s){detail}; \
+                     the load was rolled back"
+                ),
+            });
+        }
+        conn.query_drop("COMMIT")
+            .await
+            .map_err(ctx(format!("committing the load of {target}")))?;
+        Ok(WriteReceipt {
+            rows_written: rows_sent,
+        })
+    }
+
+    /// `: warning 1265 at row 3 column c, …` from SHOW WARNINGS, naming only
+    /// codes, row numbers and known column names (messages may quote values).
+    async fn warning_detail(&self, conn: &mut Conn, plan: &TablePlan) -> String {
+        let rows: Vec<Row> = match conn.query("SHOW WARNINGS").await {
+            Ok(r) => r,
+            Err(_) => return String::new(),
+        };
+        let mut parts = Vec::new();
+        for mut r in rows.into_iter().take(WARNINGS_SHOWN) {
+            let code = uint(r.take(1)).unwrap_or(0);
+            let message = text(r.take(2)).unwrap_or_default();
+            let mut s = format!("warning {code}");
+            if let Some(row) = warning_row(&message) {
+                s.push_str(&format!(" at row {row}"));
+            }
+            if let Some(col) = warning_column(&message, plan) {
+                s.push_str(&format!(" column {col}"));
+            }
+            parts.push(s);
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", parts.join(", "))
+        }
+    }
+}
+
+/// The `at row N` of a warning message.
+pub fn warning_row(message: &str) -> Option<u64> {
+    let rest = &message[message.rfind(" at row ")? + 8..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// The plan column a warning message names (`for column 'c'` or
+/// ``for column `db`.`t`.`c` ``), only if it is one of the plan's columns,
+/// so nothing else of the message is ever echoed.
+pub fn warning_column(message: &str, plan: &TablePlan) -> Option<String> {
+    let start = message.find("column ")? + 7;
+    let rest = &message[start..];
+    let mut chars = rest.chars().peekable();
+    let mut last = None;
+    while let Some(quote @ ('\'' | '`')) = chars.next() {
+        let mut name = String::new();
+        loop {
+            match chars.next() {
+                Some(c) if c == quote => {
+                    if chars.peek() == Some(&quote) {
+                        chars.next();
+                        name.push(quote);
+                    } else {
+                        break;
+                    }
+                }
+                Some(c) => name.push(c),
+                None => return None,
+            }
+        }
+        last = Some(name);
+        if chars.peek() == Some(&'.') {
+            chars.next();
+        } else {
+            break;
+        }
+    }
+    let name = last?;
+    plan.columns
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(&name))
+        .map(|c| c.name.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warning_parsing() {
+        let plan = TablePlan {
+            source: TableRef::new(None, "s"),
+            target: TableRef::new(None, "t"),
+            columns: vec![crate::decode::tests::plan_col(
+                ferry_core::LogicalType::Int32,
+                true,
+            )],
+            primary_key: vec![],
+            estimated_rows: None,
+        };
+        let m = "Data truncated for column 'c' at row 3";
+        assert_eq!(warning_row(m), Some(3));
+        assert_eq!(warning_column(m, &plan).as_deref(), Some("c"));
+        let m = "Incorrect integer value: 'secret' for column `db`.`t`.`c` at row 12";
+        assert_eq!(warning_row(m), Some(12));
+        assert_eq!(warning_column(m, &plan).as_deref(), Some("c"));
+        assert_eq!(
+            warning_column("Out of range value for column 'zz' at row 1", &plan),
+            None
+        );
+    }
+
+    #[test]
+    fn load_statement() {
+        let enc = |name: &str, via_variable| ColumnEncoder {
+            name: name.into(),
+            encoder: Encoder::Bool,
+            via_variable,
+        };
+        let sql = load_sql("`d`.`t`", &[enc("a", false), enc("b`x", true)]);
+        assert_eq!(
+            sql,
+            "LOAD DATA LOCAL INFILE 'ferry.tsv' INTO TABLE `d`.`t` CHARACTER SET binary \
+             FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' \
+             (`a`, @ferry_v1) SET `b``x` = CAST(@ferry_v1 AS UNSIGNED)"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! The reader: one consistent snapshot, one prepared `SELECT`, streamed.
+//!
+//! The statement runs through the binary protocol (`exec_iter`) so FLOAT and
+//! DOUBLE arrive as their IEEE bits rather than the text protocol's rounded
+//! digits, and the result set is consumed row by row: memory is one batch
+//! per column plus whatever the bounded channel holds.
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{Field, Schema, SchemaRef};
+use ferry_core::adapter::TableReader;
+use ferry_core::arrow::{plan_schema, render_key};
+use ferry_core::{Error, Result, TablePlan};
+use mysql_async::prelude::Queryable;
+use tokio::sync::mpsc;
+
+use crate::decode::Decoder;
+use crate::error::ctx;
+use crate::{disconnect, quote_ident, MySqlAdapter};
+
+impl TableReader for MySqlAdapter {
+    async fn read_table(
+        &self,
+        plan: &TablePlan,
+        batch_rows: usize,
+        tx: mpsc::Sender<RecordBatch>,
+    ) -> Result<u64> {
+        let table = plan.source.to_string();
+        let batch_rows = batch_rows.max(1);
+        let schema = plan_schema(plan);
+        let mut decoders = plan
+            .columns
+            .iter()
+            .map(|c| {
+                Decoder::for_column(c, batch_rows).map_err(|reason| Error::UnsupportedType {
+                    table: table.clone(),
+                    column: c.name.clone(),
+                    ty: c.source_type.clone(),
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let sql = select_sql(self, plan);
+
+        let mut conn = self.connect().await?;
+        let what = format!("reading table {table}");
+        conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .await
+            .map_err(ctx(format!("starting the snapshot of {table}")))?;
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .await
+            .map_err(ctx(format!("starting the snapshot of {table}")))?;
+
+        let mut sent: u64 = 0;
+        let mut in_batch = 0usize;
+        let mut closed = false;
+        {
+            let mut result = conn.exec_iter(sql, ()).await.map_err(ctx(what.clone()))?;
+            while let Some(row) = result.next().await.map_err(ctx(what.clone()))? {
+                let values = row.unwrap();
+                if values.len() != decoders.len() {
+                    return Err(Error::Bug(format!(
+                        "{table}: the server returned {} columns for {} planned",
+                        values.len(),
+                        decoders.len()
+                    )));
+                }
+                let mut failure: Option<(usize, String)> = None;
+                for (i, (dec, v)) in decoders.iter_mut().zip(values).enumerate() {
+                    if let Err(problem) = dec.push(v) {
+                        failure.get_or_insert((i, problem));
+                    }
+                }
+                if let Some((col, problem)) = failure {
+                    // The whole row is in the builders (the refused value as
+                    // NULL), so its key can be rendered whatever the column order.
+                    let key = key_of_last_row(plan, &mut decoders);
+                    return Err(Error::value(
+                        &plan.source,
+                        plan.columns[col].name.clone(),
+                        key,
+                        problem,
+                    ));
+                }
+                in_batch += 1;
+                if in_batch == batch_rows {
+                    let batch = finish_batch(&schema, &mut decoders, &table)?;
+                    in_batch = 0;
+                    if tx.send(batch).await.is_err() {
+                        closed = true;
+                        break;
+                    }
+                    sent += u64::try_from(batch_rows).unwrap_or(u64::MAX);
+                }
+            }
+            if closed {
+                // Stop the server from sending the rest: dropping the result
+                // would drain it, so close the connection instead.
+                drop(result);
+            }
+        }
+        if !closed && in_batch > 0 {
+            let batch = finish_batch(&schema, &mut decoders, &table)?;
+            if tx.send(batch).await.is_ok() {
+                sent += u64::try_from(in_batch).unwrap_or(u64::MAX);
+            }
+        }
+        if !closed {
+            conn.query_drop("COMMIT")
+                .await
+                .map_err(ctx(format!("ending the snapshot of {table}")))?;
+        }
+        disconnect(conn).await;
+        Ok(sent)
+    }
+}
+
+/// `SELECT <cols> FROM <table> ORDER BY <pk>`.
+pub fn select_sql(adapter: &MySqlAdapter, plan: &TablePlan) -> String {
+    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let mut sql = format!(
+        "SELECT {} FROM {}",
+        cols.join(", "),
+        adapter.qualified(&plan.source)
+    );
+    if !plan.primary_key.is_empty() {
+        let keys: Vec<String> = plan
+            .primary_key
+            .iter()
+            .map(|&i| quote_ident(&plan.columns[i].name))
+            .collect();
+        sql.push_str(" ORDER BY ");
+        sql.push_str(&keys.join(", "));
+    }
+    sql
+}
+
+fn finish_batch(schema: &SchemaRef, decoders: &mut [Decoder], table: &str) -> Result<RecordBatch> {
+    let arrays: Vec<ArrayRef> = decoders.iter_mut().map(Decoder::finish).collect();
+    RecordBatch::try_new(schema.clone(), arrays).map_err(|e| {
+        Error::Bug(format!(
+            "{table}: batch does not match its plan schema: {e}"
+        ))
+    })
+}
+
+/// Renders the key of the last row in the builders (consuming them: the
+/// table is failing anyway). Fields are relaxed to nullable because the
+/// refused value was replaced by NULL.
+fn key_of_last_row(plan: &TablePlan, decoders: &mut [Decoder]) -> String {
+    let arrays: Vec<ArrayRef> = decoders.iter_mut().map(Decoder::finish).collect();
+    let fields: Vec<Field> = plan
+        .columns
+        .iter()
+        .zip(&arrays)
+        .map(|(c, a)| Field::new(&c.name, a.data_type().clone(), true))
+        .collect();
+    match RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays) {
+        Ok(batch) if batch.num_rows() > 0 => render_key(plan, &batch, batch.num_rows() - 1),
+        _ => "(unknown)".to_string(),
+    }
+}
