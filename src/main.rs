@@ -1,1 +1,282 @@
-fn main() {}
+//! The `ferry` command line: parse → resolve → run → report.
+//!
+//! Exit codes: 0 success; 1 differences found (verify); 2 error (bad input,
+//! connection or authentication failure, a table that failed to copy).
+
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use ferry_core::error::chain_line;
+use ferry_core::{DbUrl, Engine, IfExists, TableRef};
+use ferry_engine::{copy, plan_tables, Adapter, CopyOptions, CopyReport, Selection};
+use ferry_mapping::Mappings;
+
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "ferry",
+    version,
+    about = "Copy tables between PostgreSQL and MySQL/MariaDB with exact types"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Copy tables from the source into the target, creating target tables.
+    Copy(CopyArgs),
+    /// Print the effective type mapping from one engine to another.
+    Mappings(MappingsArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum IfExistsArg {
+    Fail,
+    Truncate,
+    Append,
+}
+
+#[derive(clap::Args)]
+struct CopyArgs {
+    /// Source URL: postgres://user[:password]@host[:port]/db or mysql://…
+    /// (password also from FERRY_SOURCE_PASSWORD, PGPASSWORD or MYSQL_PWD).
+    #[arg(long)]
+    source: String,
+    /// Target URL (password also from FERRY_TARGET_PASSWORD, PGPASSWORD or MYSQL_PWD).
+    #[arg(long)]
+    target: String,
+    /// Tables to copy, comma-separated (`name` or `schema.name`). Default: all.
+    #[arg(long, value_delimiter = ',')]
+    tables: Vec<String>,
+    /// Source schema (PostgreSQL) or database (MySQL). Default: public / the URL's.
+    #[arg(long)]
+    schema: Option<String>,
+    /// Target schema (PostgreSQL) or database (MySQL). Default: public / the URL's.
+    #[arg(long)]
+    target_schema: Option<String>,
+    /// What to do with a target table that already exists.
+    #[arg(long, value_enum, default_value = "fail")]
+    if_exists: IfExistsArg,
+    /// A TOML file of per-type and per-column mapping overrides.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    /// Rows per batch.
+    #[arg(long, default_value_t = 8192)]
+    batch_rows: usize,
+    /// Tables copied at the same time.
+    #[arg(long, default_value_t = 2)]
+    parallel_tables: usize,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Summary format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(clap::Args)]
+struct MappingsArgs {
+    /// Source engine: postgres or mysql.
+    #[arg(long)]
+    source: String,
+    /// Target engine: postgres or mysql.
+    #[arg(long)]
+    target: String,
+    /// A TOML file of overrides to validate along with the built-in rules.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Copy(args) => run_copy(args).await,
+            Command::Mappings(args) => run_mappings(args),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let chain: &(dyn std::error::Error + 'static) = e.as_ref();
+            eprintln!("error: {}", chain_line(chain));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn load_mappings(path: Option<&PathBuf>) -> anyhow::Result<Mappings> {
+    let m = Mappings::builtin()?;
+    Ok(match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read mapping file {}", p.display()))?;
+            m.with_overrides(&p.display().to_string(), &text)?
+        }
+        None => m,
+    })
+}
+
+/// Parses a URL and fills a missing password from the environment:
+/// `FERRY_<ROLE>_PASSWORD`, then the engine's own variable.
+fn resolve_url(raw: &str, role: &str) -> anyhow::Result<DbUrl> {
+    let mut url = DbUrl::parse(raw)?;
+    let engine_var = match url.engine {
+        Engine::Postgres => "PGPASSWORD",
+        Engine::MySql => "MYSQL_PWD",
+    };
+    let pw = std::env::var(format!("FERRY_{role}_PASSWORD"))
+        .ok()
+        .or_else(|| std::env::var(engine_var).ok());
+    url.set_password_if_missing(pw);
+    Ok(url)
+}
+
+async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
+    let source_url = resolve_url(&args.source, "SOURCE")?;
+    let target_url = resolve_url(&args.target, "TARGET")?;
+    let mappings = load_mappings(args.mapping.as_ref())?;
+    if args.batch_rows == 0 {
+        bail!("--batch-rows must be at least 1");
+    }
+    let source = Arc::new(Adapter::new(source_url.clone()));
+    let target = Arc::new(Adapter::new(target_url.clone()));
+    let selection = Selection {
+        tables: args.tables.iter().map(|t| TableRef::parse(t)).collect(),
+        schema: args.schema.clone(),
+        target_schema: args.target_schema.clone(),
+    };
+    let plans = plan_tables(&source, target.engine(), &mappings, &selection).await?;
+    // Reaching the target before any work: a wrong password fails here, not after reading.
+    target.list_tables(args.target_schema.as_deref()).await?;
+
+    let options = CopyOptions {
+        if_exists: match args.if_exists {
+            IfExistsArg::Fail => IfExists::Fail,
+            IfExistsArg::Truncate => IfExists::Truncate,
+            IfExistsArg::Append => IfExists::Append,
+        },
+        batch_rows: args.batch_rows,
+        parallel_tables: args.parallel_tables,
+        ..CopyOptions::default()
+    };
+    let progress = progress::Progress::new(args.quiet, &plans);
+    let started = std::time::Instant::now();
+    let report = copy(source, target, plans, &options, progress.sink()).await;
+    progress.finish();
+    let report = report?;
+    print_report(
+        &report,
+        args.format,
+        &source_url,
+        &target_url,
+        started.elapsed().as_secs_f64(),
+    );
+    if report.failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for f in &report.failed {
+            eprintln!("error: table {}: {}", f.table, f.error);
+        }
+        Ok(ExitCode::from(EXIT_ERROR))
+    }
+}
+
+fn print_report(report: &CopyReport, format: Format, source: &DbUrl, target: &DbUrl, seconds: f64) {
+    match format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "source": source.to_string(),
+                "target": target.to_string(),
+                "seconds": seconds,
+                "rows_read": report.rows_read(),
+                "rows_written": report.rows_written(),
+                "tables": report.tables,
+                "failed": report.failed,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Text => {
+            println!(
+                "{:<40} {:>12} {:>12} {:>9} {:>9} {:>12}",
+                "table", "read", "written", "rejected", "seconds", "rows/s"
+            );
+            for t in &report.tables {
+                println!(
+                    "{:<40} {:>12} {:>12} {:>9} {:>9.2} {:>12.0}",
+                    format!("{} → {}", t.table, t.target),
+                    t.rows_read,
+                    t.rows_written,
+                    t.rows_rejected,
+                    t.seconds,
+                    t.rows_per_second
+                );
+            }
+            for f in &report.failed {
+                println!("{:<40} FAILED: {}", f.table.to_string(), f.error);
+            }
+            println!(
+                "total: {} tables copied, {} failed, {} rows in {:.2}s",
+                report.tables.len(),
+                report.failed.len(),
+                report.rows_written(),
+                seconds
+            );
+        }
+    }
+}
+
+fn run_mappings(args: MappingsArgs) -> anyhow::Result<ExitCode> {
+    let parse = |s: &str| {
+        Engine::parse(s).with_context(|| format!("unknown engine `{s}` (postgres or mysql)"))
+    };
+    let (source, target) = (parse(&args.source)?, parse(&args.target)?);
+    let mappings = load_mappings(args.mapping.as_ref())?;
+    let rows = mappings.matrix(source, target);
+    if args.format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{source} → {target}");
+    println!(
+        "{:<22} {:<12} {:<58} conversion",
+        "source type", "logical", "target type"
+    );
+    for r in rows {
+        println!(
+            "{:<22} {:<12} {:<58} {}",
+            r.source_type, r.logical, r.target_type, r.conversion
+        );
+        for n in &r.notes {
+            println!("{:<22} {:<12} note: {n}", "", "");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,1 +1,7 @@
-// e2e tests
+//! End-to-end tests: the real `ferry` binary against real PostgreSQL and
+//! MariaDB servers started by ferry-testkit. One test binary (one link).
+
+mod cli;
+mod errors;
+mod fidelity;
+mod util;

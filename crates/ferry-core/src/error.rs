@@ -117,7 +117,8 @@ pub fn chain_line(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = err.source();
     while let Some(e) = cur {
         let s = e.to_string();
-        if !s.is_empty() && !out.ends_with(&s) {
+        // Drivers often repeat their inner error in their own message.
+        if !s.is_empty() && !out.contains(&s) {
             out.push_str(": ");
             out.push_str(&s);
         }

@@ -81,12 +81,12 @@ impl DbUrl {
             .trim_end_matches(']')
             .to_string();
         let port = parsed.port().unwrap_or(engine.default_port());
-        let user = decode(parsed.username()).map_err(|r| bad(r))?;
+        let user = decode(parsed.username()).map_err(bad)?;
         let password = match parsed.password() {
-            Some(p) => Some(SecretString::from(decode(p).map_err(|r| bad(r))?)),
+            Some(p) => Some(SecretString::from(decode(p).map_err(bad)?)),
             None => None,
         };
-        let database = decode(parsed.path().trim_start_matches('/')).map_err(|r| bad(r))?;
+        let database = decode(parsed.path().trim_start_matches('/')).map_err(bad)?;
         if database.is_empty() {
             return Err(bad("missing database name in the path"));
         }
@@ -146,13 +146,19 @@ impl DbUrl {
 
     fn render(&self, redact: bool) -> String {
         use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        // RFC 3986 unreserved characters stay as they are.
+        const UNRESERVED_KEPT: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'.')
+            .remove(b'~');
         let scheme = self.engine.name();
-        let user = utf8_percent_encode(&self.user, NON_ALPHANUMERIC);
+        let user = utf8_percent_encode(&self.user, UNRESERVED_KEPT);
         let auth = match (&self.password, redact) {
             (Some(_), true) => format!("{user}:***@"),
             (Some(p), false) => format!(
                 "{user}:{}@",
-                utf8_percent_encode(p.expose_secret(), NON_ALPHANUMERIC)
+                utf8_percent_encode(p.expose_secret(), UNRESERVED_KEPT)
             ),
             (None, _) => format!("{user}@"),
         };
@@ -164,7 +170,7 @@ impl DbUrl {
         let mut s = format!(
             "{scheme}://{auth}{host}:{}/{}",
             self.port,
-            utf8_percent_encode(&self.database, NON_ALPHANUMERIC)
+            utf8_percent_encode(&self.database, UNRESERVED_KEPT)
         );
         for (i, (k, v)) in self.params.iter().enumerate() {
             s.push(if i == 0 { '?' } else { '&' });

@@ -150,6 +150,11 @@ impl Mappings {
                 .map_err(unsupported)?;
             let target_type = match target_type {
                 Some(t) => t,
+                // Same engine: keep the declaration exactly as the DBA wrote it.
+                None if source == target && keeps_declaration(&logical, &col.ty) => {
+                    rule.push_str(" (declaration kept)");
+                    col.ty.display.clone()
+                }
                 None => {
                     let (ddl, write_conv) =
                         self.render_write(target, &logical, &target_table, &col.name);
@@ -169,6 +174,9 @@ impl Mappings {
                 target_type,
                 rule,
             });
+        }
+        if target == Engine::MySql {
+            fit_mysql_key(&mut columns, &raw.primary_key);
         }
         Ok(TablePlan {
             source: raw.table.clone(),
@@ -357,6 +365,47 @@ fn validate_overrides(origin: &str, o: &Overrides) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// InnoDB cannot index TEXT/BLOB without a prefix and caps a key at 3072
+/// bytes. Key columns that would be TEXT/BLOB become VARCHAR/VARBINARY sharing
+/// that budget (utf8mb4: 4 bytes a character); a longer value is refused with
+/// its key by the sink rather than truncated.
+fn fit_mysql_key(columns: &mut [ColumnPlan], key: &[usize]) {
+    const KEY_BYTES: u32 = 3072;
+    let is_lob = |t: &str| {
+        let t = t.to_ascii_lowercase();
+        t.ends_with("text") || t.ends_with("blob")
+    };
+    let lobs: Vec<usize> = key
+        .iter()
+        .copied()
+        .filter(|&i| is_lob(&columns[i].target_type))
+        .collect();
+    if lobs.is_empty() {
+        return;
+    }
+    // Bytes the other key columns already take (a generous 8 each).
+    let others = u32::try_from(key.len() - lobs.len()).unwrap_or(0) * 8;
+    let share = KEY_BYTES.saturating_sub(others) / u32::try_from(lobs.len()).unwrap_or(1);
+    for i in lobs {
+        let c = &mut columns[i];
+        c.target_type = if c.target_type.to_ascii_lowercase().ends_with("blob") {
+            format!("varbinary({share})")
+        } else {
+            format!("varchar({})", share / 4)
+        };
+        c.rule.push_str(" (key column: InnoDB key length limit)");
+    }
+}
+
+/// Whether a same-engine copy can reuse the source declaration verbatim.
+/// Not for PostgreSQL domains (the target has no such domain; the base type
+/// is used) nor MariaDB JSON (its declaration reads `longtext`; the json rule
+/// restores the validity check).
+fn keeps_declaration(logical: &LogicalType, ty: &RawType) -> bool {
+    let domain = ty.user_type.is_some() && !matches!(logical, LogicalType::Enum { .. });
+    !ty.display.is_empty() && !domain && ty.name != "json"
 }
 
 fn type_matches(pattern: &str, ty: &RawType) -> bool {

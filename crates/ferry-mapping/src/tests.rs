@@ -200,3 +200,42 @@ fn every_read_rule_reaches_every_target() {
         }
     }
 }
+
+#[test]
+fn same_engine_keeps_the_declaration_but_not_domains() {
+    let m = Mappings::builtin().unwrap();
+    let mi = RawType {
+        unsigned: true,
+        ..raw("mediumint", "mediumint(8) unsigned")
+    };
+    let p = plan(&m, Engine::MySql, Engine::MySql, vec![("a", mi.clone())]);
+    assert_eq!(p.columns[0].target_type, "mediumint(8) unsigned");
+    let p = plan(&m, Engine::MySql, Engine::Postgres, vec![("a", mi)]);
+    assert_eq!(p.columns[0].target_type, "bigint");
+    let domain = RawType {
+        user_type: Some("posint".into()),
+        ..raw("int4", "posint")
+    };
+    let p = plan(&m, Engine::Postgres, Engine::Postgres, vec![("a", domain)]);
+    assert_eq!(p.columns[0].target_type, "integer");
+}
+
+#[test]
+fn text_key_columns_fit_innodb_key_limit() {
+    let m = Mappings::builtin().unwrap();
+    let mut t = table(vec![
+        ("k", raw("text", "text")),
+        ("b", raw("bytea", "bytea")),
+    ]);
+    t.primary_key = vec![0, 1];
+    let p = m
+        .plan_table(
+            &t,
+            Engine::Postgres,
+            Engine::MySql,
+            TableRef::new(None, "t"),
+        )
+        .unwrap();
+    assert_eq!(p.columns[0].target_type, "varchar(384)");
+    assert_eq!(p.columns[1].target_type, "varbinary(1536)");
+}

@@ -1,0 +1,73 @@
+//! The engines as a closed set: one enum, one `match` per capability.
+
+use arrow_array::RecordBatch;
+use tokio::sync::mpsc;
+
+use ferry_core::adapter::{Catalog, TableReader, TableWriter, WriteReceipt};
+use ferry_core::{DbUrl, Engine, IfExists, RawTable, Result, TablePlan, TableRef};
+use ferry_mysql::MySqlAdapter;
+use ferry_pg::PgAdapter;
+
+/// A source or target database.
+pub enum Adapter {
+    Pg(PgAdapter),
+    MySql(MySqlAdapter),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $a:ident => $body:expr) => {
+        match $self {
+            Adapter::Pg($a) => $body,
+            Adapter::MySql($a) => $body,
+        }
+    };
+}
+
+impl Adapter {
+    pub fn new(url: DbUrl) -> Self {
+        match url.engine {
+            Engine::Postgres => Adapter::Pg(PgAdapter::new(url)),
+            Engine::MySql => Adapter::MySql(MySqlAdapter::new(url)),
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self {
+            Adapter::Pg(_) => Engine::Postgres,
+            Adapter::MySql(_) => Engine::MySql,
+        }
+    }
+
+    pub async fn list_tables(&self, schema: Option<&str>) -> Result<Vec<TableRef>> {
+        dispatch!(self, a => a.list_tables(schema).await)
+    }
+
+    pub async fn describe(&self, table: &TableRef) -> Result<RawTable> {
+        dispatch!(self, a => a.describe(table).await)
+    }
+
+    pub async fn read_table(
+        &self,
+        plan: &TablePlan,
+        batch_rows: usize,
+        tx: mpsc::Sender<RecordBatch>,
+    ) -> Result<u64> {
+        dispatch!(self, a => a.read_table(plan, batch_rows, tx).await)
+    }
+
+    pub fn create_ddl(&self, plan: &TablePlan) -> Vec<String> {
+        dispatch!(self, a => a.create_ddl(plan))
+    }
+
+    pub async fn prepare(&self, plan: &TablePlan, if_exists: IfExists) -> Result<()> {
+        dispatch!(self, a => a.prepare(plan, if_exists).await)
+    }
+
+    pub async fn write_table(
+        &self,
+        plan: &TablePlan,
+        rx: mpsc::Receiver<RecordBatch>,
+    ) -> Result<WriteReceipt> {
+        dispatch!(self, a => a.write_table(plan, rx).await)
+    }
+}

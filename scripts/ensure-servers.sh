@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs PostgreSQL and MariaDB from the distribution when their binaries
+# are missing. ferry's tests and demo start their own throwaway servers from
+# these binaries; nothing here starts or configures a system service.
+set -euo pipefail
+
+have_pg() {
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && return 0
+  command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/postgres" ]
+}
+have_mariadb() {
+  { [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ]; } && command -v mariadb-install-db >/dev/null 2>&1
+}
+need=()
+have_pg || need+=(postgresql)
+have_mariadb || need+=(mariadb-server mariadb-client)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
