@@ -265,6 +265,9 @@ fn run_mappings(args: MappingsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("{source} → {target}");
+    if source == target {
+        println!("(same engine: each column keeps its declared type; these rules apply to domains, JSON and overrides)");
+    }
     println!(
         "{:<22} {:<12} {:<58} conversion",
         "source type", "logical", "target type"

@@ -138,7 +138,9 @@ async fn values_mysql_cannot_hold_name_table_column_and_key() {
          CREATE TABLE d (id int PRIMARY KEY, x date); \
          INSERT INTO d VALUES (10, '2024-01-01'), (11, 'infinity'); \
          CREATE TABLE n (id int PRIMARY KEY, x numeric); \
-         INSERT INTO n VALUES (20, '1e-31')",
+         INSERT INTO n VALUES (20, '1e-31'); \
+         CREATE TABLE z (id int PRIMARY KEY, x double precision); \
+         INSERT INTO z VALUES (30, '-0')",
     )
     .await;
     for (table, key, col) in [

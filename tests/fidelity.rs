@@ -57,12 +57,13 @@ INSERT INTO everything VALUES
  '1010', '1', '''quoted'':1 ''back\\slash''', '<?xml version="1.0"?><doc>ü</doc>');
 "#;
 
-/// Values only PostgreSQL can hold.
+/// Values only PostgreSQL can hold. (PostgreSQL's last 29 years, 294247–294276 AD,
+/// do not fit Arrow's i64 µs since 1970 and are refused with the key.)
 const PG_ONLY_ROW: &str = r#"
 INSERT INTO everything (id, c_num_free, c_real, c_double, c_text, c_date, c_ts, c_tstz, c_num_arr, c_interval)
 VALUES (5, 'NaN', 'NaN', '-Infinity', 'pg only', 'infinity', '-infinity', 'infinity', '{NaN,Infinity}', '-1 years -2 mons'),
        (6, 'Infinity', 'Infinity', 'NaN', 'pg only', '4713-01-01 BC', '0044-03-15 12:00:00 BC', '-infinity', NULL, '0'),
-       (7, '-Infinity', '-Infinity', 'Infinity', 'pg only', '-infinity', '294276-12-31 23:59:59.999999', '0001-12-31 23:40:28+00 BC', NULL, '178000000 years');
+       (7, '-Infinity', '-Infinity', 'Infinity', 'pg only', '-infinity', '294246-12-31 23:59:59.999999', '0001-12-31 23:40:28+00 BC', NULL, '178000000 years');
 "#;
 
 /// (column, PostgreSQL-side expression, MySQL-side expression, normalisation).
@@ -154,6 +155,9 @@ fn select(exprs: impl Iterator<Item = String>) -> String {
 async fn pg_to_mysql_every_type() {
     let (pg, my) = (pg_database().await, mysql_database().await);
     pg_exec(&pg, PG_SCHEMA).await;
+    // MariaDB stores -0.0 as +0: refused by default, see
+    // errors::values_mysql_cannot_hold_name_table_column_and_key.
+    pg_exec(&pg, "UPDATE everything SET c_double = 0 WHERE id = 4").await;
     copy_ok(&pg, &my, &[]);
     // PostgreSQL renders intervals in ISO 8601 here: the agreed form ferry writes to MySQL.
     let source = pg_rows(

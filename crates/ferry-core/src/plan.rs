@@ -111,6 +111,8 @@ pub enum Conversion {
     InfinityToNull,
     /// NUL bytes are removed from text for a target that refuses them (PostgreSQL).
     StripNul,
+    /// −0.0 is accepted by a target that stores it as +0 (MariaDB).
+    NegativeZeroToZero,
 }
 
 impl Conversion {
@@ -125,6 +127,7 @@ impl Conversion {
             Conversion::NanToNull => "nan_to_null",
             Conversion::InfinityToNull => "infinity_to_null",
             Conversion::StripNul => "strip_nul",
+            Conversion::NegativeZeroToZero => "negative_zero_to_zero",
         }
     }
 }

@@ -117,12 +117,8 @@ pub async fn copy(
             }
         }
     }
-    report
-        .tables
-        .sort_by(|a, b| a.table.to_string().cmp(&b.table.to_string()));
-    report
-        .failed
-        .sort_by(|a, b| a.table.to_string().cmp(&b.table.to_string()));
+    report.tables.sort_by_key(|t| t.table.to_string());
+    report.failed.sort_by_key(|t| t.table.to_string());
     Ok(report)
 }
 

@@ -50,8 +50,10 @@ pub async fn plan_tables(
         selection
             .tables
             .iter()
-            .map(|t| match (&t.schema, &selection.schema) {
-                (None, Some(s)) => TableRef::new(Some(s), &t.name),
+            .map(|t| match (&t.schema, &selection.schema, source.engine()) {
+                (None, Some(s), _) => TableRef::new(Some(s), &t.name),
+                // PostgreSQL names are reported schema-qualified, like list_tables does.
+                (None, None, Engine::Postgres) => TableRef::new(Some("public"), &t.name),
                 _ => t.clone(),
             })
             .collect()

@@ -157,8 +157,8 @@ pub fn choose(
     keeps_negative_zero: bool,
 ) -> Result<Encoder, String> {
     let t = target.data_type.as_str();
-    let refuse_negative_zero = !keeps_negative_zero;
     let conv = col.conversion;
+    let refuse_negative_zero = !keeps_negative_zero && conv != Conversion::NegativeZeroToZero;
     let nan_to_null = conv == Conversion::NanToNull;
     let infinity_to_null = conv == Conversion::InfinityToNull;
     let u32_of = |v: Option<u64>| v.and_then(|v| u32::try_from(v).ok());
