@@ -52,8 +52,9 @@ impl Progress {
             let overall = multi.add(ProgressBar::new(estimate.max(1)));
             overall.set_style(
                 ProgressStyle::with_template(
-                    "{prefix:>32} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows {per_sec} eta {eta}",
+                    "{prefix:>32} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows {rate} eta {eta}",
                 )
+                .map(with_rate)
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             overall.set_prefix(format!("all {} tables", plans.len()));
@@ -116,6 +117,16 @@ impl Progress {
     }
 }
 
+/// Rows per second as a whole number (indicatif's own `{per_sec}` shows four decimals).
+fn with_rate(style: ProgressStyle) -> ProgressStyle {
+    style.with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} rows/s", state.per_sec());
+        },
+    )
+}
+
 fn on_bar_event(
     multi: &MultiProgress,
     overall: &ProgressBar,
@@ -133,8 +144,9 @@ fn on_bar_event(
             let bar = multi.add(ProgressBar::new(estimated_rows.unwrap_or(0).max(1)));
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{prefix:>32} {bar:30} {human_pos}/{human_len} rows {per_sec} eta {eta}",
+                    "{prefix:>32} {bar:30} {human_pos}/{human_len} rows {rate} eta {eta}",
                 )
+                .map(with_rate)
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar.set_prefix(table.to_string());

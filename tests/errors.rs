@@ -140,7 +140,11 @@ async fn values_mysql_cannot_hold_name_table_column_and_key() {
          CREATE TABLE n (id int PRIMARY KEY, x numeric); \
          INSERT INTO n VALUES (20, '1e-31'); \
          CREATE TABLE z (id int PRIMARY KEY, x double precision); \
-         INSERT INTO z VALUES (30, '-0')",
+         INSERT INTO z VALUES (30, '-0'); \
+         CREATE TABLE bc (id int PRIMARY KEY, x date); \
+         INSERT INTO bc VALUES (40, '2000-01-01'), (41, '0044-03-15 BC'); \
+         CREATE TABLE nn (id int PRIMARY KEY, x numeric(10,2)); \
+         INSERT INTO nn VALUES (50, 'NaN')",
     )
     .await;
     for (table, key, col) in [
@@ -243,5 +247,46 @@ async fn existing_target_table_fails_unless_told() {
     assert_eq!(
         ferry_testkit::mysql_rows(&my, "SELECT count(*) FROM t").await,
         vec![vec![Some("2".into())]]
+    );
+}
+
+#[tokio::test]
+async fn nul_bytes_into_postgres_are_refused_or_stripped_by_choice() {
+    let (my, pg) = (mysql_database().await, pg_database().await);
+    mysql_exec(&my, "CREATE TABLE s (id int PRIMARY KEY, t varchar(10)); INSERT INTO s VALUES (1, 'ok'), (2, CONCAT('a', CHAR(0), 'b'))").await;
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &my.expose(),
+        "--target",
+        &pg.expose(),
+        "--quiet",
+    ]);
+    assert_one_line_error(&run, &["s", "column t", "id=2", "NUL"]);
+    let mapping = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        mapping.path(),
+        "[[column]]\ntable = \"s\"\ncolumn = \"t\"\nconversion = \"strip_nul\"\n",
+    )
+    .unwrap();
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &my.expose(),
+        "--target",
+        &pg.expose(),
+        "--quiet",
+        "--if-exists",
+        "truncate",
+        "--mapping",
+        mapping.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(
+        pg_rows(&pg, "SELECT id, t FROM s ORDER BY id").await,
+        vec![
+            vec![Some("1".into()), Some("ok".into())],
+            vec![Some("2".into()), Some("ab".into())]
+        ]
     );
 }
