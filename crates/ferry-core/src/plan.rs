@@ -160,6 +160,35 @@ pub struct TablePlan {
     pub estimated_rows: Option<u64>,
 }
 
+impl TablePlan {
+    /// The primary-key columns, quoted by `quote` and comma-separated
+    /// (`"a", "b"`); empty when the table has no key.
+    pub fn key_list(&self, quote: impl Fn(&str) -> String) -> String {
+        self.primary_key
+            .iter()
+            .map(|&i| quote(&self.columns[i].name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The body of a CREATE TABLE: `<column> <target type> [NOT NULL]` per
+    /// column, then `PRIMARY KEY (…)` when there is a key.
+    pub fn create_table_body(&self, quote: impl Fn(&str) -> String) -> Vec<String> {
+        let mut defs: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| {
+                let null = if c.nullable { "" } else { " NOT NULL" };
+                format!("{} {}{null}", quote(&c.name), c.target_type)
+            })
+            .collect();
+        if !self.primary_key.is_empty() {
+            defs.push(format!("PRIMARY KEY ({})", self.key_list(&quote)));
+        }
+        defs
+    }
+}
+
 /// What to do when the target table already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

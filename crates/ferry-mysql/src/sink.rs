@@ -46,25 +46,7 @@ const WARNINGS_SHOWN: usize = 5;
 impl MySqlAdapter {
     /// [`TableWriter::create_ddl`] for a known server family.
     pub fn create_ddl_for(&self, plan: &TablePlan, flavor: Flavor) -> Vec<String> {
-        let mut parts: Vec<String> = plan
-            .columns
-            .iter()
-            .map(|c| {
-                let mut s = format!("{} {}", quote_ident(&c.name), c.target_type);
-                if !c.nullable {
-                    s.push_str(" NOT NULL");
-                }
-                s
-            })
-            .collect();
-        if !plan.primary_key.is_empty() {
-            let keys: Vec<String> = plan
-                .primary_key
-                .iter()
-                .map(|&i| quote_ident(&plan.columns[i].name))
-                .collect();
-            parts.push(format!("PRIMARY KEY ({})", keys.join(", ")));
-        }
+        let parts = plan.create_table_body(quote_ident);
         // A binary NO PAD collation keeps values that are distinct in the
         // source distinct here: case/accent-insensitive collations would
         // collide 'abc'/'ABC' or 'resume'/'résumé' in a unique key, and PAD

@@ -125,13 +125,8 @@ pub fn select_sql(adapter: &MySqlAdapter, plan: &TablePlan) -> String {
         adapter.qualified(&plan.source)
     );
     if !plan.primary_key.is_empty() {
-        let keys: Vec<String> = plan
-            .primary_key
-            .iter()
-            .map(|&i| quote_ident(&plan.columns[i].name))
-            .collect();
         sql.push_str(" ORDER BY ");
-        sql.push_str(&keys.join(", "));
+        sql.push_str(&plan.key_list(quote_ident));
     }
     sql
 }

@@ -66,25 +66,7 @@ impl TableWriter for PgAdapter {
                 out.push(stmt);
             }
         }
-        let mut defs: Vec<String> = plan
-            .columns
-            .iter()
-            .map(|c| {
-                let mut d = format!("{} {}", quote_ident(&c.name), c.target_type);
-                if !c.nullable {
-                    d.push_str(" NOT NULL");
-                }
-                d
-            })
-            .collect();
-        if !plan.primary_key.is_empty() {
-            let keys: Vec<String> = plan
-                .primary_key
-                .iter()
-                .map(|&i| quote_ident(&plan.columns[i].name))
-                .collect();
-            defs.push(format!("PRIMARY KEY ({})", keys.join(", ")));
-        }
+        let defs = plan.create_table_body(quote_ident);
         out.push(format!(
             "CREATE TABLE {} ({})",
             qualified(&plan.target),
