@@ -11,7 +11,7 @@ use crate::types::LogicalType;
 
 /// A table name, optionally schema-qualified. Names are kept exactly as the
 /// catalog spells them (no case folding); adapters quote them on use.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct TableRef {
     pub schema: Option<String>,
     pub name: String,
@@ -84,7 +84,7 @@ pub struct RawColumn {
 }
 
 /// A table as the source catalog describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RawTable {
     pub table: TableRef,
     pub columns: Vec<RawColumn>,
@@ -133,7 +133,7 @@ impl Conversion {
 }
 
 /// One column's resolved plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ColumnPlan {
     /// Name in source and target (identical; renaming is the schema issue's job).
     pub name: String,
@@ -150,7 +150,7 @@ pub struct ColumnPlan {
 }
 
 /// A table's resolved plan: what to read, what to create, how to convert.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TablePlan {
     pub source: TableRef,
     pub target: TableRef,

@@ -26,9 +26,10 @@ use serde::{Deserialize, Serialize};
 ///   `Interval` has months, days and µs (PostgreSQL `interval`).
 /// - `Uuid` is 16 bytes in RFC 4122 order.
 /// - `Bit` travels as text of `0`/`1`, one character per bit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LogicalType {
+    #[default]
     Bool,
     Int8,
     Int16,
