@@ -1,22 +1,40 @@
-//! Copying planned tables.
+//! Copying planned tables, range by range, from one source snapshot.
 //!
-//! Per table: reader → bounded channel → forwarder (counts, reports) →
-//! bounded channel → writer. The forwarder sits in the coordinating task so
-//! that a failed read can *abort* the writer before its input channel closes:
-//! a writer commits when its channel closes cleanly, and a half-read table
-//! must never be committed.
+//! A run: prepare every target table (a DDL problem stops the run before any
+//! row moves), open one snapshot of the source, plan each table's ranges,
+//! then let `workers` tasks take (table, range) units from one queue. Many
+//! tables therefore run at once, and a big table keeps every worker busy.
+//!
+//! A range is the unit of work: one source session reading inside the
+//! snapshot, one target transaction, committed when the range is read
+//! completely ([`Event::RangeFinished`] then says it is durable). Per range:
+//! reader → bounded channel → forwarder (counts, reports) → bounded
+//! channel → writer. The forwarder sits in the worker so that a failed read
+//! can *abort* the writer before its input channel closes: a writer commits
+//! when its channel closes cleanly, and a half-read range must never be
+//! committed. Memory is bounded by `workers × 2 × channel_batches` batches.
+//!
+//! A table with a failed range stops taking new ranges; ranges already
+//! committed are removed again (the table is truncated) unless the run
+//! appends to an existing table, where ferry cannot tell its rows from the
+//! user's; the failure then says how many ranges stayed.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use ferry_core::error::chain_line;
 use ferry_core::event::{Event, EventSink, TableSummary};
+use ferry_core::range::{
+    KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions, SplitMethod,
+};
 use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
 
+use crate::adapter::SourceSnapshot;
 use crate::Adapter;
 
 /// How a copy runs.
@@ -27,8 +45,23 @@ pub struct CopyOptions {
     pub batch_rows: usize,
     /// Batches in flight between reader and writer (bounds memory).
     pub channel_batches: usize,
-    /// Tables copied at once.
+    /// Kept for compatibility; `workers` decides how much runs at once.
     pub parallel_tables: usize,
+    /// Ranges copied at once, each with its own source and target session.
+    pub workers: usize,
+    /// How tables are split (`max_ranges` defaults to 4 × workers).
+    pub ranges: Option<RangeOptions>,
+    /// Slot and lock choices for the source snapshot (`sessions` is set
+    /// from `workers`).
+    pub snapshot: SnapshotOptions,
+}
+
+/// What the machine can use, at least 2.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .max(2)
 }
 
 impl Default for CopyOptions {
@@ -38,7 +71,19 @@ impl Default for CopyOptions {
             batch_rows: 8192,
             channel_batches: 4,
             parallel_tables: 2,
+            workers: default_workers(),
+            ranges: None,
+            snapshot: SnapshotOptions::default(),
         }
+    }
+}
+
+impl CopyOptions {
+    fn range_options(&self) -> RangeOptions {
+        self.ranges.unwrap_or(RangeOptions {
+            max_ranges: self.workers.max(1) * 4,
+            ..RangeOptions::default()
+        })
     }
 }
 
@@ -49,11 +94,34 @@ pub struct TableFailure {
     pub error: String,
 }
 
+/// How one table was split, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableRanges {
+    pub table: TableRef,
+    pub method: SplitMethod,
+    pub ranges: usize,
+    pub note: Option<String>,
+}
+
+/// One committed range: the receipt issue 6 checkpoints.
+#[derive(Debug, Clone, Serialize)]
+pub struct RangeReceipt {
+    pub table: TableRef,
+    pub index: usize,
+    pub range: KeyRange,
+    pub rows: u64,
+}
+
 /// The outcome of a run.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct CopyReport {
     pub tables: Vec<TableSummary>,
     pub failed: Vec<TableFailure>,
+    /// The snapshot every range was read from.
+    pub snapshot: Option<SnapshotInfo>,
+    pub splits: Vec<TableRanges>,
+    /// Every committed range, sorted by table and index.
+    pub ranges: Vec<RangeReceipt>,
 }
 
 impl CopyReport {
@@ -65,11 +133,36 @@ impl CopyReport {
     }
 }
 
-/// Prepares every target table, then copies the tables.
+/// Progress of one table across its ranges.
+struct TableState {
+    plan: Arc<TablePlan>,
+    ranges: Vec<KeyRange>,
+    left: usize,
+    rows_read: u64,
+    rows_written: u64,
+    started: Option<Instant>,
+    error: Option<Error>,
+    committed: usize,
+}
+
+/// Shared by the workers.
+struct Run {
+    source: Arc<Adapter>,
+    target: Arc<Adapter>,
+    snapshot: SourceSnapshot,
+    options: CopyOptions,
+    events: EventSink,
+    queue: Mutex<VecDeque<(usize, usize)>>,
+    tables: Vec<Mutex<TableState>>,
+    receipts: Mutex<Vec<RangeReceipt>>,
+}
+
+/// Prepares every target table, opens the source snapshot, plans ranges,
+/// then copies them with `options.workers` workers.
 ///
-/// Preparing all targets first means a plan or DDL problem on the last table
-/// stops the run before any row moves. Tables then fail independently: the
-/// report lists each failure, and the caller turns any into a non-zero exit.
+/// Tables fail independently: the report lists each failure, and the caller
+/// turns any into a non-zero exit. A failure to open the snapshot or plan a
+/// table fails the run before any row moves.
 pub async fn copy(
     source: Arc<Adapter>,
     target: Arc<Adapter>,
@@ -80,91 +173,247 @@ pub async fn copy(
     for plan in &plans {
         target.prepare(plan, options.if_exists).await?;
     }
-    let permits = Arc::new(Semaphore::new(options.parallel_tables.max(1)));
-    let mut set = JoinSet::new();
-    for plan in plans {
-        let (source, target, events, options, permits) = (
-            source.clone(),
-            target.clone(),
-            events.clone(),
-            options.clone(),
-            permits.clone(),
-        );
-        set.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let table = plan.source.clone();
-            let result = copy_table(&source, &target, Arc::new(plan), &options, &events).await;
-            (table, result)
+    let workers = options.workers.max(1);
+    let mut snapshot_options = options.snapshot.clone();
+    snapshot_options.sessions = workers;
+    let (snapshot, snapshot_info) = source.open_snapshot(&snapshot_options).await?;
+    tracing::debug!(method = %snapshot_info.method, "source snapshot open");
+
+    let range_options = options.range_options();
+    let mut splits = Vec::with_capacity(plans.len());
+    let mut tables = Vec::with_capacity(plans.len());
+    let mut queue = VecDeque::new();
+    for (t, plan) in plans.into_iter().enumerate() {
+        let split: RangePlan = source.plan_ranges(&plan, &range_options).await?;
+        for r in 0..split.ranges.len() {
+            queue.push_back((t, r));
+        }
+        splits.push(TableRanges {
+            table: plan.source.clone(),
+            method: split.method,
+            ranges: split.ranges.len(),
+            note: split.note.clone(),
         });
+        tables.push(Mutex::new(TableState {
+            plan: Arc::new(plan),
+            left: split.ranges.len(),
+            ranges: split.ranges,
+            rows_read: 0,
+            rows_written: 0,
+            started: None,
+            error: None,
+            committed: 0,
+        }));
     }
-    let mut report = CopyReport::default();
+
+    let run = Arc::new(Run {
+        source,
+        target,
+        snapshot,
+        options: options.clone(),
+        events: events.clone(),
+        queue: Mutex::new(queue),
+        tables,
+        receipts: Mutex::new(Vec::new()),
+    });
+    let mut set = JoinSet::new();
+    for _ in 0..workers {
+        let run = run.clone();
+        set.spawn(async move { worker(&run).await });
+    }
+    let mut report = CopyReport {
+        snapshot: Some(snapshot_info),
+        splits,
+        ..CopyReport::default()
+    };
+    let mut outcomes = Vec::new();
     while let Some(joined) = set.join_next().await {
-        let (table, result) = joined.map_err(|e| Error::Bug(format!("copy task: {e}")))?;
-        match result {
+        outcomes.extend(joined.map_err(|e| Error::Bug(format!("copy worker: {e}")))?);
+    }
+    for (t, outcome) in outcomes {
+        let plan = lock(&run.tables[t])?.plan.clone();
+        match outcome {
             Ok(summary) => {
                 events.send(Event::TableFinished {
                     summary: summary.clone(),
                 });
                 report.tables.push(summary);
             }
-            Err(e) => {
-                let error = chain_line(&e);
+            Err((e, committed)) => {
+                let mut error = chain_line(&e);
+                if committed > 0 {
+                    error.push_str(&undo_committed(&run, &plan, committed).await);
+                }
                 events.send(Event::TableFailed {
-                    table: table.clone(),
+                    table: plan.source.clone(),
                     error: error.clone(),
                 });
-                report.failed.push(TableFailure { table, error });
+                report.failed.push(TableFailure {
+                    table: plan.source.clone(),
+                    error,
+                });
             }
         }
     }
+    let mut receipts = std::mem::take(&mut *lock(&run.receipts)?);
+    receipts.sort_by_key(|r| (r.table.to_string(), r.index));
+    report.ranges = receipts;
     report.tables.sort_by_key(|t| t.table.to_string());
     report.failed.sort_by_key(|t| t.table.to_string());
     Ok(report)
 }
 
-async fn copy_table(
-    source: &Arc<Adapter>,
-    target: &Arc<Adapter>,
-    plan: Arc<TablePlan>,
-    options: &CopyOptions,
-    events: &EventSink,
-) -> Result<TableSummary> {
-    let started = Instant::now();
-    events.send(Event::TableStarted {
-        table: plan.source.clone(),
-        estimated_rows: plan.estimated_rows,
-    });
-    let cap = options.channel_batches.max(1);
+/// Removes what the committed ranges of a failed table wrote, where that is
+/// safe; returns a note for the failure line.
+async fn undo_committed(run: &Run, plan: &TablePlan, committed: usize) -> String {
+    if run.options.if_exists == IfExists::Append {
+        return format!(" ({committed} ranges were committed and stay in the target)");
+    }
+    match run.target.prepare(plan, IfExists::Truncate).await {
+        Ok(()) => String::new(),
+        Err(e) => format!(
+            " ({committed} ranges were committed and could not be removed: {})",
+            chain_line(&e)
+        ),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
+    m.lock()
+        .map_err(|_| Error::Bug("copy state poisoned".into()))
+}
+
+type TableOutcome = std::result::Result<TableSummary, (Error, usize)>;
+
+/// Takes units until the queue is empty; returns the outcome of each table
+/// whose last range this worker finished.
+async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
+    let mut done = Vec::new();
+    loop {
+        let next = match lock(&run.queue) {
+            Ok(mut q) => q.pop_front(),
+            Err(_) => None,
+        };
+        let Some((t, r)) = next else { break };
+        let claimed = lock(&run.tables[t]).map(|mut state| {
+            if state.started.is_none() {
+                state.started = Some(Instant::now());
+                run.events.send(Event::TableStarted {
+                    table: state.plan.source.clone(),
+                    estimated_rows: state.plan.estimated_rows,
+                });
+            }
+            (
+                state.error.is_some(),
+                state.plan.clone(),
+                state.ranges[r].clone(),
+                state.ranges.len(),
+            )
+        });
+        let Ok((skip, plan, range, total)) = claimed else {
+            break;
+        };
+
+        let result = if skip {
+            None
+        } else {
+            Some(copy_range(run, &plan, &range).await)
+        };
+
+        let Ok(mut state) = lock(&run.tables[t]) else {
+            break;
+        };
+        match result {
+            Some(Ok(rows)) => {
+                state.rows_read += rows;
+                state.rows_written += rows;
+                state.committed += 1;
+                run.events.send(Event::RangeFinished {
+                    table: plan.source.clone(),
+                    range: r,
+                    ranges: total,
+                    rows,
+                });
+                if let Ok(mut receipts) = lock(&run.receipts) {
+                    receipts.push(RangeReceipt {
+                        table: plan.source.clone(),
+                        index: r,
+                        range,
+                        rows,
+                    });
+                }
+            }
+            Some(Err(e)) => {
+                state.error.get_or_insert(e);
+            }
+            None => {}
+        }
+        state.left -= 1;
+        if state.left == 0 {
+            let outcome = match state.error.take() {
+                Some(e) => Err((e, state.committed)),
+                None => {
+                    let seconds = state
+                        .started
+                        .map(|s| s.elapsed().as_secs_f64())
+                        .unwrap_or(0.0);
+                    Ok(TableSummary {
+                        table: plan.source.clone(),
+                        target: plan.target.clone(),
+                        rows_read: state.rows_read,
+                        rows_written: state.rows_written,
+                        rows_rejected: 0,
+                        seconds,
+                        rows_per_second: if seconds > 0.0 {
+                            state.rows_read as f64 / seconds
+                        } else {
+                            0.0
+                        },
+                    })
+                }
+            };
+            done.push((t, outcome));
+        }
+    }
+    done
+}
+
+/// Copies one range: read inside the snapshot, write in one target
+/// transaction. Returns the rows committed.
+async fn copy_range(run: &Run, plan: &Arc<TablePlan>, range: &KeyRange) -> Result<u64> {
+    let cap = run.options.channel_batches.max(1);
     let (read_tx, mut read_rx) = mpsc::channel(cap);
     let (write_tx, write_rx) = mpsc::channel(cap);
-    let reader = {
-        let (source, plan, batch_rows) = (source.clone(), plan.clone(), options.batch_rows);
-        tokio::spawn(async move { source.read_table(&plan, batch_rows, read_tx).await })
-    };
     let writer = {
-        let (target, plan) = (target.clone(), plan.clone());
+        let (target, plan) = (run.target.clone(), plan.clone());
         tokio::spawn(async move { target.write_table(&plan, write_rx).await })
     };
-
-    let mut forwarded: u64 = 0;
-    let mut writer_gone = false;
-    while let Some(batch) = read_rx.recv().await {
-        let rows = batch.num_rows() as u64;
-        if write_tx.send(batch).await.is_err() {
-            writer_gone = true;
-            break;
+    let batch_rows = run.options.batch_rows;
+    // The reader runs in this task (it borrows the snapshot); the forwarder
+    // runs beside it, so batches flow while the reader waits on the network.
+    let reader = run
+        .source
+        .read_range(plan, range, Some(&run.snapshot), batch_rows, read_tx);
+    let forward = async {
+        let mut forwarded: u64 = 0;
+        let mut writer_gone = false;
+        while let Some(batch) = read_rx.recv().await {
+            let rows = batch.num_rows() as u64;
+            if write_tx.send(batch).await.is_err() {
+                writer_gone = true;
+                break;
+            }
+            forwarded += rows;
+            run.events.send(Event::RowsWritten {
+                table: plan.source.clone(),
+                rows,
+            });
         }
-        forwarded += rows;
-        events.send(Event::RowsWritten {
-            table: plan.source.clone(),
-            rows,
-        });
-    }
-    // Unblocks a reader waiting on a full channel when the writer failed.
-    drop(read_rx);
-    let read = reader
-        .await
-        .map_err(|e| Error::Bug(format!("reader task: {e}")))?;
+        // Unblocks a reader waiting on a full channel when the writer failed.
+        drop(read_rx);
+        (forwarded, writer_gone, write_tx)
+    };
+    let (read, (forwarded, writer_gone, write_tx)) = tokio::join!(reader, forward);
     let rows_read = match read {
         Ok(n) if !writer_gone => n,
         Ok(_) => {
@@ -192,23 +441,11 @@ async fn copy_table(
         return Err(Error::Table {
             table: plan.source.to_string(),
             problem: format!(
-                "row counts do not reconcile: read {rows_read}, forwarded {forwarded}, written {}",
+                "row counts of range {range} do not reconcile: read {rows_read}, \
+                 forwarded {forwarded}, written {}",
                 receipt.rows_written
             ),
         });
     }
-    let seconds = started.elapsed().as_secs_f64();
-    Ok(TableSummary {
-        table: plan.source.clone(),
-        target: plan.target.clone(),
-        rows_read,
-        rows_written: receipt.rows_written,
-        rows_rejected: 0,
-        seconds,
-        rows_per_second: if seconds > 0.0 {
-            rows_read as f64 / seconds
-        } else {
-            0.0
-        },
-    })
+    Ok(rows_read)
 }
