@@ -1,0 +1,676 @@
+//! Before and after the data: the value pre-flight scan, and the schema
+//! objects that are built once the rows are in.
+//!
+//! [`preflight`] counts, per column, the source values the target cannot hold
+//! or that a chosen lossy rule would change (zero and partial dates, NaN and
+//! ±Infinity, out-of-range dates, NUL bytes, 4-byte UTF-8 into a 3-byte
+//! charset, strings longer than the target column, unsigned values above a
+//! signed maximum, booleans other than 0/1, arrays the hub cannot carry), and
+//! the unique keys whose values would collide under the target's collation.
+//! It reads each table once with one aggregate query (plus one grouped query
+//! per unique key at risk), on the source server, so nothing is transferred.
+//! `ferry plan` prints the result; `ferry copy` runs it first and refuses to
+//! start when something blocks.
+//!
+//! [`finish_schema`] runs the plans' post-data SQL in the order that keeps
+//! loads fast and validation meaningful: per table indexes, unique
+//! constraints, CHECKs and triggers; then every foreign key; then sequences
+//! and AUTO_INCREMENT counters, set past max(key).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use ferry_core::{Conversion, Engine, Error, LogicalType, Result, TablePlan, TableRef};
+use ferry_mapping::{quote_ident, quote_literal};
+use ferry_mysql::Flavor;
+use ferry_schema::table_sql;
+
+use crate::Adapter;
+
+/// One thing the pre-flight found.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Finding {
+    /// The source table.
+    pub table: TableRef,
+    /// The column, or the key's columns joined by `, ` for a collision.
+    pub column: String,
+    /// What kind of value (never a value itself).
+    pub problem: String,
+    /// Values found (groups, for a collision).
+    pub count: u64,
+    /// Whether it stops the copy (as opposed to a lossy rule the user chose).
+    pub blocking: bool,
+    /// The primary key of the first such row, when blocking.
+    pub first_key: Option<String>,
+}
+
+impl Finding {
+    /// One line: `table t column c: 2 NaN or ±Infinity, first at id=3`.
+    pub fn line(&self) -> String {
+        let mut s = format!(
+            "table {} column {}: {} {}",
+            self.table, self.column, self.count, self.problem
+        );
+        if let Some(k) = &self.first_key {
+            s.push_str(&format!(", first at {k}"));
+        }
+        s
+    }
+}
+
+/// A check on one column's values, as SQL for the source.
+struct Probe {
+    column: String,
+    cond: String,
+    problem: String,
+    blocking: bool,
+}
+
+/// What the target already has for one column (existing tables only).
+#[derive(Debug, Clone, Default)]
+struct TargetColumn {
+    charset: Option<String>,
+    collation: Option<String>,
+}
+
+/// The pre-flight: every finding for every table, in plan order.
+pub async fn preflight(
+    source: &Adapter,
+    target: &Adapter,
+    plans: &[TablePlan],
+) -> Result<Vec<Finding>> {
+    let flavor = match target {
+        Adapter::MySql(a) => Some(a.flavor().await?),
+        Adapter::Pg(_) => None,
+    };
+    let mut out = Vec::new();
+    for plan in plans {
+        let existing = target_columns(target, plan).await?;
+        let probes = probes(plan, source.engine(), target.engine(), flavor, &existing);
+        out.extend(run_probes(source, plan, &probes).await?);
+        out.extend(collisions(source, plan, flavor, &existing).await?);
+    }
+    Ok(out)
+}
+
+async fn target_columns(
+    target: &Adapter,
+    plan: &TablePlan,
+) -> Result<HashMap<String, TargetColumn>> {
+    let Adapter::MySql(a) = target else {
+        return Ok(HashMap::new());
+    };
+    let db = match &plan.target.schema {
+        Some(s) => quote_literal(Engine::MySql, s),
+        None => "DATABASE()".into(),
+    };
+    let rows = a
+        .text_rows(
+            &format!(
+                "SELECT COLUMN_NAME, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {}",
+                quote_literal(Engine::MySql, &plan.target.name)
+            ),
+            &format!("reading the target columns of {}", plan.target),
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut it = r.into_iter();
+            let name = it.next().flatten().unwrap_or_default();
+            (
+                name,
+                TargetColumn {
+                    charset: it.next().flatten().map(|c| c.to_ascii_lowercase()),
+                    collation: it.next().flatten().map(|c| c.to_ascii_lowercase()),
+                },
+            )
+        })
+        .collect())
+}
+
+/// `varchar(20)` → 20 (also `char`, `character varying`).
+fn declared_length(target_type: &str) -> Option<u32> {
+    let t = target_type.to_ascii_lowercase();
+    if !(t.starts_with("varchar") || t.starts_with("char") || t.starts_with("character")) {
+        return None;
+    }
+    let open = t.find('(')?;
+    t[open + 1..].split([')', ' ']).next()?.trim().parse().ok()
+}
+
+/// `decimal(65,30)` → (65, 30).
+fn decimal_params(target_type: &str) -> Option<(u32, u32)> {
+    let t = target_type.to_ascii_lowercase();
+    let rest = t
+        .strip_prefix("decimal(")
+        .or_else(|| t.strip_prefix("numeric("))?;
+    let (p, s) = rest.split_once(')')?.0.split_once(',')?;
+    Some((p.trim().parse().ok()?, s.trim().parse().ok()?))
+}
+
+fn source_length(logical: &LogicalType) -> Option<u32> {
+    match logical {
+        LogicalType::Char { length } | LogicalType::Varchar { length } => *length,
+        _ => None,
+    }
+}
+
+fn probes(
+    plan: &TablePlan,
+    source: Engine,
+    target: Engine,
+    flavor: Option<Flavor>,
+    existing: &HashMap<String, TargetColumn>,
+) -> Vec<Probe> {
+    use LogicalType as L;
+    let mut out = Vec::new();
+    for col in &plan.columns {
+        let c = quote_ident(source, &col.name);
+        let mut add = |cond: String, problem: &str, blocking: bool| {
+            out.push(Probe {
+                column: col.name.clone(),
+                cond,
+                problem: problem.to_string(),
+                blocking,
+            })
+        };
+        let conv = col.conversion;
+        // A lossy rule that makes NULLs cannot feed a NOT NULL column.
+        let nulling = |chosen: Conversion, what: &str| -> (String, bool) {
+            if conv != chosen {
+                (format!("{what} the target cannot hold"), true)
+            } else if !col.nullable {
+                (
+                    format!(
+                        "{what} that {} would make NULL in a NOT NULL column",
+                        chosen.name()
+                    ),
+                    true,
+                )
+            } else {
+                (format!("{what} that {} makes NULL", chosen.name()), false)
+            }
+        };
+        let tt = col.target_type.to_ascii_lowercase();
+        match (source, &col.logical) {
+            (Engine::Postgres, L::Float32 | L::Float64) if target == Engine::MySql => {
+                let (p, b) = nulling(Conversion::NanToNull, "NaN or ±Infinity");
+                add(format!("{c} IN ('NaN', 'Infinity', '-Infinity')"), &p, b);
+                if flavor == Some(Flavor::MariaDb) {
+                    let blocking = conv != Conversion::NegativeZeroToZero;
+                    let p = if blocking {
+                        "−0.0 (MariaDB cannot store it)"
+                    } else {
+                        "−0.0 that negative_zero_to_zero makes +0"
+                    };
+                    add(format!("{c} = 0 AND {c}::text LIKE '-%'"), p, blocking);
+                }
+            }
+            (Engine::Postgres, L::Decimal { precision, scale }) if target == Engine::MySql => {
+                let (p, b) = nulling(Conversion::NanToNull, "NaN or ±Infinity");
+                add(format!("{c} IN ('NaN', 'Infinity', '-Infinity')"), &p, b);
+                if let Some((tp, ts)) = decimal_params(&tt) {
+                    let fits = matches!((precision, scale), (Some(p), Some(s)) if *s <= ts && p - s <= tp - ts);
+                    if !fits {
+                        add(
+                            format!(
+                                "{c} NOT IN ('NaN', 'Infinity', '-Infinity') AND (scale({c}) > {ts} OR abs({c}) >= 1e{})",
+                                tp - ts
+                            ),
+                            &format!("values with more digits than {tt} holds"),
+                            true,
+                        );
+                    }
+                }
+            }
+            (Engine::Postgres, L::Date | L::Timestamp { .. } | L::TimestampTz { .. })
+                if target == Engine::MySql =>
+            {
+                let (p, b) = nulling(Conversion::InfinityToNull, "±infinity");
+                add(format!("NOT isfinite({c})"), &p, b);
+                let (lo, hi) = match col.logical {
+                    L::Date => ("'0001-01-01'", "'10000-01-01'"),
+                    L::Timestamp { .. } => ("'0001-01-01 00:00:00'", "'10000-01-01 00:00:00'"),
+                    _ => ("'0001-01-01 00:00:00+00'", "'10000-01-01 00:00:00+00'"),
+                };
+                add(
+                    format!("isfinite({c}) AND ({c} < {lo} OR {c} >= {hi})"),
+                    "values outside years 1–9999",
+                    true,
+                );
+            }
+            (Engine::Postgres, L::Array { .. }) => add(
+                format!("array_ndims({c}) > 1 OR array_lower({c}, 1) <> 1"),
+                "multi-dimensional arrays or arrays whose lower bound is not 1",
+                true,
+            ),
+            (Engine::MySql, L::Date | L::Timestamp { .. } | L::TimestampTz { .. }) => {
+                let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
+                add(
+                    format!("{c} IS NOT NULL AND (MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"),
+                    &p,
+                    b,
+                );
+            }
+            (Engine::MySql, L::Char { .. } | L::Varchar { .. } | L::Text { .. })
+                if target == Engine::Postgres =>
+            {
+                let blocking = conv != Conversion::StripNul;
+                let p = if blocking {
+                    "values with NUL bytes, which PostgreSQL refuses"
+                } else {
+                    "values with NUL bytes that strip_nul removes"
+                };
+                add(
+                    format!("INSTR(CAST({c} AS BINARY), X'00') > 0"),
+                    p,
+                    blocking,
+                );
+            }
+            (Engine::MySql, L::Bool) => add(
+                format!("{c} NOT IN (0, 1)"),
+                "values other than 0 and 1 in a column read as boolean",
+                true,
+            ),
+            (Engine::MySql, L::UInt8 | L::UInt16 | L::UInt32 | L::UInt64)
+                if !tt.contains("unsigned") =>
+            {
+                let base = tt.split(['(', ' ']).next().unwrap_or("");
+                let max = match base {
+                    "bigint" | "int8" => Some("9223372036854775807"),
+                    "integer" | "int" | "int4" => Some("2147483647"),
+                    "smallint" | "int2" => Some("32767"),
+                    "tinyint" => Some("127"),
+                    _ => None,
+                };
+                if let Some(max) = max {
+                    add(
+                        format!("{c} > {max}"),
+                        &format!("unsigned values above {tt}'s maximum {max}"),
+                        true,
+                    );
+                }
+            }
+            _ => {}
+        }
+        // Strings longer than the target column.
+        if matches!(
+            col.logical,
+            L::Char { .. } | L::Varchar { .. } | L::Text { .. }
+        ) {
+            if let Some(n) = declared_length(&tt) {
+                if source_length(&col.logical).is_none_or(|l| l > n) {
+                    let len = match source {
+                        Engine::Postgres => format!("char_length({c})"),
+                        Engine::MySql => format!("CHAR_LENGTH({c})"),
+                    };
+                    add(
+                        format!("{len} > {n}"),
+                        &format!("values longer than {n} characters ({})", col.target_type),
+                        true,
+                    );
+                }
+            }
+            // 4-byte UTF-8 into an existing 3-byte charset column.
+            let narrow = existing
+                .get(&col.name)
+                .and_then(|t| t.charset.as_deref())
+                .is_some_and(|cs| cs == "utf8" || cs == "utf8mb3");
+            if narrow {
+                let cond = match source {
+                    Engine::Postgres => format!("{c} ~ '[\\U00010000-\\U0010FFFF]'"),
+                    Engine::MySql => {
+                        format!("OCTET_LENGTH({c}) <> OCTET_LENGTH(CONVERT({c} USING utf8mb3))")
+                    }
+                };
+                add(
+                    cond,
+                    "values with 4-byte UTF-8 characters (emoji…) into a 3-byte utf8mb3 column",
+                    true,
+                );
+            }
+        }
+    }
+    out
+}
+
+async fn run_probes(source: &Adapter, plan: &TablePlan, probes: &[Probe]) -> Result<Vec<Finding>> {
+    if probes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let engine = source.engine();
+    let from = table_sql(engine, &plan.source);
+    let counts: Vec<String> = probes
+        .iter()
+        .map(|p| match engine {
+            Engine::Postgres => format!("count(*) FILTER (WHERE {})", p.cond),
+            Engine::MySql => format!(
+                "CAST(COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS SIGNED)",
+                p.cond
+            ),
+        })
+        .collect();
+    let sql = format!("SELECT {} FROM {from}", counts.join(", "));
+    let what = format!("pre-flight scan of table {}", plan.source);
+    let rows = text_rows(source, &sql, &what).await?;
+    let row = rows.into_iter().next().unwrap_or_default();
+    let mut out = Vec::new();
+    for (p, v) in probes.iter().zip(row) {
+        let count: u64 = v.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if count == 0 {
+            continue;
+        }
+        let first_key = if p.blocking {
+            first_key(source, plan, &p.cond).await?
+        } else {
+            None
+        };
+        out.push(Finding {
+            table: plan.source.clone(),
+            column: p.column.clone(),
+            problem: p.problem.clone(),
+            count,
+            blocking: p.blocking,
+            first_key,
+        });
+    }
+    Ok(out)
+}
+
+async fn text_rows(a: &Adapter, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
+    match a {
+        Adapter::Pg(p) => p.text_rows(sql, what).await,
+        Adapter::MySql(m) => m.text_rows(sql, what).await,
+    }
+}
+
+/// `id=2` or `(a=1, b=x)` for the first row (in key order) matching `cond`.
+async fn first_key(source: &Adapter, plan: &TablePlan, cond: &str) -> Result<Option<String>> {
+    if plan.primary_key.is_empty() {
+        return Ok(None);
+    }
+    let engine = source.engine();
+    let names: Vec<&str> = plan
+        .primary_key
+        .iter()
+        .map(|&i| plan.columns[i].name.as_str())
+        .collect();
+    let quoted: Vec<String> = names.iter().map(|n| quote_ident(engine, n)).collect();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {cond} ORDER BY {} LIMIT 1",
+        quoted.join(", "),
+        table_sql(engine, &plan.source),
+        quoted.join(", ")
+    );
+    let rows = text_rows(
+        source,
+        &sql,
+        &format!("pre-flight scan of table {}", plan.source),
+    )
+    .await?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let parts: Vec<String> = names
+        .iter()
+        .zip(row)
+        .map(|(n, v)| format!("{n}={}", v.unwrap_or_else(|| "NULL".into())))
+        .collect();
+    Ok(Some(if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        format!("({})", parts.join(", "))
+    }))
+}
+
+/// The collation a MySQL target column will have: the existing column's,
+/// one written into an override's DDL, or ferry's binary no-pad default.
+fn target_collation(
+    col: &ferry_core::ColumnPlan,
+    existing: &HashMap<String, TargetColumn>,
+) -> Option<String> {
+    if let Some(t) = existing.get(&col.name) {
+        return t.collation.clone();
+    }
+    let tt = col.target_type.to_ascii_lowercase();
+    let pos = tt.find("collate ")?;
+    tt[pos + 8..].split_whitespace().next().map(str::to_string)
+}
+
+/// Case-insensitive, accent-insensitive, PAD SPACE.
+fn collation_risks(collation: &str) -> (bool, bool, bool) {
+    let c = collation.to_ascii_lowercase();
+    let ci = c.contains("_ci");
+    let ai = c.contains("_ai") || (ci && !c.contains("_as"));
+    let pad = !(c.contains("nopad") || c.contains("_0900_") || c == "binary");
+    (ci, ai, pad)
+}
+
+async fn collisions(
+    source: &Adapter,
+    plan: &TablePlan,
+    flavor: Option<Flavor>,
+    existing: &HashMap<String, TargetColumn>,
+) -> Result<Vec<Finding>> {
+    if flavor.is_none() {
+        return Ok(Vec::new());
+    }
+    let engine = source.engine();
+    let mut out = Vec::new();
+    let mut done = HashSet::new();
+    for key in &plan.schema.unique_keys {
+        if !done.insert(key.columns.clone()) {
+            continue;
+        }
+        let mut folds = Vec::new();
+        let mut risky = Vec::new();
+        let mut present = Vec::new();
+        for name in &key.columns {
+            let Some(col) = plan.columns.iter().find(|c| &c.name == name) else {
+                continue;
+            };
+            let c = quote_ident(engine, name);
+            present.push(format!("{c} IS NOT NULL"));
+            let texty = matches!(
+                col.logical,
+                LogicalType::Char { .. } | LogicalType::Varchar { .. } | LogicalType::Text { .. }
+            );
+            let coll = target_collation(col, existing).filter(|_| texty);
+            let Some(coll) = coll else {
+                folds.push(c);
+                continue;
+            };
+            let (ci, ai, pad) = collation_risks(&coll);
+            if !(ci || ai || pad) {
+                folds.push(c);
+                continue;
+            }
+            risky.push(coll.clone());
+            folds.push(match engine {
+                Engine::MySql => {
+                    let charset = coll.split('_').next().unwrap_or("utf8mb4");
+                    format!("CONVERT({c} USING {charset}) COLLATE {coll}")
+                }
+                Engine::Postgres => {
+                    let mut e = format!("{c}::text");
+                    if pad {
+                        e = format!("rtrim({e}, ' ')");
+                    }
+                    if ai {
+                        e = format!(
+                            "regexp_replace(normalize({e}, NFD), '[\\u0300-\\u036f]', '', 'g')"
+                        );
+                    }
+                    if ci {
+                        e = format!("lower({e})");
+                    }
+                    e
+                }
+            });
+        }
+        if risky.is_empty() {
+            continue;
+        }
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 AS one FROM {} WHERE {} GROUP BY {} HAVING COUNT(*) > 1) d",
+            table_sql(engine, &plan.source),
+            present.join(" AND "),
+            folds.join(", ")
+        );
+        let rows = text_rows(
+            source,
+            &sql,
+            &format!("collation check of table {}", plan.source),
+        )
+        .await?;
+        let count: u64 = rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        if count > 0 {
+            out.push(Finding {
+                table: plan.source.clone(),
+                column: key.columns.join(", "),
+                problem: format!(
+                    "groups of values distinct in the source that collide under the target collation {} (unique key {}; approximated on a PostgreSQL source)",
+                    risky.join("/"),
+                    key.name
+                ),
+                count,
+                blocking: true,
+                first_key: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a run may go ahead: nothing blocks (values, plan errors) and,
+/// when `strict`, nothing was left untranslated either. Returns the reasons.
+pub fn blockers(plans: &[TablePlan], findings: &[Finding], strict: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in plans {
+        for e in &p.schema.errors {
+            out.push(format!("table {}: {e}", p.source));
+        }
+        if strict {
+            for w in &p.schema.warnings {
+                out.push(format!("table {}: {w}", p.source));
+            }
+        }
+    }
+    out.extend(findings.iter().filter(|f| f.blocking).map(Finding::line));
+    out
+}
+
+/// What [`finish_schema`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FinishReport {
+    pub statements: usize,
+    /// Foreign keys left out because a table they join did not copy.
+    pub skipped: Vec<String>,
+}
+
+/// Builds the post-data schema on the target for the tables that copied.
+///
+/// `copied` holds the source refs of tables whose data is in; `preexisting`
+/// the target tables that existed before the run (appended to or truncated):
+/// they get only the sequence step, their indexes and constraints being the
+/// user's. Stops at the first statement that fails, naming it.
+pub async fn finish_schema(
+    target: &Adapter,
+    plans: &[TablePlan],
+    copied: &[TableRef],
+    preexisting: &[TableRef],
+) -> Result<FinishReport> {
+    let mut report = FinishReport::default();
+    let ok = |p: &TablePlan| copied.contains(&p.source);
+    let fresh = |p: &TablePlan| {
+        !preexisting
+            .iter()
+            .any(|t| t.name == p.target.name && (t.schema.is_none() || t.schema == p.target.schema))
+    };
+    let run = |stmts: Vec<String>, what: String| async move {
+        match target {
+            Adapter::Pg(a) => a.execute(&stmts, &what).await,
+            Adapter::MySql(a) => a.execute(&stmts, &what).await,
+        }
+    };
+    for p in plans.iter().filter(|p| ok(p) && fresh(p)) {
+        if !p.schema.post_data.is_empty() {
+            report.statements += p.schema.post_data.len();
+            run(
+                p.schema.post_data.clone(),
+                format!("building indexes and constraints of table {}", p.target),
+            )
+            .await?;
+        }
+    }
+    for p in plans.iter().filter(|p| ok(p) && fresh(p)) {
+        // A foreign key whose referenced table did not copy would fail: leave it out.
+        let failed: Vec<&TablePlan> = plans.iter().filter(|q| !ok(q)).collect();
+        let mut stmts = Vec::new();
+        for fk in &p.schema.foreign_keys {
+            let refs_failed = failed.iter().any(|q| {
+                fk.contains(&format!(
+                    "REFERENCES {} ",
+                    table_sql(target.engine(), &q.target)
+                ))
+            });
+            if refs_failed {
+                report.skipped.push(format!("table {}: {fk}", p.target));
+            } else {
+                stmts.push(fk.clone());
+            }
+        }
+        if !stmts.is_empty() {
+            report.statements += stmts.len();
+            run(stmts, format!("adding foreign keys of table {}", p.target)).await?;
+        }
+    }
+    for p in plans.iter().filter(|p| ok(p)) {
+        if !p.schema.sequences.is_empty() {
+            report.statements += p.schema.sequences.len();
+            run(
+                p.schema.sequences.clone(),
+                format!("setting the sequences of table {}", p.target),
+            )
+            .await?;
+        }
+    }
+    Ok(report)
+}
+
+/// Every statement a run would execute on the target, in order, for `ferry
+/// plan --ddl`: per table its CREATE statements, then all post-data steps.
+pub fn all_ddl(target: &Adapter, plans: &[TablePlan]) -> Vec<String> {
+    let mut out: Vec<String> = plans.iter().flat_map(|p| target.create_ddl(p)).collect();
+    let mut seen = HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
+    for p in plans {
+        out.extend(p.schema.post_data.iter().cloned());
+    }
+    for p in plans {
+        out.extend(p.schema.foreign_keys.iter().cloned());
+    }
+    for p in plans {
+        out.extend(p.schema.sequences.iter().cloned());
+    }
+    out
+}
+
+/// An error for a schema step (kept here so the binary need not build one).
+pub fn refused(reasons: &[String]) -> Error {
+    Error::Table {
+        table: "(plan)".into(),
+        problem: format!(
+            "the plan is not clean: {} (run `ferry plan` for the whole report; --allow-unclean copies anyway)",
+            reasons.join("; ")
+        ),
+    }
+}
