@@ -3,7 +3,9 @@
 //! Exit codes: 0 success; 1 differences found (verify); 2 error (bad input,
 //! connection or authentication failure, a table that failed to copy).
 
+mod plan_cmd;
 mod progress;
+mod verify_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,7 +16,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use ferry_core::error::chain_line;
 use ferry_core::{DbUrl, Engine, IfExists, TableRef};
-use ferry_engine::{copy, plan_tables, Adapter, CopyOptions, CopyReport, Selection};
+use ferry_engine::{
+    copy, default_workers, plan_tables, Adapter, CopyOptions, CopyReport, Selection,
+};
 use ferry_mapping::Mappings;
 
 const EXIT_ERROR: u8 = 2;
@@ -36,6 +40,11 @@ enum Command {
     Copy(CopyArgs),
     /// Print the effective type mapping from one engine to another.
     Mappings(MappingsArgs),
+    /// Dry run: per table and column the decisions, every warning, and a scan
+    /// of the source for values the target cannot hold. Exit 0 when clean, 1 when not.
+    Plan(plan_cmd::PlanArgs),
+    /// Compare tables across engines: exit 0 when equal, 1 on differences, 2 on error.
+    Verify(verify_cmd::VerifyArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -78,15 +87,33 @@ struct CopyArgs {
     /// Rows per batch.
     #[arg(long, default_value_t = 8192)]
     batch_rows: usize,
-    /// Tables copied at the same time.
+    /// Tables copied at the same time (kept for compatibility; --workers decides).
     #[arg(long, default_value_t = 2)]
     parallel_tables: usize,
+    /// Ranges copied at once, each with its own source and target session.
+    /// Default: the machine's available parallelism, at least 2.
+    #[arg(long)]
+    workers: Option<usize>,
+    /// PostgreSQL source: create this logical replication slot (pgoutput) and
+    /// copy from its exported snapshot, so a later sync starts exactly there.
+    #[arg(long, value_name = "NAME")]
+    cdc_slot: Option<String>,
+    /// MySQL source: allow a brief FLUSH TABLES WITH READ LOCK so every
+    /// worker reads the same instant (needs the RELOAD privilege).
+    #[arg(long)]
+    lock_source: bool,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
     /// Summary format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Copy even when the plan is not clean (see `ferry plan`).
+    #[arg(long)]
+    allow_unclean: bool,
+    /// Treat schema objects that do not translate as blocking.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -120,6 +147,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Copy(args) => run_copy(args).await,
             Command::Mappings(args) => run_mappings(args),
+            Command::Plan(args) => plan_cmd::run_plan(args).await,
+            Command::Verify(args) => verify_cmd::run_verify(args).await,
         }
     });
     match result {
@@ -175,7 +204,17 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
     };
     let plans = plan_tables(&source, target.engine(), &mappings, &selection).await?;
     // Reaching the target before any work: a wrong password fails here, not after reading.
-    target.list_tables(args.target_schema.as_deref()).await?;
+    let preexisting = target.list_tables(args.target_schema.as_deref()).await?;
+    plan_cmd::check_before_copy(
+        &source,
+        &target,
+        &plans,
+        args.quiet,
+        args.strict,
+        args.allow_unclean,
+    )
+    .await?;
+    let schema_plans = plans.clone();
 
     let options = CopyOptions {
         if_exists: match args.if_exists {
@@ -185,13 +224,20 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         },
         batch_rows: args.batch_rows,
         parallel_tables: args.parallel_tables,
+        workers: args.workers.unwrap_or_else(default_workers).max(1),
+        snapshot: ferry_core::range::SnapshotOptions {
+            sessions: 0,
+            cdc_slot: args.cdc_slot.clone(),
+            allow_lock: args.lock_source,
+        },
         ..CopyOptions::default()
     };
     let progress = progress::Progress::new(args.quiet, &plans);
     let started = std::time::Instant::now();
-    let report = copy(source, target, plans, &options, progress.sink()).await;
+    let report = copy(source, target.clone(), plans, &options, progress.sink()).await;
     progress.finish();
     let report = report?;
+    plan_cmd::finish_after_copy(&target, &schema_plans, &report, &preexisting, args.quiet).await?;
     print_report(
         &report,
         args.format,
@@ -220,6 +266,9 @@ fn print_report(report: &CopyReport, format: Format, source: &DbUrl, target: &Db
                 "rows_written": report.rows_written(),
                 "tables": report.tables,
                 "failed": report.failed,
+                "snapshot": report.snapshot,
+                "splits": report.splits,
+                "ranges": report.ranges,
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
@@ -241,6 +290,27 @@ fn print_report(report: &CopyReport, format: Format, source: &DbUrl, target: &Db
             }
             for f in &report.failed {
                 println!("{:<40} FAILED: {}", f.table.to_string(), f.error);
+            }
+            for s in report
+                .splits
+                .iter()
+                .filter(|s| s.ranges > 1 || s.note.is_some())
+            {
+                let note = s
+                    .note
+                    .as_deref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default();
+                println!("{}: {} ranges ({:?}){note}", s.table, s.ranges, s.method);
+            }
+            if let Some(snap) = &report.snapshot {
+                println!("snapshot: {}", snap.method);
+                if let Some(pos) = &snap.position {
+                    println!(
+                        "snapshot position: {}",
+                        serde_json::to_string(pos).unwrap_or_default()
+                    );
+                }
             }
             println!(
                 "total: {} tables copied, {} failed, {} rows in {:.2}s",

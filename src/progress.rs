@@ -178,6 +178,7 @@ fn on_bar_event(
                 bar.abandon_with_message("failed");
             }
         }
+        Event::RangeFinished { .. } => {}
     }
 }
 
@@ -212,6 +213,7 @@ fn on_line_event(state: &Mutex<LineState>, event: Event) {
             s.active.remove(&table.to_string());
             eprintln!("ferry: table {table} failed");
         }
+        Event::RangeFinished { .. } => {}
     }
 }
 

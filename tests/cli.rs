@@ -6,7 +6,7 @@ use ferry_testkit::{mysql_database, mysql_rows, pg_database, pg_exec, pg_rows};
 use crate::util::{copy_ok, ferry};
 
 /// Compares with `tests/snapshots/NAME`; `FERRY_BLESS=1` rewrites it.
-fn snapshot(name: &str, actual: &str) {
+pub(crate) fn snapshot(name: &str, actual: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(name);

@@ -4,4 +4,8 @@
 mod cli;
 mod errors;
 mod fidelity;
+mod plan;
+mod schema;
+mod snapshot;
 mod util;
+mod verify;

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::error::Result;
 use crate::plan::{IfExists, RawTable, TablePlan, TableRef};
+use crate::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 
 /// Reads the catalog.
 pub trait Catalog: Send + Sync {
@@ -43,6 +44,56 @@ pub trait TableReader: Send + Sync {
     fn read_table(
         &self,
         plan: &TablePlan,
+        batch_rows: usize,
+        tx: mpsc::Sender<RecordBatch>,
+    ) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// Reads a table in ranges, from one snapshot shared by many sessions.
+///
+/// The engine opens one snapshot per run ([`open_snapshot`](Self::open_snapshot)),
+/// plans each table's ranges, then reads ranges concurrently, each in its own
+/// session, all seeing the snapshot's instant. Issue-5 `verify` reads the same
+/// ranges from a target with `snapshot: None`.
+pub trait RangeReader: Send + Sync {
+    /// What the sessions of one run share: held open (a coordinator
+    /// transaction, a replication connection, or the MySQL sessions
+    /// themselves) until dropped. Dropping it ends the snapshot; ranges must
+    /// not be read after that.
+    type Snapshot: Send + Sync;
+
+    /// Takes the snapshot every range read of this run imports. Returns when
+    /// the snapshot exists and its position is known. See
+    /// [`SnapshotOptions`] for the slot and lock choices; the returned
+    /// [`SnapshotInfo`] says how strong the guarantee is.
+    fn open_snapshot(
+        &self,
+        options: &SnapshotOptions,
+    ) -> impl Future<Output = Result<(Self::Snapshot, SnapshotInfo)>> + Send;
+
+    /// Splits `plan.source` into disjoint half-open ranges whose union is the
+    /// table (see [`crate::range`] for the order they use). Boundaries are
+    /// sampled from the key so ranges hold about equal row counts; a table
+    /// smaller than `options.min_range_rows` × 2 is one range. Reads only the
+    /// key (and the catalog); it does not need the snapshot: rows written
+    /// after planning still fall in exactly one range.
+    fn plan_ranges(
+        &self,
+        plan: &TablePlan,
+        options: &RangeOptions,
+    ) -> impl Future<Output = Result<RangePlan>> + Send;
+
+    /// Streams the rows of `range` into `tx`, with the batch and schema
+    /// contract of [`TableReader::read_table`] (ordered by key when there is
+    /// one; bounded memory; stops quietly when the receiver is dropped).
+    /// With `snapshot`, reads inside it; without, in a read-only
+    /// repeatable-read transaction of its own. Safe to call concurrently
+    /// for different ranges of one table; each call uses its own session.
+    fn read_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&Self::Snapshot>,
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> impl Future<Output = Result<u64>> + Send;

@@ -15,6 +15,15 @@ pub enum Event {
     },
     /// `rows` more rows were written to the target for `table`.
     RowsWritten { table: TableRef, rows: u64 },
+    /// One range of `table` was committed to the target (in its own
+    /// transaction): durable from now on. `range` indexes the table's
+    /// [`RangePlan`](crate::range::RangePlan); issue 6 checkpoints these.
+    RangeFinished {
+        table: TableRef,
+        range: usize,
+        ranges: usize,
+        rows: u64,
+    },
     /// The table is done; `summary` is final.
     TableFinished { summary: TableSummary },
     /// A table failed; its error is also returned from the run.

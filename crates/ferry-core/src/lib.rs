@@ -12,6 +12,8 @@ pub mod arrow;
 pub mod error;
 pub mod event;
 pub mod plan;
+pub mod range;
+pub mod schema;
 pub mod types;
 pub mod url;
 

@@ -92,6 +92,9 @@ pub struct RawTable {
     pub primary_key: Vec<usize>,
     /// The catalog's row estimate, for progress only.
     pub estimated_rows: Option<u64>,
+    /// Indexes, constraints, defaults, identity, comments (see [`crate::schema`]).
+    #[serde(default)]
+    pub schema: crate::schema::TableSchema,
 }
 
 /// A named value conversion: the closed set the mapping data may name.
@@ -158,6 +161,9 @@ pub struct TablePlan {
     /// Indexes into `columns`, in key order.
     pub primary_key: Vec<usize>,
     pub estimated_rows: Option<u64>,
+    /// The target's schema objects as target SQL (see [`crate::schema`]).
+    #[serde(default)]
+    pub schema: crate::schema::SchemaPlan,
 }
 
 impl TablePlan {
@@ -171,17 +177,28 @@ impl TablePlan {
             .join(", ")
     }
 
-    /// The body of a CREATE TABLE: `<column> <target type> [NOT NULL]` per
-    /// column, then `PRIMARY KEY (…)` when there is a key.
+    /// The body of a CREATE TABLE: `<column> <target type> [NOT NULL]<suffix>`
+    /// per column (the suffix from [`SchemaPlan::column_suffix`](crate::schema::SchemaPlan)),
+    /// generated columns in their places, then `PRIMARY KEY (…)` when there is a key.
     pub fn create_table_body(&self, quote: impl Fn(&str) -> String) -> Vec<String> {
         let mut defs: Vec<String> = self
             .columns
             .iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let null = if c.nullable { "" } else { " NOT NULL" };
-                format!("{} {}{null}", quote(&c.name), c.target_type)
+                let suffix = self
+                    .schema
+                    .column_suffix
+                    .get(i)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                format!("{} {}{null}{suffix}", quote(&c.name), c.target_type)
             })
             .collect();
+        for g in &self.schema.generated {
+            defs.insert(g.position.min(defs.len()), g.definition.clone());
+        }
         if !self.primary_key.is_empty() {
             defs.push(format!("PRIMARY KEY ({})", self.key_list(&quote)));
         }

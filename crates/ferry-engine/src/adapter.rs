@@ -3,10 +3,19 @@
 use arrow_array::RecordBatch;
 use tokio::sync::mpsc;
 
-use ferry_core::adapter::{Catalog, TableReader, TableWriter, WriteReceipt};
+use ferry_core::adapter::{Catalog, RangeReader, TableReader, TableWriter, WriteReceipt};
+use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
+use ferry_core::Error;
 use ferry_core::{DbUrl, Engine, IfExists, RawTable, Result, TablePlan, TableRef};
-use ferry_mysql::MySqlAdapter;
-use ferry_pg::PgAdapter;
+use ferry_mysql::{MySqlAdapter, MySqlSnapshot};
+use ferry_pg::{PgAdapter, PgSnapshot};
+
+/// A source's snapshot, shared by every range reader of a run; the snapshot
+/// ends when this is dropped.
+pub enum SourceSnapshot {
+    Pg(PgSnapshot),
+    MySql(MySqlSnapshot),
+}
 
 /// A source or target database.
 pub enum Adapter {
@@ -53,6 +62,50 @@ impl Adapter {
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
         dispatch!(self, a => a.read_table(plan, batch_rows, tx).await)
+    }
+
+    /// See [`RangeReader::open_snapshot`].
+    pub async fn open_snapshot(
+        &self,
+        options: &SnapshotOptions,
+    ) -> Result<(SourceSnapshot, SnapshotInfo)> {
+        Ok(match self {
+            Adapter::Pg(a) => {
+                let (s, info) = a.open_snapshot(options).await?;
+                (SourceSnapshot::Pg(s), info)
+            }
+            Adapter::MySql(a) => {
+                let (s, info) = a.open_snapshot(options).await?;
+                (SourceSnapshot::MySql(s), info)
+            }
+        })
+    }
+
+    /// See [`RangeReader::plan_ranges`].
+    pub async fn plan_ranges(&self, plan: &TablePlan, options: &RangeOptions) -> Result<RangePlan> {
+        dispatch!(self, a => a.plan_ranges(plan, options).await)
+    }
+
+    /// See [`RangeReader::read_range`]. A snapshot of another engine is a bug.
+    pub async fn read_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&SourceSnapshot>,
+        batch_rows: usize,
+        tx: mpsc::Sender<RecordBatch>,
+    ) -> Result<u64> {
+        match (self, snapshot) {
+            (Adapter::Pg(a), None) => a.read_range(plan, range, None, batch_rows, tx).await,
+            (Adapter::Pg(a), Some(SourceSnapshot::Pg(s))) => {
+                a.read_range(plan, range, Some(s), batch_rows, tx).await
+            }
+            (Adapter::MySql(a), None) => a.read_range(plan, range, None, batch_rows, tx).await,
+            (Adapter::MySql(a), Some(SourceSnapshot::MySql(s))) => {
+                a.read_range(plan, range, Some(s), batch_rows, tx).await
+            }
+            _ => Err(Error::Bug("a snapshot of another engine".into())),
+        }
     }
 
     pub fn create_ddl(&self, plan: &TablePlan) -> Vec<String> {

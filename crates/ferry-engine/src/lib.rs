@@ -7,9 +7,13 @@
 
 pub mod adapter;
 mod copy;
+pub mod schema;
+pub mod verify;
 
-pub use adapter::Adapter;
-pub use copy::{copy, CopyOptions, CopyReport, TableFailure};
+pub use adapter::{Adapter, SourceSnapshot};
+pub use copy::{
+    copy, default_workers, CopyOptions, CopyReport, RangeReceipt, TableFailure, TableRanges,
+};
 
 use ferry_core::{Engine, Error, Result, TablePlan, TableRef};
 use ferry_mapping::Mappings;
@@ -59,6 +63,7 @@ pub async fn plan_tables(
             .collect()
     };
     let mut plans = Vec::with_capacity(tables.len());
+    let mut raws = Vec::with_capacity(tables.len());
     for t in &tables {
         let raw = source.describe(t).await?;
         let target_table = TableRef {
@@ -74,6 +79,10 @@ pub async fn plan_tables(
             name: raw.table.name.clone(),
         };
         plans.push(mappings.plan_table(&raw, source.engine(), target, target_table)?);
+        raws.push(raw);
     }
+    // Indexes, constraints, defaults, identity: all tables at once, so foreign
+    // keys find their targets and names are checked across the target schema.
+    ferry_schema::translate(&raws, &mut plans, source.engine(), target);
     Ok(plans)
 }

@@ -184,6 +184,7 @@ impl Mappings {
             columns,
             primary_key: raw.primary_key.clone(),
             estimated_rows: raw.estimated_rows,
+            schema: Default::default(),
         })
     }
 

@@ -22,6 +22,7 @@ fn table(cols: Vec<(&str, RawType)>) -> RawTable {
             .collect(),
         primary_key: vec![0],
         estimated_rows: None,
+        schema: Default::default(),
     }
 }
 

@@ -102,7 +102,14 @@ impl Catalog for MySqlAdapter {
             )
             .await
             .map_err(ctx(what.clone()))?;
+        // A `json_valid(col)` check is what makes a MariaDB column JSON (see above).
+        let names: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.get_opt::<String, _>(0).and_then(|v| v.ok()))
+            .collect();
+        let schema = crate::schema::read(&mut conn, flavor, &db, table, &names).await;
         disconnect(conn).await;
+        let schema = schema?;
 
         let mut columns = Vec::with_capacity(rows.len());
         for mut r in rows {
@@ -149,6 +156,7 @@ impl Catalog for MySqlAdapter {
             columns,
             primary_key,
             estimated_rows,
+            schema,
         })
     }
 }

@@ -469,7 +469,8 @@ impl Encoder {
             Encoder::IntDecimal { precision, scale } => {
                 let (p, s) = (*precision, *scale);
                 encode_ints(a, out, |n, o| {
-                    let text = itoa::Buffer::new().format(n).to_string();
+                    let mut buf = itoa::Buffer::new();
+                    let text = buf.format(n);
                     let digits =
                         u32::try_from(text.trim_start_matches('-').len()).unwrap_or(u32::MAX);
                     if n != 0 && digits > p.saturating_sub(s) {
@@ -649,7 +650,7 @@ impl Encoder {
                 let as_text = *as_text;
                 each_row(a, out, |r, o| {
                     if as_text {
-                        o.extend_from_slice(uuid_text(v.value(r)).as_bytes());
+                        push_uuid_text(o, v.value(r));
                     } else {
                         escape_into(o, v.value(r));
                     }
@@ -983,14 +984,21 @@ pub fn iso8601_interval(months: i32, days: i32, nanos: i64) -> String {
 
 /// Lower-case `8-4-4-4-12` text of RFC 4122 bytes.
 pub fn uuid_text(b: &[u8]) -> String {
-    let mut s = String::with_capacity(36);
+    let mut out = Vec::with_capacity(36);
+    push_uuid_text(&mut out, b);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the lower-case `8-4-4-4-12` text of RFC 4122 bytes; no allocation.
+pub fn push_uuid_text(out: &mut Vec<u8>, b: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for (i, byte) in b.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
+            out.push(b'-');
         }
-        s.push_str(&format!("{byte:02x}"));
+        out.push(HEX[usize::from(byte >> 4)]);
+        out.push(HEX[usize::from(byte & 15)]);
     }
-    s
 }
 
 /// Renders a list value as a JSON array.

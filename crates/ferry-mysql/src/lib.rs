@@ -16,14 +16,20 @@ pub mod catalog;
 pub mod decode;
 pub mod encode;
 pub mod error;
+pub mod partition;
+mod schema;
 pub mod sink;
+pub mod snapshot;
 pub mod source;
+pub mod verify_read;
 
 use std::sync::{Arc, OnceLock};
 
 use ferry_core::{DbUrl, Error, Result, TableRef};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
+
+pub use snapshot::MySqlSnapshot;
 
 /// Which server family a connection reached. They differ in JSON (MariaDB:
 /// `LONGTEXT` + `json_valid` check), binary collations and catalog columns.

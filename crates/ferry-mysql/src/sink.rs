@@ -51,12 +51,15 @@ impl MySqlAdapter {
         // source distinct here: case/accent-insensitive collations would
         // collide 'abc'/'ABC' or 'resume'/'résumé' in a unique key, and PAD
         // SPACE ones 'a'/'a '. See `Flavor::binary_collation`.
-        vec![format!(
-            "CREATE TABLE {} ({}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={}",
+        let mut out = vec![format!(
+            "CREATE TABLE {} ({}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={}{}",
             self.qualified(&plan.target),
             parts.join(", "),
-            flavor.binary_collation()
-        )]
+            flavor.binary_collation(),
+            plan.schema.table_options
+        )];
+        out.extend(plan.schema.after_create.iter().cloned());
+        out
     }
 
     /// Whether `table` exists (as a base table or anything else by that name).
@@ -491,6 +494,7 @@ mod tests {
             )],
             primary_key: vec![],
             estimated_rows: None,
+            schema: Default::default(),
         };
         let m = "Data truncated for column 'c' at row 3";
         assert_eq!(warning_row(m), Some(3));

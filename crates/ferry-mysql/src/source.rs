@@ -1,4 +1,5 @@
-//! The reader: one consistent snapshot, one prepared `SELECT`, streamed.
+//! The reader: one consistent snapshot (the run's, lent by
+//! [`MySqlSnapshot`], or its own), one `SELECT` per range, streamed.
 //!
 //! The statement runs through the binary protocol (`exec_iter`) so FLOAT and
 //! DOUBLE arrive as their IEEE bits rather than the text protocol's rounded
@@ -9,14 +10,18 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
-use ferry_core::adapter::TableReader;
+use ferry_core::adapter::{RangeReader, TableReader};
 use ferry_core::arrow::{plan_schema, render_key};
+use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 use ferry_core::{Error, Result, TablePlan};
 use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
 use tokio::sync::mpsc;
 
 use crate::decode::Decoder;
 use crate::error::ctx;
+use crate::partition::{self, MySqlKeyColumn};
+use crate::snapshot::MySqlSnapshot;
 use crate::{disconnect, quote_ident, MySqlAdapter};
 
 impl TableReader for MySqlAdapter {
@@ -26,6 +31,95 @@ impl TableReader for MySqlAdapter {
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
+        self.read_range(plan, &KeyRange::Whole, None, batch_rows, tx)
+            .await
+    }
+}
+
+impl RangeReader for MySqlAdapter {
+    type Snapshot = MySqlSnapshot;
+
+    async fn open_snapshot(
+        &self,
+        options: &SnapshotOptions,
+    ) -> Result<(MySqlSnapshot, SnapshotInfo)> {
+        self.take_snapshot(options).await
+    }
+
+    async fn plan_ranges(&self, plan: &TablePlan, options: &RangeOptions) -> Result<RangePlan> {
+        let mut conn = self.connect().await?;
+        let out = partition::plan_ranges(self, &mut conn, plan, options).await;
+        disconnect(conn).await;
+        out
+    }
+
+    async fn read_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&MySqlSnapshot>,
+        batch_rows: usize,
+        tx: mpsc::Sender<RecordBatch>,
+    ) -> Result<u64> {
+        let table = plan.source.to_string();
+        match snapshot {
+            Some(snap) => {
+                let mut lent = snap.borrow().await?;
+                let out = self
+                    .stream_range(&mut lent.conn, plan, range, batch_rows, tx)
+                    .await;
+                match out {
+                    Ok((sent, true)) => {
+                        snap.give_back(lent);
+                        Ok(sent)
+                    }
+                    Ok((sent, false)) => {
+                        snap.discard(lent).await;
+                        Ok(sent)
+                    }
+                    Err(e) => {
+                        snap.discard(lent).await;
+                        Err(e)
+                    }
+                }
+            }
+            None => {
+                let mut conn = self.connect().await?;
+                for stmt in [
+                    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+                    "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+                ] {
+                    conn.query_drop(stmt)
+                        .await
+                        .map_err(ctx(format!("starting the snapshot of {table}")))?;
+                }
+                let (sent, clean) = self
+                    .stream_range(&mut conn, plan, range, batch_rows, tx)
+                    .await?;
+                if clean {
+                    conn.query_drop("COMMIT")
+                        .await
+                        .map_err(ctx(format!("ending the snapshot of {table}")))?;
+                }
+                disconnect(conn).await;
+                Ok(sent)
+            }
+        }
+    }
+}
+
+impl MySqlAdapter {
+    /// Streams one range through `conn` (already inside its transaction).
+    /// Returns rows sent and whether the session is clean (its result read
+    /// to the end), i.e. reusable.
+    async fn stream_range(
+        &self,
+        conn: &mut Conn,
+        plan: &TablePlan,
+        range: &KeyRange,
+        batch_rows: usize,
+        tx: mpsc::Sender<RecordBatch>,
+    ) -> Result<(u64, bool)> {
         let table = plan.source.to_string();
         let batch_rows = batch_rows.max(1);
         let schema = plan_schema(plan);
@@ -41,16 +135,21 @@ impl TableReader for MySqlAdapter {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let sql = select_sql(self, plan);
-
-        let mut conn = self.connect().await?;
+        let sql = if *range == KeyRange::Whole {
+            select_sql(self, plan)
+        } else {
+            let keys = match partition::key_columns(self, conn, plan).await? {
+                Ok(k) => k,
+                Err(reason) => {
+                    return Err(Error::Table {
+                        table,
+                        problem: format!("cannot read range {range}: {reason}"),
+                    })
+                }
+            };
+            select_range_sql(self, plan, &keys, range)
+        };
         let what = format!("reading table {table}");
-        conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            .await
-            .map_err(ctx(format!("starting the snapshot of {table}")))?;
-        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            .await
-            .map_err(ctx(format!("starting the snapshot of {table}")))?;
 
         let mut sent: u64 = 0;
         let mut in_batch = 0usize;
@@ -96,24 +195,36 @@ impl TableReader for MySqlAdapter {
             }
             if closed {
                 // Stop the server from sending the rest: dropping the result
-                // would drain it, so close the connection instead.
+                // would drain it, so the caller closes the connection instead.
                 drop(result);
+                return Ok((sent, false));
             }
         }
-        if !closed && in_batch > 0 {
+        if in_batch > 0 {
             let batch = finish_batch(&schema, &mut decoders, &table)?;
             if tx.send(batch).await.is_ok() {
                 sent += u64::try_from(in_batch).unwrap_or(u64::MAX);
             }
         }
-        if !closed {
-            conn.query_drop("COMMIT")
-                .await
-                .map_err(ctx(format!("ending the snapshot of {table}")))?;
-        }
-        disconnect(conn).await;
-        Ok(sent)
+        Ok((sent, true))
     }
+}
+
+/// `SELECT <cols> FROM <table> WHERE <range> ORDER BY <key in binary order>`.
+pub fn select_range_sql(
+    adapter: &MySqlAdapter,
+    plan: &TablePlan,
+    keys: &[MySqlKeyColumn],
+    range: &KeyRange,
+) -> String {
+    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    format!(
+        "SELECT {} FROM {}{}{}",
+        cols.join(", "),
+        adapter.qualified(&plan.source),
+        partition::range_predicate(keys, range),
+        partition::order_by(keys)
+    )
 }
 
 /// `SELECT <cols> FROM <table> ORDER BY <pk>`.

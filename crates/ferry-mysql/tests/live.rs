@@ -300,6 +300,7 @@ fn hand_plan(target: &str, logical: LogicalType, target_type: &str) -> TablePlan
         ],
         primary_key: vec![0],
         estimated_rows: None,
+        schema: Default::default(),
     }
 }
 

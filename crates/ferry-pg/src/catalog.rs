@@ -241,10 +241,17 @@ pub(crate) async fn describe(
         let n = reltuples.round() as u64;
         n
     });
+    let named: Vec<(i32, String)> = attnums
+        .iter()
+        .zip(&columns)
+        .map(|(&a, c)| (a, c.name.clone()))
+        .collect();
+    let schema = crate::schema::read(client, rel, table, &named).await?;
     Ok(RawTable {
         table: table.clone(),
         columns,
         primary_key,
         estimated_rows,
+        schema,
     })
 }

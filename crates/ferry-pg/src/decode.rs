@@ -624,6 +624,7 @@ mod tests {
             ],
             primary_key: vec![0],
             estimated_rows: None,
+            schema: Default::default(),
         }
     }
 

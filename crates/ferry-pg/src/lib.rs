@@ -11,9 +11,14 @@ pub mod decode;
 pub mod encode;
 mod error;
 pub mod numeric;
+pub mod partition;
+pub mod replication;
+mod schema;
 mod sink;
+mod snapshot;
 mod source;
 pub mod textform;
+mod verify_read;
 
 use std::time::Duration;
 
@@ -21,6 +26,8 @@ use ferry_core::{DbUrl, Error, ErrorKind, Result, TableRef};
 use tokio_postgres::NoTls;
 
 pub use error::classify;
+pub use snapshot::PgSnapshot;
+pub use source::{copy_out_sql, copy_range_sql};
 
 /// The PostgreSQL side of a copy, built from a `postgres://` URL.
 #[derive(Debug, Clone)]

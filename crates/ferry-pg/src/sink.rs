@@ -72,6 +72,8 @@ impl TableWriter for PgAdapter {
             qualified(&plan.target),
             defs.join(", ")
         ));
+        // Comments (the schema plan's target SQL), in the same transaction.
+        out.extend(plan.schema.after_create.iter().cloned());
         out
     }
 

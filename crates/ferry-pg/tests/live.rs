@@ -474,6 +474,7 @@ async fn hub_types_from_other_engines_load() {
             .collect(),
         primary_key: vec![0],
         estimated_rows: None,
+        schema: Default::default(),
     };
     let url = pg_database().await;
     let pg = adapter(&url).await;
