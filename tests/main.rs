@@ -2,6 +2,7 @@
 //! MariaDB servers started by ferry-testkit. One test binary (one link).
 
 mod cli;
+mod copy_verify;
 mod errors;
 mod fidelity;
 mod plan;

@@ -35,6 +35,7 @@ use ferry_core::range::{
 use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
 
 use crate::adapter::SourceSnapshot;
+use crate::verify::{self, CompareMode, RowDiff, TableComparison, VerifyOptions};
 use crate::Adapter;
 
 /// How a copy runs.
@@ -54,6 +55,9 @@ pub struct CopyOptions {
     /// Slot and lock choices for the source snapshot (`sessions` is set
     /// from `workers`).
     pub snapshot: SnapshotOptions,
+    /// `ferry copy --verify`: compare each range right after it commits,
+    /// reading the source from the same snapshot.
+    pub verify: Option<VerifyOptions>,
 }
 
 /// What the machine can use, at least 2.
@@ -74,6 +78,7 @@ impl Default for CopyOptions {
             workers: default_workers(),
             ranges: None,
             snapshot: SnapshotOptions::default(),
+            verify: None,
         }
     }
 }
@@ -122,6 +127,20 @@ pub struct CopyReport {
     pub splits: Vec<TableRanges>,
     /// Every committed range, sorted by table and index.
     pub ranges: Vec<RangeReceipt>,
+    /// With `--verify`: what the comparison after each range found, per table.
+    pub verified: Vec<TableVerified>,
+}
+
+/// What `ferry copy --verify` found for one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableVerified {
+    pub table: TableRef,
+    pub rows_compared: u64,
+    pub differences: u64,
+    /// The first differences, in key order.
+    pub diffs: Vec<RowDiff>,
+    /// How rows were matched (by key per range, or as a multiset of the whole table).
+    pub mode: CompareMode,
 }
 
 impl CopyReport {
@@ -143,6 +162,9 @@ struct TableState {
     started: Option<Instant>,
     error: Option<Error>,
     committed: usize,
+    /// Set with `--verify`.
+    cmp: Option<Arc<TableComparison>>,
+    verified: Option<TableVerified>,
 }
 
 /// Shared by the workers.
@@ -203,7 +225,25 @@ pub async fn copy(
             started: None,
             error: None,
             committed: 0,
+            cmp: None,
+            verified: None,
         }));
+    }
+
+    if let Some(vopts) = &options.verify {
+        for state in &tables {
+            let plan = lock(state)?.plan.clone();
+            let cmp = verify::prepare_table(&source, &target, &plan, vopts.float_ulps).await?;
+            let mut st = lock(state)?;
+            st.verified = Some(TableVerified {
+                table: plan.source.clone(),
+                rows_compared: 0,
+                differences: 0,
+                diffs: Vec::new(),
+                mode: cmp.mode.clone(),
+            });
+            st.cmp = Some(Arc::new(cmp));
+        }
     }
 
     let run = Arc::new(Run {
@@ -255,6 +295,12 @@ pub async fn copy(
             }
         }
     }
+    for state in &run.tables {
+        if let Some(v) = lock(state)?.verified.take() {
+            report.verified.push(v);
+        }
+    }
+    report.verified.sort_by_key(|v| v.table.to_string());
     let mut receipts = std::mem::take(&mut *lock(&run.receipts)?);
     receipts.sort_by_key(|r| (r.table.to_string(), r.index));
     report.ranges = receipts;
@@ -308,39 +354,107 @@ async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
                 state.plan.clone(),
                 state.ranges[r].clone(),
                 state.ranges.len(),
+                state.cmp.clone(),
             )
         });
-        let Ok((skip, plan, range, total)) = claimed else {
+        let Ok((skip, plan, range, total, cmp)) = claimed else {
             break;
         };
 
-        let result = if skip {
+        let mut result = if skip {
             None
         } else {
             Some(copy_range(run, &plan, &range).await)
         };
+        // --verify: compare the committed range now, from the same snapshot.
+        let mut verdict = None;
+        if let (Some(Ok(_)), Some(cmp), Some(vopts)) = (&result, &cmp, &run.options.verify) {
+            if per_range(cmp, &range) {
+                match verify::verify_range(
+                    &run.source,
+                    &run.target,
+                    cmp,
+                    Some(&range),
+                    Some(&run.snapshot),
+                    vopts,
+                )
+                .await
+                {
+                    Ok(outcome) => verdict = Some(outcome),
+                    Err(e) => result = Some(Err(e)),
+                }
+            }
+        }
 
+        // First lock: record the range; learn whether the table is finished
+        // and needs a whole-table comparison (never awaited under the lock).
+        let whole = {
+            let Ok(mut state) = lock(&run.tables[t]) else {
+                break;
+            };
+            match result {
+                Some(Ok(rows)) => {
+                    if let (Some(v), Some(outcome)) = (state.verified.as_mut(), verdict) {
+                        tally(v, outcome, run.options.verify.as_ref());
+                    }
+                    state.rows_read += rows;
+                    state.rows_written += rows;
+                    state.committed += 1;
+                    run.events.send(Event::RangeFinished {
+                        table: plan.source.clone(),
+                        range: r,
+                        ranges: total,
+                        rows,
+                    });
+                    if let Ok(mut receipts) = lock(&run.receipts) {
+                        receipts.push(RangeReceipt {
+                            table: plan.source.clone(),
+                            index: r,
+                            range,
+                            rows,
+                        });
+                    }
+                }
+                Some(Err(e)) => {
+                    state.error.get_or_insert(e);
+                }
+                None => {}
+            }
+            state.left -= 1;
+            if state.left > 0 {
+                continue;
+            }
+            // Keyless tables (multiset) and heap-block ranges are compared
+            // whole once every range is in, still from the copy's snapshot.
+            match (&state.cmp, &state.error) {
+                (Some(cmp), None) if state.ranges.iter().any(|r| !per_range(cmp, r)) => {
+                    Some(cmp.clone())
+                }
+                _ => None,
+            }
+        };
+        let whole_outcome = match (whole, &run.options.verify) {
+            (Some(cmp), Some(vopts)) => Some(
+                verify::verify_range(
+                    &run.source,
+                    &run.target,
+                    &cmp,
+                    None,
+                    Some(&run.snapshot),
+                    vopts,
+                )
+                .await,
+            ),
+            _ => None,
+        };
+        // Second lock: the table's outcome.
         let Ok(mut state) = lock(&run.tables[t]) else {
             break;
         };
-        match result {
-            Some(Ok(rows)) => {
-                state.rows_read += rows;
-                state.rows_written += rows;
-                state.committed += 1;
-                run.events.send(Event::RangeFinished {
-                    table: plan.source.clone(),
-                    range: r,
-                    ranges: total,
-                    rows,
-                });
-                if let Ok(mut receipts) = lock(&run.receipts) {
-                    receipts.push(RangeReceipt {
-                        table: plan.source.clone(),
-                        index: r,
-                        range,
-                        rows,
-                    });
+        match whole_outcome {
+            Some(Ok(o)) => {
+                if let Some(v) = state.verified.as_mut() {
+                    tally(v, o, run.options.verify.as_ref());
                 }
             }
             Some(Err(e)) => {
@@ -348,34 +462,49 @@ async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
             }
             None => {}
         }
-        state.left -= 1;
-        if state.left == 0 {
-            let outcome = match state.error.take() {
-                Some(e) => Err((e, state.committed)),
-                None => {
-                    let seconds = state
-                        .started
-                        .map(|s| s.elapsed().as_secs_f64())
-                        .unwrap_or(0.0);
-                    Ok(TableSummary {
-                        table: plan.source.clone(),
-                        target: plan.target.clone(),
-                        rows_read: state.rows_read,
-                        rows_written: state.rows_written,
-                        rows_rejected: 0,
-                        seconds,
-                        rows_per_second: if seconds > 0.0 {
-                            state.rows_read as f64 / seconds
-                        } else {
-                            0.0
-                        },
-                    })
-                }
-            };
-            done.push((t, outcome));
-        }
+        let outcome = match state.error.take() {
+            Some(e) => Err((e, state.committed)),
+            None => {
+                let seconds = state
+                    .started
+                    .map(|s| s.elapsed().as_secs_f64())
+                    .unwrap_or(0.0);
+                Ok(TableSummary {
+                    table: plan.source.clone(),
+                    target: plan.target.clone(),
+                    rows_read: state.rows_read,
+                    rows_written: state.rows_written,
+                    rows_rejected: 0,
+                    seconds,
+                    rows_per_second: if seconds > 0.0 {
+                        state.rows_read as f64 / seconds
+                    } else {
+                        0.0
+                    },
+                })
+            }
+        };
+        done.push((t, outcome));
     }
     done
+}
+
+/// Whether `range` of a table can be compared on its own right after it
+/// commits: key ranges of a table matched by key. Heap-block ranges select
+/// pages that mean nothing on the target, and multiset tables need every row.
+fn per_range(cmp: &TableComparison, range: &KeyRange) -> bool {
+    matches!(cmp.mode, CompareMode::KeyOrder { .. }) && !matches!(range, KeyRange::Blocks { .. })
+}
+
+fn tally(v: &mut TableVerified, outcome: verify::RangeOutcome, opts: Option<&VerifyOptions>) {
+    v.rows_compared += outcome.rows_source;
+    v.differences += outcome.differences();
+    let cap = opts.map(|o| o.max_diffs).unwrap_or(100);
+    for d in outcome.diffs {
+        if v.diffs.len() < cap {
+            v.diffs.push(d);
+        }
+    }
 }
 
 /// Copies one range: read inside the snapshot, write in one target

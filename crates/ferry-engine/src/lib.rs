@@ -13,6 +13,7 @@ pub mod verify;
 pub use adapter::{Adapter, SourceSnapshot};
 pub use copy::{
     copy, default_workers, CopyOptions, CopyReport, RangeReceipt, TableFailure, TableRanges,
+    TableVerified,
 };
 
 use ferry_core::{Engine, Error, Result, TablePlan, TableRef};
