@@ -1,0 +1,379 @@
+//! Bad input: each mistake gets one `error:` line and exit code 2 before
+//! anything is written to the target; hostile identifiers copy as data, never
+//! as SQL; the live-source settings (timeouts, row rate) take effect.
+
+use std::time::{Duration, Instant};
+
+use ferry_core::DbUrl;
+use ferry_testkit::{mysql_database, mysql_exec, mysql_rows, pg_database, pg_exec, pg_rows};
+
+use crate::util::{ferry, Run};
+
+/// One `error:` line on stderr (clap adds its `--help` hint), exit 2,
+/// every needle present.
+fn refused(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")
+        })
+        .collect();
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("error: "),
+        "expected one line: {}",
+        run.stderr
+    );
+    for n in needles {
+        assert!(run.stderr.contains(n), "missing {n:?} in: {}", run.stderr);
+    }
+}
+
+async fn assert_target_empty(my: &DbUrl) {
+    assert!(
+        mysql_rows(my, "SHOW TABLES").await.is_empty(),
+        "something was written to the target"
+    );
+}
+
+#[tokio::test]
+async fn conflicting_and_out_of_range_flags_are_refused_before_any_write() {
+    let pg = pg_database().await;
+    let my = mysql_database().await;
+    pg_exec(&pg, "CREATE TABLE t (id int PRIMARY KEY)").await;
+    let (s, t) = (pg.expose(), my.expose());
+    let base = ["copy", "--source", s.as_str(), "--target", t.as_str()];
+    let with = |extra: &[&str]| {
+        let mut a: Vec<&str> = base.to_vec();
+        a.extend_from_slice(extra);
+        ferry(&a)
+    };
+    refused(&with(&["--workers", "0"]), &["--workers"]);
+    refused(&with(&["--batch-rows", "0"]), &["--batch-rows"]);
+    refused(
+        &with(&["--max-rows-per-second", "0"]),
+        &["--max-rows-per-second"],
+    );
+    refused(
+        &with(&["--connect-timeout", "soon"]),
+        &["--connect-timeout"],
+    );
+    refused(
+        &with(&["--cdc-slot", "s1", "--lock-source"]),
+        &["--cdc-slot", "--lock-source"],
+    );
+    refused(&with(&["--lock-source"]), &["--lock-source needs a MySQL"]);
+    refused(
+        &with(&["--tables", "other.t", "--schema", "public"]),
+        &["--tables names other.t", "--schema is public"],
+    );
+    refused(
+        &with(&["--source-password-file", "/nonexistent/pw"]),
+        &["the source URL has a password and a password file is given too"],
+    );
+    let no_pw = format!(
+        "postgres://postgres@{}:{}/{}",
+        pg.host, pg.port, pg.database
+    );
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &no_pw,
+        "--target",
+        &t,
+        "--source-password-file",
+        "/nonexistent/pw",
+    ]);
+    refused(&run, &["cannot read password file /nonexistent/pw"]);
+    // MySQL source with a PostgreSQL-only flag.
+    let run = ferry(&["copy", "--source", &t, "--target", &s, "--cdc-slot", "x"]);
+    refused(&run, &["--cdc-slot needs a PostgreSQL source"]);
+    // Bad URL parameters.
+    for (param, needle) in [
+        ("sslmode=sometimes", "sslmode=sometimes"),
+        ("connect_timeout=later", "not a duration"),
+        ("ssl-mode=VERIFY_IDENTITY", "ssl-ca"),
+    ] {
+        let run = ferry(&["copy", "--source", &s, "--target", &format!("{t}?{param}")]);
+        refused(&run, &[needle]);
+    }
+    assert_target_empty(&my).await;
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    // Accepts connections (the kernel completes the handshake) but never
+    // says a word: loopback only.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let my = mysql_database().await;
+    for (url, engine) in [
+        (format!("postgres://u:pw@127.0.0.1:{port}/db"), "postgres"),
+        (format!("mysql://u:pw@127.0.0.1:{port}/db"), "mysql"),
+    ] {
+        let start = Instant::now();
+        let run = ferry(&[
+            "copy",
+            "--source",
+            &url,
+            "--target",
+            &my.expose(),
+            "--connect-timeout",
+            "1s",
+        ]);
+        refused(
+            &run,
+            &[
+                &format!("cannot connect to {engine}://u:***@127.0.0.1"),
+                "connect_timeout",
+            ],
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(8),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+    // The URL's own parameter works too.
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &format!("postgres://u:pw@127.0.0.1:{port}/db?connect_timeout=500ms"),
+        "--target",
+        &my.expose(),
+    ]);
+    refused(&run, &["connect_timeout"]);
+    drop(silent);
+    assert_target_empty(&my).await;
+}
+
+#[tokio::test]
+async fn a_column_override_for_a_missing_column_is_refused() {
+    let pg = pg_database().await;
+    let my = mysql_database().await;
+    pg_exec(&pg, "CREATE TABLE t (id int PRIMARY KEY, d date)").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("m.toml");
+    std::fs::write(
+        &mapping,
+        "[[column]]\ntable = \"t\"\ncolumn = \"no_such_column\"\nconversion = \"infinity_to_null\"\n",
+    )
+    .unwrap();
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &pg.expose(),
+        "--target",
+        &my.expose(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+    ]);
+    refused(&run, &["no_such_column"]);
+    // A syntax error names the file, line and column.
+    std::fs::write(&mapping, "[[column]]\ntable = \"t\"\ncolumn = d\n").unwrap();
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &pg.expose(),
+        "--target",
+        &my.expose(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+    ]);
+    refused(&run, &["m.toml", "line 3"]);
+    assert_target_empty(&my).await;
+}
+
+/// Names that break naive SQL: quotes, backticks, semicolons with a payload,
+/// keywords, spaces, mixed case and non-ASCII.
+const HOSTILE_TABLES: [&str; 3] = ["a\"b", "drop table canary;--", "Mixed Case `x`"];
+
+#[tokio::test]
+async fn hostile_identifiers_round_trip_and_nothing_else_runs() {
+    let pg = pg_database().await;
+    let my = mysql_database().await;
+    let back = pg_database().await;
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let cols = [
+        "select",
+        "a\"b",
+        "`x`",
+        "drop table canary;--",
+        "Mixed Case",
+        "ключ",
+    ];
+    for t in HOSTILE_TABLES {
+        let defs: Vec<String> = cols.iter().map(|c| format!("{} text", q(c))).collect();
+        pg_exec(
+            &pg,
+            &format!(
+                "CREATE TABLE {} (\"id; delete\" int PRIMARY KEY, {}); \
+                 INSERT INTO {} SELECT g, 'v''' || g, '`' || g, 'x', ';--' || g, NULL, 'ü' || g \
+                 FROM generate_series(1, 50) g",
+                q(t),
+                defs.join(", "),
+                q(t)
+            ),
+        )
+        .await;
+    }
+    mysql_exec(
+        &my,
+        "CREATE TABLE canary (id int PRIMARY KEY); INSERT INTO canary VALUES (1)",
+    )
+    .await;
+    pg_exec(
+        &back,
+        "CREATE TABLE canary (id int PRIMARY KEY); INSERT INTO canary VALUES (1)",
+    )
+    .await;
+
+    let tables = HOSTILE_TABLES.join(",");
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &pg.expose(),
+        "--target",
+        &my.expose(),
+        "--tables",
+        &tables,
+        "--quiet",
+        "--workers",
+        "2",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let run = ferry(&[
+        "verify",
+        "--source",
+        &pg.expose(),
+        "--target",
+        &my.expose(),
+        "--tables",
+        &tables,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &my.expose(),
+        "--target",
+        &back.expose(),
+        "--tables",
+        &tables,
+        "--quiet",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let run = ferry(&[
+        "verify",
+        "--source",
+        &pg.expose(),
+        "--target",
+        &back.expose(),
+        "--tables",
+        &tables,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+
+    for t in HOSTILE_TABLES {
+        let got = pg_rows(
+            &back,
+            &format!(
+                "SELECT COUNT(*), MAX(\"select\"), MAX({}) FROM {}",
+                q("drop table canary;--"),
+                q(t)
+            ),
+        )
+        .await;
+        assert_eq!(
+            got[0],
+            vec![Some("50".into()), Some("v'9".into()), Some(";--9".into())],
+            "{t}"
+        );
+    }
+    assert_eq!(
+        mysql_rows(&my, "SELECT id FROM canary").await,
+        vec![vec![Some("1".into())]]
+    );
+    assert_eq!(
+        pg_rows(&back, "SELECT id FROM canary").await,
+        vec![vec![Some("1".into())]]
+    );
+}
+
+#[tokio::test]
+async fn max_rows_per_second_paces_the_read() {
+    let pg = pg_database().await;
+    let my = mysql_database().await;
+    pg_exec(
+        &pg,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 3000)",
+    )
+    .await;
+    let start = Instant::now();
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &pg.expose(),
+        "--target",
+        &my.expose(),
+        "--quiet",
+        "--batch-rows",
+        "250",
+        "--workers",
+        "3",
+        "--max-rows-per-second",
+        "1000",
+    ]);
+    let took = start.elapsed();
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    // 3000 rows, a 1000-row burst, then 1000 rows/s: at least 2 s.
+    assert!(took >= Duration::from_millis(1800), "took only {took:?}");
+    assert_eq!(
+        mysql_rows(&my, "SELECT COUNT(*) FROM t").await[0][0].as_deref(),
+        Some("3000")
+    );
+}
+
+#[tokio::test]
+async fn source_lock_timeout_stops_a_copy_stuck_behind_a_lock() {
+    let pg = pg_database().await;
+    let my = mysql_database().await;
+    pg_exec(
+        &pg,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)",
+    )
+    .await;
+    // Hold an ACCESS EXCLUSIVE lock in an open transaction.
+    let holder = ferry_testkit::pg_client(&pg).await;
+    holder
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let run = tokio::task::spawn_blocking({
+        let (s, t) = (pg.expose(), my.expose());
+        move || {
+            ferry(&[
+                "copy",
+                "--source",
+                &s,
+                "--target",
+                &t,
+                "--quiet",
+                "--source-lock-timeout",
+                "1s",
+            ])
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("lock timeout"), "{}", run.stderr);
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+    holder.batch_execute("ROLLBACK").await.unwrap();
+}
