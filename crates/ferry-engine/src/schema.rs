@@ -595,10 +595,11 @@ pub async fn finish_schema(
             .iter()
             .any(|t| t.name == p.target.name && (t.schema.is_none() || t.schema == p.target.schema))
     };
+    // Idempotent: a resumed run re-runs the steps a killed finisher began.
     let run = |stmts: Vec<String>, what: String| async move {
         match target {
-            Adapter::Pg(a) => a.execute(&stmts, &what).await,
-            Adapter::MySql(a) => a.execute(&stmts, &what).await,
+            Adapter::Pg(a) => a.execute_idempotent(&stmts, &what).await,
+            Adapter::MySql(a) => a.execute_idempotent(&stmts, &what).await,
         }
     };
     for p in plans.iter().filter(|p| ok(p) && fresh(p)) {

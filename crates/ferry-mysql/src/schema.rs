@@ -274,6 +274,30 @@ impl MySqlAdapter {
         res
     }
 
+    /// Like [`execute`](Self::execute), for steps that may have run before
+    /// (a resumed run whose finisher was killed part-way): a statement that
+    /// fails because its object already exists counts as done. Judged by
+    /// error number (1061 duplicate key name, 1826 duplicate foreign key or
+    /// constraint name, 3822 duplicate check constraint, 1359 trigger
+    /// exists), never by message text.
+    pub async fn execute_idempotent(&self, statements: &[String], what: &str) -> Result<()> {
+        const ALREADY_EXISTS: &[u16] = &[1061, 1826, 3822, 1359];
+        let mut conn = self.connect().await?;
+        let mut res = Ok(());
+        for s in statements {
+            if let Err(e) = conn.query_drop(s).await {
+                let exists = matches!(&e, mysql_async::Error::Server(se) if ALREADY_EXISTS.contains(&se.code));
+                if !exists {
+                    let head: String = s.chars().take(120).collect();
+                    res = Err(crate::error::query_error(format!("{what}: {head}"), e));
+                    break;
+                }
+            }
+        }
+        disconnect(conn).await;
+        res
+    }
+
     /// Rows of a query as text; NULL is `None`.
     pub async fn text_rows(&self, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
         let mut conn = self.connect().await?;

@@ -276,6 +276,29 @@ impl PgAdapter {
         Ok(())
     }
 
+    /// Like [`execute`](Self::execute), for steps that may have run before
+    /// (a resumed run whose finisher was killed part-way): a statement that
+    /// fails because its object already exists counts as done. Judged by
+    /// SQLSTATE (42P07 duplicate relation, 42710 duplicate object, 42723
+    /// duplicate function), never by message text.
+    pub async fn execute_idempotent(&self, statements: &[String], what: &str) -> Result<()> {
+        use tokio_postgres::error::SqlState;
+        let client = self.connect().await?;
+        for s in statements {
+            if let Err(e) = client.batch_execute(s).await {
+                let exists = e.code().is_some_and(|c| {
+                    *c == SqlState::DUPLICATE_TABLE
+                        || *c == SqlState::DUPLICATE_OBJECT
+                        || *c == SqlState::DUPLICATE_FUNCTION
+                });
+                if !exists {
+                    return Err(ctx(format!("{what}: {}", first_words(s)))(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Rows of a query as text (the server's own rendering); NULL is `None`.
     pub async fn text_rows(&self, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
         let client = self.connect().await?;
