@@ -3,8 +3,10 @@
 //! Exit codes: 0 success; 1 differences found (verify); 2 error (bad input,
 //! connection or authentication failure, a table that failed to copy).
 
+mod connect_args;
 mod plan_cmd;
 mod progress;
+mod resume_args;
 mod verify_cmd;
 
 use std::path::PathBuf;
@@ -85,23 +87,29 @@ struct CopyArgs {
     #[arg(long)]
     mapping: Option<PathBuf>,
     /// Rows per batch.
-    #[arg(long, default_value_t = 8192)]
+    #[arg(long, default_value_t = 8192, value_parser = at_least_one())]
     batch_rows: usize,
     /// Tables copied at the same time (kept for compatibility; --workers decides).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = at_least_one())]
     parallel_tables: usize,
+    #[command(flatten)]
+    connect: connect_args::ConnectArgs,
     /// Ranges copied at once, each with its own source and target session.
     /// Default: the machine's available parallelism, at least 2.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one())]
     workers: Option<usize>,
     /// PostgreSQL source: create this logical replication slot (pgoutput) and
     /// copy from its exported snapshot, so a later sync starts exactly there.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "lock_source")]
     cdc_slot: Option<String>,
     /// MySQL source: allow a brief FLUSH TABLES WITH READ LOCK so every
     /// worker reads the same instant (needs the RELOAD privilege).
     #[arg(long)]
     lock_source: bool,
+    /// Compare each range with the source right after it commits, reading
+    /// the source from the copy's snapshot (exit 1 when anything differs).
+    #[arg(long)]
+    verify: bool,
     /// No progress output.
     #[arg(long, short)]
     quiet: bool,
@@ -114,6 +122,8 @@ struct CopyArgs {
     /// Treat schema objects that do not translate as blocking.
     #[arg(long)]
     strict: bool,
+    #[command(flatten)]
+    resume: resume_args::ResumeArgs,
 }
 
 #[derive(clap::Args)]
@@ -173,28 +183,89 @@ fn load_mappings(path: Option<&PathBuf>) -> anyhow::Result<Mappings> {
     })
 }
 
-/// Parses a URL and fills a missing password from the environment:
-/// `FERRY_<ROLE>_PASSWORD`, then the engine's own variable.
-fn resolve_url(raw: &str, role: &str) -> anyhow::Result<DbUrl> {
-    let mut url = DbUrl::parse(raw)?;
-    let engine_var = match url.engine {
-        Engine::Postgres => "PGPASSWORD",
-        Engine::MySql => "MYSQL_PWD",
+/// Parses a URL and completes it from flags, files and the environment
+/// (see [`connect_args::resolve`]). `role` is `SOURCE` or `TARGET`.
+fn resolve_url(
+    raw: &str,
+    role: &str,
+    connect: &connect_args::ConnectArgs,
+) -> anyhow::Result<DbUrl> {
+    let role = if role == "SOURCE" {
+        connect_args::Role::Source
+    } else {
+        connect_args::Role::Target
     };
-    let pw = std::env::var(format!("FERRY_{role}_PASSWORD"))
-        .ok()
-        .or_else(|| std::env::var(engine_var).ok());
-    url.set_password_if_missing(pw);
-    Ok(url)
+    connect_args::resolve(raw, role, connect)
+}
+
+/// A count flag that must be at least 1 (`--workers 0` is refused by clap).
+fn at_least_one() -> fn(&str) -> Result<usize, String> {
+    |s| match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("expected a whole number of at least 1".to_string()),
+    }
+}
+
+/// Refuses a `[[column]]` override naming a column its table lacks.
+fn check_override_columns(
+    mappings: &Mappings,
+    plans: &[ferry_core::TablePlan],
+    file: Option<&PathBuf>,
+) -> anyhow::Result<()> {
+    for plan in plans {
+        let names: Vec<&str> = plan.columns.iter().map(|c| c.name.as_str()).collect();
+        if let Some(o) = mappings
+            .unknown_override_columns(&plan.source, &names)
+            .first()
+        {
+            bail!(
+                "mapping {}: [[column]] table {} column {}: table {} has no such column",
+                file.map(|f| f.display().to_string()).unwrap_or_default(),
+                o.table,
+                o.column,
+                plan.source
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Flags that make sense only for one source engine, refused before anything
+/// connects.
+fn check_source_flags(args: &CopyArgs, source: &DbUrl) -> anyhow::Result<()> {
+    if args.cdc_slot.is_some() && source.engine != Engine::Postgres {
+        bail!(
+            "--cdc-slot needs a PostgreSQL source (the source is {})",
+            source.engine
+        );
+    }
+    if args.lock_source && source.engine != Engine::MySql {
+        bail!(
+            "--lock-source needs a MySQL/MariaDB source (the source is {})",
+            source.engine
+        );
+    }
+    if let Some(schema) = &args.schema {
+        if let Some(t) = args
+            .tables
+            .iter()
+            .map(|t| TableRef::parse(t))
+            .find(|t| t.schema.as_deref().is_some_and(|s| s != schema))
+        {
+            bail!(
+                "--tables names {t} but --schema is {schema}: qualify tables with one schema or drop --schema"
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
-    let source_url = resolve_url(&args.source, "SOURCE")?;
-    let target_url = resolve_url(&args.target, "TARGET")?;
+    let source_url = resolve_url(&args.source, "SOURCE", &args.connect)?;
+    let target_url = resolve_url(&args.target, "TARGET", &args.connect)?;
+    check_source_flags(&args, &source_url)?;
+    resume_args::check(&args.resume)?;
     let mappings = load_mappings(args.mapping.as_ref())?;
-    if args.batch_rows == 0 {
-        bail!("--batch-rows must be at least 1");
-    }
     let source = Arc::new(Adapter::new(source_url.clone()));
     let target = Arc::new(Adapter::new(target_url.clone()));
     let selection = Selection {
@@ -203,6 +274,7 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         target_schema: args.target_schema.clone(),
     };
     let plans = plan_tables(&source, target.engine(), &mappings, &selection).await?;
+    check_override_columns(&mappings, &plans, args.mapping.as_ref())?;
     // Reaching the target before any work: a wrong password fails here, not after reading.
     let preexisting = target.list_tables(args.target_schema.as_deref()).await?;
     plan_cmd::check_before_copy(
@@ -211,12 +283,15 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         &plans,
         args.quiet,
         args.strict,
-        args.allow_unclean,
+        // Rows the scan found are exactly what reject mode sets aside.
+        args.allow_unclean || args.resume.rejecting(),
     )
     .await?;
     let schema_plans = plans.clone();
 
-    let options = CopyOptions {
+    let run_state =
+        resume_args::open_state(&args.resume, &source_url, &target_url, &plans, &args).await?;
+    let mut options = CopyOptions {
         if_exists: match args.if_exists {
             IfExistsArg::Fail => IfExists::Fail,
             IfExistsArg::Truncate => IfExists::Truncate,
@@ -230,14 +305,33 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
             cdc_slot: args.cdc_slot.clone(),
             allow_lock: args.lock_source,
         },
+        verify: args.verify.then(|| ferry_engine::verify::VerifyOptions {
+            batch_rows: args.batch_rows,
+            ..Default::default()
+        }),
         ..CopyOptions::default()
     };
+    options.preexisting = preexisting;
+    let reject_file = resume_args::apply(&args.resume, run_state, &mut options)?;
     let progress = progress::Progress::new(args.quiet, &plans);
     let started = std::time::Instant::now();
     let report = copy(source, target.clone(), plans, &options, progress.sink()).await;
     progress.finish();
     let report = report?;
-    plan_cmd::finish_after_copy(&target, &schema_plans, &report, &preexisting, args.quiet).await?;
+    // Indexes and constraints once per run: by the process that finished
+    // it, or for the tables that copied when some failed (as without state).
+    if resume_args::builds_schema(&report) {
+        plan_cmd::finish_after_copy(
+            &target,
+            &schema_plans,
+            &report,
+            &report.preexisting,
+            args.quiet,
+        )
+        .await?;
+        resume_args::remember_schema_built(&options, &report).await?;
+        resume_args::mark_finished(&options, &report).await?;
+    }
     print_report(
         &report,
         args.format,
@@ -245,7 +339,12 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         &target_url,
         started.elapsed().as_secs_f64(),
     );
-    if report.failed.is_empty() {
+    resume_args::print_run(&report, args.format, reject_file.as_deref());
+    let differences: u64 = report.verified.iter().map(|v| v.differences).sum();
+    if report.failed.is_empty() && differences > 0 {
+        eprintln!("ferry: verification after copy found {differences} differences");
+        Ok(ExitCode::from(1))
+    } else if report.failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         for f in &report.failed {
@@ -269,6 +368,10 @@ fn print_report(report: &CopyReport, format: Format, source: &DbUrl, target: &Db
                 "snapshot": report.snapshot,
                 "splits": report.splits,
                 "ranges": report.ranges,
+                "verified": report.verified,
+                "rows_rejected": report.rows_rejected(),
+                "retries": report.retries,
+                "run": report.run,
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
@@ -302,6 +405,21 @@ fn print_report(report: &CopyReport, format: Format, source: &DbUrl, target: &Db
                     .map(|n| format!(": {n}"))
                     .unwrap_or_default();
                 println!("{}: {} ranges ({:?}){note}", s.table, s.ranges, s.method);
+            }
+            for v in &report.verified {
+                println!(
+                    "verified {}: {} rows compared, {} differences",
+                    v.table, v.rows_compared, v.differences
+                );
+                for d in &v.diffs {
+                    let key: Vec<String> = d.key.iter().map(|(c, v)| format!("{c}={v}")).collect();
+                    let cols = if d.columns.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" columns {}", d.columns.join(", "))
+                    };
+                    println!("  {:?} {}{cols}", d.kind, key.join(", "));
+                }
             }
             if let Some(snap) = &report.snapshot {
                 println!("snapshot: {}", snap.method);

@@ -47,11 +47,13 @@ pub struct PlanArgs {
     strict: bool,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    #[command(flatten)]
+    connect: crate::connect_args::ConnectArgs,
 }
 
 pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let source = Adapter::new(resolve_url(&args.source, "SOURCE")?);
-    let target = Adapter::new(resolve_url(&args.target, "TARGET")?);
+    let source = Adapter::new(resolve_url(&args.source, "SOURCE", &args.connect)?);
+    let target = Adapter::new(resolve_url(&args.target, "TARGET", &args.connect)?);
     let mappings = load_mappings(args.mapping.as_ref())?;
     let selection = Selection {
         tables: args.tables.iter().map(|t| TableRef::parse(t)).collect(),
@@ -59,6 +61,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         target_schema: args.target_schema.clone(),
     };
     let plans = plan_tables(&source, target.engine(), &mappings, &selection).await?;
+    crate::check_override_columns(&mappings, &plans, args.mapping.as_ref())?;
     let findings = preflight(&source, &target, &plans).await?;
     let blocking = blockers(&plans, &findings, args.strict);
     let ddl = args.ddl.then(|| all_ddl(&target, &plans));

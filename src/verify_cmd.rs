@@ -62,11 +62,13 @@ pub struct VerifyArgs {
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    #[command(flatten)]
+    connect: crate::connect_args::ConnectArgs,
 }
 
 pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let source_url = resolve_url(&args.source, "SOURCE")?;
-    let target_url = resolve_url(&args.target, "TARGET")?;
+    let source_url = resolve_url(&args.source, "SOURCE", &args.connect)?;
+    let target_url = resolve_url(&args.target, "TARGET", &args.connect)?;
     let mappings = load_mappings(args.mapping.as_ref())?;
     if args.batch_rows == 0 || args.chunk_rows == 0 {
         bail!("--batch-rows and --chunk-rows must be at least 1");

@@ -1,12 +1,17 @@
 //! End-to-end tests: the real `ferry` binary against real PostgreSQL and
 //! MariaDB servers started by ferry-testkit. One test binary (one link).
 
+mod bad_input;
 mod cli;
 mod copy_verify;
 mod errors;
+mod faults;
 mod fidelity;
 mod plan;
+mod rejects;
+mod resume;
 mod schema;
+mod security;
 mod snapshot;
 mod util;
 mod verify;

@@ -32,6 +32,11 @@ pub fn ferry_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     ] {
         cmd.env_remove(var);
     }
+    // Run state goes to a scratch directory, not the work tree.
+    cmd.env(
+        "FERRY_STATE_DIR",
+        std::env::temp_dir().join("ferry-e2e-state"),
+    );
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -14,6 +14,7 @@ pub mod event;
 pub mod plan;
 pub mod range;
 pub mod schema;
+pub mod throttle;
 pub mod types;
 pub mod url;
 
@@ -22,4 +23,4 @@ pub use plan::{
     ColumnPlan, Conversion, IfExists, RawColumn, RawTable, RawType, TablePlan, TableRef,
 };
 pub use types::LogicalType;
-pub use url::{DbUrl, Engine};
+pub use url::{DbUrl, Engine, TlsMode};

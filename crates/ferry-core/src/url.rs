@@ -93,10 +93,13 @@ impl DbUrl {
         if database.contains('/') {
             return Err(bad("the path must be a single database name"));
         }
-        let params = parsed
+        let params: Vec<(String, String)> = parsed
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
+        for (k, v) in &params {
+            check_param(k, v).map_err(|r| bad(&r))?;
+        }
         Ok(DbUrl {
             engine,
             host,
@@ -129,6 +132,72 @@ impl DbUrl {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets a query parameter, replacing an earlier value. The value is
+    /// checked like one written in the URL.
+    pub fn set_param(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        check_param(key, value).map_err(|reason| Error::Url {
+            url: self.to_string(),
+            reason,
+        })?;
+        match self.params.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = value.to_string(),
+            None => self.params.push((key.to_string(), value.to_string())),
+        }
+        Ok(())
+    }
+
+    /// Sets a query parameter unless the URL (under any of its aliases) has it.
+    pub fn set_param_if_missing(&mut self, key: &str, value: &str) -> Result<(), Error> {
+        let aliases = PARAM_ALIASES
+            .iter()
+            .find(|names| names.contains(&key))
+            .copied()
+            .unwrap_or(&[]);
+        if self.param(key).is_some() || aliases.iter().any(|a| self.param(a).is_some()) {
+            return Ok(());
+        }
+        self.set_param(key, value)
+    }
+
+    /// The first of several equivalent parameter names that is set.
+    fn param_any(&self, keys: &[&str]) -> Option<&str> {
+        keys.iter().find_map(|k| self.param(k))
+    }
+
+    /// How the connection uses TLS: `sslmode` (PostgreSQL names) or
+    /// `ssl-mode` (MySQL names), either vocabulary on either engine. Without
+    /// one, `prefer`, as `psql` and `mysql` do.
+    pub fn tls_mode(&self) -> TlsMode {
+        self.param_any(SSL_MODE_KEYS)
+            .and_then(TlsMode::parse)
+            .unwrap_or(TlsMode::Prefer)
+    }
+
+    /// The CA certificate file (PEM) that verifies the server: `sslrootcert`
+    /// or `ssl-ca`.
+    pub fn tls_root_cert(&self) -> Option<std::path::PathBuf> {
+        self.param_any(SSL_CA_KEYS).map(std::path::PathBuf::from)
+    }
+
+    /// How long to wait for the server to answer a connection attempt:
+    /// `connect_timeout` (seconds or a duration such as `500ms`), default 10 s.
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        self.duration_param("connect_timeout")
+            .unwrap_or(std::time::Duration::from_secs(10))
+    }
+
+    /// A checked duration parameter (`lock_timeout`, `statement_timeout`…).
+    pub fn duration_param(&self, key: &str) -> Option<std::time::Duration> {
+        self.param(key).and_then(|v| parse_duration(v).ok())
+    }
+
+    /// `max_rows_per_second`: the read-side throttle, if any.
+    pub fn max_rows_per_second(&self) -> Option<u64> {
+        self.param("max_rows_per_second")
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
     }
 
     /// The same URL pointing at another database (tests create one per case).
@@ -192,6 +261,90 @@ impl std::fmt::Debug for DbUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "DbUrl({})", self.render(true))
     }
+}
+
+/// How a connection uses TLS, in libpq's terms (MySQL's `ssl-mode` names
+/// map one to one: DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain TCP.
+    Disable,
+    /// TLS when the server offers it, without verifying its certificate;
+    /// plain otherwise.
+    Prefer,
+    /// TLS or fail; the certificate is not verified unless a CA file is
+    /// given, in which case this is [`TlsMode::VerifyCa`] (as libpq does).
+    Require,
+    /// TLS with a certificate signed by the given CA; any host name.
+    VerifyCa,
+    /// TLS with a certificate signed by the given CA, for this host name.
+    VerifyFull,
+}
+
+impl TlsMode {
+    pub fn parse(s: &str) -> Option<TlsMode> {
+        Some(match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "disable" | "disabled" => TlsMode::Disable,
+            "allow" | "prefer" | "preferred" => TlsMode::Prefer,
+            "require" | "required" => TlsMode::Require,
+            "verify-ca" => TlsMode::VerifyCa,
+            "verify-full" | "verify-identity" => TlsMode::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    /// Whether a certificate must chain to a trusted CA.
+    pub fn verifies(self) -> bool {
+        matches!(self, TlsMode::VerifyCa | TlsMode::VerifyFull)
+    }
+}
+
+const SSL_MODE_KEYS: &[&str] = &["sslmode", "ssl-mode", "ssl_mode"];
+const SSL_CA_KEYS: &[&str] = &["sslrootcert", "ssl-ca", "ssl_ca"];
+const PARAM_ALIASES: &[&[&str]] = &[SSL_MODE_KEYS, SSL_CA_KEYS];
+
+/// Checks the value of a parameter ferry interprets, so a typo fails before
+/// anything connects. Unknown parameters pass (drivers' own options).
+fn check_param(key: &str, value: &str) -> Result<(), String> {
+    if SSL_MODE_KEYS.contains(&key) {
+        TlsMode::parse(value).map(|_| ()).ok_or_else(|| {
+            format!(
+                "{key}={value}: expected disable, prefer, require, verify-ca or verify-full \
+                 (or DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY)"
+            )
+        })
+    } else if matches!(
+        key,
+        "connect_timeout" | "lock_timeout" | "statement_timeout"
+    ) {
+        parse_duration(value).map(|_| ())
+    } else if key == "max_rows_per_second" {
+        match value.parse::<u64>() {
+            Ok(n) if n > 0 => Ok(()),
+            _ => Err(format!("{key}={value}: expected a positive whole number")),
+        }
+    } else {
+        Ok(())
+    }
+}
+
+/// A duration as whole seconds (`10`, libpq's form) or with a unit:
+/// `500ms`, `10s`, `2m`, `1h`. Zero means "no limit" where a limit is optional.
+pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
+    use std::time::Duration;
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (digits, unit) = v.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{value}` is not a duration (e.g. 10s, 500ms, 2m)"))?;
+    Ok(match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" | "min" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("`{value}` is not a duration (e.g. 10s, 500ms, 2m)")),
+    })
 }
 
 fn decode(s: &str) -> Result<String, &'static str> {
@@ -264,6 +417,32 @@ mod tests {
         ] {
             let e = DbUrl::parse(bad).unwrap_err().to_string();
             assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn tls_and_timeout_parameters() {
+        let u = DbUrl::parse("mysql://u@h/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=/ca.pem").unwrap();
+        assert_eq!(u.tls_mode(), TlsMode::VerifyFull);
+        assert_eq!(u.tls_root_cert().unwrap().to_str(), Some("/ca.pem"));
+        let u = DbUrl::parse("postgres://u@h/db?sslmode=verify-ca&connect_timeout=3").unwrap();
+        assert_eq!(u.tls_mode(), TlsMode::VerifyCa);
+        assert_eq!(u.connect_timeout(), std::time::Duration::from_secs(3));
+        let mut u = DbUrl::parse("postgres://u@h/db").unwrap();
+        assert_eq!(u.tls_mode(), TlsMode::Prefer);
+        u.set_param_if_missing("sslmode", "require").unwrap();
+        u.set_param_if_missing("ssl-mode", "disabled").unwrap();
+        assert_eq!(u.tls_mode(), TlsMode::Require);
+        assert_eq!(parse_duration("250ms").unwrap().as_millis(), 250);
+        assert_eq!(parse_duration("2m").unwrap().as_secs(), 120);
+        for bad in [
+            "postgres://u:pw@h/db?sslmode=sometimes",
+            "postgres://u:pw@h/db?connect_timeout=soon",
+            "mysql://u:pw@h/db?max_rows_per_second=0",
+        ] {
+            let e = DbUrl::parse(bad).unwrap_err().to_string();
+            assert!(!e.contains("pw@"), "{e}");
+            assert!(e.contains("expected") || e.contains("duration"), "{e}");
         }
     }
 

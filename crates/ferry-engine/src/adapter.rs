@@ -61,6 +61,7 @@ impl Adapter {
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
+        let tx = self.throttled(tx);
         dispatch!(self, a => a.read_table(plan, batch_rows, tx).await)
     }
 
@@ -95,6 +96,7 @@ impl Adapter {
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
+        let tx = self.throttled(tx);
         match (self, snapshot) {
             (Adapter::Pg(a), None) => a.read_range(plan, range, None, batch_rows, tx).await,
             (Adapter::Pg(a), Some(SourceSnapshot::Pg(s))) => {
@@ -106,6 +108,26 @@ impl Adapter {
             }
             _ => Err(Error::Bug("a snapshot of another engine".into())),
         }
+    }
+
+    /// The source's `max_rows_per_second` limit, applied between the reader
+    /// and whoever receives its batches: each batch waits for its rows'
+    /// tokens before it is passed on, and the reader, held by the channel's
+    /// back-pressure, reads no faster. One bucket serves every worker.
+    fn throttled(&self, tx: mpsc::Sender<RecordBatch>) -> mpsc::Sender<RecordBatch> {
+        let Some(throttle) = dispatch!(self, a => a.throttle()).cloned() else {
+            return tx;
+        };
+        let (inner_tx, mut inner_rx) = mpsc::channel::<RecordBatch>(1);
+        tokio::spawn(async move {
+            while let Some(batch) = inner_rx.recv().await {
+                throttle.acquire(batch.num_rows()).await;
+                if tx.send(batch).await.is_err() {
+                    break;
+                }
+            }
+        });
+        inner_tx
     }
 
     pub fn create_ddl(&self, plan: &TablePlan) -> Vec<String> {
@@ -122,5 +144,12 @@ impl Adapter {
         rx: mpsc::Receiver<RecordBatch>,
     ) -> Result<WriteReceipt> {
         dispatch!(self, a => a.write_table(plan, rx).await)
+    }
+
+    /// Deletes the rows of `range` from a table of this database described
+    /// by `plan` as its own catalog sees it (resume's clean-up of a range
+    /// that may have committed before its checkpoint). Returns rows deleted.
+    pub async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
+        dispatch!(self, a => a.delete_range(plan, range).await)
     }
 }

@@ -18,10 +18,31 @@
 //! committed are removed again (the table is truncated) unless the run
 //! appends to an existing table, where ferry cannot tell its rows from the
 //! user's; the failure then says how many ranges stayed.
+//!
+//! With a state store ([`RunState`], issue 6) every range is checkpointed:
+//! setup (prepare targets, plan ranges, store them) runs under the run's
+//! lock, so several processes share one plan; each range is claimed before
+//! it is copied and marked done after its target commit. A range left
+//! `copying` by a dead process may have committed, so its key range is
+//! deleted in the target before it is redone (keyless tables split by heap
+//! blocks cannot be deleted by range: such a table starts over). A resumed
+//! run reads from a *new* snapshot: ranges copied before and after the stop
+//! come from different instants (a later CDC sync from the recorded
+//! position reconciles them).
+//!
+//! A transient error (by server code, see `ErrorKind`) retries the range
+//! with exponential backoff, up to `retries` times, after deleting the
+//! range in the target in case the lost connection had already committed.
+//! With [`OnError::Reject`], a value the target refuses ([`Error::Value`],
+//! which names the key) is written to the reject file and the range is
+//! read again without that row (see `retry::copy_range_rejecting`).
 
-use std::collections::VecDeque;
+mod resume;
+mod retry;
+
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -29,14 +50,16 @@ use tokio::task::JoinSet;
 
 use ferry_core::error::chain_line;
 use ferry_core::event::{Event, EventSink, TableSummary};
-use ferry_core::range::{
-    KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions, SplitMethod,
-};
+use ferry_core::range::{KeyRange, RangeOptions, SnapshotInfo, SnapshotOptions, SplitMethod};
 use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
+use ferry_state::{RunInfo, StateStore};
 
 use crate::adapter::SourceSnapshot;
+use crate::reject::RejectWriter;
 use crate::verify::{self, CompareMode, RowDiff, TableComparison, VerifyOptions};
 use crate::Adapter;
+use resume::{forget_undone, setup_run};
+use retry::{run_range, without_keys, RangeDone};
 
 /// How a copy runs.
 #[derive(Debug, Clone)]
@@ -58,6 +81,59 @@ pub struct CopyOptions {
     /// `ferry copy --verify`: compare each range right after it commits,
     /// reading the source from the same snapshot.
     pub verify: Option<VerifyOptions>,
+    /// Checkpoint every range here, and resume what an earlier run left.
+    pub state: Option<RunState>,
+    /// Times a range is retried after a transient error.
+    pub retries: u32,
+    /// The first retry's delay; each next one doubles it (at most 30 s).
+    pub retry_delay: Duration,
+    /// What a row the target refuses does to the copy.
+    pub on_error: OnError,
+    /// Target tables that existed before the run (their indexes and
+    /// constraints are the user's). A resumed run reports the list its
+    /// first process recorded instead ([`CopyReport::preexisting`]).
+    pub preexisting: Vec<TableRef>,
+    /// Where refused rows go with [`OnError::Reject`].
+    pub rejects: Option<Arc<RejectWriter>>,
+    /// Refused rows per range before the range fails anyway (each costs a
+    /// re-read of the range).
+    pub max_rejects_per_range: usize,
+}
+
+/// What a row the target refuses does to the copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// The range, then the table, fails (the default).
+    #[default]
+    Fail,
+    /// The row goes to the reject file and the copy goes on.
+    Reject,
+}
+
+/// A run checkpointed in a state store.
+#[derive(Clone)]
+pub struct RunState {
+    pub store: Arc<StateStore>,
+    pub run: RunInfo,
+    /// `--resume`: a finished run stays finished (nothing is copied) instead
+    /// of starting over.
+    pub resume_only: bool,
+}
+
+impl std::fmt::Debug for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunState")
+            .field("run_id", &self.run.run_id)
+            .field("resume_only", &self.resume_only)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RejectWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RejectWriter")
+    }
 }
 
 /// What the machine can use, at least 2.
@@ -79,6 +155,13 @@ impl Default for CopyOptions {
             ranges: None,
             snapshot: SnapshotOptions::default(),
             verify: None,
+            state: None,
+            retries: 5,
+            retry_delay: Duration::from_millis(500),
+            on_error: OnError::Fail,
+            rejects: None,
+            max_rejects_per_range: 1000,
+            preexisting: Vec::new(),
         }
     }
 }
@@ -106,6 +189,30 @@ pub struct TableRanges {
     pub method: SplitMethod,
     pub ranges: usize,
     pub note: Option<String>,
+    /// Ranges an earlier run had finished (skipped by this one).
+    pub resumed: usize,
+}
+
+/// A range retried after a transient error.
+#[derive(Debug, Clone, Serialize)]
+pub struct RangeRetry {
+    pub table: TableRef,
+    pub index: usize,
+    pub attempt: u32,
+    pub error: String,
+}
+
+/// The run as the state store saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    /// `new`, `resumed`, `restarted` (a finished run copied again) or
+    /// `finished` (`--resume` of a finished run: nothing to do).
+    pub start: &'static str,
+    /// Whether this process takes the run's last step (every range is done):
+    /// exactly one live process of a run sees this; it builds the post-data
+    /// schema, then marks the run finished (`ferry_state::StateStore::mark_finished`).
+    pub finished: bool,
 }
 
 /// One committed range: the receipt issue 6 checkpoints.
@@ -115,6 +222,7 @@ pub struct RangeReceipt {
     pub index: usize,
     pub range: KeyRange,
     pub rows: u64,
+    pub rejected: u64,
 }
 
 /// The outcome of a run.
@@ -129,6 +237,13 @@ pub struct CopyReport {
     pub ranges: Vec<RangeReceipt>,
     /// With `--verify`: what the comparison after each range found, per table.
     pub verified: Vec<TableVerified>,
+    /// Transient failures that were retried.
+    pub retries: Vec<RangeRetry>,
+    /// With a state store.
+    pub run: Option<RunSummary>,
+    /// Target tables that existed before the run started (for a resumed
+    /// run: before its first process started).
+    pub preexisting: Vec<TableRef>,
 }
 
 /// What `ferry copy --verify` found for one table.
@@ -150,6 +265,9 @@ impl CopyReport {
     pub fn rows_written(&self) -> u64 {
         self.tables.iter().map(|t| t.rows_written).sum()
     }
+    pub fn rows_rejected(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows_rejected).sum()
+    }
 }
 
 /// Progress of one table across its ranges.
@@ -159,7 +277,10 @@ struct TableState {
     left: usize,
     rows_read: u64,
     rows_written: u64,
+    rows_rejected: u64,
     started: Option<Instant>,
+    /// The target as its own catalog describes it, for deleting ranges.
+    target_plan: Option<Arc<TablePlan>>,
     error: Option<Error>,
     committed: usize,
     /// Set with `--verify`.
@@ -177,6 +298,7 @@ struct Run {
     queue: Mutex<VecDeque<(usize, usize)>>,
     tables: Vec<Mutex<TableState>>,
     receipts: Mutex<Vec<RangeReceipt>>,
+    retries: Mutex<Vec<RangeRetry>>,
 }
 
 /// Prepares every target table, opens the source snapshot, plans ranges,
@@ -192,37 +314,73 @@ pub async fn copy(
     options: &CopyOptions,
     events: EventSink,
 ) -> Result<CopyReport> {
-    for plan in &plans {
-        target.prepare(plan, options.if_exists).await?;
-    }
     let workers = options.workers.max(1);
+    let range_options = options.range_options();
+    // With a state store: prepare, plan and store under the run's lock.
+    let (stored, run_summary, preexisting) = match &options.state {
+        Some(state) => {
+            let (stored, summary, preexisting) =
+                setup_run(state, &source, &target, &plans, options, &range_options).await?;
+            (Some(stored), Some(summary), preexisting)
+        }
+        None => {
+            for plan in &plans {
+                target.prepare(plan, options.if_exists).await?;
+            }
+            (None, None, options.preexisting.clone())
+        }
+    };
+    if run_summary.as_ref().is_some_and(|r| r.start == "finished") {
+        return Ok(CopyReport {
+            run: run_summary,
+            preexisting,
+            ..CopyReport::default()
+        });
+    }
     let mut snapshot_options = options.snapshot.clone();
     snapshot_options.sessions = workers;
     let (snapshot, snapshot_info) = source.open_snapshot(&snapshot_options).await?;
     tracing::debug!(method = %snapshot_info.method, "source snapshot open");
 
-    let range_options = options.range_options();
     let mut splits = Vec::with_capacity(plans.len());
     let mut tables = Vec::with_capacity(plans.len());
     let mut queue = VecDeque::new();
+    let mut stored = stored.map(Vec::into_iter);
     for (t, plan) in plans.into_iter().enumerate() {
-        let split: RangePlan = source.plan_ranges(&plan, &range_options).await?;
-        for r in 0..split.ranges.len() {
-            queue.push_back((t, r));
+        let (split, done) = match stored.as_mut().and_then(Iterator::next) {
+            Some(table) => table,
+            None => (source.plan_ranges(&plan, &range_options).await?, Vec::new()),
+        };
+        let (mut rows_done, mut rejected_done) = (0, 0);
+        for (r, d) in done.iter().enumerate() {
+            match d {
+                Some((rows, rejected)) => {
+                    rows_done += rows;
+                    rejected_done += rejected;
+                }
+                None => queue.push_back((t, r)),
+            }
         }
+        if done.is_empty() {
+            queue.extend((0..split.ranges.len()).map(|r| (t, r)));
+        }
+        let resumed = done.iter().filter(|d| d.is_some()).count();
         splits.push(TableRanges {
             table: plan.source.clone(),
             method: split.method,
             ranges: split.ranges.len(),
             note: split.note.clone(),
+            resumed,
         });
         tables.push(Mutex::new(TableState {
             plan: Arc::new(plan),
-            left: split.ranges.len(),
+            left: split.ranges.len() - resumed,
             ranges: split.ranges,
-            rows_read: 0,
-            rows_written: 0,
+            rows_read: rows_done + rejected_done,
+            rows_written: rows_done,
+            rows_rejected: rejected_done,
             started: None,
+            target_plan: None,
             error: None,
             committed: 0,
             cmp: None,
@@ -255,6 +413,7 @@ pub async fn copy(
         queue: Mutex::new(queue),
         tables,
         receipts: Mutex::new(Vec::new()),
+        retries: Mutex::new(Vec::new()),
     });
     let mut set = JoinSet::new();
     for _ in 0..workers {
@@ -264,11 +423,19 @@ pub async fn copy(
     let mut report = CopyReport {
         snapshot: Some(snapshot_info),
         splits,
+        preexisting,
         ..CopyReport::default()
     };
     let mut outcomes = Vec::new();
     while let Some(joined) = set.join_next().await {
         outcomes.extend(joined.map_err(|e| Error::Bug(format!("copy worker: {e}")))?);
+    }
+    // Tables an earlier run had finished entirely: no worker saw them.
+    for (t, state) in run.tables.iter().enumerate() {
+        let st = lock(state)?;
+        if st.left == 0 && st.started.is_none() && !st.ranges.is_empty() {
+            outcomes.push((t, Ok(summary_of(&st))));
+        }
     }
     for (t, outcome) in outcomes {
         let plan = lock(&run.tables[t])?.plan.clone();
@@ -281,8 +448,16 @@ pub async fn copy(
             }
             Err((e, committed)) => {
                 let mut error = chain_line(&e);
+                // Ranges an earlier run committed are in the target too.
+                let committed = committed + report.splits.get(t).map_or(0, |s| s.resumed);
+                let mut removed = true;
                 if committed > 0 {
-                    error.push_str(&undo_committed(&run, &plan, committed).await);
+                    let (note, gone) = undo_committed(&run, &plan, committed).await;
+                    error.push_str(&note);
+                    removed = gone;
+                }
+                if let (Some(state), true) = (&run.options.state, removed) {
+                    error.push_str(&forget_undone(&run, state, &plan).await);
                 }
                 events.send(Event::TableFailed {
                     table: plan.source.clone(),
@@ -304,6 +479,12 @@ pub async fn copy(
     let mut receipts = std::mem::take(&mut *lock(&run.receipts)?);
     receipts.sort_by_key(|r| (r.table.to_string(), r.index));
     report.ranges = receipts;
+    report.retries = std::mem::take(&mut *lock(&run.retries)?);
+    if let (Some(state), Some(mut summary)) = (&run.options.state, run_summary) {
+        summary.finished =
+            report.failed.is_empty() && state.store.finish_run(&state.run.run_id).await?;
+        report.run = Some(summary);
+    }
     report.tables.sort_by_key(|t| t.table.to_string());
     report.failed.sort_by_key(|t| t.table.to_string());
     Ok(report)
@@ -311,15 +492,21 @@ pub async fn copy(
 
 /// Removes what the committed ranges of a failed table wrote, where that is
 /// safe; returns a note for the failure line.
-async fn undo_committed(run: &Run, plan: &TablePlan, committed: usize) -> String {
+async fn undo_committed(run: &Run, plan: &TablePlan, committed: usize) -> (String, bool) {
     if run.options.if_exists == IfExists::Append {
-        return format!(" ({committed} ranges were committed and stay in the target)");
+        return (
+            format!(" ({committed} ranges were committed and stay in the target)"),
+            false,
+        );
     }
     match run.target.prepare(plan, IfExists::Truncate).await {
-        Ok(()) => String::new(),
-        Err(e) => format!(
-            " ({committed} ranges were committed and could not be removed: {})",
-            chain_line(&e)
+        Ok(()) => (String::new(), true),
+        Err(e) => (
+            format!(
+                " ({committed} ranges were committed and could not be removed: {})",
+                chain_line(&e)
+            ),
+            false,
         ),
     }
 }
@@ -364,7 +551,7 @@ async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
         let mut result = if skip {
             None
         } else {
-            Some(copy_range(run, &plan, &range).await)
+            run_range(run, t, r, &plan, &range).await
         };
         // --verify: compare the committed range now, from the same snapshot.
         let mut verdict = None;
@@ -393,12 +580,13 @@ async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
                 break;
             };
             match result {
-                Some(Ok(rows)) => {
+                Some(Ok(RangeDone { rows, rejected })) => {
                     if let (Some(v), Some(outcome)) = (state.verified.as_mut(), verdict) {
                         tally(v, outcome, run.options.verify.as_ref());
                     }
-                    state.rows_read += rows;
+                    state.rows_read += rows + rejected;
                     state.rows_written += rows;
+                    state.rows_rejected += rejected;
                     state.committed += 1;
                     run.events.send(Event::RangeFinished {
                         table: plan.source.clone(),
@@ -412,6 +600,7 @@ async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
                             index: r,
                             range,
                             rows,
+                            rejected,
                         });
                     }
                 }
@@ -464,29 +653,32 @@ async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
         }
         let outcome = match state.error.take() {
             Some(e) => Err((e, state.committed)),
-            None => {
-                let seconds = state
-                    .started
-                    .map(|s| s.elapsed().as_secs_f64())
-                    .unwrap_or(0.0);
-                Ok(TableSummary {
-                    table: plan.source.clone(),
-                    target: plan.target.clone(),
-                    rows_read: state.rows_read,
-                    rows_written: state.rows_written,
-                    rows_rejected: 0,
-                    seconds,
-                    rows_per_second: if seconds > 0.0 {
-                        state.rows_read as f64 / seconds
-                    } else {
-                        0.0
-                    },
-                })
-            }
+            None => Ok(summary_of(&state)),
         };
         done.push((t, outcome));
     }
     done
+}
+
+/// A table's summary from its state.
+fn summary_of(state: &TableState) -> TableSummary {
+    let seconds = state
+        .started
+        .map(|s| s.elapsed().as_secs_f64())
+        .unwrap_or(0.0);
+    TableSummary {
+        table: state.plan.source.clone(),
+        target: state.plan.target.clone(),
+        rows_read: state.rows_read,
+        rows_written: state.rows_written,
+        rows_rejected: state.rows_rejected,
+        seconds,
+        rows_per_second: if seconds > 0.0 {
+            state.rows_read as f64 / seconds
+        } else {
+            0.0
+        },
+    }
 }
 
 /// Whether `range` of a table can be compared on its own right after it
@@ -508,8 +700,14 @@ fn tally(v: &mut TableVerified, outcome: verify::RangeOutcome, opts: Option<&Ver
 }
 
 /// Copies one range: read inside the snapshot, write in one target
-/// transaction. Returns the rows committed.
-async fn copy_range(run: &Run, plan: &Arc<TablePlan>, range: &KeyRange) -> Result<u64> {
+/// transaction, leaving out the rows whose rendered key is in `skip`
+/// (rejected earlier). Returns the rows committed.
+async fn copy_range(
+    run: &Run,
+    plan: &Arc<TablePlan>,
+    range: &KeyRange,
+    skip: &HashSet<String>,
+) -> Result<u64> {
     let cap = run.options.channel_batches.max(1);
     let (read_tx, mut read_rx) = mpsc::channel(cap);
     let (write_tx, write_rx) = mpsc::channel(cap);
@@ -525,24 +723,34 @@ async fn copy_range(run: &Run, plan: &Arc<TablePlan>, range: &KeyRange) -> Resul
         .read_range(plan, range, Some(&run.snapshot), batch_rows, read_tx);
     let forward = async {
         let mut forwarded: u64 = 0;
+        let mut skipped: u64 = 0;
         let mut writer_gone = false;
-        while let Some(batch) = read_rx.recv().await {
-            let rows = batch.num_rows() as u64;
-            if write_tx.send(batch).await.is_err() {
-                writer_gone = true;
-                break;
+        'batches: while let Some(batch) = read_rx.recv().await {
+            let pieces = if skip.is_empty() {
+                vec![batch]
+            } else {
+                let (kept, left_out) = without_keys(plan, batch, skip);
+                skipped += left_out;
+                kept
+            };
+            for piece in pieces {
+                let rows = piece.num_rows() as u64;
+                if write_tx.send(piece).await.is_err() {
+                    writer_gone = true;
+                    break 'batches;
+                }
+                forwarded += rows;
+                run.events.send(Event::RowsWritten {
+                    table: plan.source.clone(),
+                    rows,
+                });
             }
-            forwarded += rows;
-            run.events.send(Event::RowsWritten {
-                table: plan.source.clone(),
-                rows,
-            });
         }
         // Unblocks a reader waiting on a full channel when the writer failed.
         drop(read_rx);
-        (forwarded, writer_gone, write_tx)
+        (forwarded, skipped, writer_gone, write_tx)
     };
-    let (read, (forwarded, writer_gone, write_tx)) = tokio::join!(reader, forward);
+    let (read, (forwarded, skipped, writer_gone, write_tx)) = tokio::join!(reader, forward);
     let rows_read = match read {
         Ok(n) if !writer_gone => n,
         Ok(_) => {
@@ -566,15 +774,15 @@ async fn copy_range(run: &Run, plan: &Arc<TablePlan>, range: &KeyRange) -> Resul
     let receipt = writer
         .await
         .map_err(|e| Error::Bug(format!("writer task: {e}")))??;
-    if rows_read != forwarded || receipt.rows_written != rows_read {
+    if rows_read != forwarded + skipped || receipt.rows_written != forwarded {
         return Err(Error::Table {
             table: plan.source.to_string(),
             problem: format!(
                 "row counts of range {range} do not reconcile: read {rows_read}, \
-                 forwarded {forwarded}, written {}",
+                 forwarded {forwarded}, rejected {skipped}, written {}",
                 receipt.rows_written
             ),
         });
     }
-    Ok(rows_read)
+    Ok(forwarded)
 }

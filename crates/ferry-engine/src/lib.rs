@@ -7,13 +7,14 @@
 
 pub mod adapter;
 mod copy;
+pub mod reject;
 pub mod schema;
 pub mod verify;
 
 pub use adapter::{Adapter, SourceSnapshot};
 pub use copy::{
-    copy, default_workers, CopyOptions, CopyReport, RangeReceipt, TableFailure, TableRanges,
-    TableVerified,
+    copy, default_workers, CopyOptions, CopyReport, OnError, RangeReceipt, RangeRetry, RunState,
+    TableFailure, TableRanges, TableVerified,
 };
 
 use ferry_core::{Engine, Error, Result, TablePlan, TableRef};

@@ -75,6 +75,20 @@ impl Mappings {
         Ok(self)
     }
 
+    /// The user's `[[column]]` overrides for `table` that name a column it
+    /// does not have: a typo that would otherwise be silently ignored.
+    pub fn unknown_override_columns<'a>(
+        &'a self,
+        table: &TableRef,
+        columns: &[&str],
+    ) -> Vec<&'a ColumnOverride> {
+        self.user
+            .columns
+            .iter()
+            .filter(|c| table_matches(&c.table, table) && !columns.contains(&c.column.as_str()))
+            .collect()
+    }
+
     pub fn engine_rules(&self, engine: Engine) -> &EngineRules {
         &self.engines[&engine]
     }

@@ -7,6 +7,13 @@
 //! (password included). Each session is pinned to `utf8mb4` and UTC so text
 //! and `TIMESTAMP` values cross the wire unchanged.
 //!
+//! TLS follows the URL's `ssl-mode` (MySQL's names; libpq's `sslmode` names
+//! work too) with rustls: PREFERRED (the default, as in the `mysql` client)
+//! tries TLS without verifying and falls back to plain when the server has
+//! none; REQUIRED insists (and verifies when `ssl-ca` is given); VERIFY_CA
+//! and VERIFY_IDENTITY check the certificate against `ssl-ca`. The URL's
+//! `lock_timeout` and `statement_timeout` become session settings.
+//!
 //! Files, one per concern: [`catalog`] (information_schema → `RawTable`),
 //! [`decode`] (driver values → Arrow), [`source`] (the reader), [`encode`]
 //! (Arrow → LOAD DATA text), [`sink`] (DDL, prepare, the loader), [`error`]
@@ -25,9 +32,10 @@ pub mod verify_read;
 
 use std::sync::{Arc, OnceLock};
 
-use ferry_core::{DbUrl, Error, Result, TableRef};
+use ferry_core::throttle::RowThrottle;
+use ferry_core::{DbUrl, Error, ErrorKind, Result, TableRef, TlsMode};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder};
+use mysql_async::{Conn, OptsBuilder, SslOpts};
 
 pub use snapshot::MySqlSnapshot;
 
@@ -61,8 +69,70 @@ impl Flavor {
     }
 }
 
+/// Whether a connection error came from the TLS layer (a certificate the CA
+/// does not vouch for, a name mismatch): retrying cannot help.
+fn is_tls_failure(e: &mysql_async::Error) -> bool {
+    match e {
+        mysql_async::Error::Io(mysql_async::IoError::Tls(_)) => true,
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => io
+            .get_ref()
+            .is_some_and(|inner| inner.is::<rustls::Error>()),
+        _ => false,
+    }
+}
+
 /// Session statements every connection runs first.
 const SESSION_INIT: [&str; 2] = ["SET NAMES utf8mb4", "SET time_zone = '+00:00'"];
+
+/// [`SESSION_INIT`] plus the URL's `lock_timeout` (metadata and row locks,
+/// whole seconds, at least 1).
+fn session_init(url: &DbUrl) -> Vec<String> {
+    let mut init: Vec<String> = SESSION_INIT.iter().map(|s| s.to_string()).collect();
+    if let Some(d) = url.duration_param("lock_timeout") {
+        let secs = d.as_secs().max(1);
+        init.push(format!("SET SESSION lock_wait_timeout = {secs}"));
+        init.push(format!("SET SESSION innodb_lock_wait_timeout = {secs}"));
+    }
+    init
+}
+
+/// The driver's TLS options for a mode; `None` for plain TCP.
+fn ssl_opts(url: &DbUrl, mode: TlsMode) -> Result<Option<SslOpts>> {
+    let ca = url.tls_root_cert();
+    let mode = if mode == TlsMode::Require && ca.is_some() {
+        TlsMode::VerifyCa
+    } else {
+        mode
+    };
+    Ok(match mode {
+        TlsMode::Disable => None,
+        TlsMode::Prefer | TlsMode::Require => {
+            Some(SslOpts::default().with_danger_accept_invalid_certs(true))
+        }
+        TlsMode::VerifyCa | TlsMode::VerifyFull => {
+            let ca = ca.ok_or_else(|| Error::Connect {
+                url: url.to_string(),
+                kind: ErrorKind::Definite,
+                source: "ssl-mode=VERIFY_CA and VERIFY_IDENTITY need the CA certificate: \
+                         add ssl-ca=/path/to/ca.pem"
+                    .into(),
+            })?;
+            if let Err(e) = std::fs::metadata(&ca) {
+                return Err(Error::Connect {
+                    url: url.to_string(),
+                    kind: ErrorKind::Definite,
+                    source: format!("cannot read CA file {}: {e}", ca.display()).into(),
+                });
+            }
+            Some(
+                SslOpts::default()
+                    .with_root_certs(vec![ca.into()])
+                    .with_disable_built_in_roots(true)
+                    .with_danger_skip_domain_validation(mode == TlsMode::VerifyCa),
+            )
+        }
+    })
+}
 
 /// The MySQL/MariaDB adapter. Holds the URL (each call opens what it
 /// needs) and remembers the server family once a connection has seen it.
@@ -70,14 +140,25 @@ const SESSION_INIT: [&str; 2] = ["SET NAMES utf8mb4", "SET time_zone = '+00:00'"
 pub struct MySqlAdapter {
     url: DbUrl,
     flavor: Arc<OnceLock<Flavor>>,
+    throttle: Option<Arc<RowThrottle>>,
 }
 
 impl MySqlAdapter {
     pub fn new(url: DbUrl) -> Self {
+        let throttle = url
+            .max_rows_per_second()
+            .map(|n| Arc::new(RowThrottle::new(n)));
         MySqlAdapter {
             url,
             flavor: Arc::new(OnceLock::new()),
+            throttle,
         }
+    }
+
+    /// The read-side row limit (`max_rows_per_second`), shared by every
+    /// reader of this adapter and its clones.
+    pub fn throttle(&self) -> Option<&Arc<RowThrottle>> {
+        self.throttle.as_ref()
     }
 
     /// The server family if known without connecting: seen by an earlier
@@ -112,17 +193,68 @@ impl MySqlAdapter {
             .user(Some(url.user.clone()))
             .pass(url.password().map(str::to_string))
             .db_name(Some(url.database.clone()))
-            .init(SESSION_INIT.to_vec())
+            .init(session_init(url))
             .prefer_socket(false)
             .stmt_cache_size(16);
         if let Some(socket) = url.param("socket") {
             opts = opts.socket(Some(socket.to_string()));
         }
-        Conn::new(opts).await.map_err(|e| Error::Connect {
+        let mode = url.tls_mode();
+        let ssl = ssl_opts(url, mode)?;
+        let mut conn = match self.open(opts.clone().ssl_opts(ssl)).await {
+            // PREFERRED: the server has no TLS, so go on in plain text.
+            Err(mysql_async::Error::Driver(
+                mysql_async::DriverError::NoClientSslFlagFromServer,
+            )) if mode == TlsMode::Prefer => self.open(opts).await,
+            other => other,
+        }
+        .map_err(|e| Error::Connect {
             url: url.to_string(),
-            kind: error::classify(&e),
+            kind: match &e {
+                mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => {
+                    ErrorKind::Definite
+                }
+                e if is_tls_failure(e) => ErrorKind::Definite,
+                e => error::classify(e),
+            },
             source: Box::new(e),
-        })
+        })?;
+        if let Some(limit) = url.duration_param("statement_timeout") {
+            // The two families name and scale this limit differently.
+            let flavor = match self.flavor.get() {
+                Some(f) => *f,
+                None => {
+                    let f = flavor(&mut conn).await?;
+                    let _ = self.flavor.set(f);
+                    f
+                }
+            };
+            let sql = match flavor {
+                Flavor::MariaDb => {
+                    format!("SET SESSION max_statement_time = {}", limit.as_secs_f64())
+                }
+                // MySQL limits only read-only SELECTs, which is all a source runs.
+                Flavor::MySql => format!("SET SESSION max_execution_time = {}", limit.as_millis()),
+            };
+            conn.query_drop(sql)
+                .await
+                .map_err(|e| error::query_error("setting the statement timeout", e))?;
+        }
+        Ok(conn)
+    }
+
+    /// One connection attempt, bounded by the URL's `connect_timeout`.
+    async fn open(&self, opts: OptsBuilder) -> std::result::Result<Conn, mysql_async::Error> {
+        let limit = self.url.connect_timeout();
+        match tokio::time::timeout(limit, Conn::new(opts)).await {
+            Ok(r) => r,
+            Err(_) => Err(mysql_async::Error::Io(mysql_async::IoError::Io(
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {limit:?} (connect_timeout)"),
+                ),
+            ))),
+        }
     }
 
     /// Opens a session and tells which server family it reached.

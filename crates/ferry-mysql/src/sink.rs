@@ -19,6 +19,7 @@ use arrow_array::RecordBatch;
 use bytes::Bytes;
 use ferry_core::adapter::{TableWriter, WriteReceipt};
 use ferry_core::arrow::{arrow_type, render_key};
+use ferry_core::range::KeyRange;
 use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
 use futures_util::stream::{self, StreamExt as _};
 use mysql_async::prelude::Queryable;
@@ -477,6 +478,48 @@ pub fn warning_column(message: &str, plan: &TablePlan) -> Option<String> {
         .iter()
         .find(|c| c.name.eq_ignore_ascii_case(&name))
         .map(|c| c.name.clone())
+}
+
+/// Resume's clean-up of a range that may have committed before its
+/// checkpoint did.
+impl MySqlAdapter {
+    /// Deletes the rows of `range` from `plan.source`, where `plan` describes
+    /// a table of this database as its own catalog sees it (the `verify`
+    /// target plan). Durable when it returns (autocommit).
+    pub async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
+        let table = plan.source.to_string();
+        if matches!(range, KeyRange::Blocks { .. }) {
+            return Err(Error::Bug(format!(
+                "table {table}: a block range cannot be deleted from a target"
+            )));
+        }
+        let mut conn = self.connect().await?;
+        let keys = match crate::partition::key_columns(self, &mut conn, plan).await? {
+            Ok(keys) => keys,
+            Err(reason) => {
+                return Err(Error::Table {
+                    table,
+                    problem: reason,
+                })
+            }
+        };
+        if keys.is_empty() && !matches!(range, KeyRange::Whole) {
+            return Err(Error::Bug(format!(
+                "table {table}: a key range on a table without a key"
+            )));
+        }
+        let sql = format!(
+            "DELETE FROM {}{}",
+            self.qualified(&plan.source),
+            crate::partition::range_predicate(&keys, range)
+        );
+        conn.query_drop(sql.as_str())
+            .await
+            .map_err(ctx(format!("deleting a range of table {table}")))?;
+        let deleted = conn.affected_rows();
+        let _ = conn.disconnect().await;
+        Ok(deleted)
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,10 @@
 //! writer that encodes straight from Arrow.
 //!
 //! Every call opens its own connection from the [`DbUrl`] (see
-//! [`ferry_core::adapter`]); nothing is shared between tables. Connections are
-//! plain TCP: TLS is refused with a clear error rather than silently ignored.
+//! [`ferry_core::adapter`]); nothing is shared between tables. TLS follows
+//! the URL's `sslmode` (see [`tls`]); `lock_timeout` and `statement_timeout`
+//! URL parameters become session settings, sent in the startup packet so
+//! they hold from the first statement.
 
 mod catalog;
 pub mod decode;
@@ -18,12 +20,13 @@ mod sink;
 mod snapshot;
 mod source;
 pub mod textform;
+mod tls;
 mod verify_read;
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use ferry_core::throttle::RowThrottle;
 use ferry_core::{DbUrl, Error, ErrorKind, Result, TableRef};
-use tokio_postgres::NoTls;
 
 pub use error::classify;
 pub use snapshot::PgSnapshot;
@@ -33,11 +36,21 @@ pub use source::{copy_out_sql, copy_range_sql};
 #[derive(Debug, Clone)]
 pub struct PgAdapter {
     url: DbUrl,
+    throttle: Option<Arc<RowThrottle>>,
 }
 
 impl PgAdapter {
     pub fn new(url: DbUrl) -> Self {
-        PgAdapter { url }
+        let throttle = url
+            .max_rows_per_second()
+            .map(|n| Arc::new(RowThrottle::new(n)));
+        PgAdapter { url, throttle }
+    }
+
+    /// The read-side row limit (`max_rows_per_second`), shared by every
+    /// reader of this adapter and its clones.
+    pub fn throttle(&self) -> Option<&Arc<RowThrottle>> {
+        self.throttle.as_ref()
     }
 
     pub fn url(&self) -> &DbUrl {
@@ -48,37 +61,44 @@ impl PgAdapter {
     /// and ends when the returned client is dropped.
     pub async fn connect(&self) -> Result<tokio_postgres::Client> {
         let url = &self.url;
-        if let Some(mode) = url.param("sslmode") {
-            match mode {
-                "disable" | "allow" | "prefer" => {}
-                other => {
-                    return Err(Error::Connect {
-                        url: url.to_string(),
-                        kind: ErrorKind::Definite,
-                        source: format!(
-                            "sslmode={other} asks for TLS, which ferry does not support yet \
-                             (use sslmode=disable or prefer)"
-                        )
-                        .into(),
-                    })
-                }
-            }
-        }
+        let (ssl_mode, tls) = tls::connector(url)?;
         let mut config = tokio_postgres::Config::new();
         config
             .host(&url.host)
             .port(url.port)
             .user(&url.user)
             .dbname(&url.database)
-            .connect_timeout(Duration::from_secs(10))
+            .ssl_mode(ssl_mode)
+            .connect_timeout(url.connect_timeout())
             .application_name("ferry");
         if let Some(p) = url.password() {
             config.password(p);
         }
-        let (client, connection) = config.connect(NoTls).await.map_err(|e| Error::Connect {
-            url: url.to_string(),
-            kind: classify(&e),
-            source: Box::new(e),
+        let options = session_options(url);
+        if !options.is_empty() {
+            config.options(&options);
+        }
+        // The driver's own timeout covers the TCP connect only; a server that
+        // accepts and then says nothing would hang the startup forever.
+        let limit = url.connect_timeout();
+        let connected = tokio::time::timeout(limit, config.connect(tls))
+            .await
+            .map_err(|_| Error::Connect {
+                url: url.to_string(),
+                kind: ErrorKind::Transient,
+                source: format!("no answer within {limit:?} (connect_timeout)").into(),
+            })?;
+        let (client, connection) = connected.map_err(|e| {
+            let kind = if tls::is_tls_failure(&e) {
+                ErrorKind::Definite
+            } else {
+                classify(&e)
+            };
+            Error::Connect {
+                url: url.to_string(),
+                kind,
+                source: Box::new(e),
+            }
         })?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -87,6 +107,18 @@ impl PgAdapter {
         });
         Ok(client)
     }
+}
+
+/// `-c lock_timeout=… -c statement_timeout=…` from the URL, in milliseconds
+/// (0 turns a limit off).
+fn session_options(url: &DbUrl) -> String {
+    let mut out = Vec::new();
+    for key in ["lock_timeout", "statement_timeout"] {
+        if let Some(d) = url.duration_param(key) {
+            out.push(format!("-c {key}={}", d.as_millis()));
+        }
+    }
+    out.join(" ")
 }
 
 /// Quotes an identifier for PostgreSQL (`a"b` → `"a""b"`).
@@ -134,12 +166,30 @@ mod tests {
         assert_eq!(quote_literal("it's"), "'it''s'");
     }
 
+    #[test]
+    fn session_options_from_url() {
+        let url =
+            DbUrl::parse("postgres://u@h/db?lock_timeout=5s&statement_timeout=250ms").unwrap();
+        assert_eq!(
+            session_options(&url),
+            "-c lock_timeout=5000 -c statement_timeout=250"
+        );
+        assert_eq!(
+            session_options(&DbUrl::parse("postgres://u@h/db").unwrap()),
+            ""
+        );
+    }
+
     #[tokio::test]
-    async fn tls_is_refused_clearly() {
-        let url = DbUrl::parse("postgres://u:secret@localhost/db?sslmode=require").unwrap();
+    async fn verify_full_without_a_ca_is_refused_clearly() {
+        let url = DbUrl::parse(
+            "postgres://u:secret@localhost/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+        )
+        .unwrap();
         let err = PgAdapter::new(url).connect().await.unwrap_err();
         let line = ferry_core::error::chain_line(&err);
-        assert!(line.contains("TLS"), "{line}");
+        assert!(line.contains("CA file"), "{line}");
         assert!(!line.contains("secret"), "{line}");
+        assert_eq!(err.kind(), ErrorKind::Definite);
     }
 }

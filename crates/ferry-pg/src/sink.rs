@@ -9,6 +9,7 @@ use arrow_array::RecordBatch;
 use bytes::{Bytes, BytesMut};
 use ferry_core::adapter::{TableWriter, WriteReceipt};
 use ferry_core::arrow::{arrow_type, render_key};
+use ferry_core::range::KeyRange;
 use ferry_core::{Error, IfExists, LogicalType, Result, TablePlan};
 use futures_util::{pin_mut, SinkExt};
 use tokio::sync::mpsc;
@@ -308,6 +309,47 @@ async fn choose_encoders(client: &Client, plan: &TablePlan) -> Result<Vec<PgEnco
             })
         })
         .collect()
+}
+
+/// Resume's clean-up of a range that may have committed before its
+/// checkpoint did.
+impl PgAdapter {
+    /// Deletes the rows of `range` from `plan.source`, where `plan` describes
+    /// a table of this database as its own catalog sees it (the `verify`
+    /// target plan). Durable when it returns. Heap-block ranges mean nothing
+    /// on a table ferry loaded, so they are refused as a bug.
+    pub async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
+        let table = plan.source.to_string();
+        if matches!(range, KeyRange::Blocks { .. }) {
+            return Err(Error::Bug(format!(
+                "table {table}: a block range cannot be deleted from a target"
+            )));
+        }
+        let client = self.connect().await?;
+        let keys = match crate::partition::key_columns(&client, plan).await? {
+            Ok(keys) => keys,
+            Err(reason) => {
+                return Err(Error::Table {
+                    table,
+                    problem: reason,
+                })
+            }
+        };
+        if keys.is_empty() && !matches!(range, KeyRange::Whole) {
+            return Err(Error::Bug(format!(
+                "table {table}: a key range on a table without a key"
+            )));
+        }
+        let sql = format!(
+            "DELETE FROM {}{}",
+            qualified(&plan.source),
+            crate::partition::range_predicate(&keys, range)
+        );
+        client
+            .execute(sql.as_str(), &[])
+            .await
+            .map_err(ctx(format!("deleting a range of table {table}")))
+    }
 }
 
 #[cfg(test)]

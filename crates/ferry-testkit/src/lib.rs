@@ -14,19 +14,50 @@
 //! mysql_native_password), so tests exercise real authentication.
 
 mod server;
+pub mod tls;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use ferry_core::DbUrl;
 
-pub use server::{start_mariadb, start_postgres, Server};
+pub use server::{start_mariadb, start_mariadb_tls, start_postgres, start_postgres_tls, Server};
+pub use tls::TlsCerts;
 
 /// The password of the test kit's administrative accounts.
 pub const PASSWORD: &str = "ferry-test-pw";
 
 static PG: OnceLock<Result<DbUrl, String>> = OnceLock::new();
 static MYSQL: OnceLock<Result<DbUrl, String>> = OnceLock::new();
+static TLS_CERTS: OnceLock<Result<TlsCerts, String>> = OnceLock::new();
+static PG_TLS: OnceLock<Result<DbUrl, String>> = OnceLock::new();
+static MYSQL_TLS: OnceLock<Result<DbUrl, String>> = OnceLock::new();
+
+/// The test CA and server certificate, generated once per test process.
+pub fn tls_certs() -> TlsCerts {
+    TLS_CERTS
+        .get_or_init(tls::generate)
+        .clone()
+        .unwrap_or_else(|e| panic!("test certificates: {e}"))
+}
+
+/// A second PostgreSQL server with TLS on, serving a certificate signed by
+/// [`tls_certs`]' CA (always started here: an external server's
+/// certificates are unknown). Administrative URL, database `postgres`.
+pub fn pg_tls_admin_url() -> DbUrl {
+    PG_TLS
+        .get_or_init(|| start_postgres_tls(&tls_certs()).map(|s| s.leak_url()))
+        .clone()
+        .unwrap_or_else(|e| panic!("test PostgreSQL TLS server: {e}"))
+}
+
+/// A second MariaDB server with TLS, like [`pg_tls_admin_url`].
+pub fn mysql_tls_admin_url() -> DbUrl {
+    MYSQL_TLS
+        .get_or_init(|| start_mariadb_tls(&tls_certs()).map(|s| s.leak_url()))
+        .clone()
+        .unwrap_or_else(|e| panic!("test MariaDB TLS server: {e}"))
+}
 
 /// The administrative URL of the test PostgreSQL server (database `postgres`).
 pub fn pg_admin_url() -> DbUrl {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use ferry_core::DbUrl;
 
+use crate::tls::TlsCerts;
 use crate::PASSWORD;
 
 /// A running throwaway server. Its watchdog stops it when the process that
@@ -138,6 +139,16 @@ fn pg_bindir() -> Result<PathBuf, String> {
 /// Starts PostgreSQL from the installed binaries. As root, runs it as the
 /// `postgres` user (PostgreSQL refuses to run as root).
 pub fn start_postgres(dir: Option<&Path>) -> Result<Server, String> {
+    start_postgres_with(dir, None)
+}
+
+/// Starts PostgreSQL with TLS on (`ssl=on`), serving `certs`' server
+/// certificate; clients may still connect without TLS.
+pub fn start_postgres_tls(certs: &TlsCerts) -> Result<Server, String> {
+    start_postgres_with(None, Some(certs))
+}
+
+fn start_postgres_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Server, String> {
     let bin = pg_bindir()?;
     let (dir, remove) = server_dir(dir, "ferry-pg-")?;
     let data = dir.join("data");
@@ -161,6 +172,22 @@ pub fn start_postgres(dir: Option<&Path>) -> Result<Server, String> {
     };
     let pwfile = dir.join("pw");
     std::fs::write(&pwfile, PASSWORD).map_err(|e| e.to_string())?;
+    let mut tls_args = Vec::new();
+    if let Some(certs) = tls {
+        // The key must belong to the server's user and be private (0600).
+        let (cert, key) = (dir.join("server.crt"), dir.join("server.key"));
+        std::fs::copy(&certs.server_cert, &cert).map_err(|e| e.to_string())?;
+        std::fs::copy(&certs.server_key, &key).map_err(|e| e.to_string())?;
+        run(Command::new("chmod").arg("600").arg(&key), "chmod")?;
+        tls_args = vec![
+            "-c".to_string(),
+            "ssl=on".to_string(),
+            "-c".to_string(),
+            format!("ssl_cert_file={}", cert.display()),
+            "-c".to_string(),
+            format!("ssl_key_file={}", key.display()),
+        ];
+    }
     if root {
         run(
             Command::new("chown")
@@ -199,6 +226,7 @@ pub fn start_postgres(dir: Option<&Path>) -> Result<Server, String> {
         ])
         .args(["-c", "max_connections=300", "-c", "wal_level=logical"])
         .args(["-c", "max_wal_size=4GB", "-c", "shared_buffers=256MB"])
+        .args(&tls_args)
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log)
@@ -228,6 +256,15 @@ pub fn start_postgres(dir: Option<&Path>) -> Result<Server, String> {
 /// the installed binaries, with LOCAL INFILE and the binary log enabled, and
 /// an account `ferry` that authenticates with [`PASSWORD`].
 pub fn start_mariadb(dir: Option<&Path>) -> Result<Server, String> {
+    start_mariadb_with(dir, None)
+}
+
+/// Starts MariaDB with TLS available, serving `certs`' server certificate.
+pub fn start_mariadb_tls(certs: &TlsCerts) -> Result<Server, String> {
+    start_mariadb_with(None, Some(certs))
+}
+
+fn start_mariadb_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Server, String> {
     let server_bin = ["/usr/sbin/mariadbd", "/usr/sbin/mysqld"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -274,6 +311,11 @@ pub fn start_mariadb(dir: Option<&Path>) -> Result<Server, String> {
             "--max-connections=300",
         ])
         .arg(format!("--log-bin={}", dir.join("binlog").display()));
+    if let Some(certs) = tls {
+        cmd.arg(format!("--ssl-ca={}", certs.ca_cert.display()))
+            .arg(format!("--ssl-cert={}", certs.server_cert.display()))
+            .arg(format!("--ssl-key={}", certs.server_key.display()));
+    }
     if root {
         cmd.arg("--user=root");
     }
