@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::resume::{assert_exact_parity, big_source};
 use crate::util::{ferry, Run};
 
-/// Runs `ferry copy` (300k throttled rows) in a thread while `kill` is
+/// Runs `ferry copy` (1M throttled rows) in a thread while `kill` is
 /// tried every 50 ms until it reports a kill; returns the run and the kills.
 async fn copy_while<F, Fut>(pg: &DbUrl, my: &DbUrl, extra: &[&str], kill: F) -> (Run, usize)
 where
