@@ -11,6 +11,7 @@ pub mod adapter;
 pub mod arrow;
 pub mod error;
 pub mod event;
+pub mod interval;
 pub mod plan;
 pub mod range;
 pub mod schema;

@@ -938,49 +938,8 @@ fn check_timestamp_range(us: i64) -> Result<(), Problem> {
     }
 }
 
-/// ISO 8601 duration text with a sign per component, as PostgreSQL reads it:
-/// `P1Y2M3DT4H5M6.5S`, `P-1DT2H`, `PT0S`.
-pub fn iso8601_interval(months: i32, days: i32, nanos: i64) -> String {
-    let mut s = String::from("P");
-    let (years, months) = (months / 12, months % 12);
-    if years != 0 {
-        s.push_str(&format!("{years}Y"));
-    }
-    if months != 0 {
-        s.push_str(&format!("{months}M"));
-    }
-    if days != 0 {
-        s.push_str(&format!("{days}D"));
-    }
-    if nanos != 0 {
-        s.push('T');
-        let neg = nanos < 0;
-        let abs = nanos.unsigned_abs();
-        let sign = if neg { "-" } else { "" };
-        let total_secs = abs / 1_000_000_000;
-        let frac = abs % 1_000_000_000;
-        let (h, m, sec) = (total_secs / 3600, total_secs / 60 % 60, total_secs % 60);
-        if h != 0 {
-            s.push_str(&format!("{sign}{h}H"));
-        }
-        if m != 0 {
-            s.push_str(&format!("{sign}{m}M"));
-        }
-        if sec != 0 || frac != 0 {
-            s.push_str(&format!("{sign}{sec}"));
-            if frac != 0 {
-                let f = format!("{frac:09}");
-                s.push('.');
-                s.push_str(f.trim_end_matches('0'));
-            }
-            s.push('S');
-        }
-    }
-    if s == "P" {
-        s.push_str("T0S");
-    }
-    s
-}
+/// ISO 8601 duration text of an interval: one definition for copy and verify.
+pub use ferry_core::interval::iso8601 as iso8601_interval;
 
 /// Lower-case `8-4-4-4-12` text of RFC 4122 bytes.
 pub fn uuid_text(b: &[u8]) -> String {

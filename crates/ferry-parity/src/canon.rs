@@ -416,47 +416,8 @@ pub fn uuid_text(b: &[u8]) -> String {
     s
 }
 
-/// ISO 8601 duration text with a sign per component, the form `ferry copy`
-/// writes a PostgreSQL interval as into a MySQL text column.
-pub fn iso8601_interval(months: i32, days: i32, nanos: i64) -> String {
-    let mut s = String::from("P");
-    let (years, months) = (months / 12, months % 12);
-    if years != 0 {
-        s.push_str(&format!("{years}Y"));
-    }
-    if months != 0 {
-        s.push_str(&format!("{months}M"));
-    }
-    if days != 0 {
-        s.push_str(&format!("{days}D"));
-    }
-    if nanos != 0 {
-        s.push('T');
-        let sign = if nanos < 0 { "-" } else { "" };
-        let abs = nanos.unsigned_abs();
-        let (total, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
-        let (h, m, sec) = (total / 3600, total / 60 % 60, total % 60);
-        if h != 0 {
-            s.push_str(&format!("{sign}{h}H"));
-        }
-        if m != 0 {
-            s.push_str(&format!("{sign}{m}M"));
-        }
-        if sec != 0 || frac != 0 {
-            s.push_str(&format!("{sign}{sec}"));
-            if frac != 0 {
-                let f = format!("{frac:09}");
-                s.push('.');
-                s.push_str(f.trim_end_matches('0'));
-            }
-            s.push('S');
-        }
-    }
-    if s == "P" {
-        s.push_str("T0S");
-    }
-    s
-}
+/// ISO 8601 duration text of an interval: one definition for copy and verify.
+pub use ferry_core::interval::iso8601 as iso8601_interval;
 
 fn date_text(days: i32) -> Option<String> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
