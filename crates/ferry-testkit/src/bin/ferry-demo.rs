@@ -2,8 +2,9 @@
 //!
 //! Starts PostgreSQL and MariaDB, loads a small shop (customers, orders with
 //! enums, JSON, arrays, time zones, emoji, NULLs), copies it PostgreSQL →
-//! MariaDB → PostgreSQL with the real `ferry` binary, then checks with the
-//! servers' own SQL that the round trip kept every row and value.
+//! MariaDB → PostgreSQL with the real `ferry` binary, proves each hop with
+//! `ferry verify`, then checks with the servers' own SQL that the round trip
+//! kept every row and value.
 //! `--rows N` sets the number of orders (default 200000).
 
 use std::process::{Command, ExitCode};
@@ -137,6 +138,20 @@ async fn run(orders: u64) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         if !status.success() {
             return Err(format!("ferry copy {what} failed ({status})"));
+        }
+        eprintln!("== ferry verify {what}");
+        let status = Command::new(&ferry)
+            .args([
+                "verify",
+                "--source",
+                &from.expose(),
+                "--target",
+                &to.expose(),
+            ])
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("ferry verify {what} found differences ({status})"));
         }
     }
 
