@@ -53,7 +53,8 @@ pub fn spawn_ferry(args: &[&str]) -> Child {
         )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        // Piped, so an early exit can say why (ferry writes little to it).
+        .stderr(Stdio::piped());
     for var in [
         "PGPASSWORD",
         "MYSQL_PWD",
@@ -133,15 +134,34 @@ async fn kill_9_at_random_points_then_resume_gives_exact_parity() {
     ];
     let mut rng = Rng::from_env();
     let mut killed_mid_copy = 0;
-    for _ in 0..4 {
+    let log_dir = tempfile::tempdir().unwrap();
+    for attempt in 0..4 {
+        let log = log_dir.path().join(format!("ferry-{attempt}.log"));
         let mut child = spawn_ferry(&args);
-        let wait = Duration::from_millis(800 + rng.below(1200));
+        // Regression: the first kill lands during setup (planning and the
+        // pre-flight scan), which once left a run whose resume refused the
+        // tables it had created as "already existing".
+        let wait = if attempt == 0 {
+            Duration::from_millis(150 + rng.below(250))
+        } else {
+            Duration::from_millis(800 + rng.below(1200))
+        };
         let started = Instant::now();
         while started.elapsed() < wait && child.try_wait().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(20));
         }
-        if child.try_wait().unwrap().is_none() {
-            killed_mid_copy += 1;
+        match child.try_wait().unwrap() {
+            None => killed_mid_copy += 1,
+            Some(status) if !status.success() => {
+                let mut err = String::new();
+                if let Some(mut e) = child.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                let _ = std::fs::write(&log, &err);
+                panic!("attempt {attempt}: ferry exited early with {status}: {err}");
+            }
+            Some(_) => {}
         }
         child.kill().expect("kill -9 ferry");
         child.wait().unwrap();

@@ -161,6 +161,20 @@ impl StateStore {
         dispatch!(self, s => s.set_preexisting(run_id, json).await)
     }
 
+    /// Makes the run's registration (and its pre-existing tables) durable
+    /// before any target DDL runs, so a process killed during setup leaves
+    /// a run that resumes (appending into the tables it created) rather
+    /// than one whose re-run finds "its" tables and refuses them as
+    /// pre-existing. SQLite (one process per run) commits and re-takes its
+    /// lock; the PostgreSQL store keeps setup atomic under the run's row
+    /// lock, which other processes wait on, so it does nothing here.
+    pub async fn commit_registration(&self) -> Result<()> {
+        match self {
+            StateStore::Sqlite(s) => s.commit_registration(),
+            StateStore::Pg(_) => Ok(()),
+        }
+    }
+
     /// What [`set_preexisting`](Self::set_preexisting) recorded.
     pub async fn preexisting(&self, run_id: &str) -> Result<Option<String>> {
         dispatch!(self, s => s.preexisting(run_id).await)

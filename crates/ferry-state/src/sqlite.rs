@@ -197,6 +197,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// See [`StateStore::commit_registration`](crate::StateStore::commit_registration).
+    pub fn commit_registration(&self) -> Result<()> {
+        self.conn()?
+            .execute_batch("COMMIT; BEGIN IMMEDIATE")
+            .map_err(err("recording the run"))?;
+        Ok(())
+    }
+
     pub async fn end_setup(&self, run_id: &str) -> Result<()> {
         let c = self.conn()?;
         c.execute(

@@ -51,6 +51,8 @@ pub(super) async fn setup_run(
         store.set_preexisting(run_id, &json).await?;
         options.if_exists
     };
+    // Durable before the first DDL: a kill from here on leaves a run that resumes.
+    store.commit_registration().await?;
     let preexisting = match store.preexisting(run_id).await? {
         Some(json) => serde_json::from_str(&json).map_err(|e| Error::Table {
             table: run_id.to_string(),
