@@ -490,15 +490,7 @@ impl Encoder {
                 let v = a.as_primitive::<Float32Type>();
                 let (nan_to_null, no_neg_zero) = (*nan_to_null, *refuse_negative_zero);
                 each_row(a, out, |r, o| {
-                    let x = v.value(r);
-                    if !x.is_finite() {
-                        return non_finite(nan_to_null);
-                    }
-                    if no_neg_zero && x == 0.0 && x.is_sign_negative() {
-                        return Err(NEGATIVE_ZERO.into());
-                    }
-                    write_f64(o, f64::from(x));
-                    Ok(Emit::Value)
+                    float_field(o, f64::from(v.value(r)), nan_to_null, no_neg_zero)
                 })
             }
             Encoder::Float64 {
@@ -508,15 +500,7 @@ impl Encoder {
                 let v = a.as_primitive::<Float64Type>();
                 let (nan_to_null, no_neg_zero) = (*nan_to_null, *refuse_negative_zero);
                 each_row(a, out, |r, o| {
-                    let x = v.value(r);
-                    if !x.is_finite() {
-                        return non_finite(nan_to_null);
-                    }
-                    if no_neg_zero && x == 0.0 && x.is_sign_negative() {
-                        return Err(NEGATIVE_ZERO.into());
-                    }
-                    write_f64(o, x);
-                    Ok(Emit::Value)
+                    float_field(o, v.value(r), nan_to_null, no_neg_zero)
                 })
             }
             Encoder::Decimal {
@@ -928,6 +912,24 @@ fn check_fsp(frac_us: i64, fsp: u32) -> Result<(), Problem> {
     } else {
         Ok(())
     }
+}
+
+/// One FLOAT or DOUBLE field. FLOAT values arrive widened to f64, which
+/// is exact and keeps NaN, infinities and the sign of zero.
+fn float_field(
+    o: &mut Vec<u8>,
+    x: f64,
+    nan_to_null: bool,
+    no_neg_zero: bool,
+) -> Result<Emit, Problem> {
+    if !x.is_finite() {
+        return non_finite(nan_to_null);
+    }
+    if no_neg_zero && x == 0.0 && x.is_sign_negative() {
+        return Err(NEGATIVE_ZERO.into());
+    }
+    write_f64(o, x);
+    Ok(Emit::Value)
 }
 
 fn check_timestamp_range(us: i64) -> Result<(), Problem> {
