@@ -348,9 +348,19 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         for f in &report.failed {
-            eprintln!("error: table {}: {}", f.table, f.error);
+            eprintln!("{}", failure_line(&f.table, &f.error));
         }
         Ok(ExitCode::from(EXIT_ERROR))
+    }
+}
+
+/// `error: table t: …`, without naming the table twice when the error's
+/// own line starts with it.
+fn failure_line(table: &impl std::fmt::Display, error: &str) -> String {
+    if error.starts_with("table ") {
+        format!("error: {error}")
+    } else {
+        format!("error: table {table}: {error}")
     }
 }
 

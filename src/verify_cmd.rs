@@ -103,7 +103,7 @@ pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if !report.failed.is_empty() {
         for f in &report.failed {
-            eprintln!("error: table {}: {}", f.table, f.error);
+            eprintln!("{}", crate::failure_line(&f.table, &f.error));
         }
         ExitCode::from(EXIT_ERROR)
     } else if report.differences() > 0 {

@@ -64,6 +64,20 @@ pub enum Error {
         problem: String,
     },
 
+    /// The target refused a whole statement for something a row holds (a
+    /// duplicate key, a CHECK or foreign key, a trigger, a value) without
+    /// saying which row. `reason` is built from the server's error code and
+    /// the names it reports (constraint, column), never from its message,
+    /// which may quote the value. The copy bisects to find the row (see
+    /// `--on-error reject`).
+    #[error("table {table}: the target refused a row: {reason}")]
+    Refused {
+        table: String,
+        /// The column, when the server names one (a NOT NULL violation).
+        column: Option<String>,
+        reason: String,
+    },
+
     #[error("table {table} already exists in the target (choose --if-exists truncate or append)")]
     TargetExists { table: String },
 

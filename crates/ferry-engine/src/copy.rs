@@ -35,8 +35,11 @@
 //! range in the target in case the lost connection had already committed.
 //! With [`OnError::Reject`], a value the target refuses ([`Error::Value`],
 //! which names the key) is written to the reject file and the range is
-//! read again without that row (see `retry::copy_range_rejecting`).
+//! read again without that row (see `retry::copy_range_rejecting`); a
+//! refusal the server reports for a whole statement ([`Error::Refused`]: a
+//! duplicate key, a CHECK) is narrowed to its rows by bisection (`bisect`).
 
+mod bisect;
 mod resume;
 mod retry;
 

@@ -27,6 +27,21 @@ pub const LOCAL_INFILE_REFUSED: &[u16] = &[
     4166, // ER_LOAD_INFILE_CAPABILITY_DISABLED (MariaDB)
 ];
 
+/// What a server error or warning number says about a row the target
+/// refused, or `None` when it is not about a row's content. Under LOAD DATA
+/// LOCAL (which behaves as IGNORE) most of these arrive as warnings.
+pub fn refusal_class(code: u16) -> Option<&'static str> {
+    Some(match code {
+        1062 | 1586 => "duplicate key",
+        1216 | 1452 => "foreign key violation",
+        3819 | 4025 => "CHECK constraint violation",
+        1048 | 1263 => "NOT NULL violation",
+        1644 => "refused by a trigger",
+        1264 | 1265 | 1292 | 1366 | 1367 | 1406 | 1411 | 1690 => "value refused",
+        _ => return None,
+    })
+}
+
 /// How the engine should treat a driver error.
 pub fn classify(err: &mysql_async::Error) -> ErrorKind {
     match err {
@@ -82,6 +97,16 @@ mod tests {
             message: "m".into(),
             state: "HY000".into(),
         })
+    }
+
+    #[test]
+    fn row_refusals_by_code() {
+        assert_eq!(refusal_class(1062), Some("duplicate key"));
+        assert_eq!(refusal_class(4025), Some("CHECK constraint violation"));
+        assert_eq!(refusal_class(1452), Some("foreign key violation"));
+        for code in [1205, 1146, 1261, 1262, 1148, 2013] {
+            assert_eq!(refusal_class(code), None, "{code}");
+        }
     }
 
     #[test]

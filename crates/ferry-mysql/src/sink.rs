@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 use crate::catalog::{text, uint};
 use crate::encode::{choose, encode_batch, ColumnEncoder, Encoder, FieldBuf, TargetColumn};
-use crate::error::{ctx, query_error, server_code, LOCAL_INFILE_REFUSED};
+use crate::error::{ctx, query_error, refusal_class, server_code, LOCAL_INFILE_REFUSED};
 use crate::{disconnect, quote_ident, Flavor, MySqlAdapter};
 
 /// Strict mode plus the zero-date guards: a refused value is a warning under
@@ -385,12 +385,23 @@ impl MySqlAdapter {
                     e,
                 ));
             }
+            if let Some(class) = server_code(&e).and_then(refusal_class) {
+                return Err(Error::Refused {
+                    table: target.to_string(),
+                    column: None,
+                    reason: format!("{class} ({})", server_code(&e).unwrap_or(0)),
+                });
+            }
             return Err(query_error(format!("loading {target}"), e));
         }
         let affected = conn.affected_rows();
         let warnings = conn.get_warnings();
         if warnings > 0 || affected != rows_sent {
-            let detail = self.warning_detail(conn, plan).await;
+            let shown = self.warnings(conn).await;
+            if let Some(refused) = refusal_of(&shown, plan) {
+                return Err(refused);
+            }
+            let detail = warning_detail(&shown, plan);
             return Err(Error::Table {
                 table: target.to_string(),
                 problem: format!(
@@ -407,31 +418,52 @@ impl MySqlAdapter {
         })
     }
 
-    /// `: warning 1265 at row 3 column c, …` from SHOW WARNINGS, naming only
-    /// codes, row numbers and known column names (messages may quote values).
-    async fn warning_detail(&self, conn: &mut Conn, plan: &TablePlan) -> String {
+    /// SHOW WARNINGS as (code, message); empty if it cannot be read.
+    async fn warnings(&self, conn: &mut Conn) -> Vec<(u64, String)> {
         let rows: Vec<Row> = match conn.query("SHOW WARNINGS").await {
             Ok(r) => r,
-            Err(_) => return String::new(),
+            Err(_) => return Vec::new(),
         };
-        let mut parts = Vec::new();
-        for mut r in rows.into_iter().take(WARNINGS_SHOWN) {
-            let code = uint(r.take(1)).unwrap_or(0);
-            let message = text(r.take(2)).unwrap_or_default();
-            let mut s = format!("warning {code}");
-            if let Some(row) = warning_row(&message) {
-                s.push_str(&format!(" at row {row}"));
-            }
-            if let Some(col) = warning_column(&message, plan) {
-                s.push_str(&format!(" column {col}"));
-            }
-            parts.push(s);
+        rows.into_iter()
+            .map(|mut r| (uint(r.take(1)).unwrap_or(0), text(r.take(2)).unwrap_or_default()))
+            .collect()
+    }
+}
+
+/// [`Error::Refused`] when every warning of a load is a row refusal (a
+/// duplicate key, a CHECK, a foreign key…): the statement's rows must then
+/// be bisected to find the refused ones. Named by code and plan column only.
+fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan) -> Option<Error> {
+    let classes = warnings
+        .iter()
+        .map(|(code, _)| u16::try_from(*code).ok().and_then(refusal_class))
+        .collect::<Option<Vec<_>>>()?;
+    let (code, message) = warnings.first()?;
+    Some(Error::Refused {
+        table: plan.target.to_string(),
+        column: warning_column(message, plan),
+        reason: format!("{} ({code})", classes[0]),
+    })
+}
+
+/// `: warning 1265 at row 3 column c, …` from SHOW WARNINGS, naming only
+/// codes, row numbers and known column names (messages may quote values).
+fn warning_detail(warnings: &[(u64, String)], plan: &TablePlan) -> String {
+    let mut parts = Vec::new();
+    for (code, message) in warnings.iter().take(WARNINGS_SHOWN) {
+        let mut s = format!("warning {code}");
+        if let Some(row) = warning_row(message) {
+            s.push_str(&format!(" at row {row}"));
         }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", parts.join(", "))
+        if let Some(col) = warning_column(message, plan) {
+            s.push_str(&format!(" column {col}"));
         }
+        parts.push(s);
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", parts.join(", "))
     }
 }
 

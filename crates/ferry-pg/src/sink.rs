@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_postgres::Client;
 
 use crate::encode::{put_field, PgEncoder, PgTargetType, Typed, COPY_HEADER, COPY_TRAILER};
-use crate::error::ctx;
+use crate::error::{ctx, load_ctx};
 use crate::{qualified, quote_ident, quote_literal, schema_of, PgAdapter};
 
 /// Flush to the server once this much is buffered.
@@ -201,23 +201,24 @@ impl TableWriter for PgAdapter {
                 if buf.len() >= FLUSH_BYTES {
                     sink.send(buf.split().freeze())
                         .await
-                        .map_err(ctx(format!("loading table {table}")))?;
+                        .map_err(load_ctx(&table, format!("loading table {table}")))?;
                 }
             }
         }
         buf.extend_from_slice(COPY_TRAILER);
         sink.send(buf.split().freeze())
             .await
-            .map_err(ctx(format!("loading table {table}")))?;
+            .map_err(load_ctx(&table, format!("loading table {table}")))?;
         let rows = sink
             .as_mut()
             .finish()
             .await
-            .map_err(ctx(format!("finishing COPY into table {table}")))?;
+            .map_err(load_ctx(&table, format!("finishing COPY into table {table}")))?;
+        // Deferred constraints are checked here.
         client
             .batch_execute("COMMIT")
             .await
-            .map_err(ctx(format!("committing table {table}")))?;
+            .map_err(load_ctx(&table, format!("committing table {table}")))?;
         Ok(WriteReceipt { rows_written: rows })
     }
 }

@@ -11,6 +11,7 @@ use ferry_core::range::KeyRange;
 use ferry_core::{Error, ErrorKind, IfExists, Result, TablePlan};
 use ferry_state::Claim;
 
+use super::bisect::copy_range_bisecting;
 use super::{copy_range, lock, OnError, RangeRetry, Run};
 use crate::reject::Reject;
 use crate::verify;
@@ -45,9 +46,24 @@ pub(super) async fn run_range(
             Err(e) => return Some(Err(e)),
         }
     }
-    let result = copy_with_retries(run, t, r, plan, range).await;
+    let mut pieces = false;
+    let result = copy_with_retries(run, t, r, plan, range, &mut pieces).await;
     // A failed range stays `copying`: a transient failure at commit may
-    // have committed, so whoever takes it next cleans it up first.
+    // have committed, so whoever takes it next cleans it up first. A row
+    // refusal is certain not to have committed (the server rolled the
+    // statement back) unless the range was being written in pieces: that
+    // range is pending again, so a re-run redoes it even where it could not
+    // be cleaned (appending).
+    if let (Some(st), Err(Error::Value { .. } | Error::Refused { .. })) =
+        (&run.options.state, &result)
+    {
+        if !pieces {
+            if let Err(e) = st.store.release_range(&st.run.run_id, &name, r).await {
+                tracing::warn!(table = %name, range = r, error = %chain_line(&e),
+                    "could not put a failed range back to pending");
+            }
+        }
+    }
     if let (Some(st), Ok(done)) = (&run.options.state, &result) {
         if let Err(e) = st
             .store
@@ -96,13 +112,15 @@ pub(super) async fn clean_range(
 }
 
 /// [`copy_range_rejecting`], again after a transient error, with
-/// exponential backoff, up to `retries` times.
+/// exponential backoff, up to `retries` times. `pieces` says whether parts
+/// of the range may have committed on their own (see [`super::bisect`]).
 pub(super) async fn copy_with_retries(
     run: &Run,
     t: usize,
     r: usize,
     plan: &Arc<TablePlan>,
     range: &KeyRange,
+    pieces: &mut bool,
 ) -> Result<RangeDone> {
     let mut attempt: u32 = 0;
     // Block ranges cannot be deleted in a target; their retry relies on the
@@ -112,11 +130,14 @@ pub(super) async fn copy_with_retries(
     loop {
         let result = if attempt > 0 && cleanable {
             match clean_range(run, t, plan, range, "failed").await {
-                Ok(()) => copy_range_rejecting(run, plan, range).await,
+                Ok(()) => {
+                    *pieces = false;
+                    copy_range_rejecting(run, plan, range, pieces).await
+                }
                 Err(e) => Err(e),
             }
         } else {
-            copy_range_rejecting(run, plan, range).await
+            copy_range_rejecting(run, plan, range, pieces).await
         };
         let e = match result {
             Err(e) if e.kind() == ErrorKind::Transient => e,
@@ -155,14 +176,17 @@ pub(super) async fn copy_with_retries(
 /// fails the range's transaction (nothing commits) naming the row's key;
 /// the row becomes a reject and the range is copied again without it.
 /// Each reject costs one more read of the range, which suits the rare bad
-/// row, not a column of them (`max_rejects_per_range` bounds it). Tables
-/// without a primary key cannot name a row, so they fail as without
-/// `reject`; so do refusals the server reports for a whole statement (a
-/// duplicate key, a CHECK) — see the README.
+/// row, not a column of them (`max_rejects_per_range` bounds it). A refusal
+/// the server reports for a whole statement (a duplicate key, a CHECK, a
+/// foreign key, a trigger) names no row: the range is then copied again in
+/// pieces, bisected down to the refused rows (see [`super::bisect`]).
+/// Tables without a primary key cannot name a row, so they fail as without
+/// `reject`.
 pub(super) async fn copy_range_rejecting(
     run: &Run,
     plan: &Arc<TablePlan>,
     range: &KeyRange,
+    pieces: &mut bool,
 ) -> Result<RangeDone> {
     let mut skip = HashSet::new();
     let mut rejects = Vec::new();
@@ -194,6 +218,23 @@ pub(super) async fn copy_range_rejecting(
                     key,
                     column,
                     reason: problem,
+                });
+            }
+            Err(Error::Refused { .. })
+                if run.options.on_error == OnError::Reject && !plan.primary_key.is_empty() =>
+            {
+                // Nothing of the failed attempts committed; the bisection
+                // finds every refused row again, those named by key too.
+                tracing::info!(table = %plan.source, %range, "isolating refused rows");
+                let mut rejects = Vec::new();
+                *pieces = true;
+                let rows = copy_range_bisecting(run, plan, range, &mut rejects).await?;
+                if let Some(w) = &run.options.rejects {
+                    w.append(&rejects)?;
+                }
+                return Ok(RangeDone {
+                    rows,
+                    rejected: rejects.len() as u64,
                 });
             }
             Err(e) => return Err(e),
