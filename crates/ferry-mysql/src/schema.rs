@@ -258,6 +258,30 @@ pub(crate) async fn read(
     Ok(schema)
 }
 
+/// The name in ferry's own `ALTER TABLE … ADD CONSTRAINT `name` FOREIGN KEY …`
+/// (backtick-quoted, backticks doubled), or `None` for any other statement.
+fn added_foreign_key(statement: &str) -> Option<String> {
+    let rest = &statement[statement.find(" ADD CONSTRAINT `")? + 17..];
+    let mut name = String::new();
+    let mut chars = rest.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c == '`' {
+            if chars.peek().map(|&(_, n)| n) == Some('`') {
+                chars.next();
+                name.push('`');
+                continue;
+            }
+            let after = chars.peek().map_or(rest.len(), |&(i, _)| i);
+            return rest[after..]
+                .trim_start()
+                .starts_with("FOREIGN KEY")
+                .then_some(name);
+        }
+        name.push(c);
+    }
+    None
+}
+
 impl MySqlAdapter {
     /// Runs each statement in order on one session. `what` names the step.
     pub async fn execute(&self, statements: &[String], what: &str) -> Result<()> {
@@ -279,14 +303,31 @@ impl MySqlAdapter {
     /// fails because its object already exists counts as done. Judged by
     /// error number (1061 duplicate key name, 1826 duplicate foreign key or
     /// constraint name, 3822 duplicate check constraint, 1359 trigger
-    /// exists), never by message text.
+    /// exists), never by message text. MariaDB reports a foreign key whose
+    /// name exists as the generic 1005 (can't create table), so for a
+    /// foreign key ferry added, 1005 counts as done only when the catalog
+    /// holds a foreign key of that name.
     pub async fn execute_idempotent(&self, statements: &[String], what: &str) -> Result<()> {
         const ALREADY_EXISTS: &[u16] = &[1061, 1826, 3822, 1359];
+        const CANT_CREATE_TABLE: u16 = 1005;
         let mut conn = self.connect().await?;
         let mut res = Ok(());
         for s in statements {
             if let Err(e) = conn.query_drop(s).await {
-                let exists = matches!(&e, mysql_async::Error::Server(se) if ALREADY_EXISTS.contains(&se.code));
+                let code = crate::error::server_code(&e);
+                let mut exists = code.is_some_and(|c| ALREADY_EXISTS.contains(&c));
+                if code == Some(CANT_CREATE_TABLE) {
+                    if let Some(name) = added_foreign_key(s) {
+                        let found: std::result::Result<Option<u64>, _> = conn
+                            .exec_first(
+                                "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS \
+                                 WHERE CONSTRAINT_SCHEMA = DATABASE() AND CONSTRAINT_NAME = ?",
+                                (name,),
+                            )
+                            .await;
+                        exists = matches!(found, Ok(Some(n)) if n > 0);
+                    }
+                }
                 if !exists {
                     let head: String = s.chars().take(120).collect();
                     res = Err(crate::error::query_error(format!("{what}: {head}"), e));
@@ -308,5 +349,26 @@ impl MySqlAdapter {
             .into_iter()
             .map(|r| r.unwrap().into_iter().map(|v| text(Some(v))).collect())
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::added_foreign_key;
+
+    #[test]
+    fn foreign_key_names_of_ferrys_own_statements() {
+        assert_eq!(
+            added_foreign_key(
+                "ALTER TABLE `c` ADD CONSTRAINT `c_p``x` FOREIGN KEY (`p`) REFERENCES `p` (`id`)"
+            )
+            .as_deref(),
+            Some("c_p`x")
+        );
+        assert_eq!(
+            added_foreign_key("ALTER TABLE `c` ADD CONSTRAINT `ck` CHECK (a > 0)"),
+            None
+        );
+        assert_eq!(added_foreign_key("CREATE INDEX `i` ON `c` (`p`)"), None);
     }
 }

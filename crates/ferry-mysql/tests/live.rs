@@ -654,3 +654,44 @@ async fn connect_errors_never_show_the_password() {
     assert!(!line.contains("wrong-secret-pw"), "{line}");
     assert!(line.contains("***"), "{line}");
 }
+
+/// A resumed run's finisher re-adds what a killed one already added; a
+/// foreign key that exists must count as done. MariaDB reports a duplicate
+/// foreign key name as the generic 1005 ("can't create table"), so ferry
+/// checks the catalog instead.
+#[tokio::test]
+async fn re_adding_existing_schema_objects_counts_as_done() {
+    let url = mysql_database().await;
+    mysql_exec(
+        &url,
+        "CREATE TABLE parent (id int PRIMARY KEY); \
+         CREATE TABLE child (id int PRIMARY KEY, parent_id int); \
+         INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);",
+    )
+    .await;
+    let adapter = MySqlAdapter::new(url.clone());
+    let steps = vec![
+        "ALTER TABLE `child` ADD CONSTRAINT `child_parent_fk` FOREIGN KEY (`parent_id`) \
+         REFERENCES `parent` (`id`) ON DELETE CASCADE"
+            .to_string(),
+        "CREATE INDEX `child_p` ON `child` (`parent_id`)".to_string(),
+    ];
+    adapter
+        .execute_idempotent(&steps, "post-data")
+        .await
+        .expect("first time");
+    adapter
+        .execute_idempotent(&steps, "post-data")
+        .await
+        .expect("again, after a resume");
+    // A foreign key that cannot be added still fails.
+    mysql_exec(&url, "INSERT INTO child VALUES (2, NULL)").await;
+    let bad = vec!["ALTER TABLE `child` ADD CONSTRAINT `child_self_fk` FOREIGN KEY (`id`) \
+                    REFERENCES `parent` (`id`)"
+        .to_string()];
+    let err = adapter
+        .execute_idempotent(&bad, "post-data")
+        .await
+        .expect_err("orphan rows must fail the foreign key");
+    assert!(err.to_string().contains("child_self_fk"), "{err}");
+}
