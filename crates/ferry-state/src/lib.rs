@@ -166,12 +166,12 @@ impl StateStore {
     /// a run that resumes (appending into the tables it created) rather
     /// than one whose re-run finds "its" tables and refuses them as
     /// pre-existing. SQLite (one process per run) commits and re-takes its
-    /// lock; the PostgreSQL store keeps setup atomic under the run's row
-    /// lock, which other processes wait on, so it does nothing here.
+    /// lock; PostgreSQL commits while a session-level advisory lock keeps
+    /// other processes out of setup until it ends.
     pub async fn commit_registration(&self) -> Result<()> {
         match self {
             StateStore::Sqlite(s) => s.commit_registration(),
-            StateStore::Pg(_) => Ok(()),
+            StateStore::Pg(s) => s.commit_registration().await,
         }
     }
 

@@ -58,6 +58,10 @@ fn count(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// The first key of the run setup advisory lock (the second is the run
+/// id's hash); `open`'s table-creation lock uses the one-key form.
+const SETUP_LOCK_CLASS: i32 = 730_514;
+
 fn idx(v: usize) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
@@ -80,8 +84,18 @@ impl PgStore {
         })
     }
 
+    /// Setup is serialised by a session-level advisory lock on the run id
+    /// (not only the run's row lock): it outlives the registration's commit
+    /// (see [`commit_registration`](Self::commit_registration)), and the
+    /// server releases it when the process dies.
     pub async fn begin_setup(&self, run: &RunInfo, restart_finished: bool) -> Result<RunStart> {
         let c = self.adapter.connect().await?;
+        c.execute(
+            "SELECT pg_advisory_lock($1, hashtext($2))",
+            &[&SETUP_LOCK_CLASS, &run.run_id],
+        )
+        .await
+        .map_err(err("waiting for the run's setup lock"))?;
         c.batch_execute("BEGIN")
             .await
             .map_err(err("starting setup"))?;
@@ -123,6 +137,23 @@ impl PgStore {
         };
         *self.setup.lock().await = Some(c);
         Ok(start)
+    }
+
+    /// Commits the registration (the run's row, its pre-existing tables)
+    /// before any target DDL: a process killed later in setup leaves a run
+    /// whose next process resumes it instead of finding "its" tables and
+    /// refusing them as pre-existing. The advisory lock keeps other
+    /// processes waiting until [`end_setup`](Self::end_setup).
+    pub async fn commit_registration(&self) -> Result<()> {
+        let setup = self.setup.lock().await;
+        let Some(c) = setup.as_ref() else {
+            return Err(Error::Bug(
+                "state store: commit_registration without begin_setup".into(),
+            ));
+        };
+        c.batch_execute("COMMIT; BEGIN")
+            .await
+            .map_err(err("recording the run"))
     }
 
     pub async fn set_preexisting(&self, run_id: &str, json: &str) -> Result<()> {
@@ -226,7 +257,7 @@ impl PgStore {
         )
         .await
         .map_err(err("ending setup"))?;
-        c.batch_execute("COMMIT")
+        c.batch_execute("COMMIT; SELECT pg_advisory_unlock_all()")
             .await
             .map_err(err("ending setup"))?;
         Ok(())
