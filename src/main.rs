@@ -74,6 +74,10 @@ struct CopyArgs {
     /// Tables to copy, comma-separated (`name` or `schema.name`). Default: all.
     #[arg(long, value_delimiter = ',')]
     tables: Vec<String>,
+    /// Tables that must be copied in parallel key ranges, comma-separated:
+    /// refuse to start if one has no primary key ferry splits on.
+    #[arg(long, value_delimiter = ',', value_name = "TABLE")]
+    split: Vec<String>,
     /// Source schema (PostgreSQL) or database (MySQL). Default: public / the URL's.
     #[arg(long)]
     schema: Option<String>,
@@ -275,6 +279,8 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
     };
     let plans = plan_tables(&source, target.engine(), &mappings, &selection).await?;
     check_override_columns(&mappings, &plans, args.mapping.as_ref())?;
+    let split: Vec<TableRef> = args.split.iter().map(|t| TableRef::parse(t)).collect();
+    ferry_engine::split::check_split(&source, &plans, &split).await?;
     // Reaching the target before any work: a wrong password fails here, not after reading.
     let preexisting = target.list_tables(args.target_schema.as_deref()).await?;
     plan_cmd::check_before_copy(

@@ -377,3 +377,131 @@ async fn source_lock_timeout_stops_a_copy_stuck_behind_a_lock() {
     );
     holder.batch_execute("ROLLBACK").await.unwrap();
 }
+
+/// `ferry copy` from `source` to `target` with `extra` flags.
+fn copy_split(source: &DbUrl, target: &DbUrl, extra: &[&str]) -> Run {
+    let (s, t) = (source.expose(), target.expose());
+    let mut args = vec!["copy", "--source", &s, "--target", &t];
+    args.extend_from_slice(extra);
+    ferry(&args)
+}
+
+async fn assert_pg_target_empty(pg: &DbUrl) {
+    assert!(
+        pg_rows(
+            pg,
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        )
+        .await
+        .is_empty(),
+        "something was written to the target"
+    );
+}
+
+#[tokio::test]
+async fn split_of_a_postgres_table_without_a_key_is_refused_before_any_write() {
+    let pg = pg_database().await;
+    let my = mysql_database().await;
+    pg_exec(
+        &pg,
+        "CREATE TABLE events (a int, b text); INSERT INTO events SELECT g, 'x' FROM generate_series(1, 10) g; \
+         CREATE TABLE prices (id numeric(12, 2) PRIMARY KEY); INSERT INTO prices VALUES (1.50)",
+    )
+    .await;
+    let run = copy_split(&pg, &my, &["--split", "events"]);
+    refused(
+        &run,
+        &[
+            "table public.events: --split asks for key ranges",
+            "no primary key",
+            "ctid",
+        ],
+    );
+    let run = copy_split(
+        &pg,
+        &my,
+        &["--tables", "prices", "--split", "public.prices"],
+    );
+    refused(
+        &run,
+        &["table public.prices", "key column id has type numeric"],
+    );
+    let run = copy_split(&pg, &my, &["--tables", "prices", "--split", "nosuch"]);
+    refused(
+        &run,
+        &["table nosuch: --split names a table this copy does not take"],
+    );
+    // Named and copied, but not in this copy's list.
+    let run = copy_split(&pg, &my, &["--tables", "prices", "--split", "events"]);
+    refused(&run, &["table events: --split names a table"]);
+    assert_target_empty(&my).await;
+    // Nothing was registered either: the same copy without --split starts new.
+    let run = copy_split(&pg, &my, &["--quiet", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["run"]["start"], "new", "{}", run.stdout);
+}
+
+#[tokio::test]
+async fn split_of_a_mysql_table_without_a_usable_key_is_refused_before_any_write() {
+    let my = mysql_database().await;
+    let pg = pg_database().await;
+    mysql_exec(
+        &my,
+        "CREATE TABLE events (a int, b text); INSERT INTO events VALUES (1, 'x'), (2, 'y'); \
+         CREATE TABLE days (d date PRIMARY KEY); INSERT INTO days VALUES ('2024-01-01')",
+    )
+    .await;
+    let run = copy_split(&my, &pg, &["--split", "events,days"]);
+    refused(
+        &run,
+        &[
+            "table events: --split asks for key ranges",
+            "no primary key",
+            "one stream",
+        ],
+    );
+    let run = copy_split(&my, &pg, &["--split", "days"]);
+    refused(&run, &["table days", "key column d has type date"]);
+    let run = copy_split(&my, &pg, &["--split", "other_db.days"]);
+    refused(&run, &["table other_db.days: --split names a table"]);
+    assert_pg_target_empty(&pg).await;
+}
+
+#[tokio::test]
+async fn split_of_a_small_table_with_an_integer_key_copies() {
+    let pg = pg_database().await;
+    let my = mysql_database().await;
+    // Too small to need ranges, but its key splits: --split is about the key.
+    // The keyless table beside it is not named, so it copies as before.
+    pg_exec(
+        &pg,
+        "CREATE TABLE small (id int PRIMARY KEY, v text); \
+         INSERT INTO small SELECT g, 'v' || g FROM generate_series(1, 20) g; \
+         CREATE TABLE loose (a int); INSERT INTO loose VALUES (1)",
+    )
+    .await;
+    let run = copy_split(&pg, &my, &["--quiet", "--split", "public.small"]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(
+        mysql_rows(&my, "SELECT COUNT(*) FROM small").await[0][0].as_deref(),
+        Some("20")
+    );
+    assert_eq!(
+        mysql_rows(&my, "SELECT COUNT(*) FROM loose").await[0][0].as_deref(),
+        Some("1")
+    );
+    // And from MySQL, with an unsigned key.
+    let back = pg_database().await;
+    mysql_exec(
+        &my,
+        "CREATE TABLE u (id int unsigned PRIMARY KEY); INSERT INTO u VALUES (1), (2)",
+    )
+    .await;
+    let run = copy_split(&my, &back, &["--quiet", "--tables", "u", "--split", "u"]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(
+        pg_rows(&back, "SELECT COUNT(*) FROM u").await[0][0].as_deref(),
+        Some("2")
+    );
+}

@@ -154,7 +154,11 @@ async fn rows_the_server_refuses_are_isolated_by_bisection_into_mariadb() {
         "{}",
         run.stderr
     );
-    assert!(!run.all_output().contains("secret-"), "{}", run.all_output());
+    assert!(
+        !run.all_output().contains("secret-"),
+        "{}",
+        run.all_output()
+    );
 
     // The refused ranges are pending again (nothing of them committed): the
     // same command with reject mode resumes them.

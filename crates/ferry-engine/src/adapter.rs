@@ -146,6 +146,46 @@ impl Adapter {
         dispatch!(self, a => a.write_table(plan, rx).await)
     }
 
+    /// Why the source table of `plan` would not be copied in key ranges, or
+    /// `None` when it would. Asks the key columns the range planner asks,
+    /// so the two cannot disagree (a table too small to split still has a
+    /// key that splits).
+    pub async fn no_key_split(&self, plan: &TablePlan) -> Result<Option<String>> {
+        let keys = match self {
+            Adapter::Pg(a) => {
+                let client = a.connect().await?;
+                ferry_pg::partition::key_columns(&client, plan)
+                    .await?
+                    .map(|k| k.is_empty())
+            }
+            Adapter::MySql(a) => {
+                let mut conn = a.connect().await?;
+                let keys = ferry_mysql::partition::key_columns(a, &mut conn, plan).await;
+                if let Err(e) = conn.disconnect().await {
+                    tracing::debug!(error = %e, "mysql disconnect failed");
+                }
+                keys?.map(|k| k.is_empty())
+            }
+        };
+        Ok(match (keys, self) {
+            (Ok(false), _) => None,
+            (Err(reason), _) => Some(format!(
+                "its {reason} (it would be read whole, as one stream)"
+            )),
+            // Heap blocks are parallel but not key ranges: a resume cannot
+            // delete one in the target, and verify has no key to match rows by.
+            (Ok(true), Adapter::Pg(_)) => Some(
+                "the table has no primary key (it would be split by ctid heap blocks, which \
+                 run in parallel, yet a resume restarts the whole table after an interrupted \
+                 range and --verify compares it only whole)"
+                    .into(),
+            ),
+            (Ok(true), Adapter::MySql(_)) => {
+                Some("the table has no primary key (it would be copied as one stream)".into())
+            }
+        })
+    }
+
     /// Deletes the rows of `range` from a table of this database described
     /// by `plan` as its own catalog sees it (resume's clean-up of a range
     /// that may have committed before its checkpoint). Returns rows deleted.

@@ -9,6 +9,7 @@ pub mod adapter;
 mod copy;
 pub mod reject;
 pub mod schema;
+pub mod split;
 pub mod verify;
 
 pub use adapter::{Adapter, SourceSnapshot};

@@ -425,7 +425,12 @@ impl MySqlAdapter {
             Err(_) => return Vec::new(),
         };
         rows.into_iter()
-            .map(|mut r| (uint(r.take(1)).unwrap_or(0), text(r.take(2)).unwrap_or_default()))
+            .map(|mut r| {
+                (
+                    uint(r.take(1)).unwrap_or(0),
+                    text(r.take(2)).unwrap_or_default(),
+                )
+            })
             .collect()
     }
 }

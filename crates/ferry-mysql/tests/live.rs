@@ -686,9 +686,11 @@ async fn re_adding_existing_schema_objects_counts_as_done() {
         .expect("again, after a resume");
     // A foreign key that cannot be added still fails.
     mysql_exec(&url, "INSERT INTO child VALUES (2, NULL)").await;
-    let bad = vec!["ALTER TABLE `child` ADD CONSTRAINT `child_self_fk` FOREIGN KEY (`id`) \
+    let bad = vec![
+        "ALTER TABLE `child` ADD CONSTRAINT `child_self_fk` FOREIGN KEY (`id`) \
                     REFERENCES `parent` (`id`)"
-        .to_string()];
+            .to_string(),
+    ];
     let err = adapter
         .execute_idempotent(&bad, "post-data")
         .await

@@ -209,11 +209,10 @@ impl TableWriter for PgAdapter {
         sink.send(buf.split().freeze())
             .await
             .map_err(load_ctx(&table, format!("loading table {table}")))?;
-        let rows = sink
-            .as_mut()
-            .finish()
-            .await
-            .map_err(load_ctx(&table, format!("finishing COPY into table {table}")))?;
+        let rows = sink.as_mut().finish().await.map_err(load_ctx(
+            &table,
+            format!("finishing COPY into table {table}"),
+        ))?;
         // Deferred constraints are checked here.
         client
             .batch_execute("COMMIT")

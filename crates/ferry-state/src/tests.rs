@@ -135,7 +135,11 @@ async fn postgres_setup_survives_a_kill_and_stays_exclusive() {
         second.preexisting(&r.run_id).await.unwrap().as_deref(),
         Some("[\"public.kept\"]")
     );
-    assert!(second.ranges(&r.run_id, "public.t").await.unwrap().is_empty());
+    assert!(second
+        .ranges(&r.run_id, "public.t")
+        .await
+        .unwrap()
+        .is_empty());
     second
         .insert_ranges(&r.run_id, "public.t", &[KeyRange::Whole])
         .await

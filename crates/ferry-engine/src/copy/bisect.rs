@@ -42,13 +42,9 @@ pub(super) async fn copy_range_bisecting(
     rejects: &mut Vec<Reject>,
 ) -> Result<u64> {
     let (tx, mut rx) = mpsc::channel(run.options.channel_batches.max(1));
-    let reader = run.source.read_range(
-        plan,
-        range,
-        Some(&run.snapshot),
-        run.options.batch_rows,
-        tx,
-    );
+    let reader =
+        run.source
+            .read_range(plan, range, Some(&run.snapshot), run.options.batch_rows, tx);
     let writer = async {
         let mut written = 0u64;
         while let Some(batch) = rx.recv().await {
@@ -84,7 +80,13 @@ pub(super) async fn copy_range_bisecting(
 
 /// A transient error after pieces committed may only be retried where the
 /// retry can delete them first.
-fn after_commits(run: &Run, plan: &TablePlan, range: &KeyRange, e: Error, committed: bool) -> Error {
+fn after_commits(
+    run: &Run,
+    plan: &TablePlan,
+    range: &KeyRange,
+    e: Error,
+    committed: bool,
+) -> Error {
     let cleanable =
         run.options.if_exists != IfExists::Append && !matches!(range, KeyRange::Blocks { .. });
     if e.kind() != ErrorKind::Transient || !committed || cleanable {
