@@ -78,6 +78,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// The snapshot every range of the run reads from is gone: the source
+    /// server restarted, or the session holding the snapshot ended. Ranges
+    /// not yet copied cannot be read from it; a re-run resumes from a new one.
+    #[error(
+        "table {table}: the source snapshot is gone (did the source server restart?); \
+         re-run the same command to resume from a new snapshot"
+    )]
+    SnapshotLost { table: String },
+
     #[error("table {table} already exists in the target (choose --if-exists truncate or append)")]
     TargetExists { table: String },
 

@@ -54,7 +54,7 @@ use tokio::task::JoinSet;
 use ferry_core::error::chain_line;
 use ferry_core::event::{Event, EventSink, TableSummary};
 use ferry_core::range::{KeyRange, RangeOptions, SnapshotInfo, SnapshotOptions, SplitMethod};
-use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
+use ferry_core::{Error, ErrorKind, IfExists, Result, TablePlan, TableRef};
 use ferry_state::{RunInfo, StateStore};
 
 use crate::adapter::SourceSnapshot;
@@ -454,7 +454,15 @@ pub async fn copy(
                 // Ranges an earlier run committed are in the target too.
                 let committed = committed + report.splits.get(t).map_or(0, |s| s.resumed);
                 let mut removed = true;
-                if committed > 0 {
+                if run.options.state.is_some() && resumable(&e) {
+                    // A server or network problem, not the data: what
+                    // committed is good, and a re-run resumes after it.
+                    removed = false;
+                    error.push_str(&format!(
+                        " ({committed} committed ranges stay in the target; \
+                         re-run the same command to resume the table)"
+                    ));
+                } else if committed > 0 {
                     let (note, gone) = undo_committed(&run, &plan, committed).await;
                     error.push_str(&note);
                     removed = gone;
@@ -491,6 +499,15 @@ pub async fn copy(
     report.tables.sort_by_key(|t| t.table.to_string());
     report.failed.sort_by_key(|t| t.table.to_string());
     Ok(report)
+}
+
+/// Whether a table that failed with `e` keeps its committed ranges for a
+/// resume: the failure was the servers' or the network's (retries ran out,
+/// the source snapshot is gone), not the data's. A data failure (a refused
+/// value, a bad mapping) starts the table over, so a corrected re-run does
+/// not mix rows converted two ways.
+fn resumable(e: &Error) -> bool {
+    e.kind() == ErrorKind::Transient || matches!(e, Error::SnapshotLost { .. })
 }
 
 /// Removes what the committed ranges of a failed table wrote, where that is

@@ -61,12 +61,17 @@ impl MySqlSnapshot {
         }
     }
 
-    /// Waits for an idle session of the snapshot.
-    pub async fn borrow(&self) -> Result<Lent<'_>> {
-        let permit = self.permits.acquire().await.map_err(|_| Error::Table {
-            table: "(snapshot)".into(),
-            problem: "every session of the source snapshot was lost".into(),
-        })?;
+    /// Waits for an idle session of the snapshot, to read `table`. When
+    /// every session was lost (the source restarted, or they were killed)
+    /// the snapshot is gone: [`Error::SnapshotLost`].
+    pub async fn borrow(&self, table: &str) -> Result<Lent<'_>> {
+        let permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::SnapshotLost {
+                table: table.to_string(),
+            })?;
         let conn = self
             .idle
             .lock()

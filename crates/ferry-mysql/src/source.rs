@@ -64,7 +64,7 @@ impl RangeReader for MySqlAdapter {
         let table = plan.source.to_string();
         match snapshot {
             Some(snap) => {
-                let mut lent = snap.borrow().await?;
+                let mut lent = snap.borrow(&table).await?;
                 let out = self
                     .stream_range(&mut lent.conn, plan, range, batch_rows, tx)
                     .await;

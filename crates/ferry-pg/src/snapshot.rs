@@ -29,7 +29,7 @@ pub struct PgSnapshot {
     _holder: Holder,
 }
 
-#[allow(dead_code)] // held only to keep the session open
+#[allow(dead_code)] // the slot's session is held only to keep it open
 enum Holder {
     Transaction(tokio_postgres::Client),
     Slot(ReplicationConn),
@@ -39,6 +39,18 @@ impl PgSnapshot {
     /// The identifier readers pass to `SET TRANSACTION SNAPSHOT`.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Whether the exporting session is known to be gone (a restarted
+    /// server forgets every snapshot, and may hand the same identifier to
+    /// another session's export later, so a reader must not import it).
+    /// A replication session is not checked here; importing its snapshot
+    /// then fails with SQLSTATE 22023, which the reader reports the same way.
+    pub fn is_lost(&self) -> bool {
+        match &self._holder {
+            Holder::Transaction(client) => client.is_closed(),
+            Holder::Slot(_) => false,
+        }
     }
 }
 

@@ -79,6 +79,9 @@ impl RangeReader for PgAdapter {
     ) -> Result<u64> {
         let table = plan.source.to_string();
         let mut decoder = CopyDecoder::new(plan, batch_rows)?;
+        if snapshot.is_some_and(PgSnapshot::is_lost) {
+            return Err(Error::SnapshotLost { table });
+        }
         let client = self.connect().await?;
         let mut begin = String::from("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ");
         if let Some(s) = snapshot {
@@ -91,9 +94,16 @@ impl RangeReader for PgAdapter {
             "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; \
              SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3",
         );
-        client.batch_execute(&begin).await.map_err(ctx(format!(
-            "starting the read transaction for table {table}"
-        )))?;
+        if let Err(e) = client.batch_execute(&begin).await {
+            // 22023: no snapshot by that identifier (any more).
+            if snapshot.is_some() && e.code().is_some_and(|c| c.code() == "22023") {
+                return Err(Error::SnapshotLost { table });
+            }
+            return Err(crate::error::query_error(
+                format!("starting the read transaction for table {table}"),
+                e,
+            ));
+        }
         let sql = if *range == KeyRange::Whole {
             copy_out_sql(plan)
         } else {

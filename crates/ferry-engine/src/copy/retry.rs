@@ -144,13 +144,15 @@ pub(super) async fn copy_with_retries(
             other => return other,
         };
         if attempt >= run.options.retries {
-            return Err(Error::Table {
-                table: plan.source.to_string(),
-                problem: format!(
-                    "range {range} still failing after {attempt} retries: {}",
-                    chain_line(&e)
+            // Still transient: the table's committed ranges stay for a resume.
+            return Err(Error::query(
+                format!(
+                    "table {}: range {range} still failing after {attempt} retries",
+                    plan.source
                 ),
-            });
+                ErrorKind::Transient,
+                e,
+            ));
         }
         attempt += 1;
         let delay = run
