@@ -9,6 +9,7 @@ mod faults;
 mod fidelity;
 mod plan;
 mod rejects;
+mod restart;
 mod resume;
 mod schema;
 mod security;

@@ -1,7 +1,21 @@
-//! Starting servers from installed binaries.
+//! Starting servers from installed binaries, and stopping and starting them
+//! again for restart tests.
+//!
+//! A server is one process launched from a recorded command line
+//! ([`Launch`]): its data directory, port and socket are arguments, so
+//! launching the same command again brings back the same server, with its
+//! data, on the same port, as a restart does in production.
+//!
+//! A watchdog shell stops the server when the test process exits. It reads
+//! the pid to stop from a file in the server's directory (`watchdog.pid`)
+//! only then, not from its own arguments: every start rewrites the file, so
+//! a restarted server is stopped too, and a stop removes it, so the pid of a
+//! stopped server, which the system may give to another process, is never
+//! signalled.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferry_core::DbUrl;
@@ -9,12 +23,19 @@ use ferry_core::DbUrl;
 use crate::tls::TlsCerts;
 use crate::PASSWORD;
 
-/// A running throwaway server. Its watchdog stops it when the process that
-/// started it exits.
+/// A throwaway server. Its watchdog stops it when the process that started
+/// it exits.
+///
+/// [`Server::stop`] and [`Server::start`] restart it on the same data
+/// directory and port. Only restart a server the test started for itself:
+/// the shared per-process servers ([`crate::pg_admin_url`],
+/// [`crate::mysql_admin_url`]) serve every test running at the same time.
 pub struct Server {
     pub url: DbUrl,
     pub dir: PathBuf,
-    pub pid: u32,
+    launch: Launch,
+    /// The running process; `None` while stopped.
+    process: Option<Child>,
 }
 
 impl Server {
@@ -22,6 +43,223 @@ impl Server {
     pub fn leak_url(self) -> DbUrl {
         self.url
     }
+
+    /// The server process's id, `None` while stopped. A restart changes it.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().map(Child::id)
+    }
+
+    /// Shuts the server down the way an administrator's restart does, and
+    /// waits until its process has exited (so its port is free). Sessions
+    /// are ended at once, with the engine's own shutdown error: PostgreSQL
+    /// gets SIGINT, a *fast* shutdown (SIGTERM, a *smart* one, would wait
+    /// for every client to disconnect); MariaDB gets SIGTERM. Stopping a
+    /// stopped server does nothing.
+    pub fn stop(&mut self) -> Result<(), String> {
+        let Some(mut child) = self.process.take() else {
+            return Ok(());
+        };
+        let pid = child.id();
+        let signal = self.launch.engine.stop_signal();
+        // A server that died on its own is stopped already.
+        if !matches!(child.try_wait(), Ok(Some(_))) {
+            let signalled = run(
+                Command::new("kill")
+                    .args(["-s", signal])
+                    .arg(pid.to_string()),
+                "kill",
+            );
+            if let Err(e) = signalled {
+                self.process = Some(child);
+                return Err(e);
+            }
+        }
+        // Signalled: from here on the pid may be recycled once it exits.
+        let _ = std::fs::remove_file(self.launch.pidfile());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => return Ok(()),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Ok(None) => {
+                    // A last resort: a PostgreSQL killed this way may leave
+                    // backends behind, which a start then reports.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "{} (pid {pid}) did not stop within 60 s of SIG{signal}; killed",
+                        self.launch.engine.name()
+                    ));
+                }
+                Err(e) => return Err(format!("waiting for pid {pid}: {e}")),
+            }
+        }
+    }
+
+    /// Launches the stopped server again with the same command line (same
+    /// data directory, port and settings) and waits until it accepts
+    /// connections. What was committed before the stop is there again.
+    pub fn start(&mut self) -> Result<(), String> {
+        if let Some(pid) = self.pid() {
+            return Err(format!(
+                "{} is already running (pid {pid})",
+                self.launch.engine.name()
+            ));
+        }
+        let mut child = self.launch.spawn()?;
+        let ready = self.launch.wait_ready(self.url.port, &mut child);
+        // Kept even when not ready, so `stop` and the watchdog still end it.
+        self.process = Some(child);
+        ready
+    }
+
+    /// [`Server::stop`], `down` with no server on the port (clients get
+    /// "connection refused"), then [`Server::start`].
+    pub fn restart(&mut self, down: Duration) -> Result<(), String> {
+        self.stop()?;
+        std::thread::sleep(down);
+        self.start()
+    }
+}
+
+/// Which engine a [`Launch`] runs, with what telling whether it is ready.
+enum Engine {
+    Postgres { isready: PathBuf },
+    MariaDb { socket: PathBuf },
+}
+
+impl Engine {
+    fn name(&self) -> &'static str {
+        match self {
+            Engine::Postgres { .. } => "postgres",
+            Engine::MariaDb { .. } => "mariadbd",
+        }
+    }
+
+    /// The signal for a shutdown that ends client sessions at once.
+    fn stop_signal(&self) -> &'static str {
+        match self {
+            Engine::Postgres { .. } => "INT",
+            Engine::MariaDb { .. } => "TERM",
+        }
+    }
+}
+
+/// How a server process is launched, recorded so that a restart runs
+/// exactly the same command.
+struct Launch {
+    engine: Engine,
+    program: PathBuf,
+    args: Vec<OsString>,
+    /// The server's directory: working directory, pid file for the watchdog.
+    dir: PathBuf,
+    /// The server's log, quoted when it fails to start.
+    log: PathBuf,
+    /// Whether the process's stdout and stderr go to `log` (PostgreSQL);
+    /// MariaDB writes its log itself (`--log-error`).
+    output_to_log: bool,
+}
+
+impl Launch {
+    fn pidfile(&self) -> PathBuf {
+        self.dir.join("watchdog.pid")
+    }
+
+    /// Starts the process and records its pid for the watchdog.
+    fn spawn(&self) -> Result<Child, String> {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null());
+        if self.output_to_log {
+            // Appended: a restarted server's log follows the first one's.
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.log)
+                .map_err(|e| format!("{}: {e}", self.log.display()))?;
+            cmd.stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stderr(log);
+        } else {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("{}: {e}", self.engine.name()))?;
+        // Written whole, then renamed: the watchdog never reads half a pid.
+        let tmp = self.dir.join("watchdog.pid.tmp");
+        let recorded = std::fs::write(&tmp, child.id().to_string())
+            .and_then(|()| std::fs::rename(&tmp, self.pidfile()));
+        if let Err(e) = recorded {
+            // No watchdog would ever find this process: end it now.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{}: {e}", self.pidfile().display()));
+        }
+        Ok(child)
+    }
+
+    /// Waits until the server accepts connections; fails at once, quoting
+    /// its log, if the process exits first (a port taken, a bad setting).
+    fn wait_ready(&self, port: u16, child: &mut Child) -> Result<(), String> {
+        let name = self.engine.name();
+        let timeout = match self.engine {
+            Engine::Postgres { .. } => Duration::from_secs(60),
+            Engine::MariaDb { .. } => Duration::from_secs(90),
+        };
+        let mut exited = None;
+        let ready = wait_until(name, timeout, || {
+            if let Ok(Some(status)) = child.try_wait() {
+                exited = Some(status);
+                return true;
+            }
+            let mut probe = match &self.engine {
+                Engine::Postgres { isready } => {
+                    let mut c = Command::new(isready);
+                    c.args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()]);
+                    c
+                }
+                Engine::MariaDb { socket } => mariadb_client(socket, None),
+            };
+            probe
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false)
+        });
+        let problem = match (ready, exited) {
+            (Ok(()), None) => return Ok(()),
+            (_, Some(status)) => format!("{name} exited with {status} before it was ready"),
+            (Err(e), None) => e,
+        };
+        let tail = std::fs::read_to_string(&self.log).unwrap_or_default();
+        Err(format!(
+            "{problem}; server log: {}",
+            tail.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+        ))
+    }
+}
+
+/// `mariadb -e sql` (or `mariadb-admin ping` without `sql`) as root over
+/// the server's unix socket.
+fn mariadb_client(socket: &Path, sql: Option<&str>) -> Command {
+    let mut c = Command::new(if sql.is_some() {
+        "mariadb"
+    } else {
+        "mariadb-admin"
+    });
+    c.arg("--no-defaults")
+        .arg(format!("--socket={}", socket.display()))
+        .arg("-uroot");
+    match sql {
+        Some(s) => c.arg("-e").arg(s),
+        None => c.arg("ping"),
+    };
+    c
 }
 
 fn is_root() -> bool {
@@ -72,23 +310,29 @@ fn server_dir(dir: Option<&Path>, prefix: &str) -> Result<(PathBuf, bool), Strin
     }
 }
 
-/// Starts a shell that waits for this process to exit, then stops `pid` and
-/// (when `remove`) deletes `dir`.
-fn watchdog(pid: u32, dir: &Path, remove: bool) -> Result<(), String> {
+/// Starts a shell that waits for this process to exit, then stops the
+/// server whose pid `launch`'s pid file holds at that moment (with its
+/// shutdown signal, then SIGKILL after 10 s) and, when `remove`, deletes
+/// its directory.
+fn watchdog(launch: &Launch, remove: bool) -> Result<(), String> {
     let script = r#"
         while kill -0 "$1" 2>/dev/null; do sleep 1; done
-        kill -TERM "$2" 2>/dev/null
-        i=0; while kill -0 "$2" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i+1)); done
-        kill -KILL "$2" 2>/dev/null
-        [ "$4" = rm ] && rm -rf "$3"
+        pid=$(cat "$2" 2>/dev/null)
+        if [ -n "$pid" ]; then
+            kill -s "$3" "$pid" 2>/dev/null
+            i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.25; i=$((i+1)); done
+            kill -s KILL "$pid" 2>/dev/null
+        fi
+        [ "$5" = rm ] && rm -rf "$4"
     "#;
     Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg("sh")
         .arg(std::process::id().to_string())
-        .arg(pid.to_string())
-        .arg(dir)
+        .arg(launch.pidfile())
+        .arg(launch.engine.stop_signal())
+        .arg(&launch.dir)
         .arg(if remove { "rm" } else { "keep" })
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -153,22 +397,22 @@ fn start_postgres_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Ser
     let (dir, remove) = server_dir(dir, "ferry-pg-")?;
     let data = dir.join("data");
     let root = is_root();
-    let as_pg = |prog: &str| {
-        let mut c = if root {
-            let mut c = Command::new("setpriv");
-            c.args([
+    // As root, every PostgreSQL program runs through setpriv as `postgres`.
+    let as_pg = |prog: &str| -> (PathBuf, Vec<OsString>) {
+        if root {
+            let mut args: Vec<OsString> = [
                 "--reuid=postgres",
                 "--regid=postgres",
                 "--init-groups",
                 "--",
-            ]);
-            c.arg(bin.join(prog));
-            c
+            ]
+            .map(OsString::from)
+            .to_vec();
+            args.push(bin.join(prog).into());
+            (PathBuf::from("setpriv"), args)
         } else {
-            Command::new(bin.join(prog))
-        };
-        c.current_dir(&dir);
-        c
+            (bin.join(prog), Vec::new())
+        }
     };
     let pwfile = dir.join("pw");
     std::fs::write(&pwfile, PASSWORD).map_err(|e| e.to_string())?;
@@ -197,8 +441,11 @@ fn start_postgres_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Ser
             "chown",
         )?;
     }
+    let (initdb, prefix) = as_pg("initdb");
     run(
-        as_pg("initdb")
+        Command::new(initdb)
+            .args(prefix)
+            .current_dir(&dir)
             .arg("-D")
             .arg(&data)
             .args(["-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"])
@@ -207,40 +454,53 @@ fn start_postgres_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Ser
         "initdb",
     )?;
     let port = free_port()?;
-    let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
-    let child = as_pg("postgres")
-        .arg("-D")
-        .arg(&data)
-        .arg("-p")
-        .arg(port.to_string())
-        .arg("-k")
-        .arg(&dir)
-        .args(["-c", "listen_addresses=127.0.0.1"])
-        .args([
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ])
-        .args(["-c", "max_connections=300", "-c", "wal_level=logical"])
-        .args(["-c", "max_wal_size=4GB", "-c", "shared_buffers=256MB"])
-        .args(&tls_args)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("postgres: {e}"))?;
-    watchdog(child.id(), &dir, remove)?;
-    let isready = bin.join("pg_isready");
-    wait_until("postgres", Duration::from_secs(60), || {
-        Command::new(&isready)
-            .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    })?;
+    let (program, mut args) = as_pg("postgres");
+    args.extend(
+        [
+            "-D".into(),
+            data.into_os_string(),
+            "-p".into(),
+            port.to_string().into(),
+            "-k".into(),
+            dir.clone().into_os_string(),
+        ]
+        .into_iter()
+        .chain(
+            [
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+                "-c",
+                "wal_level=logical",
+                "-c",
+                "max_wal_size=4GB",
+                "-c",
+                "shared_buffers=256MB",
+            ]
+            .map(OsString::from),
+        )
+        .chain(tls_args.into_iter().map(OsString::from)),
+    );
+    let launch = Launch {
+        engine: Engine::Postgres {
+            isready: bin.join("pg_isready"),
+        },
+        program,
+        args,
+        log: dir.join("server.log"),
+        output_to_log: true,
+        dir: dir.clone(),
+    };
+    let mut child = launch.spawn()?;
+    watchdog(&launch, remove)?;
+    launch.wait_ready(port, &mut child)?;
     let url = DbUrl::parse(&format!(
         "postgres://postgres:{PASSWORD}@127.0.0.1:{port}/postgres"
     ))
@@ -248,7 +508,8 @@ fn start_postgres_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Ser
     Ok(Server {
         url,
         dir,
-        pid: child.id(),
+        launch,
+        process: Some(child),
     })
 }
 
@@ -271,7 +532,7 @@ fn start_mariadb_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Serv
         .ok_or("no MariaDB server found (install mariadb-server)")?;
     let (dir, remove) = server_dir(dir, "ferry-my-")?;
     let data = dir.join("data");
-    let sock = dir.join("mysql.sock");
+    let socket = dir.join("mysql.sock");
     let root = is_root();
     let mut install = Command::new("mariadb-install-db");
     install
@@ -284,83 +545,60 @@ fn start_mariadb_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Serv
     run(&mut install, "mariadb-install-db")?;
     let port = free_port()?;
     let log = dir.join("server.log");
-    let mut cmd = Command::new(server_bin);
-    cmd.arg("--no-defaults")
-        .arg(format!("--datadir={}", data.display()))
-        .arg(format!("--socket={}", sock.display()))
-        .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
-        .arg(format!("--log-error={}", log.display()))
-        .arg(format!("--port={port}"))
-        .arg("--bind-address=127.0.0.1")
-        .args([
+    let mut args = vec![
+        "--no-defaults".to_string(),
+        format!("--datadir={}", data.display()),
+        format!("--socket={}", socket.display()),
+        format!("--pid-file={}", dir.join("mysqld.pid").display()),
+        format!("--log-error={}", log.display()),
+        format!("--port={port}"),
+        "--bind-address=127.0.0.1".to_string(),
+    ];
+    args.extend(
+        [
             "--skip-name-resolve",
             "--local-infile=1",
             "--max-allowed-packet=1G",
-        ])
-        .args([
             "--innodb-buffer-pool-size=512M",
             "--innodb-flush-log-at-trx-commit=2",
-        ])
-        .args([
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_bin",
-        ])
-        .args([
             "--server-id=1",
             "--binlog-format=ROW",
             "--max-connections=300",
-        ])
-        .arg(format!("--log-bin={}", dir.join("binlog").display()));
+        ]
+        .map(String::from),
+    );
+    args.push(format!("--log-bin={}", dir.join("binlog").display()));
     if let Some(certs) = tls {
-        cmd.arg(format!("--ssl-ca={}", certs.ca_cert.display()))
-            .arg(format!("--ssl-cert={}", certs.server_cert.display()))
-            .arg(format!("--ssl-key={}", certs.server_key.display()));
+        args.push(format!("--ssl-ca={}", certs.ca_cert.display()));
+        args.push(format!("--ssl-cert={}", certs.server_cert.display()));
+        args.push(format!("--ssl-key={}", certs.server_key.display()));
     }
     if root {
-        cmd.arg("--user=root");
+        args.push("--user=root".to_string());
     }
-    let child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("{server_bin}: {e}"))?;
-    watchdog(child.id(), &dir, remove)?;
-    let client = |sql: Option<&str>| {
-        let mut c = if sql.is_some() {
-            Command::new("mariadb")
-        } else {
-            Command::new("mariadb-admin")
-        };
-        c.arg("--no-defaults")
-            .arg(format!("--socket={}", sock.display()))
-            .arg("-uroot");
-        match sql {
-            Some(s) => c.arg("-e").arg(s),
-            None => c.arg("ping"),
-        };
-        c
+    let launch = Launch {
+        engine: Engine::MariaDb {
+            socket: socket.clone(),
+        },
+        program: PathBuf::from(server_bin),
+        args: args.into_iter().map(OsString::from).collect(),
+        log,
+        output_to_log: false,
+        dir: dir.clone(),
     };
-    wait_until("mariadbd", Duration::from_secs(90), || {
-        client(None)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
-    })
-    .map_err(|e| {
-        let tail = std::fs::read_to_string(&log).unwrap_or_default();
-        format!(
-            "{e}; server log: {}",
-            tail.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
-        )
-    })?;
+    let mut child = launch.spawn()?;
+    watchdog(&launch, remove)?;
+    launch.wait_ready(port, &mut child)?;
     run(
-        &mut client(Some(&format!(
-            "CREATE USER 'ferry'@'%' IDENTIFIED BY '{PASSWORD}'; \
-             GRANT ALL PRIVILEGES ON *.* TO 'ferry'@'%' WITH GRANT OPTION;"
-        ))),
+        &mut mariadb_client(
+            &socket,
+            Some(&format!(
+                "CREATE USER 'ferry'@'%' IDENTIFIED BY '{PASSWORD}'; \
+                 GRANT ALL PRIVILEGES ON *.* TO 'ferry'@'%' WITH GRANT OPTION;"
+            )),
+        ),
         "create test account",
     )?;
     let url = DbUrl::parse(&format!("mysql://ferry:{PASSWORD}@127.0.0.1:{port}/mysql"))
@@ -368,6 +606,7 @@ fn start_mariadb_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Serv
     Ok(Server {
         url,
         dir,
-        pid: child.id(),
+        launch,
+        process: Some(child),
     })
 }
