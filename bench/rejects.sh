@@ -18,24 +18,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: bench/rejects.sh [--rows N] [--dups K]" >&2; exit 2 ;;
   esac
 done
-bash scripts/ensure-servers.sh
-cargo build --release --quiet -p ferry -p ferry-testkit --bins
-FERRY=target/release/ferry
-WORK=$(mktemp -d /tmp/ferry-rejects.XXXXXX)
-trap 'exec 3>&- 2>/dev/null || true; rm -rf "$WORK"' EXIT
-mkfifo "$WORK/servers.in"
-target/release/ferry-servers <"$WORK/servers.in" >"$WORK/servers.out" &
-exec 3>"$WORK/servers.in"
-for _ in $(seq 1 600); do grep -q READY "$WORK/servers.out" 2>/dev/null && break; sleep 0.2; done
-grep -q READY "$WORK/servers.out" || { echo "servers did not start" >&2; exit 1; }
-eval "$(grep '^FERRY_' "$WORK/servers.out")"
-[[ "$FERRY_PG_URL" =~ ^[a-z]+://([^:]+):([^@]+)@([^:/]+):([0-9]+)/ ]]
-PGU=${BASH_REMATCH[1]} PGPW=${BASH_REMATCH[2]} PGH=${BASH_REMATCH[3]} PGP=${BASH_REMATCH[4]}
-[[ "$FERRY_MYSQL_URL" =~ ^[a-z]+://([^:]+):([^@]+)@([^:/]+):([0-9]+)/ ]]
-MYU=${BASH_REMATCH[1]} MYPW=${BASH_REMATCH[2]} MYH=${BASH_REMATCH[3]} MYP=${BASH_REMATCH[4]}
-export PGPASSWORD="$PGPW" MYSQL_PWD="$MYPW"
-pg() { psql -X -q -v ON_ERROR_STOP=1 -h "$PGH" -p "$PGP" -U "$PGU" "$@"; }
-my() { mariadb --protocol=tcp -h "$MYH" -P "$MYP" -u "$MYU" "$@"; }
+source bench/servers.sh ferry-rejects
 DDL="id bigint PRIMARY KEY, n integer NOT NULL, note varchar(64)"
 # Keys spread over the whole table, so several ranges and batches bisect.
 DUPKEYS=$(seq 1 "$DUPS" | awk -v r="$ROWS" -v k="$DUPS" '{printf "%s(%d, 0, %s)", (NR>1?",":""), int(($1-0.5)*r/k), "'"'"'mine'"'"'"}')
@@ -63,7 +46,7 @@ rej_pm=$(wc -l <"$WORK/rejects.jsonl"); rm -f "$WORK/rejects.jsonl"
 # MariaDB source for the other direction: the same rows.
 my src -e "CREATE TABLE t ($DDL)"
 pg -d src -c "\\copy t TO '$WORK/t.tsv'"
-my --local-infile=1 src -e "LOAD DATA LOCAL INFILE '$WORK/t.tsv' INTO TABLE t"
+my src -e "LOAD DATA LOCAL INFILE '$WORK/t.tsv' INTO TABLE t"
 clean_mp=$(run "$mysrc" "$pgdst" reset_pg "")
 dups_mp=$(run "$mysrc" "$pgdst" reset_pg "INSERT INTO t VALUES $DUPKEYS")
 rej_mp=$(wc -l <"$WORK/rejects.jsonl")

@@ -37,29 +37,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-bash scripts/ensure-servers.sh
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
-cargo build --release --quiet -p ferry -p ferry-testkit --bins
-FERRY=target/release/ferry
-WORK=$(mktemp -d /tmp/ferry-bench.XXXXXX)
-trap 'exec 3>&- 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-# Servers: kept up while fd 3 (their stdin) stays open.
-mkfifo "$WORK/servers.in"
-target/release/ferry-servers <"$WORK/servers.in" >"$WORK/servers.out" &
-exec 3>"$WORK/servers.in"
-for _ in $(seq 1 600); do grep -q READY "$WORK/servers.out" 2>/dev/null && break; sleep 0.2; done
-grep -q READY "$WORK/servers.out" || { echo "servers did not start" >&2; exit 1; }
-eval "$(grep '^FERRY_' "$WORK/servers.out")"
-parse() { # URL → user password host port
-  [[ "$1" =~ ^[a-z]+://([^:]+):([^@]+)@([^:/]+):([0-9]+)/ ]] || { echo "bad url $1" >&2; exit 1; }
-  echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} ${BASH_REMATCH[3]} ${BASH_REMATCH[4]}"
-}
-read -r PGU PGPW PGH PGP <<<"$(parse "$FERRY_PG_URL")"
-read -r MYU MYPW MYH MYP <<<"$(parse "$FERRY_MYSQL_URL")"
-export PGPASSWORD="$PGPW" MYSQL_PWD="$MYPW" PGTZ=UTC
-pg() { psql -X -q -v ON_ERROR_STOP=1 -h "$PGH" -p "$PGP" -U "$PGU" "$@"; }
-my() { mariadb --protocol=tcp -h "$MYH" -P "$MYP" -u "$MYU" --local-infile=1 "$@"; }
+source bench/servers.sh ferry-bench
 pgurl() { echo "postgres://$PGU:$PGPW@$PGH:$PGP/$1"; }
 myurl() { echo "mysql://$MYU:$MYPW@$MYH:$MYP/$1"; }
 
