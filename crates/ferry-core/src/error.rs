@@ -147,5 +147,39 @@ pub fn chain_line(err: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = e.source();
     }
-    out.replace('\n', " ")
+    // …and some repeat their own prefix ("Input/output error: Input/output
+    // error: …"): consecutive equal segments are said once.
+    let mut line = String::with_capacity(out.len());
+    let mut last = None;
+    for segment in out.replace('\n', " ").split(": ") {
+        if last != Some(segment) {
+            if last.is_some() {
+                line.push_str(": ");
+            }
+            line.push_str(segment);
+        }
+        last = Some(segment);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_line_says_each_cause_once_on_one_line() {
+        let io = std::io::Error::other("Input/output error: broken pipe");
+        let e = Error::query("loading t", ErrorKind::Transient, io);
+        assert_eq!(chain_line(&e), "loading t: Input/output error: broken pipe");
+        let e = Error::query(
+            "reading t",
+            ErrorKind::Definite,
+            std::io::Error::other("Input/output error: Input/output error: reset\nby peer"),
+        );
+        assert_eq!(
+            chain_line(&e),
+            "reading t: Input/output error: reset by peer"
+        );
+    }
 }
