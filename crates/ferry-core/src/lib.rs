@@ -9,6 +9,7 @@
 
 pub mod adapter;
 pub mod arrow;
+pub mod capabilities;
 pub mod error;
 pub mod event;
 pub mod interval;
@@ -19,6 +20,7 @@ pub mod throttle;
 pub mod types;
 pub mod url;
 
+pub use capabilities::{Capabilities, ChangeStreamKind};
 pub use error::{Error, ErrorKind, Result};
 pub use plan::{
     ColumnPlan, Conversion, IfExists, RawColumn, RawTable, RawType, TablePlan, TableRef,

@@ -164,6 +164,12 @@ pub struct TablePlan {
     /// The target's schema objects as target SQL (see [`crate::schema`]).
     #[serde(default)]
     pub schema: crate::schema::SchemaPlan,
+    /// A row filter in the source's SQL dialect (the job's per-table
+    /// `where`): every source read of this table (ranges, whole-table reads,
+    /// verify, pre-flight probes) ANDs it in, so filtered rows are neither
+    /// copied nor expected by verify. `None` reads every row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_filter: Option<String>,
 }
 
 impl TablePlan {

@@ -40,6 +40,11 @@ impl Adapter {
         }
     }
 
+    /// What this engine can do; see [`ferry_core::Capabilities`].
+    pub fn capabilities(&self) -> ferry_core::Capabilities {
+        dispatch!(self, a => a.capabilities())
+    }
+
     pub fn engine(&self) -> Engine {
         match self {
             Adapter::Pg(_) => Engine::Postgres,

@@ -199,6 +199,7 @@ impl Mappings {
             primary_key: raw.primary_key.clone(),
             estimated_rows: raw.estimated_rows,
             schema: Default::default(),
+            row_filter: None,
         })
     }
 

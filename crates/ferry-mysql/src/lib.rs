@@ -143,7 +143,24 @@ pub struct MySqlAdapter {
     throttle: Option<Arc<RowThrottle>>,
 }
 
+/// What MySQL/MariaDB can do: no snapshot shared across sessions without a
+/// brief global read lock (`--lock-source`), no block ranges, the database as
+/// the only namespace, ROW binlog for changes, concurrent writers.
+pub const CAPABILITIES: ferry_core::Capabilities = ferry_core::Capabilities {
+    shared_snapshot: false,
+    lock_for_snapshot: true,
+    snapshot_slot: false,
+    block_ranges: false,
+    change_stream: Some(ferry_core::ChangeStreamKind::RowBinlog),
+    schemas: false,
+    concurrent_writers: true,
+};
+
 impl MySqlAdapter {
+    pub fn capabilities(&self) -> ferry_core::Capabilities {
+        CAPABILITIES
+    }
+
     pub fn new(url: DbUrl) -> Self {
         let throttle = url
             .max_rows_per_second()

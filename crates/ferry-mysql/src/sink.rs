@@ -575,6 +575,7 @@ mod tests {
             primary_key: vec![],
             estimated_rows: None,
             schema: Default::default(),
+            row_filter: None,
         };
         let m = "Data truncated for column 'c' at row 3";
         assert_eq!(warning_row(m), Some(3));

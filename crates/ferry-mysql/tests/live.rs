@@ -301,6 +301,7 @@ fn hand_plan(target: &str, logical: LogicalType, target_type: &str) -> TablePlan
         primary_key: vec![0],
         estimated_rows: None,
         schema: Default::default(),
+        row_filter: None,
     }
 }
 

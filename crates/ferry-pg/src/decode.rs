@@ -625,6 +625,7 @@ mod tests {
             primary_key: vec![0],
             estimated_rows: None,
             schema: Default::default(),
+            row_filter: None,
         }
     }
 

@@ -39,7 +39,24 @@ pub struct PgAdapter {
     throttle: Option<Arc<RowThrottle>>,
 }
 
+/// What PostgreSQL can do: exported snapshots shared by every session, a
+/// logical slot taken at the copy's snapshot, ctid block ranges for keyless
+/// tables, schemas, and any number of concurrent writers.
+pub const CAPABILITIES: ferry_core::Capabilities = ferry_core::Capabilities {
+    shared_snapshot: true,
+    lock_for_snapshot: false,
+    snapshot_slot: true,
+    block_ranges: true,
+    change_stream: Some(ferry_core::ChangeStreamKind::LogicalSlot),
+    schemas: true,
+    concurrent_writers: true,
+};
+
 impl PgAdapter {
+    pub fn capabilities(&self) -> ferry_core::Capabilities {
+        CAPABILITIES
+    }
+
     pub fn new(url: DbUrl) -> Self {
         let throttle = url
             .max_rows_per_second()

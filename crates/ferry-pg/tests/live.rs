@@ -478,6 +478,7 @@ async fn hub_types_from_other_engines_load() {
         primary_key: vec![0],
         estimated_rows: None,
         schema: Default::default(),
+        row_filter: None,
     };
     let url = pg_database().await;
     let pg = adapter(&url).await;
