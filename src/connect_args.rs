@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use ferry_core::url::parse_duration;
-use ferry_core::{DbUrl, Engine};
+use ferry_core::DbUrl;
 
 #[derive(clap::Args, Default, Clone)]
 pub struct ConnectArgs {
@@ -88,10 +88,7 @@ pub fn resolve(raw: &str, role: Role, args: &ConnectArgs) -> anyhow::Result<DbUr
         }
         url.set_password_if_missing(Some(read_password_file(&path)?));
     }
-    let engine_var = match url.engine {
-        Engine::Postgres => "PGPASSWORD",
-        Engine::MySql => "MYSQL_PWD",
-    };
+    let engine_var = ferry_engine::password_env(url.engine);
     let env_var = format!("FERRY_{}_PASSWORD", role.name().to_ascii_uppercase());
     let pw = std::env::var(env_var)
         .ok()

@@ -1,44 +1,34 @@
 //! `ferry plan`: the dry run. Describes and plans every table, translates the
 //! schema, runs the value pre-flight scan on the source, and prints every
-//! decision and every warning before any row moves. The same checks guard
-//! `ferry copy` ([`check_before_copy`], [`finish_after_copy`]).
+//! decision and every warning before any row moves. The engine runs the
+//! same checks as `ferry copy`'s gate; this file only renders them.
 //!
 //! Exit codes: 0 the plan is clean; 1 something blocks the copy (a value the
 //! target cannot hold, a collation collision, an index that cannot be built;
 //! with `--strict` also any schema object that does not translate); 2 error.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
 use serde_json::json;
 
-use ferry_core::{TablePlan, TableRef};
-use ferry_engine::schema::{all_ddl, blockers, finish_schema, preflight, Finding};
-use ferry_engine::{plan_tables, Adapter, CopyReport, Selection};
+use ferry_core::TablePlan;
+use ferry_engine::job::{CopySettings, TableOptions};
+use ferry_engine::run::{plan_job, PlanOutcome};
+use ferry_engine::schema::Finding;
+use ferry_engine::{Adapter, Job};
 
-use crate::{load_mappings, resolve_url, Format};
+use crate::job_args::{switch, JobArgs};
+use crate::Format;
 
 #[derive(clap::Args)]
 pub struct PlanArgs {
-    /// Source URL (as for `ferry copy`).
-    #[arg(long)]
-    source: String,
-    /// Target URL (as for `ferry copy`); read for its server family and existing tables, never written.
-    #[arg(long)]
-    target: String,
-    /// Tables to plan, comma-separated (`name` or `schema.name`). Default: all.
-    #[arg(long, value_delimiter = ',')]
-    tables: Vec<String>,
-    /// Source schema (PostgreSQL) or database (MySQL).
-    #[arg(long)]
-    schema: Option<String>,
-    /// Target schema (PostgreSQL) or database (MySQL).
-    #[arg(long)]
-    target_schema: Option<String>,
-    /// A TOML file of per-type and per-column mapping overrides.
-    #[arg(long)]
-    mapping: Option<PathBuf>,
+    /// The source, target and tables (the target is read for its server
+    /// family and existing tables, never written).
+    #[command(flatten)]
+    job: JobArgs,
+    /// Tables that must be copied in parallel key ranges (as for `ferry copy`).
+    #[arg(long, value_delimiter = ',', value_name = "TABLE")]
+    split: Vec<String>,
     /// Also print every statement the copy would run on the target, in order.
     #[arg(long)]
     ddl: bool,
@@ -47,24 +37,35 @@ pub struct PlanArgs {
     strict: bool,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    #[command(flatten)]
-    connect: crate::connect_args::ConnectArgs,
 }
 
 pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
-    let source = Adapter::new(resolve_url(&args.source, "SOURCE", &args.connect)?);
-    let target = Adapter::new(resolve_url(&args.target, "TARGET", &args.connect)?);
-    let mappings = load_mappings(args.mapping.as_ref())?;
-    let selection = Selection {
-        tables: args.tables.iter().map(|t| TableRef::parse(t)).collect(),
-        schema: args.schema.clone(),
-        target_schema: args.target_schema.clone(),
-    };
-    let plans = plan_tables(&source, target.engine(), &mappings, &selection).await?;
-    crate::check_override_columns(&mappings, &plans, args.mapping.as_ref())?;
-    let findings = preflight(&source, &target, &plans).await?;
-    let blocking = blockers(&plans, &findings, args.strict);
-    let ddl = args.ddl.then(|| all_ddl(&target, &plans));
+    let job = args.job.job(Job {
+        copy: CopySettings {
+            strict: switch(args.strict),
+            ..CopySettings::default()
+        },
+        table_options: args
+            .split
+            .iter()
+            .map(|t| TableOptions {
+                name: t.clone(),
+                split: true,
+                ..Default::default()
+            })
+            .collect(),
+        ..Job::default()
+    })?;
+    let (source_url, target_url) = args.job.urls(&job)?;
+    let PlanOutcome {
+        source,
+        target,
+        plans,
+        findings,
+        blocking,
+        ddl,
+    } = plan_job(&job, source_url, target_url).await?;
+    let ddl = args.ddl.then_some(ddl);
     match args.format {
         Format::Json => {
             let tables: Vec<_> = plans
@@ -73,6 +74,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                     json!({
                         "source": p.source,
                         "target": p.target,
+                        "row_filter": p.row_filter,
                         "columns": p.columns.iter().enumerate().map(|(i, c)| json!({
                             "name": c.name,
                             "source_type": c.source_type,
@@ -221,62 +223,4 @@ fn render_text(
         );
     }
     out
-}
-
-/// `ferry copy`'s pre-flight: prints schema warnings and lossy-rule counts
-/// (unless quiet) and refuses an unclean plan unless `allow_unclean`.
-pub async fn check_before_copy(
-    source: &Adapter,
-    target: &Adapter,
-    plans: &[TablePlan],
-    quiet: bool,
-    strict: bool,
-    allow_unclean: bool,
-) -> anyhow::Result<()> {
-    let findings = preflight(source, target, plans).await?;
-    if !quiet {
-        for p in plans {
-            for w in &p.schema.warnings {
-                eprintln!("warning: table {}: {w}", p.source);
-            }
-        }
-        for f in findings.iter().filter(|f| !f.blocking) {
-            eprintln!("note: {}", f.line());
-        }
-    }
-    let blocking = blockers(plans, &findings, strict);
-    if blocking.is_empty() {
-        return Ok(());
-    }
-    if allow_unclean {
-        if !quiet {
-            for b in &blocking {
-                eprintln!("warning: copying anyway (--allow-unclean): {b}");
-            }
-        }
-        return Ok(());
-    }
-    bail!(
-        "the plan is not clean: {} (`ferry plan` shows the whole report; --allow-unclean copies anyway)",
-        blocking.join("; ")
-    )
-}
-
-/// After the data: indexes, unique constraints, CHECKs, triggers, foreign
-/// keys, then sequences, for the tables that copied.
-pub async fn finish_after_copy(
-    target: &Adapter,
-    plans: &[TablePlan],
-    report: &CopyReport,
-    preexisting: &[TableRef],
-    quiet: bool,
-) -> anyhow::Result<()> {
-    let copied: Vec<TableRef> = report.tables.iter().map(|t| t.table.clone()).collect();
-    let done = finish_schema(target, plans, &copied, preexisting).await?;
-    if !quiet {
-        for s in &done.skipped {
-            eprintln!("warning: foreign key not created (a table it joins did not copy): {s}");
-        }
-    }
-    Ok(())
 }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ferry_core::event::{Event, EventSink};
-use ferry_core::TablePlan;
 
 /// Seconds between plain progress lines.
 const LINE_EVERY: Duration = Duration::from_secs(5);
@@ -42,14 +41,15 @@ struct LineState {
 }
 
 impl Progress {
-    pub fn new(quiet: bool, plans: &[TablePlan]) -> Self {
+    /// Starts rendering; the overall bar learns its size from
+    /// [`Event::Planned`].
+    pub fn new(quiet: bool) -> Self {
         if quiet {
             return Progress { mode: Mode::Quiet };
         }
-        let estimate: u64 = plans.iter().filter_map(|p| p.estimated_rows).sum();
         if std::io::stderr().is_terminal() {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let overall = multi.add(ProgressBar::new(estimate.max(1)));
+            let overall = multi.add(ProgressBar::new(1));
             overall.set_style(
                 ProgressStyle::with_template(
                     "{prefix:>32} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} rows {rate} eta {eta}",
@@ -57,7 +57,6 @@ impl Progress {
                 .map(with_rate)
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
-            overall.set_prefix(format!("all {} tables", plans.len()));
             Progress {
                 mode: Mode::Bars {
                     multi,
@@ -137,6 +136,18 @@ fn on_bar_event(
         return;
     };
     match event {
+        Event::Planned { tables: planned } => {
+            let estimate: u64 = planned.iter().filter_map(|t| t.estimated_rows).sum();
+            overall.set_length(estimate.max(1));
+            overall.set_prefix(format!("all {} tables", planned.len()));
+        }
+        // Printed above the bars, so they do not tear.
+        Event::Warning { line } => {
+            let _ = multi.println(format!("warning: {line}"));
+        }
+        Event::Note { line } => {
+            let _ = multi.println(format!("note: {line}"));
+        }
         Event::TableStarted {
             table,
             estimated_rows,
@@ -185,6 +196,9 @@ fn on_bar_event(
 fn on_line_event(state: &Mutex<LineState>, event: Event) {
     let Ok(mut s) = state.lock() else { return };
     match event {
+        Event::Planned { .. } => {}
+        Event::Warning { line } => eprintln!("warning: {line}"),
+        Event::Note { line } => eprintln!("note: {line}"),
         Event::TableStarted {
             table,
             estimated_rows,

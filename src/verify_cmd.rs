@@ -3,99 +3,66 @@
 //! Exit codes: 0 every table equal; 1 differences found; 2 error (a table
 //! that could not be compared wins over differences).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::bail;
+use ferry_core::DbUrl;
+use ferry_engine::job::VerifySettings;
+use ferry_engine::run::verify_job;
+use ferry_engine::verify::{CompareMode, DiffKind, RowDiff, VerifyReport};
+use ferry_engine::Job;
 
-use ferry_core::{DbUrl, TableRef};
-use ferry_engine::verify::{verify, CompareMode, DiffKind, RowDiff, VerifyOptions, VerifyReport};
-use ferry_engine::{plan_tables, Adapter, Selection};
-
-use crate::{load_mappings, resolve_url, Format, EXIT_ERROR};
+use crate::job_args::JobArgs;
+use crate::{Format, EXIT_ERROR};
 
 /// Exit code when the tables differ.
 const EXIT_DIFFERENCES: u8 = 1;
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// Source URL: postgres://user[:password]@host[:port]/db or mysql://…
+    #[command(flatten)]
+    job: JobArgs,
+    /// Differences listed per table (the counts stay exact). [default: 100]
     #[arg(long)]
-    source: String,
-    /// Target URL.
-    #[arg(long)]
-    target: String,
-    /// Tables to compare, comma-separated (`name` or `schema.name`). Default: all of the source.
-    #[arg(long, value_delimiter = ',')]
-    tables: Vec<String>,
-    /// Source schema (PostgreSQL) or database (MySQL). Default: public / the URL's.
-    #[arg(long)]
-    schema: Option<String>,
-    /// Target schema (PostgreSQL) or database (MySQL). Default: public / the URL's.
-    #[arg(long)]
-    target_schema: Option<String>,
-    /// The mapping overrides the copy used, so its conversions count as intended.
-    #[arg(long)]
-    mapping: Option<PathBuf>,
-    /// Differences listed per table (the counts stay exact).
-    #[arg(long, default_value_t = 100)]
-    max_diffs: usize,
+    max_diffs: Option<usize>,
     /// Tolerate float differences of up to N units in the last place (default: exact bits).
-    #[arg(long, default_value_t = 0)]
-    float_ulps: u32,
-    /// Rows per chunk digest.
-    #[arg(long, default_value_t = 10_000)]
-    chunk_rows: usize,
-    /// Rows per batch.
-    #[arg(long, default_value_t = 8192)]
-    batch_rows: usize,
-    /// Tables compared at the same time.
-    #[arg(long, default_value_t = 2)]
-    parallel_tables: usize,
-    /// Key ranges of one table compared at the same time.
-    #[arg(long, default_value_t = 2)]
-    parallel_ranges: usize,
+    #[arg(long)]
+    float_ulps: Option<u32>,
+    /// Rows per chunk digest. [default: 10000]
+    #[arg(long)]
+    chunk_rows: Option<usize>,
+    /// Rows per batch. [default: 8192]
+    #[arg(long)]
+    batch_rows: Option<usize>,
+    /// Tables compared at the same time. [default: 2]
+    #[arg(long)]
+    parallel_tables: Option<usize>,
+    /// Key ranges of one table compared at the same time. [default: 2]
+    #[arg(long)]
+    parallel_ranges: Option<usize>,
     /// Tables with fewer rows than twice this are compared as one range.
-    #[arg(long, default_value_t = 50_000, hide = true)]
-    min_range_rows: u64,
+    #[arg(long, hide = true)]
+    min_range_rows: Option<u64>,
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
-    #[command(flatten)]
-    connect: crate::connect_args::ConnectArgs,
 }
 
 pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let source_url = resolve_url(&args.source, "SOURCE", &args.connect)?;
-    let target_url = resolve_url(&args.target, "TARGET", &args.connect)?;
-    let mappings = load_mappings(args.mapping.as_ref())?;
-    if args.batch_rows == 0 || args.chunk_rows == 0 {
-        bail!("--batch-rows and --chunk-rows must be at least 1");
-    }
-    let source = Arc::new(Adapter::new(source_url.clone()));
-    let target = Arc::new(Adapter::new(target_url.clone()));
-    let selection = Selection {
-        tables: args.tables.iter().map(|t| TableRef::parse(t)).collect(),
-        schema: args.schema.clone(),
-        target_schema: args.target_schema.clone(),
-    };
-    let plans = plan_tables(&source, target.engine(), &mappings, &selection).await?;
-    target.list_tables(args.target_schema.as_deref()).await?;
-    let options = VerifyOptions {
-        batch_rows: args.batch_rows,
-        chunk_rows: args.chunk_rows,
-        max_diffs: args.max_diffs,
-        float_ulps: args.float_ulps,
-        parallel_tables: args.parallel_tables,
-        parallel_ranges: args.parallel_ranges,
-        ranges: ferry_core::range::RangeOptions {
-            min_range_rows: args.min_range_rows.max(1),
-            ..Default::default()
+    let job = args.job.job(Job {
+        verify: VerifySettings {
+            max_diffs: args.max_diffs,
+            float_ulps: args.float_ulps,
+            chunk_rows: args.chunk_rows,
+            batch_rows: args.batch_rows,
+            parallel_tables: args.parallel_tables,
+            parallel_ranges: args.parallel_ranges,
+            min_range_rows: args.min_range_rows,
         },
-    };
+        ..Job::default()
+    })?;
+    let (source_url, target_url) = args.job.urls(&job)?;
     let started = std::time::Instant::now();
-    let report = verify(source, target, plans, &options).await?;
+    let report = verify_job(&job, source_url.clone(), target_url.clone()).await?;
     let seconds = started.elapsed().as_secs_f64();
     match args.format {
         Format::Json => print_json(&report, &source_url, &target_url, seconds),
@@ -103,7 +70,7 @@ pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if !report.failed.is_empty() {
         for f in &report.failed {
-            eprintln!("{}", crate::failure_line(&f.table, &f.error));
+            eprintln!("{}", crate::render::failure_line(&f.table, &f.error));
         }
         ExitCode::from(EXIT_ERROR)
     } else if report.differences() > 0 {

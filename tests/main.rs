@@ -7,6 +7,7 @@ mod copy_verify;
 mod errors;
 mod faults;
 mod fidelity;
+mod job;
 mod plan;
 mod rejects;
 mod restart;

@@ -244,7 +244,7 @@ async fn read_all_ranges(
         Engine::Postgres,
         &Mappings::builtin().unwrap(),
         &Selection {
-            tables: vec![ferry_core::TableRef::parse(table)],
+            tables: vec![table.to_string()],
             ..Selection::default()
         },
     )

@@ -460,7 +460,7 @@ async fn verify_range_reads_the_source_from_the_snapshot() {
     let target = Arc::new(Adapter::new(my.clone()));
     let mappings = ferry_mapping::Mappings::builtin().unwrap();
     let selection = Selection {
-        tables: vec![ferry_core::TableRef::parse("t")],
+        tables: vec!["t".to_string()],
         ..Selection::default()
     };
     let plans = plan_tables(&source, target.engine(), &mappings, &selection)

@@ -96,6 +96,11 @@ pub enum Error {
     #[error("mapping {origin}: {problem}")]
     Mapping { origin: String, problem: String },
 
+    /// Input the job itself carries that cannot run: a bad job file, a flag
+    /// combination, a plan that is not clean. The text is the whole line.
+    #[error("{0}")]
+    Invalid(String),
+
     #[error("internal error: {0}")]
     Bug(String),
 }

@@ -8,6 +8,14 @@ use crate::plan::TableRef;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
+    /// Every table is described and planned; nothing was written yet.
+    Planned { tables: Vec<PlannedTable> },
+    /// Something the user should know that does not stop the run (a schema
+    /// object that does not translate, a lossy rule in effect, copying an
+    /// unclean plan on purpose). `line` is the whole sentence.
+    Warning { line: String },
+    /// A count or fact for the user (a lossy rule's values, a step taken).
+    Note { line: String },
     /// A table's copy is about to start reading.
     TableStarted {
         table: TableRef,
@@ -28,6 +36,14 @@ pub enum Event {
     TableFinished { summary: TableSummary },
     /// A table failed; its error is also returned from the run.
     TableFailed { table: TableRef, error: String },
+}
+
+/// One table of [`Event::Planned`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PlannedTable {
+    pub table: TableRef,
+    pub target: TableRef,
+    pub estimated_rows: Option<u64>,
 }
 
 /// Per-table result of a copy, as printed at the end and in `--format json`.

@@ -20,6 +20,17 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// Every engine, in the order messages list them.
+    pub const ALL: &'static [Engine] = &[Engine::Postgres, Engine::MySql];
+
+    /// The product name people know (`PostgreSQL`, `MySQL/MariaDB`), for messages.
+    pub fn product(self) -> &'static str {
+        match self {
+            Engine::Postgres => "PostgreSQL",
+            Engine::MySql => "MySQL/MariaDB",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Engine::Postgres => "postgres",

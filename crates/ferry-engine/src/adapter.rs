@@ -17,6 +17,33 @@ pub enum SourceSnapshot {
     MySql(MySqlSnapshot),
 }
 
+/// How a table of `engine` is named when the user gave `schema` (or none):
+/// engines with schemas name one always (PostgreSQL `public` by default);
+/// an engine whose namespace is the database leaves `None` for the URL's.
+pub fn qualify(engine: Engine, schema: Option<&str>) -> Option<String> {
+    match engine {
+        Engine::Postgres => Some(schema.unwrap_or("public").to_string()),
+        Engine::MySql => schema.map(str::to_string),
+    }
+}
+
+/// What `engine` can do, without an adapter (for messages that say which
+/// engines would take a flag).
+pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
+    match engine {
+        Engine::Postgres => ferry_pg::CAPABILITIES,
+        Engine::MySql => ferry_mysql::CAPABILITIES,
+    }
+}
+
+/// The environment variable the engine's own clients read a password from.
+pub fn password_env(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => "PGPASSWORD",
+        Engine::MySql => "MYSQL_PWD",
+    }
+}
+
 /// A source or target database.
 pub enum Adapter {
     Pg(PgAdapter),

@@ -32,6 +32,8 @@ pub struct Mappings {
     engines: HashMap<Engine, EngineRules>,
     pairs: Vec<(Engine, Engine, Overrides)>,
     user: Overrides,
+    /// Where the user's overrides came from, for error lines.
+    user_origins: Vec<String>,
 }
 
 impl Mappings {
@@ -63,16 +65,31 @@ impl Mappings {
             engines,
             pairs,
             user: Overrides::default(),
+            user_origins: Vec::new(),
         })
     }
 
     /// Adds a user's override file (TOML text; `origin` names it in errors).
-    pub fn with_overrides(mut self, origin: &str, text: &str) -> Result<Self, Error> {
+    pub fn with_overrides(self, origin: &str, text: &str) -> Result<Self, Error> {
         let o: Overrides = rules::parse(origin, text)?;
+        self.with_override_values(origin, o)
+    }
+
+    /// Adds overrides already parsed (a job file's inline `[[type]]`,
+    /// `[[column]]` and `[[table.column]]`), validated as a file's are.
+    pub fn with_override_values(mut self, origin: &str, o: Overrides) -> Result<Self, Error> {
         validate_overrides(origin, &o)?;
+        if !o.types.is_empty() || !o.columns.is_empty() {
+            self.user_origins.push(origin.to_string());
+        }
         self.user.types.extend(o.types);
         self.user.columns.extend(o.columns);
         Ok(self)
+    }
+
+    /// The files the user's overrides came from, joined for an error line.
+    pub fn user_origin(&self) -> Option<String> {
+        (!self.user_origins.is_empty()).then(|| self.user_origins.join(", "))
     }
 
     /// The user's `[[column]]` overrides for `table` that name a column it

@@ -75,7 +75,7 @@ pub struct Overrides {
 /// Applies to every column whose source type matches `source_type`, either
 /// the engine's base name (`datetime`) or the full declaration (`tinyint(1)`),
 /// case-insensitively.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypeOverride {
     /// Only for this source engine, when set.
@@ -89,7 +89,7 @@ pub struct TypeOverride {
 }
 
 /// Applies to one column of one table (`table` is `name` or `schema.name`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnOverride {
     pub table: String,

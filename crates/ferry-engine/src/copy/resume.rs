@@ -5,7 +5,7 @@ use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SplitMethod};
 use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
 use ferry_state::{RangeStatus, RunStart};
 
-use super::{CopyOptions, Run, RunState, RunSummary};
+use super::{CopyOptions, Run, RunOpening, RunState, RunSummary};
 use crate::Adapter;
 use ferry_core::error::chain_line;
 
@@ -28,18 +28,18 @@ pub(super) async fn setup_run(
     let (store, run_id) = (&state.store, state.run.run_id.as_str());
     let start = store.begin_setup(&state.run, !state.resume_only).await?;
     let label = match start {
-        RunStart::New => "new",
-        RunStart::Unfinished => "resumed",
-        RunStart::Finished if state.resume_only => "finished",
-        RunStart::Finished => "restarted",
+        RunStart::New => RunOpening::New,
+        RunStart::Unfinished => RunOpening::Resumed,
+        RunStart::Finished if state.resume_only => RunOpening::Finished,
+        RunStart::Finished => RunOpening::Restarted,
     };
     let summary = RunSummary {
         run_id: run_id.to_string(),
         start: label,
         finished: false,
     };
-    tracing::info!(run_id, start = label, "run state");
-    if label == "finished" {
+    tracing::info!(run_id, start = %label, "run state");
+    if label == RunOpening::Finished {
         store.end_setup(run_id).await?;
         return Ok((Vec::new(), summary, options.preexisting.clone()));
     }

@@ -1,0 +1,416 @@
+//! A job's whole lifecycle, as one call per command: the binary parses
+//! arguments into a [`Job`], calls one of these, renders the events it
+//! emits and maps the outcome to an exit code. Nothing here prints.
+//!
+//! `copy`: check the job against the engines' capabilities → describe and
+//! plan every table → split check → reach the target → pre-flight gate →
+//! register the run in the state store → prepare the targets and copy the
+//! ranges ([`crate::copy`]) → post-data schema → finish the run. Every step
+//! before the copy writes nothing, so a job that cannot run leaves both
+//! databases as they were.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferry_core::event::{Event, EventSink, PlannedTable};
+use ferry_core::range::{RangeOptions, SnapshotOptions};
+use ferry_core::{Capabilities, DbUrl, Engine, Error, Result, TablePlan, TableRef};
+use ferry_mapping::{Mappings, Overrides};
+use ferry_state::{run_id, PgStore, RunInfo, StateStore};
+
+use crate::adapter::capabilities_of;
+use crate::reject::RejectWriter;
+use crate::schema::{all_ddl, blockers, finish_schema, preflight, Finding};
+use crate::verify::{verify, VerifyOptions, VerifyReport};
+use crate::{
+    copy, default_workers, plan_tables, Adapter, CopyOptions, CopyReport, Job, OnError, RunState,
+    Selection,
+};
+
+/// Where state files and reject files go by default: `.ferry/`, or
+/// `FERRY_STATE_DIR`.
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("FERRY_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".ferry"))
+}
+
+/// The job's rules: the built-in ones, its mapping file, then its inline
+/// overrides (validated the same way, named after the job file).
+pub fn load_mappings(job: &Job) -> Result<Mappings> {
+    let mut m = Mappings::builtin()?;
+    if let Some(p) = &job.mapping {
+        let text = std::fs::read_to_string(p).map_err(|e| {
+            Error::Invalid(format!("cannot read mapping file {}: {e}", p.display()))
+        })?;
+        m = m.with_overrides(&p.display().to_string(), &text)?;
+    }
+    let inline = Overrides {
+        types: job.type_overrides.clone(),
+        columns: job.all_column_overrides(),
+    };
+    let origin = job.origin.clone().unwrap_or_else(|| "job".into());
+    m.with_override_values(&origin, inline)
+}
+
+/// Refuses settings the engines cannot honour, before anything connects:
+/// each flag that only some engines take is checked against the
+/// capabilities the engine declares.
+pub fn check_job(job: &Job, source: &Adapter) -> Result<()> {
+    let caps = source.capabilities();
+    // Names the engines that would take the flag, from their declarations.
+    let takers = |has: fn(&Capabilities) -> bool| {
+        Engine::ALL
+            .iter()
+            .filter(|e| has(&capabilities_of(**e)))
+            .map(|e| e.product())
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    if job.copy.cdc_slot.is_some() && !caps.snapshot_slot {
+        return Err(Error::Invalid(format!(
+            "--cdc-slot needs a {} source (the source is {})",
+            takers(|c| c.snapshot_slot),
+            source.engine()
+        )));
+    }
+    if job.copy.lock_source == Some(true) && !caps.lock_for_snapshot {
+        return Err(Error::Invalid(format!(
+            "--lock-source needs a {} source (the source is {})",
+            takers(|c| c.lock_for_snapshot),
+            source.engine()
+        )));
+    }
+    if job.copy.reject_file.is_some() && job.on_error_or_default() != OnError::Reject {
+        return Err(Error::Invalid(
+            "--reject-file needs --on-error reject".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What `copy_job` did.
+pub struct CopyOutcome {
+    pub report: CopyReport,
+    /// Where rejected rows went, when rows could be rejected.
+    pub reject_file: Option<PathBuf>,
+    pub seconds: f64,
+}
+
+/// Runs a copy job from start to finish; see the module docs for the steps.
+/// `Err` means the run did not start copying or could not finish its
+/// bookkeeping; tables that failed are in the report.
+pub async fn copy_job(
+    job: &Job,
+    source_url: DbUrl,
+    target_url: DbUrl,
+    events: EventSink,
+) -> Result<CopyOutcome> {
+    let source = Arc::new(Adapter::new(source_url.clone()));
+    let target = Arc::new(Adapter::new(target_url.clone()));
+    check_job(job, &source)?;
+    let mappings = load_mappings(job)?;
+    let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    crate::split::check_split(&source, &plans, &job.split_tables()).await?;
+    // Reaching the target before any work: a wrong password fails here, not after reading.
+    let preexisting = target.list_tables(job.target_schema.as_deref()).await?;
+    let rejecting = job.on_error_or_default() == OnError::Reject;
+    gate(
+        &source,
+        &target,
+        &plans,
+        job.copy.strict.unwrap_or(false),
+        // Rows the scan found are exactly what reject mode sets aside.
+        job.copy.allow_unclean.unwrap_or(false) || rejecting,
+        &events,
+    )
+    .await?;
+    events.send(Event::Planned {
+        tables: plans
+            .iter()
+            .map(|p| PlannedTable {
+                table: p.source.clone(),
+                target: p.target.clone(),
+                estimated_rows: p.estimated_rows,
+            })
+            .collect(),
+    });
+    let schema_plans = plans.clone();
+    let state = open_state(job, &source_url, &target_url, &plans).await?;
+    let workers = job.copy.workers.unwrap_or_else(default_workers).max(1);
+    let batch_rows = job.copy.batch_rows.unwrap_or(8192).max(1);
+    let reject_file = rejecting.then(|| {
+        job.copy
+            .reject_file
+            .clone()
+            .unwrap_or_else(|| state_dir().join(format!("{}.rejects.jsonl", state.run.run_id)))
+    });
+    let options = CopyOptions {
+        if_exists: job.if_exists_or_default(),
+        batch_rows,
+        workers,
+        snapshot: SnapshotOptions {
+            sessions: 0,
+            cdc_slot: job.copy.cdc_slot.clone(),
+            allow_lock: job.copy.lock_source.unwrap_or(false),
+        },
+        verify: job.copy.verify.unwrap_or(false).then(|| VerifyOptions {
+            batch_rows,
+            ..Default::default()
+        }),
+        preexisting,
+        rejects: match &reject_file {
+            Some(path) => Some(Arc::new(RejectWriter::open(path)?)),
+            None => None,
+        },
+        on_error: job.on_error_or_default(),
+        ranges: Some(RangeOptions {
+            max_ranges: job.copy.max_ranges.unwrap_or(workers * 4).max(1),
+            min_range_rows: job.copy.min_range_rows.unwrap_or(50_000).max(1),
+        }),
+        retries: job.copy.retries.unwrap_or(5),
+        retry_delay: Duration::from_millis(job.copy.retry_delay_ms.unwrap_or(500)),
+        state: Some(state),
+        ..CopyOptions::default()
+    };
+    let started = Instant::now();
+    let report = copy(source, target.clone(), plans, &options, events.clone()).await?;
+    // Indexes and constraints once per run: by the process that finished
+    // it, or for the tables that copied when some failed.
+    if builds_schema(&report) {
+        let copied: Vec<TableRef> = report.tables.iter().map(|t| t.table.clone()).collect();
+        let done = finish_schema(&target, &schema_plans, &copied, &report.preexisting).await?;
+        for s in &done.skipped {
+            events.send(Event::Warning {
+                line: format!("foreign key not created (a table it joins did not copy): {s}"),
+            });
+        }
+        remember_schema_built(&options, &report).await?;
+        mark_finished(&options, &report).await?;
+    }
+    Ok(CopyOutcome {
+        report,
+        reject_file,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The pre-flight gate of a copy: warns about what does not translate and
+/// what a lossy rule changes, and refuses an unclean plan unless
+/// `allow_unclean`.
+async fn gate(
+    source: &Adapter,
+    target: &Adapter,
+    plans: &[TablePlan],
+    strict: bool,
+    allow_unclean: bool,
+    events: &EventSink,
+) -> Result<()> {
+    let findings = preflight(source, target, plans).await?;
+    for p in plans {
+        for w in &p.schema.warnings {
+            events.send(Event::Warning {
+                line: format!("table {}: {w}", p.source),
+            });
+        }
+    }
+    for f in findings.iter().filter(|f| !f.blocking) {
+        events.send(Event::Note { line: f.line() });
+    }
+    let blocking = blockers(plans, &findings, strict);
+    if blocking.is_empty() {
+        return Ok(());
+    }
+    if allow_unclean {
+        for b in &blocking {
+            events.send(Event::Warning {
+                line: format!("copying anyway (--allow-unclean): {b}"),
+            });
+        }
+        return Ok(());
+    }
+    Err(Error::Invalid(format!(
+        "the plan is not clean: {} (`ferry plan` shows the whole report; --allow-unclean copies anyway)",
+        blocking.join("; ")
+    )))
+}
+
+/// Opens the state store and names the run. The id is derived from what
+/// the job copies (redacted URLs, tables, `if_exists`, the mapping file, and
+/// row filters or inline overrides when there are any), so re-running the
+/// same job resumes it; `state.run_id` names it instead.
+async fn open_state(
+    job: &Job,
+    source: &DbUrl,
+    target: &DbUrl,
+    plans: &[TablePlan],
+) -> Result<RunState> {
+    let mut tables: Vec<String> = plans
+        .iter()
+        .map(|p| match &p.row_filter {
+            Some(f) => format!("{}>{} where {f}", p.source, p.target),
+            None => format!("{}>{}", p.source, p.target),
+        })
+        .collect();
+    tables.sort();
+    let if_exists = serde_json::to_value(job.if_exists_or_default())
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut spec = format!("tables {}; if-exists {if_exists}", tables.join(","));
+    let inline = job.all_column_overrides().len() + job.type_overrides.len();
+    if inline > 0 {
+        // The overrides change what lands in the target: a job with other
+        // overrides is another run.
+        spec.push_str(&format!(
+            "; overrides {}",
+            serde_json::to_string(&(&job.type_overrides, job.all_column_overrides()))
+                .unwrap_or_default()
+        ));
+    }
+    let (s, t) = (source.to_string(), target.to_string());
+    let mapping = job
+        .mapping
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let id = match &job.state.run_id {
+        Some(id) => id.clone(),
+        None => run_id(&[&s, &t, &spec, &mapping]),
+    };
+    let store_spec = match &job.state.store {
+        Some(spec) => spec.clone(),
+        None => state_dir()
+            .join(format!("{id}.db"))
+            .to_string_lossy()
+            .into_owned(),
+    };
+    let shown = ferry_core::url::redact_raw(&store_spec);
+    let cannot = |e: Error| {
+        Error::Invalid(format!(
+            "cannot open the state store {shown}: {}",
+            ferry_core::error::chain_line(&e)
+        ))
+    };
+    let store = if store_spec.starts_with("postgres://") || store_spec.starts_with("postgresql://")
+    {
+        let mut url = DbUrl::parse(&store_spec)?;
+        let password = std::env::var("FERRY_STATE_PASSWORD")
+            .ok()
+            .or_else(|| std::env::var("PGPASSWORD").ok());
+        url.set_password_if_missing(password);
+        StateStore::Pg(Box::new(PgStore::open(url).await.map_err(cannot)?))
+    } else {
+        StateStore::open(&store_spec).await.map_err(cannot)?
+    };
+    Ok(RunState {
+        store: Arc::new(store),
+        run: RunInfo {
+            run_id: id,
+            source: s,
+            target: t,
+            job: spec,
+        },
+        resume_only: job.state.resume.unwrap_or(false),
+    })
+}
+
+/// Whether this process builds the post-data schema (indexes, constraints):
+/// the process that finished the run, or one whose tables failed (for the
+/// tables that did copy).
+fn builds_schema(report: &CopyReport) -> bool {
+    match &report.run {
+        None => true,
+        Some(run) => run.finished || !report.failed.is_empty(),
+    }
+}
+
+/// After the post-data schema of a finishing run is built: the run is finished.
+async fn mark_finished(options: &CopyOptions, report: &CopyReport) -> Result<()> {
+    if let (Some(state), Some(run)) = (&options.state, &report.run) {
+        if run.finished {
+            state.store.mark_finished(&state.run.run_id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// After a partly failed run built the schema of the tables that copied:
+/// records them with the tables that existed before the run, so the run's
+/// resume does not build their indexes a second time.
+async fn remember_schema_built(options: &CopyOptions, report: &CopyReport) -> Result<()> {
+    let Some(state) = &options.state else {
+        return Ok(());
+    };
+    if report.failed.is_empty() {
+        return Ok(());
+    }
+    let mut tables = report.preexisting.clone();
+    tables.extend(report.tables.iter().map(|t| t.target.clone()));
+    let json = serde_json::to_string(&tables).map_err(|e| Error::Bug(e.to_string()))?;
+    state.store.set_preexisting(&state.run.run_id, &json).await
+}
+
+/// What `ferry plan` found.
+pub struct PlanOutcome {
+    pub source: Adapter,
+    pub target: Adapter,
+    pub plans: Vec<TablePlan>,
+    pub findings: Vec<Finding>,
+    /// Problems that block the copy; empty means the plan is clean.
+    pub blocking: Vec<String>,
+    /// Every statement the copy would run on the target, in order.
+    pub ddl: Vec<String>,
+}
+
+/// `ferry plan`: describes, plans and pre-flights every table of the job;
+/// reads both servers, writes neither.
+pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result<PlanOutcome> {
+    let source = Adapter::new(source_url);
+    let target = Adapter::new(target_url);
+    check_job(job, &source)?;
+    let mappings = load_mappings(job)?;
+    let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    crate::split::check_split(&source, &plans, &job.split_tables()).await?;
+    let findings = preflight(&source, &target, &plans).await?;
+    let blocking = blockers(&plans, &findings, job.copy.strict.unwrap_or(false));
+    let ddl = all_ddl(&target, &plans);
+    Ok(PlanOutcome {
+        source,
+        target,
+        plans,
+        findings,
+        blocking,
+        ddl,
+    })
+}
+
+/// `ferry verify`: compares every table of the job between source and target.
+pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result<VerifyReport> {
+    let v = &job.verify;
+    let (batch_rows, chunk_rows) = (v.batch_rows.unwrap_or(8192), v.chunk_rows.unwrap_or(10_000));
+    if batch_rows == 0 || chunk_rows == 0 {
+        return Err(Error::Invalid(
+            "--batch-rows and --chunk-rows must be at least 1".into(),
+        ));
+    }
+    let source = Arc::new(Adapter::new(source_url));
+    let target = Arc::new(Adapter::new(target_url));
+    let mappings = load_mappings(job)?;
+    let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    target.list_tables(job.target_schema.as_deref()).await?;
+    let options = VerifyOptions {
+        batch_rows,
+        chunk_rows,
+        max_diffs: v.max_diffs.unwrap_or(100),
+        float_ulps: v.float_ulps.unwrap_or(0),
+        parallel_tables: v.parallel_tables.unwrap_or(2).max(1),
+        parallel_ranges: v.parallel_ranges.unwrap_or(2).max(1),
+        ranges: RangeOptions {
+            min_range_rows: v.min_range_rows.unwrap_or(50_000).max(1),
+            ..Default::default()
+        },
+    };
+    verify(source, target, plans, &options).await
+}
