@@ -364,3 +364,49 @@ fn ferry_schema_name(name: &str) -> String {
     }
     format!("{}_{:08x}", &name[..54], h & 0xffff_ffff)
 }
+
+/// Issue 18: a CREATE TABLE the target refused in the middle of setup left
+/// the tables created before it behind. Now the run takes them back and the
+/// one error line names the table.
+#[tokio::test]
+async fn a_setup_ddl_failure_leaves_no_half_schema() {
+    let (pg, my) = (
+        ferry_testkit::pg_database().await,
+        ferry_testkit::mysql_database().await,
+    );
+    // 40 × varchar(4000) in utf8mb4 is far past InnoDB's 65,535-byte row
+    // limit: MariaDB refuses the CREATE TABLE (1118), which ferry's plan
+    // cannot know from the types alone.
+    let wide: Vec<String> = (0..40).map(|i| format!("c{i} varchar(4000)")).collect();
+    ferry_testkit::pg_exec(
+        &pg,
+        &format!(
+            "CREATE TABLE a1 (id int PRIMARY KEY); CREATE TABLE a2 (id int PRIMARY KEY); \
+             CREATE TABLE a3 (id int PRIMARY KEY); CREATE TABLE b_wide (id int PRIMARY KEY, {}); \
+             INSERT INTO a1 VALUES (1)",
+            wide.join(", ")
+        ),
+    )
+    .await;
+    let (s, t) = (pg.expose(), my.expose());
+    let run = crate::util::ferry(&["copy", "--source", &s, "--target", &t, "--quiet"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(lines[0].contains("b_wide"), "{}", lines[0]);
+    assert!(lines[0].contains("dropped again"), "{}", lines[0]);
+    assert!(
+        !lines[0].contains(&t),
+        "password or URL leaked: {}",
+        lines[0]
+    );
+    assert!(
+        ferry_testkit::mysql_rows(
+            &my,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
+        )
+        .await
+        .is_empty(),
+        "tables left behind"
+    );
+}

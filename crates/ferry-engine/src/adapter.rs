@@ -224,4 +224,20 @@ impl Adapter {
     pub async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
         dispatch!(self, a => a.delete_range(plan, range).await)
     }
+
+    /// Drops these tables of this database if they exist (a failed setup
+    /// taking back the tables its run created). Durable when it returns.
+    pub async fn drop_tables(&self, tables: &[TableRef]) -> Result<()> {
+        let statements: Vec<String> = tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "DROP TABLE IF EXISTS {}",
+                    ferry_schema::table_sql(self.engine(), t)
+                )
+            })
+            .collect();
+        let what = "dropping the tables a failed setup had created";
+        dispatch!(self, a => a.execute_idempotent(&statements, what).await)
+    }
 }

@@ -124,9 +124,14 @@ pub async fn copy(
             (Some(stored), Some(summary), preexisting)
         }
         None => {
-            for plan in &plans {
-                target.prepare(plan, options.if_exists).await?;
-            }
+            resume::prepare_all(
+                &target,
+                &plans,
+                options.if_exists,
+                RunOpening::New,
+                &options.preexisting,
+            )
+            .await?;
             (None, None, options.preexisting.clone())
         }
     };

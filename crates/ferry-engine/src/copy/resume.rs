@@ -60,9 +60,7 @@ pub(super) async fn setup_run(
         })?,
         None => options.preexisting.clone(),
     };
-    for plan in plans {
-        target.prepare(plan, if_exists).await?;
-    }
+    prepare_all(target, plans, if_exists, label, &preexisting).await?;
     let mut out = Vec::with_capacity(plans.len());
     for plan in plans {
         let name = plan.source.to_string();
@@ -137,4 +135,49 @@ pub(super) async fn forget_undone(run: &Run, state: &RunState, plan: &TablePlan)
             chain_line(&e)
         ),
     }
+}
+
+/// Prepares every target table. When one fails, a new run takes back the
+/// tables it created before the failure, so a failed setup never leaves a
+/// half schema behind; the error names the table and what was dropped. (A
+/// resumed run keeps them: they may hold ranges an earlier process committed.)
+pub(super) async fn prepare_all(
+    target: &Adapter,
+    plans: &[TablePlan],
+    if_exists: IfExists,
+    start: RunOpening,
+    preexisting: &[TableRef],
+) -> Result<()> {
+    let mut created: Vec<TableRef> = Vec::new();
+    for plan in plans {
+        let Err(e) = target.prepare(plan, if_exists).await else {
+            if !preexisting.contains(&plan.target) {
+                created.push(plan.target.clone());
+            }
+            continue;
+        };
+        if start != RunOpening::New || created.is_empty() {
+            return Err(e);
+        }
+        let note = match target.drop_tables(&created).await {
+            Ok(()) => format!(
+                "; the {} tables this run had created were dropped again ({})",
+                created.len(),
+                created
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Err(d) => format!(
+                "; dropping the tables this run had created failed too: {}",
+                chain_line(&d)
+            ),
+        };
+        return Err(Error::Table {
+            table: plan.target.to_string(),
+            problem: format!("{}{note}", chain_line(&e)),
+        });
+    }
+    Ok(())
 }
