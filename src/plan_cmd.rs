@@ -13,7 +13,7 @@ use serde_json::json;
 
 use ferry_core::TablePlan;
 use ferry_engine::job::{CopySettings, TableOptions};
-use ferry_engine::run::{plan_job, PlanOutcome};
+use ferry_engine::run::{plan_job, DdlProof, PlanOutcome};
 use ferry_engine::schema::Finding;
 use ferry_engine::{Adapter, Job};
 
@@ -64,6 +64,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         findings,
         blocking,
         ddl,
+        proof,
     } = plan_job(&job, source_url, target_url).await?;
     let ddl = args.ddl.then_some(ddl);
     match args.format {
@@ -102,6 +103,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 "blocking": blocking,
                 "tables": tables,
                 "ddl": ddl,
+                "ddl_proof": proof,
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
@@ -113,7 +115,8 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 &plans,
                 &findings,
                 &blocking,
-                ddl.as_deref()
+                ddl.as_deref(),
+                &proof
             )
         ),
     }
@@ -133,6 +136,7 @@ fn render_text(
     findings: &[Finding],
     blocking: &[String],
     ddl: Option<&[String]>,
+    proof: &DdlProof,
 ) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -212,6 +216,22 @@ fn render_text(
         for s in ddl {
             let _ = writeln!(out, "{s};");
         }
+    }
+    // A proven plan says nothing more: "clean" already means the DDL ran.
+    match proof {
+        DdlProof::NotProven { reason } => {
+            let _ = writeln!(
+                out,
+                "\nnote: the DDL was not proven on the target: {reason}"
+            );
+        }
+        DdlProof::Refused { table, error } => {
+            let _ = writeln!(
+                out,
+                "\nerror: the target refused the DDL of table {table}: {error}"
+            );
+        }
+        DdlProof::Proven { .. } | DdlProof::Nothing => {}
     }
     if blocking.is_empty() {
         let _ = writeln!(out, "\nthe plan is clean");

@@ -219,3 +219,91 @@ async fn keys_that_collide_in_an_existing_targets_collation_are_found_first() {
     let run = ferry(&["plan", "--source", &s, "--target", &fresh.expose()]);
     assert_eq!(run.code, 0, "{}", run.all_output());
 }
+
+/// Issue 18: `ferry plan` said "the plan is clean" for a CREATE TABLE the
+/// target then refused. It now runs every statement against the target and
+/// takes it back: MySQL in a scratch database it drops, PostgreSQL in a
+/// transaction it rolls back.
+#[tokio::test]
+async fn plan_proves_the_ddl_on_a_mysql_target_and_leaves_nothing() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    let wide: Vec<String> = (0..40).map(|i| format!("c{i} varchar(4000)")).collect();
+    pg_exec(
+        &pg,
+        &format!(
+            "CREATE TABLE a1 (id int PRIMARY KEY); CREATE TABLE b_wide (id int PRIMARY KEY, {})",
+            wide.join(", ")
+        ),
+    )
+    .await;
+    let (s, t) = (pg.expose(), my.expose());
+    let run = ferry(&["plan", "--source", &s, "--target", &t]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .contains("error: the target refused the DDL of table public.b_wide"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("the plan is not clean"),
+        "{}",
+        run.stdout
+    );
+    // Without the wide table the same plan is proven and clean.
+    let run = ferry(&["plan", "--source", &s, "--target", &t, "--exclude", "b_*"]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let leftovers = mysql_rows(
+        &my,
+        "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'ferry\\_prove\\_%'",
+    )
+    .await;
+    assert_eq!(leftovers, vec![vec![Some("0".into())]]);
+    assert!(mysql_rows(
+        &my,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
+    )
+    .await
+    .is_empty());
+}
+
+#[tokio::test]
+async fn plan_proves_the_ddl_on_a_postgres_target_and_rolls_it_back() {
+    let (my, pg) = (mysql_database().await, pg_database().await);
+    // A zero-date default, as legacy MySQL schemas carry it: PostgreSQL
+    // refuses the translated default when the table is created.
+    mysql_exec(
+        &my,
+        "SET SESSION sql_mode = ''; \
+         CREATE TABLE legacy (id int PRIMARY KEY, d date NOT NULL DEFAULT '0000-00-00'); \
+         CREATE TABLE fine (id int PRIMARY KEY, v varchar(10) DEFAULT 'x')",
+    )
+    .await;
+    let (s, t) = (my.expose(), pg.expose());
+    let run = ferry(&["plan", "--source", &s, "--target", &t, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json plan");
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert_eq!(doc["clean"], false);
+    assert_eq!(doc["ddl_proof"]["outcome"], "refused", "{}", run.stdout);
+    assert!(
+        doc["blocking"].to_string().contains("legacy"),
+        "{}",
+        run.stdout
+    );
+    let run = ferry(&[
+        "plan", "--source", &s, "--target", &t, "--tables", "fine", "--format", "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json plan");
+    assert_eq!(doc["ddl_proof"]["outcome"], "proven", "{}", run.stdout);
+    assert_eq!(
+        ferry_testkit::pg_rows(
+            &pg,
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public'"
+        )
+        .await,
+        vec![vec![Some("0".into())]],
+        "the proof left objects behind"
+    );
+}

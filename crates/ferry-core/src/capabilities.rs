@@ -38,6 +38,10 @@ pub struct Capabilities {
     /// A database holds several schemas (PostgreSQL); without, the database
     /// itself is the namespace (MySQL).
     pub schemas: bool,
+    /// DDL runs inside transactions and rolls back (PostgreSQL), so `ferry
+    /// plan` proves its statements in a transaction it rolls back; without,
+    /// it proves them in a scratch namespace it drops afterwards.
+    pub transactional_ddl: bool,
     /// Several sessions may write one table at once; `false` means one
     /// writer (SQLite), so the engine serialises range writes.
     pub concurrent_writers: bool,

@@ -240,4 +240,53 @@ impl Adapter {
         let what = "dropping the tables a failed setup had created";
         dispatch!(self, a => a.execute_idempotent(&statements, what).await)
     }
+
+    /// Runs DDL in a transaction that is rolled back (engines with
+    /// `transactional_ddl`); see `PgAdapter::try_ddl_rolled_back`.
+    pub async fn try_ddl_rolled_back(
+        &self,
+        statements: &[String],
+    ) -> Result<Option<(usize, Error)>> {
+        match self {
+            Adapter::Pg(a) => a.try_ddl_rolled_back(statements).await,
+            _ => Err(Error::Bug(
+                "DDL proof by rollback on an engine without transactional DDL".into(),
+            )),
+        }
+    }
+
+    /// Creates an empty scratch namespace for proving DDL (engines without
+    /// `transactional_ddl`); returns its name.
+    pub async fn create_scratch_namespace(&self) -> Result<String> {
+        match self {
+            Adapter::MySql(a) => a.create_scratch_database().await,
+            _ => Err(Error::Bug(
+                "a scratch namespace on an engine with transactional DDL".into(),
+            )),
+        }
+    }
+
+    /// Runs DDL in a scratch namespace; the first refused statement's index and error.
+    pub async fn try_ddl_in(
+        &self,
+        namespace: &str,
+        statements: &[String],
+    ) -> Result<Option<(usize, Error)>> {
+        match self {
+            Adapter::MySql(a) => a.try_ddl_in(namespace, statements).await,
+            _ => Err(Error::Bug(
+                "a scratch namespace on an engine with transactional DDL".into(),
+            )),
+        }
+    }
+
+    /// Drops a scratch namespace made by [`create_scratch_namespace`](Self::create_scratch_namespace).
+    pub async fn drop_scratch_namespace(&self, namespace: &str) -> Result<()> {
+        match self {
+            Adapter::MySql(a) => a.drop_scratch_database(namespace).await,
+            _ => Err(Error::Bug(
+                "a scratch namespace on an engine with transactional DDL".into(),
+            )),
+        }
+    }
 }

@@ -362,6 +362,23 @@ pub struct PlanOutcome {
     pub blocking: Vec<String>,
     /// Every statement the copy would run on the target, in order.
     pub ddl: Vec<String>,
+    /// Whether the target ran those statements (see [`DdlProof`]).
+    pub proof: DdlProof,
+}
+
+/// What running a plan's DDL against the target, and taking it back, showed.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DdlProof {
+    /// Every statement ran (and was rolled back or dropped again).
+    Proven { statements: usize },
+    /// The proof could not run (e.g. the account may not create a scratch
+    /// database); the plan is judged without it, and says so.
+    NotProven { reason: String },
+    /// The target refused a statement: the copy would fail there.
+    Refused { table: TableRef, error: String },
+    /// Every table exists in the target already: no DDL to prove.
+    Nothing,
 }
 
 /// `ferry plan`: describes, plans and pre-flights every table of the job;
@@ -374,8 +391,12 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
     let findings = preflight(&source, &target, &plans).await?;
-    let blocking = blockers(&plans, &findings, job.copy.strict.unwrap_or(false));
+    let mut blocking = blockers(&plans, &findings, job.copy.strict.unwrap_or(false));
     let ddl = all_ddl(&target, &plans);
+    let proof = prove_ddl(job, &source, &target, &mappings, &plans).await?;
+    if let DdlProof::Refused { table, error } = &proof {
+        blocking.push(format!("table {table}: {error}"));
+    }
     Ok(PlanOutcome {
         source,
         target,
@@ -383,7 +404,129 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         findings,
         blocking,
         ddl,
+        proof,
     })
+}
+
+/// Runs every statement the copy would run for the tables it would create,
+/// in the copy's order, so "the plan is clean" means the DDL runs. Engines
+/// with transactional DDL run them in a transaction rolled back; others in
+/// a scratch namespace, planned again under that name and dropped after.
+async fn prove_ddl(
+    job: &Job,
+    source: &Adapter,
+    target: &Adapter,
+    mappings: &Mappings,
+    plans: &[TablePlan],
+) -> Result<DdlProof> {
+    let existing = target.list_tables(job.target_schema.as_deref()).await?;
+    let fresh = |p: &TablePlan| !existing.iter().any(|t| t.name == p.target.name);
+    if !plans.iter().any(fresh) {
+        return Ok(DdlProof::Nothing);
+    }
+    let fresh_sources: Vec<TableRef> = plans
+        .iter()
+        .filter(|p| fresh(p))
+        .map(|p| p.source.clone())
+        .collect();
+    let (outcome, tagged) = if target.capabilities().transactional_ddl {
+        let chosen: Vec<&TablePlan> = plans.iter().filter(|p| fresh(p)).collect();
+        let tagged = tagged_ddl(target, &chosen, &[]);
+        let stmts: Vec<String> = tagged.iter().map(|(_, s)| s.clone()).collect();
+        (target.try_ddl_rolled_back(&stmts).await, tagged)
+    } else {
+        let scratch = match target.create_scratch_namespace().await {
+            Ok(name) => name,
+            Err(e) => {
+                return Ok(DdlProof::NotProven {
+                    reason: ferry_core::error::chain_line(&e),
+                })
+            }
+        };
+        let selection = Selection {
+            target_schema: Some(scratch.clone()),
+            ..Selection::of_job(job)
+        };
+        let result = async {
+            let again = plan_tables(source, target.engine(), mappings, &selection).await?;
+            let (chosen, others): (Vec<&TablePlan>, Vec<&TablePlan>) = again
+                .iter()
+                .partition(|p| fresh_sources.contains(&p.source));
+            let tagged = tagged_ddl(target, &chosen, &others);
+            let stmts: Vec<String> = tagged.iter().map(|(_, s)| s.clone()).collect();
+            Ok::<_, Error>((target.try_ddl_in(&scratch, &stmts).await, tagged))
+        }
+        .await;
+        let dropped = target.drop_scratch_namespace(&scratch).await;
+        let (outcome, tagged) = result?;
+        dropped?;
+        (outcome, tagged)
+    };
+    Ok(match outcome {
+        Ok(None) => DdlProof::Proven {
+            statements: tagged.len(),
+        },
+        Ok(Some((i, e))) => DdlProof::Refused {
+            table: tagged.get(i).map(|(t, _)| t.clone()).unwrap_or_default(),
+            error: ferry_core::error::chain_line(&e),
+        },
+        Err(e) => DdlProof::NotProven {
+            reason: ferry_core::error::chain_line(&e),
+        },
+    })
+}
+
+/// The statements of [`all_ddl`] for `plans`, each with its source table,
+/// leaving out foreign keys to tables of `others` (which the proof does not create).
+fn tagged_ddl(
+    target: &Adapter,
+    plans: &[&TablePlan],
+    others: &[&TablePlan],
+) -> Vec<(TableRef, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for p in plans {
+        for s in target.create_ddl(p) {
+            if seen.insert(s.clone()) {
+                out.push((p.source.clone(), s));
+            }
+        }
+    }
+    for p in plans {
+        out.extend(
+            p.schema
+                .post_data
+                .iter()
+                .map(|s| (p.source.clone(), s.clone())),
+        );
+    }
+    let elsewhere: Vec<String> = others
+        .iter()
+        .map(|o| {
+            format!(
+                "REFERENCES {} ",
+                ferry_schema::table_sql(target.engine(), &o.target)
+            )
+        })
+        .collect();
+    for p in plans {
+        out.extend(
+            p.schema
+                .foreign_keys
+                .iter()
+                .filter(|fk| !elsewhere.iter().any(|r| fk.contains(r)))
+                .map(|s| (p.source.clone(), s.clone())),
+        );
+    }
+    for p in plans {
+        out.extend(
+            p.schema
+                .sequences
+                .iter()
+                .map(|s| (p.source.clone(), s.clone())),
+        );
+    }
+    out
 }
 
 /// `ferry verify`: compares every table of the job between source and target.

@@ -24,6 +24,7 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod partition;
+mod prove;
 mod schema;
 pub mod sink;
 pub mod snapshot;
@@ -153,6 +154,7 @@ pub const CAPABILITIES: ferry_core::Capabilities = ferry_core::Capabilities {
     block_ranges: false,
     change_stream: Some(ferry_core::ChangeStreamKind::RowBinlog),
     schemas: false,
+    transactional_ddl: false,
     concurrent_writers: true,
 };
 

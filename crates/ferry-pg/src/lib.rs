@@ -14,6 +14,7 @@ pub mod encode;
 mod error;
 pub mod numeric;
 pub mod partition;
+mod prove;
 pub mod replication;
 mod schema;
 mod sink;
@@ -49,6 +50,7 @@ pub const CAPABILITIES: ferry_core::Capabilities = ferry_core::Capabilities {
     block_ranges: true,
     change_stream: Some(ferry_core::ChangeStreamKind::LogicalSlot),
     schemas: true,
+    transactional_ddl: true,
     concurrent_writers: true,
 };
 
