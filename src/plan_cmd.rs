@@ -65,6 +65,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         blocking,
         ddl,
         proof,
+        unplannable,
     } = plan_job(&job, source_url, target_url).await?;
     let ddl = args.ddl.then_some(ddl);
     match args.format {
@@ -104,6 +105,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 "tables": tables,
                 "ddl": ddl,
                 "ddl_proof": proof,
+                "unplannable": unplannable.iter().map(|(t, e)| json!({"table": t, "error": e})).collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
@@ -116,7 +118,8 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 &findings,
                 &blocking,
                 ddl.as_deref(),
-                &proof
+                &proof,
+                &unplannable
             )
         ),
     }
@@ -137,6 +140,7 @@ fn render_text(
     blocking: &[String],
     ddl: Option<&[String]>,
     proof: &DdlProof,
+    unplannable: &[(ferry_core::TableRef, String)],
 ) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -216,6 +220,9 @@ fn render_text(
         for s in ddl {
             let _ = writeln!(out, "{s};");
         }
+    }
+    for (table, error) in unplannable {
+        let _ = writeln!(out, "\ntable {table}: not planned: {error}");
     }
     // A proven plan says nothing more: "clean" already means the DDL ran.
     match proof {

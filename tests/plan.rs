@@ -307,3 +307,63 @@ async fn plan_proves_the_ddl_on_a_postgres_target_and_rolls_it_back() {
         "the proof left objects behind"
     );
 }
+
+/// Issue 18: one table with a type ferry has no rule for made `ferry plan`
+/// stop, showing nothing of the other tables, and the message did not say
+/// how to leave the table out.
+#[tokio::test]
+async fn a_table_without_a_rule_is_named_with_the_way_out_and_the_rest_is_planned() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    pg_exec(
+        &pg,
+        "CREATE TABLE ok1 (id int PRIMARY KEY, v text); \
+         CREATE TABLE odd (id int PRIMARY KEY, r int4range); \
+         INSERT INTO ok1 VALUES (1, 'a')",
+    )
+    .await;
+    let (s, t) = (pg.expose(), my.expose());
+    let run = ferry(&["plan", "--source", &s, "--target", &t]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stdout.contains("table public.ok1 → ok1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "table public.odd: not planned: table public.odd column r: unsupported type int4range"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("--exclude public.odd"),
+        "{}",
+        run.stdout
+    );
+
+    let run = ferry(&["copy", "--source", &s, "--target", &t, "--quiet"]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    let line = run.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains("column r") && line.contains("--exclude public.odd"),
+        "{line}"
+    );
+
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &s,
+        "--target",
+        &t,
+        "--quiet",
+        "--exclude",
+        "odd",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert_eq!(
+        mysql_rows(&my, "SELECT count(*) FROM ok1").await,
+        vec![vec![Some("1".into())]]
+    );
+}

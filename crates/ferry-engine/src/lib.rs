@@ -145,9 +145,27 @@ pub async fn plan_tables(
     mappings: &Mappings,
     selection: &Selection,
 ) -> Result<Vec<TablePlan>> {
+    let (plans, mut unplannable) = plan_tables_lenient(source, target, mappings, selection).await?;
+    match unplannable.is_empty() {
+        true => Ok(plans),
+        false => Err(unplannable.swap_remove(0).1),
+    }
+}
+
+/// Like [`plan_tables`], but a table whose columns have no rule does not
+/// stop the others: it is returned beside the plans with its error (which
+/// names the column, the type and the way out), so `ferry plan` can show
+/// every other table's plan. Any other error still fails the call.
+pub async fn plan_tables_lenient(
+    source: &Adapter,
+    target: Engine,
+    mappings: &Mappings,
+    selection: &Selection,
+) -> Result<(Vec<TablePlan>, Vec<(TableRef, Error)>)> {
     let tables = select_tables(source, selection).await?;
     let mut plans = Vec::with_capacity(tables.len());
     let mut raws = Vec::with_capacity(tables.len());
+    let mut unplannable = Vec::new();
     for t in &tables {
         let raw = source.describe(t).await?;
         let options = selection
@@ -160,7 +178,30 @@ pub async fn plan_tables(
                 .and_then(|o| o.target.clone())
                 .unwrap_or_else(|| raw.table.name.clone()),
         };
-        let mut plan = mappings.plan_table(&raw, source.engine(), target, target_table)?;
+        let mut plan = match mappings.plan_table(&raw, source.engine(), target, target_table) {
+            Ok(plan) => plan,
+            Err(Error::UnsupportedType {
+                table,
+                column,
+                ty,
+                reason,
+            }) => {
+                let way_out = format!(
+                    "{reason}; leave the table out with --exclude {table}, or give the column a rule with a [[column]] or [[type]] override (--mapping)"
+                );
+                unplannable.push((
+                    t.clone(),
+                    Error::UnsupportedType {
+                        table,
+                        column,
+                        ty,
+                        reason: way_out,
+                    },
+                ));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         plan.row_filter = options.and_then(|o| o.row_filter.clone());
         plans.push(plan);
         raws.push(raw);
@@ -186,7 +227,7 @@ pub async fn plan_tables(
     // Indexes, constraints, defaults, identity: all tables at once, so foreign
     // keys find their targets and names are checked across the target schema.
     ferry_schema::translate(&raws, &mut plans, source.engine(), target);
-    Ok(plans)
+    Ok((plans, unplannable))
 }
 
 /// Refuses a `[[column]]` override naming a column its table lacks.

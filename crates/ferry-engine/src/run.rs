@@ -24,8 +24,8 @@ use crate::reject::RejectWriter;
 use crate::schema::{all_ddl, blockers, finish_schema, preflight, Finding};
 use crate::verify::{verify, VerifyOptions, VerifyReport};
 use crate::{
-    copy, default_workers, plan_tables, Adapter, CopyOptions, CopyReport, Job, OnError, RunState,
-    Selection,
+    copy, default_workers, plan_tables, plan_tables_lenient, Adapter, CopyOptions, CopyReport, Job,
+    OnError, RunState, Selection,
 };
 
 /// Where state files and reject files go by default: `.ferry/`, or
@@ -364,6 +364,9 @@ pub struct PlanOutcome {
     pub ddl: Vec<String>,
     /// Whether the target ran those statements (see [`DdlProof`]).
     pub proof: DdlProof,
+    /// Tables ferry cannot copy as they are, each with its one line (column,
+    /// type and the way out); every other table is planned.
+    pub unplannable: Vec<(TableRef, String)>,
 }
 
 /// What running a plan's DDL against the target, and taking it back, showed.
@@ -388,10 +391,20 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     let target = Adapter::new(target_url);
     check_job(job, &source)?;
     let mappings = load_mappings(job)?;
-    let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    let (plans, unplannable) =
+        plan_tables_lenient(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    let unplannable: Vec<(TableRef, String)> = unplannable
+        .into_iter()
+        .map(|(t, e)| (t, e.to_string()))
+        .collect();
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
     let findings = preflight(&source, &target, &plans).await?;
-    let mut blocking = blockers(&plans, &findings, job.copy.strict.unwrap_or(false));
+    let mut blocking: Vec<String> = unplannable.iter().map(|(_, e)| e.clone()).collect();
+    blocking.extend(blockers(
+        &plans,
+        &findings,
+        job.copy.strict.unwrap_or(false),
+    ));
     let ddl = all_ddl(&target, &plans);
     let proof = prove_ddl(job, &source, &target, &mappings, &plans).await?;
     if let DdlProof::Refused { table, error } = &proof {
@@ -405,6 +418,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         blocking,
         ddl,
         proof,
+        unplannable,
     })
 }
 
@@ -448,7 +462,8 @@ async fn prove_ddl(
             ..Selection::of_job(job)
         };
         let result = async {
-            let again = plan_tables(source, target.engine(), mappings, &selection).await?;
+            let (again, _) =
+                plan_tables_lenient(source, target.engine(), mappings, &selection).await?;
             let (chosen, others): (Vec<&TablePlan>, Vec<&TablePlan>) = again
                 .iter()
                 .partition(|p| fresh_sources.contains(&p.source));

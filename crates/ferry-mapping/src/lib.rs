@@ -239,12 +239,7 @@ impl Mappings {
                     && r.display_width.is_none_or(|w| Some(w) == ty.display_width)
             })
             .map(|r| (r.logical.clone(), r.conversion, r.note.clone()))
-            .ok_or_else(|| {
-                format!(
-                    "no {engine} read rule for type `{}` (add a [[type]] override with --mapping, or exclude the table)",
-                    ty.name
-                )
-            })
+            .ok_or_else(|| format!("no {engine} read rule for type `{}`", ty.name))
     }
 
     /// Builds the logical type of kind `kind` with parameters from the catalog.
