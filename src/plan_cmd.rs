@@ -11,11 +11,10 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use ferry_core::TablePlan;
 use ferry_engine::job::{CopySettings, TableOptions};
 use ferry_engine::run::{plan_job, DdlProof, PlanOutcome};
 use ferry_engine::schema::Finding;
-use ferry_engine::{Adapter, Job};
+use ferry_engine::Job;
 
 use crate::job_args::{switch, JobArgs};
 use crate::Format;
@@ -57,6 +56,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         ..Job::default()
     })?;
     let (source_url, target_url) = args.job.urls(&job)?;
+    let outcome = plan_job(&job, source_url, target_url).await?;
     let PlanOutcome {
         source,
         target,
@@ -66,7 +66,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         ddl,
         proof,
         unplannable,
-    } = plan_job(&job, source_url, target_url).await?;
+    } = &outcome;
     let ddl = args.ddl.then_some(ddl);
     match args.format {
         Format::Json => {
@@ -109,19 +109,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
-        Format::Text => print!(
-            "{}",
-            render_text(
-                &source,
-                &target,
-                &plans,
-                &findings,
-                &blocking,
-                ddl.as_deref(),
-                &proof,
-                &unplannable
-            )
-        ),
+        Format::Text => print!("{}", render_text(&outcome, ddl.map(Vec::as_slice))),
     }
     Ok(if blocking.is_empty() {
         ExitCode::SUCCESS
@@ -132,17 +120,18 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
 
 /// The human report. Holds no URL, database name or row estimate, so the same
 /// source schema always prints the same text (the snapshot tests rely on it).
-fn render_text(
-    source: &Adapter,
-    target: &Adapter,
-    plans: &[TablePlan],
-    findings: &[Finding],
-    blocking: &[String],
-    ddl: Option<&[String]>,
-    proof: &DdlProof,
-    unplannable: &[(ferry_core::TableRef, String)],
-) -> String {
+fn render_text(outcome: &PlanOutcome, ddl: Option<&[String]>) -> String {
     use std::fmt::Write;
+    let PlanOutcome {
+        source,
+        target,
+        plans,
+        findings,
+        blocking,
+        proof,
+        unplannable,
+        ..
+    } = outcome;
     let mut out = String::new();
     let _ = writeln!(out, "plan: {} → {}", source.engine(), target.engine());
     for p in plans {
