@@ -251,14 +251,35 @@ async fn plan_proves_the_ddl_on_a_mysql_target_and_leaves_nothing() {
         run.stdout
     );
     // Without the wide table the same plan is proven and clean.
-    let run = ferry(&["plan", "--source", &s, "--target", &t, "--exclude", "b_*"]);
+    let run = ferry(&[
+        "plan",
+        "--source",
+        &s,
+        "--target",
+        &t,
+        "--exclude",
+        "b_*",
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all_output());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json plan");
+    assert_eq!(doc["ddl_proof"]["outcome"], "proven", "{}", run.stdout);
+    let scratch = doc["ddl_proof"]["scratch"]
+        .as_str()
+        .expect("scratch database");
     let leftovers = mysql_rows(
         &my,
-        "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'ferry\\_prove\\_%'",
+        &format!(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{scratch}'"
+        ),
     )
     .await;
-    assert_eq!(leftovers, vec![vec![Some("0".into())]]);
+    assert_eq!(
+        leftovers,
+        vec![vec![Some("0".into())]],
+        "{scratch} left behind"
+    );
     assert!(mysql_rows(
         &my,
         "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"

@@ -373,8 +373,12 @@ pub struct PlanOutcome {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum DdlProof {
-    /// Every statement ran (and was rolled back or dropped again).
-    Proven { statements: usize },
+    /// Every statement ran (and was rolled back, or dropped again with the
+    /// scratch namespace it ran in).
+    Proven {
+        statements: usize,
+        scratch: Option<String>,
+    },
     /// The proof could not run (e.g. the account may not create a scratch
     /// database); the plan is judged without it, and says so.
     NotProven { reason: String },
@@ -443,11 +447,11 @@ async fn prove_ddl(
         .filter(|p| fresh(p))
         .map(|p| p.source.clone())
         .collect();
-    let (outcome, tagged) = if target.capabilities().transactional_ddl {
+    let (outcome, tagged, scratch) = if target.capabilities().transactional_ddl {
         let chosen: Vec<&TablePlan> = plans.iter().filter(|p| fresh(p)).collect();
         let tagged = tagged_ddl(target, &chosen, &[]);
         let stmts: Vec<String> = tagged.iter().map(|(_, s)| s.clone()).collect();
-        (target.try_ddl_rolled_back(&stmts).await, tagged)
+        (target.try_ddl_rolled_back(&stmts).await, tagged, None)
     } else {
         let scratch = match target.create_scratch_namespace().await {
             Ok(name) => name,
@@ -475,11 +479,12 @@ async fn prove_ddl(
         let dropped = target.drop_scratch_namespace(&scratch).await;
         let (outcome, tagged) = result?;
         dropped?;
-        (outcome, tagged)
+        (outcome, tagged, Some(scratch))
     };
     Ok(match outcome {
         Ok(None) => DdlProof::Proven {
             statements: tagged.len(),
+            scratch,
         },
         Ok(Some((i, e))) => DdlProof::Refused {
             table: tagged.get(i).map(|(t, _)| t.clone()).unwrap_or_default(),
