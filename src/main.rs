@@ -220,12 +220,20 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
     let report = &outcome.report;
     render::print_report(
         report,
+        &outcome.not_copied,
         args.format,
         &source_url,
         &target_url,
         outcome.seconds,
     );
     resume_args::print_run(report, args.format, outcome.reject_file.as_deref());
+    if args.format == Format::Text && !outcome.not_copied.is_empty() {
+        println!(
+            "left out: {} schema objects that are not tables ({}; see `ferry plan`)",
+            outcome.not_copied.len(),
+            ferry_engine::run::count_kinds(&outcome.not_copied)
+        );
+    }
     let differences: u64 = report.verified.iter().map(|v| v.differences).sum();
     if report.failed.is_empty() && differences > 0 {
         eprintln!("ferry: verification after copy found {differences} differences");

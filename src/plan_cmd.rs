@@ -66,6 +66,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         ddl,
         proof,
         unplannable,
+        not_copied,
     } = &outcome;
     let ddl = args.ddl.then_some(ddl);
     match args.format {
@@ -105,6 +106,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 "tables": tables,
                 "ddl": ddl,
                 "ddl_proof": proof,
+                "not_copied": not_copied,
                 "unplannable": unplannable.iter().map(|(t, e)| json!({"table": t, "error": e})).collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -208,6 +210,16 @@ fn render_text(outcome: &PlanOutcome, ddl: Option<&[String]>) -> String {
         );
         for s in ddl {
             let _ = writeln!(out, "{s};");
+        }
+    }
+    if !outcome.not_copied.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nnot copied (not tables): {}",
+            ferry_engine::run::count_kinds(&outcome.not_copied)
+        );
+        for o in &outcome.not_copied {
+            let _ = writeln!(out, "  {} {}", o.kind, o.name);
         }
     }
     for (table, error) in unplannable {

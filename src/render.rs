@@ -2,6 +2,7 @@
 //! out for a person or a program. Both forms come from the same report, so
 //! a number in one equals the number in the other.
 
+use ferry_core::schema::OtherObject;
 use ferry_core::DbUrl;
 use ferry_engine::CopyReport;
 
@@ -19,6 +20,7 @@ pub fn failure_line(table: &impl std::fmt::Display, error: &str) -> String {
 
 pub fn print_report(
     report: &CopyReport,
+    not_copied: &[OtherObject],
     format: Format,
     source: &DbUrl,
     target: &DbUrl,
@@ -41,6 +43,7 @@ pub fn print_report(
                 "rows_rejected": report.rows_rejected(),
                 "retries": report.retries,
                 "run": report.run,
+                "not_copied": not_copied,
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }

@@ -388,3 +388,67 @@ async fn a_table_without_a_rule_is_named_with_the_way_out_and_the_rest_is_planne
         vec![vec![Some("1".into())]]
     );
 }
+
+/// Issue 18: views, routines and events were left out without a word.
+/// `plan` lists each by name; `copy` says how many it left out.
+#[tokio::test]
+async fn objects_that_are_not_tables_are_listed_by_plan_and_counted_by_copy() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    pg_exec(
+        &pg,
+        "CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 2); \
+         CREATE VIEW t_view AS SELECT id FROM t; \
+         CREATE MATERIALIZED VIEW t_mat AS SELECT count(*) AS n FROM t; \
+         CREATE FUNCTION add_one(x integer) RETURNS integer LANGUAGE sql AS 'SELECT x + 1'; \
+         CREATE SEQUENCE free_counter",
+    )
+    .await;
+    let (s, t) = (pg.expose(), my.expose());
+    let run = ferry(&["plan", "--source", &s, "--target", &t]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    for line in [
+        "not copied (not tables): 1 function, 1 materialized view, 1 sequence, 1 view",
+        "  view public.t_view",
+        "  materialized view public.t_mat",
+        "  function public.add_one(x integer)",
+        "  sequence public.free_counter",
+    ] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?} in:\n{}",
+            run.stdout
+        );
+    }
+    let run = ferry(&["copy", "--source", &s, "--target", &t]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .contains("left out: 4 schema objects that are not tables"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("4 schema objects are not tables"),
+        "{}",
+        run.stderr
+    );
+
+    // MySQL/MariaDB: views, routines and events.
+    let (my2, pg2) = (mysql_database().await, pg_database().await);
+    mysql_exec(
+        &my2,
+        "CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW v AS SELECT id FROM t; \
+         CREATE FUNCTION twice(x int) RETURNS int DETERMINISTIC RETURN x * 2; \
+         CREATE PROCEDURE noop() BEGIN END",
+    )
+    .await;
+    let run = ferry(&["plan", "--source", &my2.expose(), "--target", &pg2.expose()]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    for line in ["  view v", "  function twice", "  procedure noop"] {
+        assert!(
+            run.stdout.contains(line),
+            "missing {line:?} in:\n{}",
+            run.stdout
+        );
+    }
+}

@@ -155,3 +155,16 @@ pub struct GeneratedColumnPlan {
     /// The full column definition in target SQL (name, type, generation clause).
     pub definition: String,
 }
+
+/// A schema object that is not a table and that ferry does not copy (a
+/// view, a routine, an event…), listed so that `ferry plan` can name it and
+/// the copy can say how many were left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherObject {
+    /// What it is, in the source's words: `view`, `materialized view`,
+    /// `function`, `procedure`, `event`, `foreign table`, `sequence`…
+    pub kind: String,
+    /// Its name, schema-qualified where the engine has schemas; routines
+    /// carry their argument types.
+    pub name: String,
+}

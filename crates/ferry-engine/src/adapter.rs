@@ -289,4 +289,13 @@ impl Adapter {
             )),
         }
     }
+
+    /// The schema objects of `schema` that are not tables and are not
+    /// copied (views, routines, events…), for `plan` to list and `copy` to count.
+    pub async fn other_objects(
+        &self,
+        schema: Option<&str>,
+    ) -> Result<Vec<ferry_core::schema::OtherObject>> {
+        dispatch!(self, a => a.other_objects(schema).await)
+    }
 }

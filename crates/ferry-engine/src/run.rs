@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use ferry_core::event::{Event, EventSink, PlannedTable};
 use ferry_core::range::{RangeOptions, SnapshotOptions};
+use ferry_core::schema::OtherObject;
 use ferry_core::{Capabilities, DbUrl, Engine, Error, Result, TablePlan, TableRef};
 use ferry_mapping::{Mappings, Overrides};
 use ferry_state::{run_id, PgStore, RunInfo, StateStore};
@@ -93,6 +94,8 @@ pub fn check_job(job: &Job, source: &Adapter) -> Result<()> {
 /// What `copy_job` did.
 pub struct CopyOutcome {
     pub report: CopyReport,
+    /// The source schema's views, routines, events…, which were not copied.
+    pub not_copied: Vec<OtherObject>,
     /// Where rejected rows went, when rows could be rejected.
     pub reject_file: Option<PathBuf>,
     pub seconds: f64,
@@ -137,6 +140,16 @@ pub async fn copy_job(
             .collect(),
     });
     let schema_plans = plans.clone();
+    let not_copied = source.other_objects(job.schema.as_deref()).await?;
+    if !not_copied.is_empty() {
+        events.send(Event::Warning {
+            line: format!(
+                "{} schema objects are not tables and are not copied ({}); `ferry plan` lists them",
+                not_copied.len(),
+                count_kinds(&not_copied)
+            ),
+        });
+    }
     let state = open_state(job, &source_url, &target_url, &plans).await?;
     let workers = job.copy.workers.unwrap_or_else(default_workers).max(1);
     let batch_rows = job.copy.batch_rows.unwrap_or(8192).max(1);
@@ -191,9 +204,26 @@ pub async fn copy_job(
     }
     Ok(CopyOutcome {
         report,
+        not_copied,
         reject_file,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// `2 views, 1 function`: how many of each kind.
+pub fn count_kinds(objects: &[OtherObject]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for o in objects {
+        match counts.iter_mut().find(|(k, _)| *k == o.kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&o.kind, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(k, n)| format!("{n} {k}{}", if *n == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The pre-flight gate of a copy: warns about what does not translate and
@@ -367,6 +397,8 @@ pub struct PlanOutcome {
     /// Tables ferry cannot copy as they are, each with its one line (column,
     /// type and the way out); every other table is planned.
     pub unplannable: Vec<(TableRef, String)>,
+    /// Views, routines, events… of the source schema, which are not copied.
+    pub not_copied: Vec<OtherObject>,
 }
 
 /// What running a plan's DDL against the target, and taking it back, showed.
@@ -411,6 +443,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     ));
     let ddl = all_ddl(&target, &plans);
     let proof = prove_ddl(job, &source, &target, &mappings, &plans).await?;
+    let not_copied = source.other_objects(job.schema.as_deref()).await?;
     if let DdlProof::Refused { table, error } = &proof {
         blocking.push(format!("table {table}: {error}"));
     }
@@ -423,6 +456,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         ddl,
         proof,
         unplannable,
+        not_copied,
     })
 }
 

@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod decode;
 pub mod encode;
 pub mod error;
+mod objects;
 pub mod partition;
 mod prove;
 mod schema;

@@ -13,6 +13,7 @@ pub mod decode;
 pub mod encode;
 mod error;
 pub mod numeric;
+mod objects;
 pub mod partition;
 mod prove;
 pub mod replication;
