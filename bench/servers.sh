@@ -5,7 +5,8 @@
 # $1: the temp directory's prefix.
 bash scripts/ensure-servers.sh
 cargo build --release --quiet -p ferry -p ferry-testkit --bins
-FERRY=target/release/ferry
+# FERRY_BIN runs another build (e.g. the previous commit's, for a before/after).
+FERRY=${FERRY_BIN:-target/release/ferry}
 WORK=$(mktemp -d "/tmp/${1:-ferry-bench}.XXXXXX")
 trap 'exec 3>&- 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
