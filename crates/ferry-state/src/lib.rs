@@ -5,8 +5,13 @@
 //! ([`run_id`]) or given by the user. For each table the run stores the
 //! ranges planned by its first process, so every later process and every
 //! resume reuses the same boundaries. Each range moves
-//! `pending → copying → done` ([`RangeStatus`]).
+//! `pending → copying → done` ([`RangeStatus`]), each run
+//! `setup → ready → finishing → finished` ([`RunStatus`]); a table's state
+//! is its ranges' ([`TableStatus`]). For the change stream and cutover that
+//! follow a copy, a run also keeps its stream positions and cutover steps
+//! ([`StepStatus`]).
 //!
+//! What a store does is written once, in the [`CheckpointStore`] trait.
 //! Two stores, one schema:
 //! - **SQLite** (embedded, the default): a local file. One ferry process
 //!   per run: a range left `copying` is taken to belong to a dead process.
@@ -14,61 +19,26 @@
 //!   claimed with `SELECT … FOR UPDATE SKIP LOCKED`; the claim records the
 //!   claiming process's state-store session (backend pid and start time),
 //!   and a `copying` range whose session is gone is free to take again. A
-//!   process whose state connection drops stops.
+//!   process whose state connection drops stops. The store talks to
+//!   PostgreSQL itself (through `ferry-pgconn`, the same connect and
+//!   SQLSTATE classification the engine adapter uses), not through an
+//!   engine crate.
 //!
 //! Passwords never reach the store: callers pass URLs through `DbUrl`'s
 //! redacted `Display`.
 
+mod checkpoint;
 mod pg;
 mod sqlite;
+mod status;
 
 use ferry_core::range::KeyRange;
 use ferry_core::Result;
 
+pub use checkpoint::{CheckpointStore, Claim, CutoverStep, RunInfo, RunStart, StoredRange};
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
-
-/// Where a range stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeStatus {
-    /// Planned, not started (or reset after its table failed).
-    Pending,
-    /// Claimed by a process, which may have died: its rows may or may not
-    /// have committed in the target, so whoever takes it next deletes the
-    /// range in the target first.
-    Copying,
-    /// Committed in the target; `rows` and `rejected` are final.
-    Done,
-}
-
-impl RangeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RangeStatus::Pending => "pending",
-            RangeStatus::Copying => "copying",
-            RangeStatus::Done => "done",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RangeStatus> {
-        Some(match s {
-            "pending" => RangeStatus::Pending,
-            "copying" => RangeStatus::Copying,
-            "done" => RangeStatus::Done,
-            _ => return None,
-        })
-    }
-}
-
-/// What identifies a run (no passwords: URLs in redacted form).
-#[derive(Debug, Clone)]
-pub struct RunInfo {
-    pub run_id: String,
-    pub source: String,
-    pub target: String,
-    /// A description of the job (tables and options), for people reading the store.
-    pub job: String,
-}
+pub use status::{RangeStatus, RunStatus, StepStatus, TableStatus};
 
 /// A run id from what the job copies: the same source, target, tables and
 /// options always give the same id, so re-running a command resumes it.
@@ -80,39 +50,6 @@ pub fn run_id(parts: &[&str]) -> String {
     }
     let hex = h.finalize().to_hex();
     hex.as_str()[..16].to_string()
-}
-
-/// The run as a process finds it when it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStart {
-    /// No such run yet: this process plans it and prepares the targets.
-    New,
-    /// A run that did not finish: resume it.
-    Unfinished,
-    /// A run whose every range is done (reset to start over, unless the
-    /// caller asked to keep it).
-    Finished,
-}
-
-/// One stored range.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredRange {
-    pub index: usize,
-    pub range: KeyRange,
-    pub status: RangeStatus,
-    pub rows: u64,
-    pub rejected: u64,
-}
-
-/// A claim on a range: whether it was left `copying` by another process
-/// (then its rows may be in the target and must be deleted first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    Taken {
-        was_copying: bool,
-    },
-    /// Done, or being copied by a live process.
-    Elsewhere,
 }
 
 /// The state store: an embedded SQLite file or a shared PostgreSQL database.
@@ -145,47 +82,35 @@ impl StateStore {
         }
     }
 
-    /// Starts setting the run up: registers it when new and takes the run's
-    /// setup lock (other processes wait in their own `begin_setup` until
-    /// [`end_setup`](Self::end_setup)). A finished run is reset (its
-    /// ranges forgotten) when `restart_finished`, else left as it is; either
-    /// way the answer is [`RunStart::Finished`].
+    /// See [`CheckpointStore::begin_setup`].
     pub async fn begin_setup(&self, run: &RunInfo, restart_finished: bool) -> Result<RunStart> {
         dispatch!(self, s => s.begin_setup(run, restart_finished).await)
     }
 
-    /// Records, as the run starts, which target tables existed before it
-    /// (opaque JSON to the store), so a resumed run still knows which
-    /// tables it created.
+    /// See [`CheckpointStore::set_preexisting`].
     pub async fn set_preexisting(&self, run_id: &str, json: &str) -> Result<()> {
         dispatch!(self, s => s.set_preexisting(run_id, json).await)
     }
 
-    /// Makes the run's registration (and its pre-existing tables) durable
-    /// before any target DDL runs, so a process killed during setup leaves
-    /// a run that resumes (appending into the tables it created) rather
-    /// than one whose re-run finds "its" tables and refuses them as
-    /// pre-existing. SQLite (one process per run) commits and re-takes its
-    /// lock; PostgreSQL commits while a session-level advisory lock keeps
-    /// other processes out of setup until it ends.
+    /// See [`CheckpointStore::commit_registration`]. SQLite (one process
+    /// per run) commits and re-takes its lock; PostgreSQL commits while a
+    /// session-level advisory lock keeps other processes out of setup until
+    /// it ends.
     pub async fn commit_registration(&self) -> Result<()> {
-        match self {
-            StateStore::Sqlite(s) => s.commit_registration(),
-            StateStore::Pg(s) => s.commit_registration().await,
-        }
+        dispatch!(self, s => s.commit_registration().await)
     }
 
-    /// What [`set_preexisting`](Self::set_preexisting) recorded.
+    /// See [`CheckpointStore::preexisting`].
     pub async fn preexisting(&self, run_id: &str) -> Result<Option<String>> {
         dispatch!(self, s => s.preexisting(run_id).await)
     }
 
-    /// The ranges stored for `table`, by index (empty when none yet).
+    /// See [`CheckpointStore::ranges`].
     pub async fn ranges(&self, run_id: &str, table: &str) -> Result<Vec<StoredRange>> {
         dispatch!(self, s => s.ranges(run_id, table).await)
     }
 
-    /// Stores `table`'s planned ranges, all pending. Only during setup.
+    /// See [`CheckpointStore::insert_ranges`].
     pub async fn insert_ranges(
         &self,
         run_id: &str,
@@ -195,23 +120,22 @@ impl StateStore {
         dispatch!(self, s => s.insert_ranges(run_id, table, ranges).await)
     }
 
-    /// Marks every range of `table` pending again (its target was emptied).
+    /// See [`CheckpointStore::reset_table`].
     pub async fn reset_table(&self, run_id: &str, table: &str) -> Result<()> {
         dispatch!(self, s => s.reset_table(run_id, table).await)
     }
 
-    /// Ends setup (the run is ready) and releases the setup lock.
+    /// See [`CheckpointStore::end_setup`].
     pub async fn end_setup(&self, run_id: &str) -> Result<()> {
         dispatch!(self, s => s.end_setup(run_id).await)
     }
 
-    /// Claims one range for this process (see [`Claim`]).
+    /// See [`CheckpointStore::claim`].
     pub async fn claim(&self, run_id: &str, table: &str, index: usize) -> Result<Claim> {
         dispatch!(self, s => s.claim(run_id, table, index).await)
     }
 
-    /// Records a committed range. Called after the target commit: a crash
-    /// in between leaves it `copying`, which the next claim cleans up.
+    /// See [`CheckpointStore::finish_range`].
     pub async fn finish_range(
         &self,
         run_id: &str,
@@ -223,24 +147,45 @@ impl StateStore {
         dispatch!(self, s => s.finish_range(run_id, table, index, rows, rejected).await)
     }
 
-    /// Puts a claimed range back to pending (its copy failed and nothing of
-    /// it committed).
+    /// See [`CheckpointStore::release_range`].
     pub async fn release_range(&self, run_id: &str, table: &str, index: usize) -> Result<()> {
         dispatch!(self, s => s.release_range(run_id, table, index).await)
     }
 
-    /// When every range is done, takes the run's last step (`finishing`:
-    /// building the post-data schema) for this process; returns whether it
-    /// did. Exactly one live process gets `true`; a `finishing` run whose
-    /// process died (PostgreSQL: its session is gone; SQLite: always, one
-    /// process per run) is taken again.
+    /// See [`CheckpointStore::finish_run`].
     pub async fn finish_run(&self, run_id: &str) -> Result<bool> {
         dispatch!(self, s => s.finish_run(run_id).await)
     }
 
-    /// Marks a `finishing` run finished (its last step is done).
+    /// See [`CheckpointStore::mark_finished`].
     pub async fn mark_finished(&self, run_id: &str) -> Result<()> {
         dispatch!(self, s => s.mark_finished(run_id).await)
+    }
+
+    /// See [`CheckpointStore::save_stream_position`].
+    pub async fn save_stream_position(&self, run_id: &str, stream: &str, json: &str) -> Result<()> {
+        dispatch!(self, s => s.save_stream_position(run_id, stream, json).await)
+    }
+
+    /// See [`CheckpointStore::load_stream_position`].
+    pub async fn load_stream_position(&self, run_id: &str, stream: &str) -> Result<Option<String>> {
+        dispatch!(self, s => s.load_stream_position(run_id, stream).await)
+    }
+
+    /// See [`CheckpointStore::record_cutover_step`].
+    pub async fn record_cutover_step(
+        &self,
+        run_id: &str,
+        step: &str,
+        status: StepStatus,
+        detail: &str,
+    ) -> Result<()> {
+        dispatch!(self, s => s.record_cutover_step(run_id, step, status, detail).await)
+    }
+
+    /// See [`CheckpointStore::cutover_steps`].
+    pub async fn cutover_steps(&self, run_id: &str) -> Result<Vec<CutoverStep>> {
+        dispatch!(self, s => s.cutover_steps(run_id).await)
     }
 }
 
@@ -256,11 +201,40 @@ fn range_from_json(table: &str, s: &str) -> Result<KeyRange> {
     })
 }
 
-fn status_from(table: &str, s: &str) -> Result<RangeStatus> {
+fn range_status(table: &str, s: &str) -> Result<RangeStatus> {
     RangeStatus::parse(s).ok_or_else(|| ferry_core::Error::Table {
         table: table.to_string(),
         problem: format!("the state store holds an unknown range status `{s}`"),
     })
+}
+
+fn run_status(run_id: &str, s: &str) -> Result<RunStatus> {
+    RunStatus::parse(s).ok_or_else(|| ferry_core::Error::Table {
+        table: run_id.to_string(),
+        problem: format!("the state store holds an unknown run status `{s}`"),
+    })
+}
+
+fn step_status(run_id: &str, s: &str) -> Result<StepStatus> {
+    StepStatus::parse(s).ok_or_else(|| ferry_core::Error::Table {
+        table: run_id.to_string(),
+        problem: format!("the state store holds an unknown cutover step status `{s}`"),
+    })
+}
+
+/// A store time in milliseconds since the Unix epoch, as a `SystemTime`.
+fn time_from_millis(ms: i64) -> std::time::SystemTime {
+    let since = std::time::Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        std::time::UNIX_EPOCH + since
+    } else {
+        std::time::UNIX_EPOCH - since
+    }
+}
+
+/// Counts and indexes as SQL integers (a count past `i64::MAX` cannot happen).
+fn sql_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -7,8 +7,14 @@ use ferry_core::range::KeyRange;
 use ferry_core::{Error, ErrorKind, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::{range_from_json, range_json, status_from, Claim, RunInfo, RunStart, StoredRange};
+use crate::{
+    range_from_json, range_json, range_status, run_status, sql_int, step_status, time_from_millis,
+    CheckpointStore, Claim, CutoverStep, RangeStatus, RunInfo, RunStart, RunStatus, StepStatus,
+    StoredRange,
+};
 
+/// Every table is created with the others, idempotently, when a store
+/// opens; an older store gains the tables it lacks.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ferry_runs (
     run_id TEXT PRIMARY KEY,
@@ -31,7 +37,28 @@ CREATE TABLE IF NOT EXISTS ferry_ranges (
     updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (run_id, table_name, idx)
 );
+CREATE TABLE IF NOT EXISTS ferry_stream_positions (
+    run_id TEXT NOT NULL,
+    stream_name TEXT NOT NULL,
+    position_json TEXT NOT NULL,
+    updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (run_id, stream_name)
+);
+CREATE TABLE IF NOT EXISTS ferry_cutover_steps (
+    seq INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    step TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail_json TEXT NOT NULL,
+    started TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    UNIQUE (run_id, step)
+);
 ";
+
+/// UTC now to the millisecond, as SQLite text (`CURRENT_TIMESTAMP` keeps
+/// whole seconds only).
+const NOW_MS: &str = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -41,8 +68,8 @@ fn err(context: &str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
     move |e| Error::query(format!("state store: {context}"), ErrorKind::Definite, e)
 }
 
-fn count(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+fn idx(v: usize) -> i64 {
+    sql_int(v as u64)
 }
 
 impl SqliteStore {
@@ -74,8 +101,10 @@ impl SqliteStore {
             .lock()
             .map_err(|_| Error::Bug("state store lock poisoned".into()))
     }
+}
 
-    pub async fn begin_setup(&self, run: &RunInfo, restart_finished: bool) -> Result<RunStart> {
+impl CheckpointStore for SqliteStore {
+    async fn begin_setup(&self, run: &RunInfo, restart_finished: bool) -> Result<RunStart> {
         let c = self.conn()?;
         c.execute_batch("BEGIN IMMEDIATE")
             .map_err(err("starting setup"))?;
@@ -87,24 +116,43 @@ impl SqliteStore {
             )
             .optional()
             .map_err(err("reading the run"))?;
-        Ok(match status.as_deref() {
+        let status = match status {
+            Some(s) => Some(run_status(&run.run_id, &s)?),
+            None => None,
+        };
+        Ok(match status {
             None => {
                 c.execute(
                     "INSERT INTO ferry_runs (run_id, source, target, job, status) \
-                     VALUES (?1, ?2, ?3, ?4, 'setup')",
-                    params![run.run_id, run.source, run.target, run.job],
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        run.run_id,
+                        run.source,
+                        run.target,
+                        run.job,
+                        RunStatus::Setup.as_str()
+                    ],
                 )
                 .map_err(err("registering the run"))?;
                 RunStart::New
             }
-            Some("finished") if !restart_finished => RunStart::Finished,
-            Some("finished") => {
-                c.execute("DELETE FROM ferry_ranges WHERE run_id = ?1", [&run.run_id])
+            Some(RunStatus::Finished) if !restart_finished => RunStart::Finished,
+            Some(RunStatus::Finished) => {
+                for table in [
+                    "ferry_ranges",
+                    "ferry_stream_positions",
+                    "ferry_cutover_steps",
+                ] {
+                    c.execute(
+                        &format!("DELETE FROM {table} WHERE run_id = ?1"),
+                        [&run.run_id],
+                    )
                     .map_err(err("resetting a finished run"))?;
+                }
                 c.execute(
-                    "UPDATE ferry_runs SET status = 'setup', preexisting = NULL, \
+                    "UPDATE ferry_runs SET status = ?2, preexisting = NULL, \
                      updated = CURRENT_TIMESTAMP WHERE run_id = ?1",
-                    [&run.run_id],
+                    params![run.run_id, RunStatus::Setup.as_str()],
                 )
                 .map_err(err("resetting a finished run"))?;
                 RunStart::Finished
@@ -113,7 +161,7 @@ impl SqliteStore {
         })
     }
 
-    pub async fn set_preexisting(&self, run_id: &str, json: &str) -> Result<()> {
+    async fn set_preexisting(&self, run_id: &str, json: &str) -> Result<()> {
         self.conn()?
             .execute(
                 "UPDATE ferry_runs SET preexisting = ?2 WHERE run_id = ?1",
@@ -123,7 +171,15 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn preexisting(&self, run_id: &str) -> Result<Option<String>> {
+    /// One process per run: commits and takes the write lock again at once.
+    async fn commit_registration(&self) -> Result<()> {
+        self.conn()?
+            .execute_batch("COMMIT; BEGIN IMMEDIATE")
+            .map_err(err("recording the run"))?;
+        Ok(())
+    }
+
+    async fn preexisting(&self, run_id: &str) -> Result<Option<String>> {
         self.conn()?
             .query_row(
                 "SELECT preexisting FROM ferry_runs WHERE run_id = ?1",
@@ -135,7 +191,7 @@ impl SqliteStore {
             .map_err(err("reading the run's tables"))
     }
 
-    pub async fn ranges(&self, run_id: &str, table: &str) -> Result<Vec<StoredRange>> {
+    async fn ranges(&self, run_id: &str, table: &str) -> Result<Vec<StoredRange>> {
         let c = self.conn()?;
         let mut stmt = c
             .prepare(
@@ -160,7 +216,7 @@ impl SqliteStore {
             out.push(StoredRange {
                 index: usize::try_from(idx).unwrap_or_default(),
                 range: range_from_json(table, &json)?,
-                status: status_from(table, &status)?,
+                status: range_status(table, &status)?,
                 rows: u64::try_from(n).unwrap_or_default(),
                 rejected: u64::try_from(rejected).unwrap_or_default(),
             });
@@ -168,49 +224,42 @@ impl SqliteStore {
         Ok(out)
     }
 
-    pub async fn insert_ranges(
-        &self,
-        run_id: &str,
-        table: &str,
-        ranges: &[KeyRange],
-    ) -> Result<()> {
+    async fn insert_ranges(&self, run_id: &str, table: &str, ranges: &[KeyRange]) -> Result<()> {
         let c = self.conn()?;
         for (i, r) in ranges.iter().enumerate() {
             c.execute(
                 "INSERT OR IGNORE INTO ferry_ranges (run_id, table_name, idx, range_json, status) \
-                 VALUES (?1, ?2, ?3, ?4, 'pending')",
-                params![run_id, table, count(i as u64), range_json(r)?],
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    run_id,
+                    table,
+                    idx(i),
+                    range_json(r)?,
+                    RangeStatus::Pending.as_str()
+                ],
             )
             .map_err(err("storing ranges"))?;
         }
         Ok(())
     }
 
-    pub async fn reset_table(&self, run_id: &str, table: &str) -> Result<()> {
+    async fn reset_table(&self, run_id: &str, table: &str) -> Result<()> {
         self.conn()?
             .execute(
-                "UPDATE ferry_ranges SET status = 'pending', rows = 0, rejected = 0, \
+                "UPDATE ferry_ranges SET status = ?3, rows = 0, rejected = 0, \
                  updated = CURRENT_TIMESTAMP WHERE run_id = ?1 AND table_name = ?2",
-                params![run_id, table],
+                params![run_id, table, RangeStatus::Pending.as_str()],
             )
             .map_err(err("resetting a table"))?;
         Ok(())
     }
 
-    /// See [`StateStore::commit_registration`](crate::StateStore::commit_registration).
-    pub fn commit_registration(&self) -> Result<()> {
-        self.conn()?
-            .execute_batch("COMMIT; BEGIN IMMEDIATE")
-            .map_err(err("recording the run"))?;
-        Ok(())
-    }
-
-    pub async fn end_setup(&self, run_id: &str) -> Result<()> {
+    async fn end_setup(&self, run_id: &str) -> Result<()> {
         let c = self.conn()?;
         c.execute(
-            "UPDATE ferry_runs SET status = 'ready', updated = CURRENT_TIMESTAMP \
-             WHERE run_id = ?1 AND status = 'setup'",
-            [run_id],
+            "UPDATE ferry_runs SET status = ?2, updated = CURRENT_TIMESTAMP \
+             WHERE run_id = ?1 AND status = ?3",
+            params![run_id, RunStatus::Ready.as_str(), RunStatus::Setup.as_str()],
         )
         .map_err(err("ending setup"))?;
         c.execute_batch("COMMIT").map_err(err("ending setup"))?;
@@ -218,31 +267,31 @@ impl SqliteStore {
     }
 
     /// One process per run: a `copying` range belongs to a dead process.
-    pub async fn claim(&self, run_id: &str, table: &str, index: usize) -> Result<Claim> {
+    async fn claim(&self, run_id: &str, table: &str, index: usize) -> Result<Claim> {
         let c = self.conn()?;
         let status: Option<String> = c
             .query_row(
                 "SELECT status FROM ferry_ranges WHERE run_id = ?1 AND table_name = ?2 AND idx = ?3",
-                params![run_id, table, count(index as u64)],
+                params![run_id, table, idx(index)],
                 |r| r.get(0),
             )
             .optional()
             .map_err(err("claiming a range"))?;
-        let was_copying = match status.as_deref() {
-            Some("pending") => false,
-            Some("copying") => true,
-            _ => return Ok(Claim::Elsewhere),
+        let was_copying = match status.map(|s| range_status(table, &s)).transpose()? {
+            Some(RangeStatus::Pending) => false,
+            Some(RangeStatus::Copying) => true,
+            Some(RangeStatus::Done) | None => return Ok(Claim::Elsewhere),
         };
         c.execute(
-            "UPDATE ferry_ranges SET status = 'copying', attempts = attempts + 1, \
+            "UPDATE ferry_ranges SET status = ?4, attempts = attempts + 1, \
              updated = CURRENT_TIMESTAMP WHERE run_id = ?1 AND table_name = ?2 AND idx = ?3",
-            params![run_id, table, count(index as u64)],
+            params![run_id, table, idx(index), RangeStatus::Copying.as_str()],
         )
         .map_err(err("claiming a range"))?;
         Ok(Claim::Taken { was_copying })
     }
 
-    pub async fn finish_range(
+    async fn finish_range(
         &self,
         run_id: &str,
         table: &str,
@@ -252,52 +301,151 @@ impl SqliteStore {
     ) -> Result<()> {
         self.conn()?
             .execute(
-                "UPDATE ferry_ranges SET status = 'done', rows = ?4, rejected = ?5, \
+                "UPDATE ferry_ranges SET status = ?6, rows = ?4, rejected = ?5, \
                  updated = CURRENT_TIMESTAMP WHERE run_id = ?1 AND table_name = ?2 AND idx = ?3",
                 params![
                     run_id,
                     table,
-                    count(index as u64),
-                    count(rows),
-                    count(rejected)
+                    idx(index),
+                    sql_int(rows),
+                    sql_int(rejected),
+                    RangeStatus::Done.as_str()
                 ],
             )
             .map_err(err("checkpointing a range"))?;
         Ok(())
     }
 
-    pub async fn release_range(&self, run_id: &str, table: &str, index: usize) -> Result<()> {
+    async fn release_range(&self, run_id: &str, table: &str, index: usize) -> Result<()> {
         self.conn()?
             .execute(
-                "UPDATE ferry_ranges SET status = 'pending', updated = CURRENT_TIMESTAMP \
-                 WHERE run_id = ?1 AND table_name = ?2 AND idx = ?3 AND status = 'copying'",
-                params![run_id, table, count(index as u64)],
+                "UPDATE ferry_ranges SET status = ?4, updated = CURRENT_TIMESTAMP \
+                 WHERE run_id = ?1 AND table_name = ?2 AND idx = ?3 AND status = ?5",
+                params![
+                    run_id,
+                    table,
+                    idx(index),
+                    RangeStatus::Pending.as_str(),
+                    RangeStatus::Copying.as_str()
+                ],
             )
             .map_err(err("releasing a range"))?;
         Ok(())
     }
 
-    pub async fn finish_run(&self, run_id: &str) -> Result<bool> {
+    async fn finish_run(&self, run_id: &str) -> Result<bool> {
         let n = self
             .conn()?
             .execute(
-                "UPDATE ferry_runs SET status = 'finishing', updated = CURRENT_TIMESTAMP \
-                 WHERE run_id = ?1 AND status <> 'finished' AND NOT EXISTS \
-                 (SELECT 1 FROM ferry_ranges WHERE run_id = ?1 AND status <> 'done')",
-                [run_id],
+                "UPDATE ferry_runs SET status = ?2, updated = CURRENT_TIMESTAMP \
+                 WHERE run_id = ?1 AND status <> ?3 AND NOT EXISTS \
+                 (SELECT 1 FROM ferry_ranges WHERE run_id = ?1 AND status <> ?4)",
+                params![
+                    run_id,
+                    RunStatus::Finishing.as_str(),
+                    RunStatus::Finished.as_str(),
+                    RangeStatus::Done.as_str()
+                ],
             )
             .map_err(err("finishing the run"))?;
         Ok(n > 0)
     }
 
-    pub async fn mark_finished(&self, run_id: &str) -> Result<()> {
+    async fn mark_finished(&self, run_id: &str) -> Result<()> {
         self.conn()?
             .execute(
-                "UPDATE ferry_runs SET status = 'finished', updated = CURRENT_TIMESTAMP \
-                 WHERE run_id = ?1 AND status = 'finishing'",
-                [run_id],
+                "UPDATE ferry_runs SET status = ?2, updated = CURRENT_TIMESTAMP \
+                 WHERE run_id = ?1 AND status = ?3",
+                params![
+                    run_id,
+                    RunStatus::Finished.as_str(),
+                    RunStatus::Finishing.as_str()
+                ],
             )
             .map_err(err("finishing the run"))?;
         Ok(())
+    }
+
+    async fn save_stream_position(&self, run_id: &str, stream: &str, json: &str) -> Result<()> {
+        self.conn()?
+            .execute(
+                "INSERT INTO ferry_stream_positions (run_id, stream_name, position_json) \
+                 VALUES (?1, ?2, ?3) ON CONFLICT (run_id, stream_name) DO UPDATE \
+                 SET position_json = excluded.position_json, updated = CURRENT_TIMESTAMP",
+                params![run_id, stream, json],
+            )
+            .map_err(err("saving a stream position"))?;
+        Ok(())
+    }
+
+    async fn load_stream_position(&self, run_id: &str, stream: &str) -> Result<Option<String>> {
+        self.conn()?
+            .query_row(
+                "SELECT position_json FROM ferry_stream_positions \
+                 WHERE run_id = ?1 AND stream_name = ?2",
+                params![run_id, stream],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err("reading a stream position"))
+    }
+
+    async fn record_cutover_step(
+        &self,
+        run_id: &str,
+        step: &str,
+        status: StepStatus,
+        detail: &str,
+    ) -> Result<()> {
+        self.conn()?
+            .execute(
+                &format!(
+                    "INSERT INTO ferry_cutover_steps \
+                     (run_id, step, status, detail_json, started, updated) \
+                     VALUES (?1, ?2, ?3, ?4, {NOW_MS}, {NOW_MS}) \
+                     ON CONFLICT (run_id, step) DO UPDATE SET status = excluded.status, \
+                     detail_json = excluded.detail_json, updated = excluded.updated"
+                ),
+                params![run_id, step, status.as_str(), detail],
+            )
+            .map_err(err("recording a cutover step"))?;
+        Ok(())
+    }
+
+    async fn cutover_steps(&self, run_id: &str) -> Result<Vec<CutoverStep>> {
+        let c = self.conn()?;
+        // julianday 2440587.5 is the Unix epoch.
+        let mut stmt = c
+            .prepare(
+                "SELECT step, status, detail_json, \
+                 CAST(round((julianday(started) - 2440587.5) * 86400000.0) AS INTEGER), \
+                 CAST(round((julianday(updated) - 2440587.5) * 86400000.0) AS INTEGER) \
+                 FROM ferry_cutover_steps WHERE run_id = ?1 ORDER BY seq",
+            )
+            .map_err(err("reading cutover steps"))?;
+        let rows = stmt
+            .query_map([run_id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })
+            .map_err(err("reading cutover steps"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (step, status, detail, started, updated) =
+                row.map_err(err("reading cutover steps"))?;
+            out.push(CutoverStep {
+                step,
+                status: step_status(run_id, &status)?,
+                detail,
+                started: time_from_millis(started),
+                updated: time_from_millis(updated),
+            });
+        }
+        Ok(out)
     }
 }

@@ -150,3 +150,140 @@ async fn postgres_setup_survives_a_kill_and_stays_exclusive() {
         Claim::Taken { was_copying: false }
     );
 }
+
+/// What the change stream and cutover will ask of either store: positions
+/// per stream (last one wins), steps in the order first recorded, each
+/// keeping its first time; a finished run started over forgets both.
+async fn stream_positions_and_cutover_steps(store: &StateStore, r: &RunInfo) {
+    let id = r.run_id.as_str();
+    assert_eq!(store.begin_setup(r, true).await.unwrap(), RunStart::New);
+    store.end_setup(id).await.unwrap();
+
+    assert_eq!(store.load_stream_position(id, "main").await.unwrap(), None);
+    store
+        .save_stream_position(id, "main", r#"{"lsn":"0/16B3748"}"#)
+        .await
+        .unwrap();
+    store
+        .save_stream_position(id, "main", r#"{"lsn":"0/16B37F0"}"#)
+        .await
+        .unwrap();
+    store
+        .save_stream_position(id, "other", r#"{"file":"binlog.000002","pos":4}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .load_stream_position(id, "main")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(r#"{"lsn":"0/16B37F0"}"#)
+    );
+    assert_eq!(
+        store
+            .load_stream_position("another-run", "main")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    store
+        .record_cutover_step(id, "stop_writes", StepStatus::Running, "{}")
+        .await
+        .unwrap();
+    store
+        .record_cutover_step(id, "drain", StepStatus::Running, "{}")
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    store
+        .record_cutover_step(id, "stop_writes", StepStatus::Done, r#"{"locked":true}"#)
+        .await
+        .unwrap();
+    let steps = store.cutover_steps(id).await.unwrap();
+    let names: Vec<(&str, StepStatus, &str)> = steps
+        .iter()
+        .map(|s| (s.step.as_str(), s.status, s.detail.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("stop_writes", StepStatus::Done, r#"{"locked":true}"#),
+            ("drain", StepStatus::Running, "{}"),
+        ]
+    );
+    let first = &steps[0];
+    assert!(first.started > before, "{first:?}");
+    assert!(first.updated > first.started, "{first:?}");
+    assert!(store.cutover_steps("another-run").await.unwrap().is_empty());
+
+    // Started over: the stream and the cutover belonged to the finished copy.
+    assert!(store.finish_run(id).await.unwrap());
+    store.mark_finished(id).await.unwrap();
+    assert_eq!(
+        store.begin_setup(r, true).await.unwrap(),
+        RunStart::Finished
+    );
+    store.end_setup(id).await.unwrap();
+    assert_eq!(store.load_stream_position(id, "main").await.unwrap(), None);
+    assert!(store.cutover_steps(id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_stream_positions_and_cutover_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = StateStore::open(path.to_str().unwrap()).await.unwrap();
+    stream_positions_and_cutover_steps(&store, &run("sync")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_stream_positions_and_cutover_steps() {
+    let url = ferry_testkit::pg_database().await;
+    let store = StateStore::open(&url.expose()).await.unwrap();
+    stream_positions_and_cutover_steps(&store, &run("sync")).await;
+}
+
+/// A store written before stream positions and cutover steps existed
+/// (only `ferry_runs` and `ferry_ranges`) opens, keeps its run, and gains
+/// the new tables.
+#[tokio::test]
+async fn sqlite_store_from_before_the_cutover_tables_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE ferry_runs (run_id TEXT PRIMARY KEY, source TEXT NOT NULL, \
+               target TEXT NOT NULL, job TEXT NOT NULL, status TEXT NOT NULL, \
+               preexisting TEXT, updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP); \
+             CREATE TABLE ferry_ranges (run_id TEXT NOT NULL, table_name TEXT NOT NULL, \
+               idx INTEGER NOT NULL, range_json TEXT NOT NULL, status TEXT NOT NULL, \
+               rows INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, \
+               attempts INTEGER NOT NULL DEFAULT 0, \
+               updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, \
+               PRIMARY KEY (run_id, table_name, idx)); \
+             INSERT INTO ferry_runs (run_id, source, target, job, status) \
+               VALUES ('old', 's', 't', 'j', 'ready'); \
+             INSERT INTO ferry_ranges (run_id, table_name, idx, range_json, status, rows) \
+               VALUES ('old', 'public.t', 0, '{\"kind\":\"whole\"}', 'done', 7);",
+        )
+        .unwrap();
+    }
+    let store = StateStore::open(path.to_str().unwrap()).await.unwrap();
+    assert_eq!(
+        store.begin_setup(&run("old"), true).await.unwrap(),
+        RunStart::Unfinished
+    );
+    let ranges = store.ranges("old", "public.t").await.unwrap();
+    assert_eq!(ranges[0].status, RangeStatus::Done);
+    assert_eq!(ranges[0].rows, 7);
+    store.end_setup("old").await.unwrap();
+    store
+        .record_cutover_step("old", "drain", StepStatus::Failed, "{}")
+        .await
+        .unwrap();
+    assert_eq!(store.cutover_steps("old").await.unwrap().len(), 1);
+}
