@@ -11,6 +11,10 @@ have_pg() {
 have_mariadb() {
   { [ -x /usr/sbin/mariadbd ] || [ -x /usr/sbin/mysqld ]; } && command -v mariadb-install-db >/dev/null 2>&1
 }
+# PostGIS for the spatial fidelity tests, for the installed major version.
+pg_major() {
+  ls -d /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sed -E 's|/usr/lib/postgresql/([0-9]+)/.*|\1|' | sort -n | tail -1
+}
 need=()
 have_pg || need+=(postgresql)
 have_mariadb || need+=(mariadb-server mariadb-client)
@@ -22,4 +26,13 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+v=$(pg_major)
+if [ -n "$v" ] && [ ! -f "/usr/share/postgresql/$v/extension/postgis.control" ]; then
+  echo "installing: postgresql-$v-postgis-3" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "postgresql-$v-postgis-3" >/dev/null
 fi
