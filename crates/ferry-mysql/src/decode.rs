@@ -26,10 +26,10 @@ use mysql_async::Value;
 /// What is wrong with a value, in words that never include the value.
 pub type Problem = String;
 
-const MICROS_PER_SECOND: i64 = 1_000_000;
-const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+pub(crate) const MICROS_PER_SECOND: i64 = 1_000_000;
+pub(crate) const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 /// `NaiveDate::num_days_from_ce()` of 1970-01-01.
-const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+pub(crate) const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// One column's decoder: the Arrow builder for the column's logical type and
 /// how MySQL values become its elements.
