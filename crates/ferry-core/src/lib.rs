@@ -12,6 +12,7 @@ pub mod arrow;
 pub mod capabilities;
 pub mod error;
 pub mod event;
+pub mod hex;
 pub mod interval;
 pub mod plan;
 pub mod range;

@@ -370,51 +370,8 @@ fn put_interval(out: &mut Vec<u8>, months: i32, days: i32, nanos: i64) {
     out.extend_from_slice(&nanos.to_le_bytes());
 }
 
-/// Parses `8-4-4-4-12` hex (any case), or 32 hex digits.
-pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-    let mut hex = [0u8; 32];
-    match s.len() {
-        36 => {
-            let b = s.as_bytes();
-            if [8, 13, 18, 23].iter().any(|&p| b[p] != b'-') {
-                return None;
-            }
-            let mut n = 0;
-            for &c in b.iter().filter(|&&c| c != b'-') {
-                *hex.get_mut(n)? = c;
-                n += 1;
-            }
-            if n != 32 {
-                return None;
-            }
-        }
-        32 => hex.copy_from_slice(s.as_bytes()),
-        _ => return None,
-    }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    let mut out = [0u8; 16];
-    for (k, pair) in hex.chunks(2).enumerate() {
-        out[k] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
-    }
-    Some(out)
-}
-
-/// Lower-case `8-4-4-4-12` text of 16 bytes.
-pub fn uuid_text(b: &[u8]) -> String {
-    let mut s = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push_str(&format!("{byte:02x}"));
-    }
-    s
-}
+/// UUID text and its parser: one definition for copy, range bounds and verify.
+pub use ferry_core::hex::{parse_uuid, uuid_text};
 
 /// ISO 8601 duration text of an interval: one definition for copy and verify.
 pub use ferry_core::interval::iso8601 as iso8601_interval;
@@ -568,13 +525,7 @@ pub fn render_value(a: &dyn Array, i: usize) -> String {
         Scalar::F64(x) => x.to_string(),
         Scalar::Str(s) => s.to_string(),
         Scalar::Bin(b) if matches!(a.data_type(), DataType::FixedSizeBinary(16)) => uuid_text(b),
-        Scalar::Bin(b) => {
-            let mut s = String::from("\\x");
-            for byte in b {
-                s.push_str(&format!("{byte:02x}"));
-            }
-            s
-        }
+        Scalar::Bin(b) => format!("\\x{}", ferry_core::hex::hex(b)),
         Scalar::Date(d) => date_text(d).unwrap_or_else(|| format!("{d} (days)")),
         Scalar::Ts(us) => timestamp_text(us).unwrap_or_else(|| format!("{us} (µs)")),
         Scalar::Micros(us) => format!("{us} (µs)"),

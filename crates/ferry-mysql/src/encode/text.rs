@@ -108,24 +108,8 @@ pub fn write_duration(out: &mut Vec<u8>, us: i64) {
 /// ISO 8601 duration text of an interval: one definition for copy and verify.
 pub use ferry_core::interval::iso8601 as iso8601_interval;
 
-/// Lower-case `8-4-4-4-12` text of RFC 4122 bytes.
-pub fn uuid_text(b: &[u8]) -> String {
-    let mut out = Vec::with_capacity(36);
-    push_uuid_text(&mut out, b);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Appends the lower-case `8-4-4-4-12` text of RFC 4122 bytes; no allocation.
-pub fn push_uuid_text(out: &mut Vec<u8>, b: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            out.push(b'-');
-        }
-        out.push(HEX[usize::from(byte >> 4)]);
-        out.push(HEX[usize::from(byte & 15)]);
-    }
-}
+/// UUID text: the one definition copy, range bounds and verify share.
+pub use ferry_core::hex::{push_uuid_text, uuid_text};
 
 /// Renders a list value as a JSON array.
 pub fn json_array(out: &mut Vec<u8>, a: &dyn Array, element: JsonElement) -> Result<(), Problem> {
