@@ -90,20 +90,6 @@ pub enum PgEncoder {
     },
 }
 
-fn is_int(dt: &DataType) -> bool {
-    matches!(
-        dt,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-    )
-}
-
 impl PgEncoder {
     /// The encoder for Arrow `dt` into target type `t`; `None` when the pair
     /// is not supported. `money_frac` is the server's money fraction digits.
@@ -130,10 +116,10 @@ impl PgEncoder {
         let name = t.name.as_str();
         Some(match (dt, name) {
             (DataType::Boolean, "bool") => E::Bool,
-            (d, "int2") if is_int(d) => E::Int { bytes: 2 },
-            (d, "int4") if is_int(d) => E::Int { bytes: 4 },
-            (d, "int8") if is_int(d) => E::Int { bytes: 8 },
-            (d, "numeric") if is_int(d) => E::IntNumeric,
+            (d, "int2") if d.is_integer() => E::Int { bytes: 2 },
+            (d, "int4") if d.is_integer() => E::Int { bytes: 4 },
+            (d, "int8") if d.is_integer() => E::Int { bytes: 8 },
+            (d, "numeric") if d.is_integer() => E::IntNumeric,
             (DataType::Float32, "float4") => E::Float4,
             (DataType::Float32, "float8") => E::Float4To8,
             (DataType::Float64, "float8") => E::Float8,

@@ -162,14 +162,7 @@ pub fn choose(
     }
     let enc = match dt {
         DataType::Boolean if int_range(t, target.unsigned).is_some() => Encoder::Bool,
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64 => {
+        d if d.is_integer() => {
             if t == "year" {
                 Encoder::Int {
                     min: 0,
@@ -300,14 +293,7 @@ pub fn choose(
 fn json_element(dt: &DataType, logical: Option<&LogicalType>) -> Option<JsonElement> {
     Some(match dt {
         DataType::Boolean => JsonElement::Bool,
-        DataType::Int8
-        | DataType::Int16
-        | DataType::Int32
-        | DataType::Int64
-        | DataType::UInt8
-        | DataType::UInt16
-        | DataType::UInt32
-        | DataType::UInt64 => JsonElement::Int,
+        d if d.is_integer() => JsonElement::Int,
         DataType::Float32 | DataType::Float64 => JsonElement::Float,
         DataType::Utf8 => match logical {
             Some(LogicalType::Decimal { .. } | LogicalType::Money) => JsonElement::Number,
