@@ -387,19 +387,11 @@ pub fn decimal_text(v: &Value) -> Result<&str, Problem> {
     }
 }
 
-/// `-?digits[.digits]`.
+/// `-?digits[.digits]`: the plain decimal form with digits on both sides of
+/// any point and no `+`, as MySQL sends DECIMAL.
 pub fn is_canonical_decimal(s: &str) -> bool {
-    let body = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = match body.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (body, None),
-    };
-    !int.is_empty()
-        && int.bytes().all(|c| c.is_ascii_digit())
-        && match frac {
-            None => true,
-            Some(f) => !f.is_empty() && f.bytes().all(|c| c.is_ascii_digit()),
-        }
+    ferry_core::decimal::split_plain(s)
+        .is_some_and(|d| !d.plus && !d.int.is_empty() && !(d.point && d.frac.is_empty()))
 }
 
 pub fn utf8_of(v: &Value) -> Result<&str, Problem> {
