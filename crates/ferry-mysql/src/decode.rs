@@ -390,8 +390,10 @@ pub fn decimal_text(v: &Value) -> Result<&str, Problem> {
 /// `-?digits[.digits]`: the plain decimal form with digits on both sides of
 /// any point and no `+`, as MySQL sends DECIMAL.
 pub fn is_canonical_decimal(s: &str) -> bool {
-    ferry_core::decimal::split_plain(s)
-        .is_some_and(|d| !d.plus && !d.int.is_empty() && !(d.point && d.frac.is_empty()))
+    ferry_core::decimal::split_plain(s).is_some_and(|d| {
+        let bare_point = d.point && d.frac.is_empty();
+        !(d.plus || d.int.is_empty() || bare_point)
+    })
 }
 
 pub fn utf8_of(v: &Value) -> Result<&str, Problem> {
