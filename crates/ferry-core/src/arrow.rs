@@ -133,9 +133,7 @@ fn render_scalar(out: &mut String, array: &ArrayRef, row: usize) {
             array.as_primitive::<TimestampMicrosecondType>().value(row)
         ),
         DataType::FixedSizeBinary(_) => {
-            for b in array.as_fixed_size_binary().value(row) {
-                let _ = write!(out, "{b:02x}");
-            }
+            out.push_str(&crate::hex::hex(array.as_fixed_size_binary().value(row)));
             Ok(())
         }
         other => write!(out, "<{other} key>"),

@@ -10,8 +10,10 @@
 pub mod adapter;
 pub mod arrow;
 pub mod capabilities;
+pub mod decimal;
 pub mod error;
 pub mod event;
+pub mod hex;
 pub mod interval;
 pub mod plan;
 pub mod range;

@@ -54,29 +54,14 @@ pub enum KeyValue {
 impl KeyValue {
     /// The canonical lower-case hyphenated form of a UUID.
     pub fn uuid_text(bytes: &[u8; 16]) -> String {
-        let mut s = String::with_capacity(36);
-        for (i, b) in bytes.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                s.push('-');
-            }
-            s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-            s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-        }
-        s
+        crate::hex::uuid_text(bytes)
     }
 
     /// Parses a UUID's text form (hyphens optional, any case).
     pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
-        let hex: Vec<u8> = s.bytes().filter(|&b| b != b'-').collect();
-        if hex.len() != 32 {
-            return None;
-        }
+        let digits: Vec<u8> = s.bytes().filter(|&b| b != b'-').collect();
         let mut out = [0u8; 16];
-        for (i, pair) in hex.chunks(2).enumerate() {
-            let hi = char::from(pair[0]).to_digit(16)?;
-            let lo = char::from(pair[1]).to_digit(16)?;
-            out[i] = u8::try_from(hi * 16 + lo).ok()?;
-        }
+        crate::hex::decode_hex(&digits, &mut out)?;
         Some(out)
     }
 }

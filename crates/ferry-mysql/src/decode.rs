@@ -26,10 +26,10 @@ use mysql_async::Value;
 /// What is wrong with a value, in words that never include the value.
 pub type Problem = String;
 
-const MICROS_PER_SECOND: i64 = 1_000_000;
-const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+pub(crate) const MICROS_PER_SECOND: i64 = 1_000_000;
+pub(crate) const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 /// `NaiveDate::num_days_from_ce()` of 1970-01-01.
-const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+pub(crate) const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// One column's decoder: the Arrow builder for the column's logical type and
 /// how MySQL values become its elements.
@@ -387,19 +387,13 @@ pub fn decimal_text(v: &Value) -> Result<&str, Problem> {
     }
 }
 
-/// `-?digits[.digits]`.
+/// `-?digits[.digits]`: the plain decimal form with digits on both sides of
+/// any point and no `+`, as MySQL sends DECIMAL.
 pub fn is_canonical_decimal(s: &str) -> bool {
-    let body = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = match body.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (body, None),
-    };
-    !int.is_empty()
-        && int.bytes().all(|c| c.is_ascii_digit())
-        && match frac {
-            None => true,
-            Some(f) => !f.is_empty() && f.bytes().all(|c| c.is_ascii_digit()),
-        }
+    ferry_core::decimal::split_plain(s).is_some_and(|d| {
+        let bare_point = d.point && d.frac.is_empty();
+        !(d.plus || d.int.is_empty() || bare_point)
+    })
 }
 
 pub fn utf8_of(v: &Value) -> Result<&str, Problem> {

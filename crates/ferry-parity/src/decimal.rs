@@ -8,6 +8,8 @@
 
 use std::cmp::Ordering;
 
+use ferry_core::decimal::{split_plain, PlainDecimal};
+
 /// A decimal in canonical parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decimal {
@@ -26,23 +28,15 @@ pub enum Decimal {
 /// form both engines send) straight into `out`, without allocating. `false`
 /// (nothing written) for anything else: exponents, specials, malformed text.
 pub fn write_canonical_plain(s: &str, out: &mut Vec<u8>) -> bool {
-    let b = s.as_bytes();
-    let (negative, body) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        Some(b'+') => (false, &b[1..]),
-        _ => (false, b),
-    };
-    let dot = body.iter().position(|&c| c == b'.');
-    let (int, frac) = match dot {
-        Some(d) => (&body[..d], &body[d + 1..]),
-        None => (body, &body[..0]),
-    };
-    if (int.is_empty() && frac.is_empty())
-        || !int.iter().all(u8::is_ascii_digit)
-        || !frac.iter().all(u8::is_ascii_digit)
-    {
+    let Some(PlainDecimal {
+        negative,
+        int,
+        frac,
+        ..
+    }) = split_plain(s)
+    else {
         return false;
-    }
+    };
     let digits = || int.iter().chain(frac.iter());
     let total = int.len() + frac.len();
     let Some(first) = digits().position(|&d| d != b'0') else {

@@ -28,9 +28,7 @@ pub use rule::{column_rule, ColumnRule, Domain, SideFlags};
 pub const ENCODING_VERSION: u32 = 1;
 
 /// Lower-case hex of bytes (row hashes in reports).
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+pub use ferry_core::hex::hex;
 
 #[cfg(test)]
 mod golden;

@@ -7,6 +7,7 @@
 //! values compare equal to `numeric::text` on the server.
 
 use bytes::{BufMut, BytesMut};
+use ferry_core::decimal::{split_plain, PlainDecimal};
 
 const POS: u16 = 0x0000;
 const NEG: u16 = 0x4000;
@@ -142,22 +143,15 @@ pub fn parse_decimal(s: &str) -> Result<DecimalText<'_>, &'static str> {
         "-Infinity" => return Ok(DecimalText::NegInfinity),
         _ => {}
     }
-    let b = s.as_bytes();
-    let (negative, rest) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        Some(b'+') => (false, &b[1..]),
-        _ => (false, b),
-    };
-    let (int, frac) = match rest.iter().position(|&c| c == b'.') {
-        Some(p) => (&rest[..p], &rest[p + 1..]),
-        None => (rest, &rest[rest.len()..]),
-    };
-    if int.is_empty() && frac.is_empty() {
+    let Some(PlainDecimal {
+        negative,
+        int,
+        frac,
+        ..
+    }) = split_plain(s)
+    else {
         return Err("not a decimal number");
-    }
-    if !int.iter().chain(frac).all(u8::is_ascii_digit) {
-        return Err("not a decimal number");
-    }
+    };
     let lead = int.iter().take_while(|&&c| c == b'0').count();
     Ok(DecimalText::Finite {
         negative,

@@ -2,11 +2,14 @@
 
 use super::*;
 use arrow_array::builder::{Float64Builder, ListBuilder, StringBuilder};
+use arrow_array::cast::AsArray;
 use arrow_array::{
-    BinaryArray, BooleanArray, Date32Array, DurationMicrosecondArray, Float32Array, Float64Array,
-    StringArray, TimestampMicrosecondArray, UInt64Array,
+    ArrayRef, BinaryArray, BooleanArray, Date32Array, DurationMicrosecondArray, Float32Array,
+    Float64Array, StringArray, TimestampMicrosecondArray, UInt64Array,
 };
 use std::sync::Arc;
+
+use crate::decode::MICROS_PER_DAY;
 
 fn fields(enc: &Encoder, a: ArrayRef) -> Result<Vec<String>, (usize, Problem)> {
     let mut buf = FieldBuf::default();
