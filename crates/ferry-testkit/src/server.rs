@@ -542,7 +542,30 @@ fn start_mariadb_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Serv
     if root {
         install.arg("--user=root");
     }
-    run(&mut install, "mariadb-install-db")?;
+    // The bootstrap server it runs can fail when the machine is loaded with
+    // many other servers (InnoDB's I/O setup); a fresh data directory and a
+    // second try have always been enough. The error of the last try is kept.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match run(&mut install, "mariadb-install-db") {
+            Ok(()) => break,
+            Err(e) if tries >= 3 => {
+                let log = std::fs::read_dir(&data)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .find(|f| f.path().extension().is_some_and(|x| x == "err"))
+                    .and_then(|f| std::fs::read_to_string(f.path()).ok())
+                    .unwrap_or_default();
+                return Err(format!("{e}\n{log}"));
+            }
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(&data);
+                std::thread::sleep(std::time::Duration::from_millis(500 * tries));
+            }
+        }
+    }
     let port = free_port()?;
     let log = dir.join("server.log");
     let mut args = vec![
