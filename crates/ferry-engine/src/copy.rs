@@ -43,7 +43,7 @@ mod bisect;
 mod resume;
 mod retry;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,7 @@ use ferry_core::range::{KeyRange, RangeOptions, SnapshotInfo, SnapshotOptions, S
 use ferry_core::{Error, ErrorKind, IfExists, Result, TablePlan, TableRef};
 use ferry_state::{RunInfo, StateStore};
 
-use crate::adapter::SourceSnapshot;
+use crate::adapter::{SourceSnapshot, TargetWriter};
 use crate::reject::RejectWriter;
 use crate::verify::{self, CompareMode, RowDiff, TableComparison, VerifyOptions};
 use crate::Adapter;
@@ -302,6 +302,9 @@ struct Run {
     tables: Vec<Mutex<TableState>>,
     receipts: Mutex<Vec<RangeReceipt>>,
     retries: Mutex<Vec<RangeRetry>>,
+    /// Each target table's writer by name, opened by its first range so its
+    /// encoders are chosen once per table.
+    writers: Mutex<HashMap<String, Arc<TargetWriter>>>,
 }
 
 /// Prepares every target table, opens the source snapshot, plans ranges,
@@ -417,6 +420,7 @@ pub async fn copy(
         tables,
         receipts: Mutex::new(Vec::new()),
         retries: Mutex::new(Vec::new()),
+        writers: Mutex::new(HashMap::new()),
     });
     let mut set = JoinSet::new();
     for _ in 0..workers {
@@ -719,6 +723,17 @@ fn tally(v: &mut TableVerified, outcome: verify::RangeOutcome, opts: Option<&Ver
     }
 }
 
+/// The writer of `plan.target`, opened by the first range that needs it
+/// (two ranges racing may both open one; the first stored is kept).
+async fn writer_for(run: &Run, plan: &TablePlan) -> Result<Arc<TargetWriter>> {
+    let name = plan.target.to_string();
+    if let Some(w) = lock(&run.writers)?.get(&name) {
+        return Ok(w.clone());
+    }
+    let opened = Arc::new(run.target.open_writer(plan).await?);
+    Ok(lock(&run.writers)?.entry(name).or_insert(opened).clone())
+}
+
 /// Copies one range: read inside the snapshot, write in one target
 /// transaction, leaving out the rows whose rendered key is in `skip`
 /// (rejected earlier). Returns the rows committed.
@@ -732,8 +747,8 @@ async fn copy_range(
     let (read_tx, mut read_rx) = mpsc::channel(cap);
     let (write_tx, write_rx) = mpsc::channel(cap);
     let writer = {
-        let (target, plan) = (run.target.clone(), plan.clone());
-        tokio::spawn(async move { target.write_table(&plan, write_rx).await })
+        let target = writer_for(run, plan).await?;
+        tokio::spawn(async move { target.write(write_rx).await })
     };
     let batch_rows = run.options.batch_rows;
     // The reader runs in this task (it borrows the snapshot); the forwarder

@@ -12,7 +12,7 @@ pub mod schema;
 pub mod split;
 pub mod verify;
 
-pub use adapter::{Adapter, SourceSnapshot};
+pub use adapter::{Adapter, SourceSnapshot, TargetWriter};
 pub use copy::{
     copy, default_workers, CopyOptions, CopyReport, OnError, RangeReceipt, RangeRetry, RunState,
     TableFailure, TableRanges, TableVerified,
