@@ -788,3 +788,46 @@ async fn one_writer_loads_many_ranges_with_encoders_chosen_once() {
     }
     assert_eq!(count(&url, "w2").await, "6");
 }
+
+#[tokio::test]
+async fn key_columns_say_whether_the_key_splits() {
+    use ferry_core::adapter::{Database, KeySplit, RangeReader};
+
+    let url = mysql_database().await;
+    mysql_exec(
+        &url,
+        "CREATE TABLE k (id bigint NOT NULL PRIMARY KEY, t varchar(5) COLLATE utf8mb4_general_ci);
+         CREATE TABLE n (price decimal(10,2) NOT NULL PRIMARY KEY);
+         CREATE TABLE b (v text)",
+    )
+    .await;
+    let adapter = MySqlAdapter::new(url.clone());
+    adapter.ping().await.unwrap();
+    let k = plan(&adapter, "k", "k").await;
+    assert_eq!(
+        adapter.key_columns(&k).await.unwrap(),
+        KeySplit::Key(vec!["id".into()])
+    );
+    assert!(matches!(
+        adapter.key_columns(&plan(&adapter, "n", "n").await).await.unwrap(),
+        KeySplit::Unsplittable(reason) if reason.contains("price")
+    ));
+    assert_eq!(
+        adapter
+            .key_columns(&plan(&adapter, "b", "b").await)
+            .await
+            .unwrap(),
+        KeySplit::NoKey
+    );
+    assert_eq!(
+        adapter.column_collations(&k).await.unwrap(),
+        vec![
+            ("id".to_string(), None),
+            ("t".to_string(), Some("utf8mb4_general_ci".into()))
+        ]
+    );
+    assert_eq!(
+        Database::schema_of(&adapter, &TableRef::new(None, "k")),
+        url.database
+    );
+}

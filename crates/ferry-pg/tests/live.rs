@@ -643,3 +643,45 @@ async fn one_writer_loads_many_ranges_with_encoders_chosen_once() {
         vec![Some("10".to_string()), Some("55".to_string())]
     );
 }
+
+#[tokio::test]
+async fn key_columns_say_whether_the_key_splits() {
+    use ferry_core::adapter::{Database, KeySplit, RangeReader};
+
+    let url = pg_database().await;
+    pg_exec(
+        &url,
+        "CREATE TABLE k (id int8 PRIMARY KEY, t text COLLATE \"C\");
+         CREATE TABLE n (price numeric PRIMARY KEY);
+         CREATE TABLE b (v text);",
+    )
+    .await;
+    let pg = adapter(&url).await;
+    pg.ping().await.unwrap();
+    let plan = |t: &'static str| {
+        let pg = pg.clone();
+        async move { plan_for(&pg, t, TableRef::new(None, t)).await.unwrap().1 }
+    };
+    let k = plan("k").await;
+    assert_eq!(
+        pg.key_columns(&k).await.unwrap(),
+        KeySplit::Key(vec!["id".into()])
+    );
+    assert!(matches!(
+        pg.key_columns(&plan("n").await).await.unwrap(),
+        KeySplit::Unsplittable(reason) if reason.contains("price")
+    ));
+    assert_eq!(
+        pg.key_columns(&plan("b").await).await.unwrap(),
+        KeySplit::NoKey
+    );
+    let collations = pg.column_collations(&k).await.unwrap();
+    assert_eq!(
+        collations,
+        vec![
+            ("id".to_string(), None),
+            ("t".to_string(), Some("C".into()))
+        ]
+    );
+    assert_eq!(pg.schema_of(&TableRef::new(None, "k")), "public");
+}
