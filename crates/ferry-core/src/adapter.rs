@@ -139,6 +139,22 @@ impl ReadOptions {
     }
 }
 
+/// [`TablePlan::row_filter`] as a condition to AND with others,
+/// parenthesised so that its own `OR`s stay inside it.
+pub fn filter_condition(plan: &TablePlan) -> Option<String> {
+    plan.row_filter.as_ref().map(|f| format!("({f})"))
+}
+
+/// ` WHERE a AND b` (with a leading space), or empty for no conditions:
+/// how readers join a range's predicate with the row filter.
+pub fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    }
+}
+
 /// Reads rows.
 ///
 /// Every read honours [`TablePlan::row_filter`] (a predicate in this
@@ -287,4 +303,25 @@ pub trait RangeWriter: Send + Sync {
         &self,
         rx: mpsc::Receiver<RecordBatch>,
     ) -> impl Future<Output = Result<WriteReceipt>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_row_filter_joins_other_conditions_whole() {
+        let plan = TablePlan {
+            row_filter: Some("a = 1 OR b = 2".into()),
+            ..TablePlan::default()
+        };
+        let mut conditions = vec!["k >= 10".to_string()];
+        conditions.extend(filter_condition(&plan));
+        assert_eq!(
+            where_clause(&conditions),
+            " WHERE k >= 10 AND (a = 1 OR b = 2)"
+        );
+        assert_eq!(where_clause(&[]), "");
+        assert_eq!(filter_condition(&TablePlan::default()), None);
+    }
 }

@@ -335,3 +335,46 @@ fn key_of_last_row(plan: &TablePlan, decoders: &mut [Decoder]) -> String {
         _ => "(unknown)".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::{ColumnPlan, DbUrl, RawType, TableRef};
+
+    fn plan() -> TablePlan {
+        let col = |name: &str, ty: &str| ColumnPlan {
+            name: name.into(),
+            raw: RawType {
+                name: ty.into(),
+                ..RawType::default()
+            },
+            ..ColumnPlan::default()
+        };
+        TablePlan {
+            source: TableRef::new(None, "t"),
+            columns: vec![col("a", "int"), col("b", "varchar"), col("c", "char")],
+            primary_key: vec![0, 1, 2],
+            row_filter: Some("a > 1 OR b = 'x'".into()),
+            ..TablePlan::default()
+        }
+    }
+
+    #[test]
+    fn binary_key_order_casts_text_keys_whose_collation_is_not_byte_order() {
+        let adapter = MySqlAdapter::new(DbUrl::parse("mysql://u@h/db").unwrap());
+        let collations = [
+            None,
+            Some("utf8mb4_nopad_bin".into()),
+            Some("utf8mb4_bin".into()),
+        ];
+        assert_eq!(
+            binary_order_sql(&adapter, &plan(), &[false, true, true], &collations),
+            "SELECT `a`, `b`, `c` FROM `db`.`t` WHERE (a > 1 OR b = 'x') \
+             ORDER BY `a`, `b`, CAST(`c` AS BINARY)"
+        );
+        assert_eq!(
+            select_sql(&adapter, &plan()),
+            "SELECT `a`, `b`, `c` FROM `db`.`t` WHERE (a > 1 OR b = 'x') ORDER BY `a`, `b`, `c`"
+        );
+    }
+}

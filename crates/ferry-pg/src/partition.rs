@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use ferry_core::adapter::KeySplit;
+use ferry_core::adapter::{filter_condition, where_clause, KeySplit};
 use ferry_core::range::{
     boundaries_from_sample, KeyBound, KeyRange, KeyValue, RangeOptions, RangePlan, SplitMethod,
 };
@@ -233,21 +233,6 @@ pub fn range_conditions(keys: &[PgKeyColumn], range: &KeyRange) -> Vec<String> {
         }
     }
     parts
-}
-
-/// The plan's row filter as a condition, parenthesised so that its own
-/// `OR`s stay inside it.
-pub fn filter_condition(plan: &TablePlan) -> Option<String> {
-    plan.row_filter.as_ref().map(|f| format!("({f})"))
-}
-
-/// ` WHERE a AND b` (leading space), or empty for no conditions.
-pub fn where_clause(conditions: &[String]) -> String {
-    if conditions.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", conditions.join(" AND "))
-    }
 }
 
 /// The `WHERE` clause (with a leading space, or empty) selecting `range`.
