@@ -82,3 +82,29 @@ async fn copy_verify_catches_a_target_that_changes_rows_on_the_way_in() {
     assert_eq!(v["diffs"][0]["key"][0][1], "12345");
     assert_eq!(v["diffs"][0]["columns"][0], "v");
 }
+
+/// Regression: `copy --verify` of a table keyed by a type ranges are not
+/// planned on (numeric, date…) read the source as an unbounded key range,
+/// which such keys refuse ("cannot read range"). The whole table is now
+/// read in binary key order by the same reader, inside the snapshot.
+#[tokio::test]
+async fn copy_verify_of_a_table_keyed_by_a_type_ranges_do_not_split() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    pg_exec(
+        &pg,
+        "CREATE TABLE priced (price numeric(10,2) PRIMARY KEY, day date NOT NULL); \
+         INSERT INTO priced SELECT g / 4.0, DATE '2024-01-01' + g FROM generate_series(1, 300) g",
+    )
+    .await;
+    let (s, t) = (pg.expose(), my.expose());
+    let run = ferry(&[
+        "copy", "--source", &s, "--target", &t, "--quiet", "--verify",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .contains("verified public.priced: 300 rows compared, 0 differences"),
+        "{}",
+        run.stdout
+    );
+}

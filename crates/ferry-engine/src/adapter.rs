@@ -1,14 +1,22 @@
 //! The engines as a closed set: one enum, one `match` per capability.
+//!
+//! This is the one place in the engine that names a concrete engine. Every
+//! other module asks an [`Adapter`] method (which dispatches to the engine
+//! crate's implementation of the [`ferry_core::adapter`] traits) or a
+//! [`Capabilities`] field, never "is this PostgreSQL?".
 
 use arrow_array::RecordBatch;
 use tokio::sync::mpsc;
 
-use ferry_core::adapter::{Catalog, RangeReader, TableReader, TableWriter, WriteReceipt};
+use ferry_core::adapter::{
+    Catalog, Database, KeySplit, RangeReader, RangeWriter, ReadOptions, TableReader, TableWriter,
+    WriteReceipt,
+};
 use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 use ferry_core::Error;
-use ferry_core::{DbUrl, Engine, IfExists, RawTable, Result, TablePlan, TableRef};
-use ferry_mysql::{MySqlAdapter, MySqlSnapshot};
-use ferry_pg::{PgAdapter, PgSnapshot};
+use ferry_core::{Capabilities, DbUrl, Engine, IfExists, RawTable, Result, TablePlan, TableRef};
+use ferry_mysql::{MySqlAdapter, MySqlSnapshot, MySqlTableWriter};
+use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
 
 /// A source's snapshot, shared by every range reader of a run; the snapshot
 /// ends when this is dropped.
@@ -50,6 +58,13 @@ pub enum Adapter {
     MySql(MySqlAdapter),
 }
 
+/// One target table's loader, opened once per table
+/// ([`Adapter::open_writer`]) and shared by every range written to it.
+pub enum TargetWriter {
+    Pg(PgTableWriter),
+    MySql(MySqlTableWriter),
+}
+
 macro_rules! dispatch {
     ($self:expr, $a:ident => $body:expr) => {
         match $self {
@@ -68,7 +83,7 @@ impl Adapter {
     }
 
     /// What this engine can do; see [`ferry_core::Capabilities`].
-    pub fn capabilities(&self) -> ferry_core::Capabilities {
+    pub fn capabilities(&self) -> Capabilities {
         dispatch!(self, a => a.capabilities())
     }
 
@@ -79,12 +94,45 @@ impl Adapter {
         }
     }
 
+    /// See [`Database::schema_of`].
+    pub fn schema_of<'a>(&'a self, table: &'a TableRef) -> &'a str {
+        dispatch!(self, a => Database::schema_of(a, table))
+    }
+
+    /// See [`Database::ping`].
+    pub async fn ping(&self) -> Result<()> {
+        dispatch!(self, a => a.ping().await)
+    }
+
+    /// See [`Database::text_rows`].
+    pub async fn text_rows(&self, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
+        dispatch!(self, a => Database::text_rows(a, sql, what).await)
+    }
+
+    /// See [`Database::execute_idempotent`].
+    pub async fn execute_idempotent(&self, statements: &[String], what: &str) -> Result<()> {
+        dispatch!(self, a => Database::execute_idempotent(a, statements, what).await)
+    }
+
+    /// See [`Database::column_collations`].
+    pub async fn column_collations(
+        &self,
+        plan: &TablePlan,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        dispatch!(self, a => a.column_collations(plan).await)
+    }
+
     pub async fn list_tables(&self, schema: Option<&str>) -> Result<Vec<TableRef>> {
         dispatch!(self, a => a.list_tables(schema).await)
     }
 
     pub async fn describe(&self, table: &TableRef) -> Result<RawTable> {
         dispatch!(self, a => a.describe(table).await)
+    }
+
+    /// See [`RangeReader::key_columns`].
+    pub async fn key_columns(&self, plan: &TablePlan) -> Result<KeySplit> {
+        dispatch!(self, a => a.key_columns(plan).await)
     }
 
     pub async fn read_table(
@@ -119,7 +167,8 @@ impl Adapter {
         dispatch!(self, a => a.plan_ranges(plan, options).await)
     }
 
-    /// See [`RangeReader::read_range`]. A snapshot of another engine is a bug.
+    /// Copy's read of one range: [`read_range_with`](Self::read_range_with)
+    /// in [`ReadOptions::copy`] order.
     pub async fn read_range(
         &self,
         plan: &TablePlan,
@@ -128,15 +177,30 @@ impl Adapter {
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
+        let options = ReadOptions::copy(batch_rows);
+        self.read_range_with(plan, range, snapshot, &options, tx)
+            .await
+    }
+
+    /// See [`RangeReader::read_range`]; the source's row limit applies. A
+    /// snapshot of another engine is a bug.
+    pub async fn read_range_with(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&SourceSnapshot>,
+        options: &ReadOptions,
+        tx: mpsc::Sender<RecordBatch>,
+    ) -> Result<u64> {
         let tx = self.throttled(tx);
         match (self, snapshot) {
-            (Adapter::Pg(a), None) => a.read_range(plan, range, None, batch_rows, tx).await,
+            (Adapter::Pg(a), None) => a.read_range(plan, range, None, options, tx).await,
             (Adapter::Pg(a), Some(SourceSnapshot::Pg(s))) => {
-                a.read_range(plan, range, Some(s), batch_rows, tx).await
+                a.read_range(plan, range, Some(s), options, tx).await
             }
-            (Adapter::MySql(a), None) => a.read_range(plan, range, None, batch_rows, tx).await,
+            (Adapter::MySql(a), None) => a.read_range(plan, range, None, options, tx).await,
             (Adapter::MySql(a), Some(SourceSnapshot::MySql(s))) => {
-                a.read_range(plan, range, Some(s), batch_rows, tx).await
+                a.read_range(plan, range, Some(s), options, tx).await
             }
             _ => Err(Error::Bug("a snapshot of another engine".into())),
         }
@@ -170,12 +234,21 @@ impl Adapter {
         dispatch!(self, a => a.prepare(plan, if_exists).await)
     }
 
+    /// See [`TableWriter::open_writer`]: encoders are chosen here, once.
+    pub async fn open_writer(&self, plan: &TablePlan) -> Result<TargetWriter> {
+        Ok(match self {
+            Adapter::Pg(a) => TargetWriter::Pg(a.open_writer(plan).await?),
+            Adapter::MySql(a) => TargetWriter::MySql(a.open_writer(plan).await?),
+        })
+    }
+
+    /// See [`TableWriter::write_table`]: opens a writer for this one call.
     pub async fn write_table(
         &self,
         plan: &TablePlan,
         rx: mpsc::Receiver<RecordBatch>,
     ) -> Result<WriteReceipt> {
-        dispatch!(self, a => a.write_table(plan, rx).await)
+        self.open_writer(plan).await?.write(rx).await
     }
 
     /// Why the source table of `plan` would not be copied in key ranges, or
@@ -183,44 +256,26 @@ impl Adapter {
     /// so the two cannot disagree (a table too small to split still has a
     /// key that splits).
     pub async fn no_key_split(&self, plan: &TablePlan) -> Result<Option<String>> {
-        let keys = match self {
-            Adapter::Pg(a) => {
-                let client = a.connect().await?;
-                ferry_pg::partition::key_columns(&client, plan)
-                    .await?
-                    .map(|k| k.is_empty())
-            }
-            Adapter::MySql(a) => {
-                let mut conn = a.connect().await?;
-                let keys = ferry_mysql::partition::key_columns(a, &mut conn, plan).await;
-                if let Err(e) = conn.disconnect().await {
-                    tracing::debug!(error = %e, "mysql disconnect failed");
-                }
-                keys?.map(|k| k.is_empty())
-            }
-        };
-        Ok(match (keys, self) {
-            (Ok(false), _) => None,
-            (Err(reason), _) => Some(format!(
+        Ok(match self.key_columns(plan).await? {
+            KeySplit::Key(_) => None,
+            KeySplit::Unsplittable(reason) => Some(format!(
                 "its {reason} (it would be read whole, as one stream)"
             )),
             // Heap blocks are parallel but not key ranges: a resume cannot
             // delete one in the target, and verify has no key to match rows by.
-            (Ok(true), Adapter::Pg(_)) => Some(
+            KeySplit::NoKey if self.capabilities().block_ranges => Some(
                 "the table has no primary key (it would be split by ctid heap blocks, which \
                  run in parallel, yet a resume restarts the whole table after an interrupted \
                  range and --verify compares it only whole)"
                     .into(),
             ),
-            (Ok(true), Adapter::MySql(_)) => {
+            KeySplit::NoKey => {
                 Some("the table has no primary key (it would be copied as one stream)".into())
             }
         })
     }
 
-    /// Deletes the rows of `range` from a table of this database described
-    /// by `plan` as its own catalog sees it (resume's clean-up of a range
-    /// that may have committed before its checkpoint). Returns rows deleted.
+    /// See [`TableWriter::delete_range`].
     pub async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
         dispatch!(self, a => a.delete_range(plan, range).await)
     }
@@ -297,5 +352,15 @@ impl Adapter {
         schema: Option<&str>,
     ) -> Result<Vec<ferry_core::schema::OtherObject>> {
         dispatch!(self, a => a.other_objects(schema).await)
+    }
+}
+
+impl TargetWriter {
+    /// See [`RangeWriter::write`].
+    pub async fn write(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        match self {
+            TargetWriter::Pg(w) => w.write(rx).await,
+            TargetWriter::MySql(w) => w.write(rx).await,
+        }
     }
 }

@@ -47,7 +47,7 @@ mod resume;
 mod retry;
 mod worker;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -58,7 +58,7 @@ use ferry_core::event::{Event, EventSink};
 use ferry_core::range::KeyRange;
 use ferry_core::{Error, ErrorKind, IfExists, Result, TablePlan};
 
-use crate::adapter::SourceSnapshot;
+use crate::adapter::{SourceSnapshot, TargetWriter};
 use crate::verify::{self, TableComparison};
 use crate::Adapter;
 pub use options::{default_workers, CopyOptions, OnError, RunState};
@@ -99,6 +99,9 @@ struct Run {
     tables: Vec<Mutex<TableState>>,
     receipts: Mutex<Vec<RangeReceipt>>,
     retries: Mutex<Vec<RangeRetry>>,
+    /// Each target table's writer by name, opened by its first range so its
+    /// encoders are chosen once per table.
+    writers: Mutex<HashMap<String, Arc<TargetWriter>>>,
 }
 
 /// Prepares every target table, opens the source snapshot, plans ranges,
@@ -222,6 +225,7 @@ pub async fn copy(
         tables,
         receipts: Mutex::new(Vec::new()),
         retries: Mutex::new(Vec::new()),
+        writers: Mutex::new(HashMap::new()),
     });
     let mut set = JoinSet::new();
     for _ in 0..workers {
@@ -334,6 +338,17 @@ async fn undo_committed(run: &Run, plan: &TablePlan, committed: usize) -> (Strin
             false,
         ),
     }
+}
+
+/// The writer of `plan.target`, opened by the first range that needs it
+/// (two ranges racing may both open one; the first stored is kept).
+async fn writer_for(run: &Run, plan: &TablePlan) -> Result<Arc<TargetWriter>> {
+    let name = plan.target.to_string();
+    if let Some(w) = lock(&run.writers)?.get(&name) {
+        return Ok(w.clone());
+    }
+    let opened = Arc::new(run.target.open_writer(plan).await?);
+    Ok(lock(&run.writers)?.entry(name).or_insert(opened).clone())
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {

@@ -35,9 +35,9 @@ pub async fn check_split(source: &Adapter, plans: &[TablePlan], split: &[TableRe
 
 /// Whether `wanted` (as the user wrote it) names the source table `table`.
 fn names(source: &Adapter, wanted: &TableRef, table: &TableRef) -> bool {
-    let schema = match source {
-        Adapter::Pg(_) => table.schema.as_deref(),
-        Adapter::MySql(a) => Some(a.schema_of(table)),
-    };
-    wanted.name == table.name && (wanted.schema.is_none() || wanted.schema.as_deref() == schema)
+    wanted.name == table.name
+        && wanted
+            .schema
+            .as_deref()
+            .is_none_or(|s| s == source.schema_of(table))
 }

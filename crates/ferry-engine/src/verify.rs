@@ -18,6 +18,7 @@ pub mod compare;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ferry_core::adapter::ReadOptions;
 use ferry_core::range::{KeyRange, RangeOptions, SplitMethod};
 use ferry_core::{Error, Result, TablePlan, TableRef};
 use ferry_mapping::Mappings;
@@ -251,9 +252,9 @@ pub async fn prepare_table(
     })
 }
 
-/// Notes case- or accent-insensitive MySQL collations: values are still
-/// compared byte for byte, but such a column may have merged keys that are
-/// distinct on the other side.
+/// Notes case- or accent-insensitive collations (MySQL's `_ci`/`_ai`
+/// names): values are still compared byte for byte, but such a column may
+/// have merged keys that are distinct on the other side.
 async fn collation_notes(
     source: &Adapter,
     source_plan: &TablePlan,
@@ -265,8 +266,7 @@ async fn collation_notes(
         (source, source_plan, "source"),
         (target, target_plan, "target"),
     ] {
-        let Adapter::MySql(a) = adapter else { continue };
-        let Ok(collations) = a.column_collations(plan).await else {
+        let Ok(collations) = adapter.column_collations(plan).await else {
             continue;
         };
         for (name, coll) in collations {
@@ -282,40 +282,18 @@ async fn collation_notes(
     }
 }
 
-/// Reads a whole table in binary key order (or unordered without a key).
-async fn read_whole(
-    adapter: Arc<Adapter>,
-    plan: TablePlan,
-    text_order: Vec<bool>,
-    batch_rows: usize,
-    tx: mpsc::Sender<arrow_array::RecordBatch>,
-) -> Result<u64> {
-    match &*adapter {
-        Adapter::Pg(a) => {
-            a.read_in_binary_key_order(&plan, &text_order, batch_rows, tx)
-                .await
-        }
-        Adapter::MySql(a) => {
-            a.read_in_binary_key_order(&plan, &text_order, batch_rows, tx)
-                .await
-        }
-    }
-}
-
-/// Reads one side: a key range through the range reader (binary key order),
-/// or the whole table in binary key order.
+/// Reads one side in binary key order (unordered without a key): a key
+/// range, or the whole table, through the same range reader copy uses.
 async fn read_side(
     adapter: Arc<Adapter>,
     plan: TablePlan,
-    range: Option<KeyRange>,
-    text_order: Vec<bool>,
-    batch_rows: usize,
+    range: KeyRange,
+    options: ReadOptions,
     tx: mpsc::Sender<arrow_array::RecordBatch>,
 ) -> Result<u64> {
-    match range {
-        Some(r) => adapter.read_range(&plan, &r, None, batch_rows, tx).await,
-        None => read_whole(adapter, plan, text_order, batch_rows, tx).await,
-    }
+    adapter
+        .read_range_with(&plan, &range, None, &options, tx)
+        .await
 }
 
 /// Compares one key range (`None` or `Whole`: the whole table in binary key
@@ -341,40 +319,29 @@ pub async fn verify_range(
     let cap = 4;
     let (stx, srx) = mpsc::channel(cap);
     let (ttx, trx) = mpsc::channel(cap);
-    let batch_rows = options.batch_rows;
-    // The whole table is read by the binary-order readers: a `Whole` range
-    // read orders by the key in the database's collation, which may not be
-    // byte order.
-    let range = range.filter(|r| **r != KeyRange::Whole);
+    let read = ReadOptions::binary_key_order(options.batch_rows, cmp.text_order.clone());
+    let range = range.cloned().unwrap_or(KeyRange::Whole);
     let t_reader = tokio::spawn(read_side(
         target.clone(),
         cmp.target_plan.clone(),
-        range.cloned(),
-        cmp.text_order.clone(),
-        batch_rows,
+        range.clone(),
+        read.clone(),
         ttx,
     ));
-    let unbounded = KeyRange::Key {
-        lower: None,
-        upper: None,
-    };
     let s_read = async {
         match snapshot {
+            // Inside the snapshot, on this task: it borrows the snapshot.
             Some(snap) => {
-                // Inside the snapshot only the range reader can read; an
-                // unbounded key range orders the whole table in binary order.
-                let r = range.unwrap_or(&unbounded);
                 source
-                    .read_range(&cmp.source_plan, r, Some(snap), batch_rows, stx)
+                    .read_range_with(&cmp.source_plan, &range, Some(snap), &read, stx)
                     .await
             }
             None => {
                 let h = tokio::spawn(read_side(
                     source.clone(),
                     cmp.source_plan.clone(),
-                    range.cloned(),
-                    cmp.text_order.clone(),
-                    batch_rows,
+                    range.clone(),
+                    read.clone(),
                     stx,
                 ));
                 compare::join_reader(h).await

@@ -30,15 +30,15 @@ mod schema;
 pub mod sink;
 pub mod snapshot;
 pub mod source;
-pub mod verify_read;
 
 use std::sync::{Arc, OnceLock};
 
 use ferry_core::throttle::RowThrottle;
-use ferry_core::{DbUrl, Error, ErrorKind, Result, TableRef, TlsMode};
+use ferry_core::{DbUrl, Error, ErrorKind, Result, TablePlan, TableRef, TlsMode};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 
+pub use sink::MySqlTableWriter;
 pub use snapshot::MySqlSnapshot;
 
 /// Which server family a connection reached. They differ in JSON (MariaDB:
@@ -159,11 +159,37 @@ pub const CAPABILITIES: ferry_core::Capabilities = ferry_core::Capabilities {
     concurrent_writers: true,
 };
 
-impl MySqlAdapter {
-    pub fn capabilities(&self) -> ferry_core::Capabilities {
+impl ferry_core::adapter::Database for MySqlAdapter {
+    fn capabilities(&self) -> ferry_core::Capabilities {
         CAPABILITIES
     }
 
+    fn schema_of<'a>(&'a self, table: &'a TableRef) -> &'a str {
+        MySqlAdapter::schema_of(self, table)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        disconnect(self.connect().await?).await;
+        Ok(())
+    }
+
+    async fn text_rows(&self, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
+        MySqlAdapter::text_rows(self, sql, what).await
+    }
+
+    async fn execute_idempotent(&self, statements: &[String], what: &str) -> Result<()> {
+        MySqlAdapter::execute_idempotent(self, statements, what).await
+    }
+
+    async fn column_collations(&self, plan: &TablePlan) -> Result<Vec<(String, Option<String>)>> {
+        let mut conn = self.connect().await?;
+        let out = partition::column_collations(self, &mut conn, plan).await;
+        disconnect(conn).await;
+        out
+    }
+}
+
+impl MySqlAdapter {
     pub fn new(url: DbUrl) -> Self {
         let throttle = url
             .max_rows_per_second()

@@ -15,6 +15,7 @@
 
 use std::fmt::Write as _;
 
+use ferry_core::adapter::{filter_condition, where_clause, KeySplit};
 use ferry_core::range::{
     boundaries_from_sample, KeyBound, KeyRange, KeyValue, RangeOptions, RangePlan, SplitMethod,
 };
@@ -53,8 +54,53 @@ impl MySqlKeyColumn {
     }
 }
 
-fn byte_order(collation: &str) -> bool {
+/// Whether a collation orders text as its bytes (`binary`, the NO PAD
+/// binary collations); PAD SPACE `*_bin` does not (`'a\t' < 'a'`).
+pub(crate) fn byte_order(collation: &str) -> bool {
     collation == "binary" || collation.ends_with("_nopad_bin") || collation.ends_with("_0900_bin")
+}
+
+/// The collation of every column of `plan.source` by name, in ordinal
+/// order (`None` for non-text columns): the one catalog lookup behind key
+/// ordering, range predicates and verify's notes.
+pub async fn column_collations(
+    adapter: &MySqlAdapter,
+    conn: &mut Conn,
+    plan: &TablePlan,
+) -> Result<Vec<(String, Option<String>)>> {
+    conn.exec(
+        "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+        (adapter.schema_of(&plan.source), plan.source.name.as_str()),
+    )
+    .await
+    .map_err(ctx(format!("reading collations of table {}", plan.source)))
+}
+
+/// The collation of each key column of `plan` (`None` when it has none),
+/// read only when some key column is text.
+pub async fn key_collations(
+    adapter: &MySqlAdapter,
+    conn: &mut Conn,
+    plan: &TablePlan,
+) -> Result<Vec<Option<String>>> {
+    let texty = plan
+        .primary_key
+        .iter()
+        .any(|&i| matches!(plan.columns[i].raw.name.as_str(), "char" | "varchar"));
+    if !texty {
+        return Ok(vec![None; plan.primary_key.len()]);
+    }
+    let all = column_collations(adapter, conn, plan).await?;
+    Ok(plan
+        .primary_key
+        .iter()
+        .map(|&i| {
+            all.iter()
+                .find(|(n, _)| *n == plan.columns[i].name)
+                .and_then(|(_, c)| c.clone())
+        })
+        .collect())
 }
 
 /// The key columns of `plan`; `Err(reason)` when a key column has a type
@@ -65,7 +111,8 @@ pub async fn key_columns(
     plan: &TablePlan,
 ) -> Result<std::result::Result<Vec<MySqlKeyColumn>, String>> {
     let mut out = Vec::new();
-    for &i in &plan.primary_key {
+    let mut collations: Option<Vec<Option<String>>> = None;
+    for (k, &i) in plan.primary_key.iter().enumerate() {
         let col = &plan.columns[i];
         let kind = match col.raw.name.as_str() {
             "tinyint" | "smallint" | "mediumint" | "int" | "bigint" if col.raw.unsigned => {
@@ -74,23 +121,12 @@ pub async fn key_columns(
             "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => MySqlKeyKind::Int,
             "binary" | "varbinary" => MySqlKeyKind::Bytes,
             "char" | "varchar" => {
-                let coll: Option<Option<String>> = conn
-                    .exec_first(
-                        "SELECT COLLATION_NAME FROM information_schema.COLUMNS \
-                         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
-                        (
-                            adapter.schema_of(&plan.source),
-                            plan.source.name.as_str(),
-                            col.name.as_str(),
-                        ),
-                    )
-                    .await
-                    .map_err(ctx(format!(
-                        "reading key collation of table {}",
-                        plan.source
-                    )))?;
-                match coll.flatten() {
-                    Some(c) if byte_order(&c) => MySqlKeyKind::Text,
+                if collations.is_none() {
+                    collations = Some(key_collations(adapter, conn, plan).await?);
+                }
+                let coll = collations.as_ref().and_then(|c| c[k].as_deref());
+                match coll {
+                    Some(c) if byte_order(c) => MySqlKeyKind::Text,
                     _ => MySqlKeyKind::TextCast,
                 }
             }
@@ -107,6 +143,24 @@ pub async fn key_columns(
         });
     }
     Ok(Ok(out))
+}
+
+/// [`key_columns`] as the engine asks it ([`KeySplit`]).
+pub async fn key_split(
+    adapter: &MySqlAdapter,
+    conn: &mut Conn,
+    plan: &TablePlan,
+) -> Result<KeySplit> {
+    Ok(match key_columns(adapter, conn, plan).await? {
+        Ok(keys) if keys.is_empty() => KeySplit::NoKey,
+        Ok(_) => KeySplit::Key(
+            plan.primary_key
+                .iter()
+                .map(|&i| plan.columns[i].name.clone())
+                .collect(),
+        ),
+        Err(reason) => KeySplit::Unsplittable(reason),
+    })
 }
 
 fn push_hex(sql: &mut String, bytes: &[u8]) {
@@ -156,13 +210,13 @@ fn push_bound(sql: &mut String, keys: &[MySqlKeyColumn], bound: &KeyBound, op: &
     }
 }
 
-/// The `WHERE` clause (with a leading space, or empty) selecting `range`.
+/// The conditions selecting `range`, to be ANDed (empty: every row).
 /// `Blocks` ranges do not exist on MySQL and select everything.
-pub fn range_predicate(keys: &[MySqlKeyColumn], range: &KeyRange) -> String {
-    let KeyRange::Key { lower, upper } = range else {
-        return String::new();
-    };
+pub fn range_conditions(keys: &[MySqlKeyColumn], range: &KeyRange) -> Vec<String> {
     let mut parts = Vec::new();
+    let KeyRange::Key { lower, upper } = range else {
+        return parts;
+    };
     if let Some(l) = lower {
         let mut p = String::new();
         push_bound(&mut p, keys, l, ">=");
@@ -173,11 +227,19 @@ pub fn range_predicate(keys: &[MySqlKeyColumn], range: &KeyRange) -> String {
         push_bound(&mut p, keys, u, "<");
         parts.push(p);
     }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", parts.join(" AND "))
-    }
+    parts
+}
+
+/// The `WHERE` clause (with a leading space, or empty) selecting `range`.
+pub fn range_predicate(keys: &[MySqlKeyColumn], range: &KeyRange) -> String {
+    where_clause(&range_conditions(keys, range))
+}
+
+/// The `WHERE` clause selecting the rows of `range` the plan's row filter keeps.
+pub fn read_predicate(plan: &TablePlan, keys: &[MySqlKeyColumn], range: &KeyRange) -> String {
+    let mut conditions = range_conditions(keys, range);
+    conditions.extend(filter_condition(plan));
+    where_clause(&conditions)
 }
 
 /// `ORDER BY` over the key in binary order (leading space), or empty.
@@ -248,8 +310,13 @@ pub async fn plan_ranges(
     let mut rows = estimate.flatten().unwrap_or(0);
     if rows < options.min_range_rows.saturating_mul(2) {
         // Statistics lag behind bulk loads; a small table is cheap to count.
+        // Only the rows the copy reads count.
+        let filter: Vec<String> = filter_condition(plan).into_iter().collect();
         let counted: Option<u64> = conn
-            .query_first(format!("SELECT COUNT(*) FROM {table}"))
+            .query_first(format!(
+                "SELECT COUNT(*) FROM {table}{}",
+                where_clause(&filter)
+            ))
             .await
             .map_err(ctx(what.clone()))?;
         rows = counted.unwrap_or(0);
@@ -265,9 +332,15 @@ pub async fn plan_ranges(
     let wanted = u64::try_from(n).unwrap_or(1) * 64;
     let fraction = (wanted as f64 / rows.max(1) as f64).min(1.0);
     let names: Vec<&str> = keys.iter().map(|k| k.ident.as_str()).collect();
+    // The sample comes from the rows the copy reads; the statistics'
+    // estimate above counts every row, so a filtered table may get more
+    // ranges than it needs, never fewer rows than it has.
+    let mut conditions = vec![format!("RAND() < {fraction:.9}")];
+    conditions.extend(filter_condition(plan));
     let sql = format!(
-        "SELECT {} FROM {table} WHERE RAND() < {fraction:.9}{}",
+        "SELECT {} FROM {table}{}{}",
         names.join(", "),
+        where_clause(&conditions),
         order_by(&keys),
     );
     let sample_rows: Vec<mysql_async::Row> = conn.query(sql).await.map_err(ctx(what))?;

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 use bytes::Bytes;
-use ferry_core::adapter::{TableWriter, WriteReceipt};
+use ferry_core::adapter::{RangeWriter, TableWriter, WriteReceipt};
 use ferry_core::arrow::{arrow_type, render_key};
 use ferry_core::range::KeyRange;
 use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
@@ -196,7 +196,7 @@ struct FeedOutcome {
 /// The state the infile stream carries from batch to batch.
 struct Feed {
     rx: mpsc::Receiver<RecordBatch>,
-    encoders: Vec<ColumnEncoder>,
+    encoders: Arc<Vec<ColumnEncoder>>,
     plan: Arc<TablePlan>,
     scratch: Vec<FieldBuf>,
     pending: VecDeque<Bytes>,
@@ -271,6 +271,8 @@ impl Feed {
 }
 
 impl TableWriter for MySqlAdapter {
+    type Writer = MySqlTableWriter;
+
     fn create_ddl(&self, plan: &TablePlan) -> Vec<String> {
         self.create_ddl_for(plan, self.known_flavor().unwrap_or(Flavor::MariaDb))
     }
@@ -306,14 +308,71 @@ impl TableWriter for MySqlAdapter {
         res
     }
 
-    async fn write_table(
-        &self,
-        plan: &TablePlan,
-        rx: mpsc::Receiver<RecordBatch>,
-    ) -> Result<WriteReceipt> {
-        let target = plan.target.clone();
+    async fn open_writer(&self, plan: &TablePlan) -> Result<MySqlTableWriter> {
         let (mut conn, flavor) = self.connect_with_flavor().await?;
-        let res = self.load(&mut conn, flavor, plan, rx).await;
+        let targets = self.target_columns(&mut conn, &plan.target).await;
+        disconnect(conn).await;
+        let encoders = self.encoders(plan, &targets?, flavor)?;
+        let load_sql = load_sql(&self.qualified(&plan.target), &encoders);
+        Ok(MySqlTableWriter {
+            adapter: self.clone(),
+            plan: Arc::new(plan.clone()),
+            encoders: Arc::new(encoders),
+            load_sql,
+        })
+    }
+
+    async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
+        let table = plan.source.to_string();
+        if matches!(range, KeyRange::Blocks { .. }) {
+            return Err(Error::Bug(format!(
+                "table {table}: a block range cannot be deleted from a target"
+            )));
+        }
+        let mut conn = self.connect().await?;
+        let keys = match crate::partition::key_columns(self, &mut conn, plan).await? {
+            Ok(keys) => keys,
+            Err(reason) => {
+                return Err(Error::Table {
+                    table,
+                    problem: reason,
+                })
+            }
+        };
+        if keys.is_empty() && !matches!(range, KeyRange::Whole) {
+            return Err(Error::Bug(format!(
+                "table {table}: a key range on a table without a key"
+            )));
+        }
+        let sql = format!(
+            "DELETE FROM {}{}",
+            self.qualified(&plan.source),
+            crate::partition::range_predicate(&keys, range)
+        );
+        conn.query_drop(sql.as_str())
+            .await
+            .map_err(ctx(format!("deleting a range of table {table}")))?;
+        let deleted = conn.affected_rows();
+        let _ = conn.disconnect().await;
+        Ok(deleted)
+    }
+}
+
+/// One target table's loader: the encoders chosen from the target's real
+/// columns when it was opened, reused by every range it loads.
+#[derive(Debug)]
+pub struct MySqlTableWriter {
+    adapter: MySqlAdapter,
+    plan: Arc<TablePlan>,
+    encoders: Arc<Vec<ColumnEncoder>>,
+    load_sql: String,
+}
+
+impl RangeWriter for MySqlTableWriter {
+    async fn write(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        let target = &self.plan.target;
+        let mut conn = self.adapter.connect().await?;
+        let res = self.load(&mut conn, rx).await;
         if res.is_err() {
             // Nothing of this call may stay; a failed rollback changes nothing
             // about what to report (the server rolls back on disconnect).
@@ -326,18 +385,11 @@ impl TableWriter for MySqlAdapter {
     }
 }
 
-impl MySqlAdapter {
-    async fn load(
-        &self,
-        conn: &mut Conn,
-        flavor: Flavor,
-        plan: &TablePlan,
-        rx: mpsc::Receiver<RecordBatch>,
-    ) -> Result<WriteReceipt> {
+impl MySqlTableWriter {
+    async fn load(&self, conn: &mut Conn, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        let plan = &*self.plan;
         let target = &plan.target;
-        let targets = self.target_columns(conn, target).await?;
-        let encoders = self.encoders(plan, &targets, flavor)?;
-        let sql = load_sql(&self.qualified(target), &encoders);
+        let sql = self.load_sql.as_str();
 
         for stmt in [
             SINK_SQL_MODE,
@@ -352,8 +404,8 @@ impl MySqlAdapter {
         let outcome = Arc::new(Mutex::new(FeedOutcome::default()));
         let feed = Feed {
             rx,
-            encoders,
-            plan: Arc::new(plan.clone()),
+            encoders: self.encoders.clone(),
+            plan: self.plan.clone(),
             scratch: Vec::new(),
             pending: VecDeque::new(),
             outcome: outcome.clone(),
@@ -397,7 +449,7 @@ impl MySqlAdapter {
         let affected = conn.affected_rows();
         let warnings = conn.get_warnings();
         if warnings > 0 || affected != rows_sent {
-            let shown = self.warnings(conn).await;
+            let shown = show_warnings(conn).await;
             if let Some(refused) = refusal_of(&shown, plan) {
                 return Err(refused);
             }
@@ -417,22 +469,22 @@ impl MySqlAdapter {
             rows_written: rows_sent,
         })
     }
+}
 
-    /// SHOW WARNINGS as (code, message); empty if it cannot be read.
-    async fn warnings(&self, conn: &mut Conn) -> Vec<(u64, String)> {
-        let rows: Vec<Row> = match conn.query("SHOW WARNINGS").await {
-            Ok(r) => r,
-            Err(_) => return Vec::new(),
-        };
-        rows.into_iter()
-            .map(|mut r| {
-                (
-                    uint(r.take(1)).unwrap_or(0),
-                    text(r.take(2)).unwrap_or_default(),
-                )
-            })
-            .collect()
-    }
+/// SHOW WARNINGS as (code, message); empty if it cannot be read.
+async fn show_warnings(conn: &mut Conn) -> Vec<(u64, String)> {
+    let rows: Vec<Row> = match conn.query("SHOW WARNINGS").await {
+        Ok(r) => r,
+        Err(_) => return Vec::new(),
+    };
+    rows.into_iter()
+        .map(|mut r| {
+            (
+                uint(r.take(1)).unwrap_or(0),
+                text(r.take(2)).unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// [`Error::Refused`] when every warning of a load is a row refusal (a
@@ -515,48 +567,6 @@ pub fn warning_column(message: &str, plan: &TablePlan) -> Option<String> {
         .iter()
         .find(|c| c.name.eq_ignore_ascii_case(&name))
         .map(|c| c.name.clone())
-}
-
-/// Resume's clean-up of a range that may have committed before its
-/// checkpoint did.
-impl MySqlAdapter {
-    /// Deletes the rows of `range` from `plan.source`, where `plan` describes
-    /// a table of this database as its own catalog sees it (the `verify`
-    /// target plan). Durable when it returns (autocommit).
-    pub async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
-        let table = plan.source.to_string();
-        if matches!(range, KeyRange::Blocks { .. }) {
-            return Err(Error::Bug(format!(
-                "table {table}: a block range cannot be deleted from a target"
-            )));
-        }
-        let mut conn = self.connect().await?;
-        let keys = match crate::partition::key_columns(self, &mut conn, plan).await? {
-            Ok(keys) => keys,
-            Err(reason) => {
-                return Err(Error::Table {
-                    table,
-                    problem: reason,
-                })
-            }
-        };
-        if keys.is_empty() && !matches!(range, KeyRange::Whole) {
-            return Err(Error::Bug(format!(
-                "table {table}: a key range on a table without a key"
-            )));
-        }
-        let sql = format!(
-            "DELETE FROM {}{}",
-            self.qualified(&plan.source),
-            crate::partition::range_predicate(&keys, range)
-        );
-        conn.query_drop(sql.as_str())
-            .await
-            .map_err(ctx(format!("deleting a range of table {table}")))?;
-        let deleted = conn.affected_rows();
-        let _ = conn.disconnect().await;
-        Ok(deleted)
-    }
 }
 
 #[cfg(test)]

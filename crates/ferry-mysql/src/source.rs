@@ -5,12 +5,21 @@
 //! DOUBLE arrive as their IEEE bits rather than the text protocol's rounded
 //! digits, and the result set is consumed row by row: memory is one batch
 //! per column plus whatever the bounded channel holds.
+//!
+//! `verify` reads through the same reader in binary key order
+//! ([`RowOrder::BinaryKey`]): both sides merge by key, so both must deliver
+//! rows in one order whatever the collations. A key column compared as text
+//! orders as it is when its collation is byte order (`binary`,
+//! `*_nopad_bin`, `utf8mb4_0900_bin`: the index serves the sort) and through
+//! `CAST(… AS BINARY)` otherwise (PAD SPACE `*_bin` puts `'a\t'` before
+//! `'a'`; `_ci` collations fold case). Other key types order by value. A
+//! key range is always read in its predicate's binary order.
 
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
-use ferry_core::adapter::{RangeReader, TableReader};
+use ferry_core::adapter::{KeySplit, RangeReader, ReadOptions, RowOrder, TableReader};
 use ferry_core::arrow::{plan_schema, render_key};
 use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 use ferry_core::{Error, Result, TablePlan};
@@ -31,7 +40,8 @@ impl TableReader for MySqlAdapter {
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
-        self.read_range(plan, &KeyRange::Whole, None, batch_rows, tx)
+        let options = ReadOptions::copy(batch_rows);
+        self.read_range(plan, &KeyRange::Whole, None, &options, tx)
             .await
     }
 }
@@ -46,6 +56,13 @@ impl RangeReader for MySqlAdapter {
         self.take_snapshot(options).await
     }
 
+    async fn key_columns(&self, plan: &TablePlan) -> Result<KeySplit> {
+        let mut conn = self.connect().await?;
+        let out = partition::key_split(self, &mut conn, plan).await;
+        disconnect(conn).await;
+        out
+    }
+
     async fn plan_ranges(&self, plan: &TablePlan, options: &RangeOptions) -> Result<RangePlan> {
         let mut conn = self.connect().await?;
         let out = partition::plan_ranges(self, &mut conn, plan, options).await;
@@ -58,7 +75,7 @@ impl RangeReader for MySqlAdapter {
         plan: &TablePlan,
         range: &KeyRange,
         snapshot: Option<&MySqlSnapshot>,
-        batch_rows: usize,
+        options: &ReadOptions,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
         let table = plan.source.to_string();
@@ -66,7 +83,7 @@ impl RangeReader for MySqlAdapter {
             Some(snap) => {
                 let mut lent = snap.borrow(&table).await?;
                 let out = self
-                    .stream_range(&mut lent.conn, plan, range, batch_rows, tx)
+                    .stream_range(&mut lent.conn, plan, range, options, tx)
                     .await;
                 match out {
                     Ok((sent, true)) => {
@@ -94,7 +111,7 @@ impl RangeReader for MySqlAdapter {
                         .map_err(ctx(format!("starting the snapshot of {table}")))?;
                 }
                 let (sent, clean) = self
-                    .stream_range(&mut conn, plan, range, batch_rows, tx)
+                    .stream_range(&mut conn, plan, range, options, tx)
                     .await?;
                 if clean {
                     conn.query_drop("COMMIT")
@@ -117,11 +134,11 @@ impl MySqlAdapter {
         conn: &mut Conn,
         plan: &TablePlan,
         range: &KeyRange,
-        batch_rows: usize,
+        options: &ReadOptions,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<(u64, bool)> {
         let table = plan.source.to_string();
-        let batch_rows = batch_rows.max(1);
+        let batch_rows = options.batch_rows.max(1);
         let schema = plan_schema(plan);
         let mut decoders = plan
             .columns
@@ -135,19 +152,28 @@ impl MySqlAdapter {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let sql = if *range == KeyRange::Whole {
-            select_sql(self, plan)
-        } else {
-            let keys = match partition::key_columns(self, conn, plan).await? {
-                Ok(k) => k,
-                Err(reason) => {
-                    return Err(Error::Table {
-                        table,
-                        problem: format!("cannot read range {range}: {reason}"),
-                    })
-                }
-            };
-            select_range_sql(self, plan, &keys, range)
+        let sql = match (range, &options.order) {
+            (KeyRange::Whole, RowOrder::Key) => select_sql(self, plan),
+            (KeyRange::Whole, RowOrder::BinaryKey { text_order }) => {
+                let collations = if text_order.iter().any(|&t| t) {
+                    partition::key_collations(self, conn, plan).await?
+                } else {
+                    Vec::new()
+                };
+                binary_order_sql(self, plan, text_order, &collations)
+            }
+            _ => {
+                let keys = match partition::key_columns(self, conn, plan).await? {
+                    Ok(k) => k,
+                    Err(reason) => {
+                        return Err(Error::Table {
+                            table,
+                            problem: format!("cannot read range {range}: {reason}"),
+                        })
+                    }
+                };
+                select_range_sql(self, plan, &keys, range)
+            }
         };
         let what = format!("reading table {table}");
 
@@ -210,36 +236,78 @@ impl MySqlAdapter {
     }
 }
 
-/// `SELECT <cols> FROM <table> WHERE <range> ORDER BY <key in binary order>`.
+/// `SELECT <cols> FROM <table> WHERE <range> AND <filter> ORDER BY <key in binary order>`.
 pub fn select_range_sql(
     adapter: &MySqlAdapter,
     plan: &TablePlan,
     keys: &[MySqlKeyColumn],
     range: &KeyRange,
 ) -> String {
-    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
     format!(
-        "SELECT {} FROM {}{}{}",
-        cols.join(", "),
-        adapter.qualified(&plan.source),
-        partition::range_predicate(keys, range),
+        "{}{}{}",
+        select_from(adapter, plan),
+        partition::read_predicate(plan, keys, range),
         partition::order_by(keys)
     )
 }
 
-/// `SELECT <cols> FROM <table> ORDER BY <pk>`.
+/// `SELECT <cols> FROM <table> WHERE <filter> ORDER BY <pk>`.
 pub fn select_sql(adapter: &MySqlAdapter, plan: &TablePlan) -> String {
-    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
-    let mut sql = format!(
-        "SELECT {} FROM {}",
-        cols.join(", "),
-        adapter.qualified(&plan.source)
-    );
+    let mut sql = select_from(adapter, plan);
+    sql.push_str(&partition::read_predicate(plan, &[], &KeyRange::Whole));
     if !plan.primary_key.is_empty() {
         sql.push_str(" ORDER BY ");
         sql.push_str(&plan.key_list(quote_ident));
     }
     sql
+}
+
+/// `SELECT <cols> FROM <table> WHERE <filter> ORDER BY <key in binary order>`,
+/// with `text_order[i]` key columns in byte order; `collations[i]` is key
+/// column `i`'s collation when it has one (see the module docs).
+pub fn binary_order_sql(
+    adapter: &MySqlAdapter,
+    plan: &TablePlan,
+    text_order: &[bool],
+    collations: &[Option<String>],
+) -> String {
+    let mut sql = select_from(adapter, plan);
+    sql.push_str(&partition::read_predicate(plan, &[], &KeyRange::Whole));
+    if !plan.primary_key.is_empty() {
+        let keys: Vec<String> = plan
+            .primary_key
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let col = &plan.columns[c];
+                let q = quote_ident(&col.name);
+                let as_is = !text_order.get(i).copied().unwrap_or(false)
+                    || (col.raw.name == "varchar"
+                        && collations
+                            .get(i)
+                            .and_then(|c| c.as_deref())
+                            .is_some_and(partition::byte_order));
+                if as_is {
+                    q
+                } else {
+                    format!("CAST({q} AS BINARY)")
+                }
+            })
+            .collect();
+        sql.push_str(" ORDER BY ");
+        sql.push_str(&keys.join(", "));
+    }
+    sql
+}
+
+/// `SELECT <cols> FROM <table>`.
+fn select_from(adapter: &MySqlAdapter, plan: &TablePlan) -> String {
+    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    format!(
+        "SELECT {} FROM {}",
+        cols.join(", "),
+        adapter.qualified(&plan.source)
+    )
 }
 
 fn finish_batch(schema: &SchemaRef, decoders: &mut [Decoder], table: &str) -> Result<RecordBatch> {
@@ -265,5 +333,48 @@ fn key_of_last_row(plan: &TablePlan, decoders: &mut [Decoder]) -> String {
     match RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays) {
         Ok(batch) if batch.num_rows() > 0 => render_key(plan, &batch, batch.num_rows() - 1),
         _ => "(unknown)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::{ColumnPlan, DbUrl, RawType, TableRef};
+
+    fn plan() -> TablePlan {
+        let col = |name: &str, ty: &str| ColumnPlan {
+            name: name.into(),
+            raw: RawType {
+                name: ty.into(),
+                ..RawType::default()
+            },
+            ..ColumnPlan::default()
+        };
+        TablePlan {
+            source: TableRef::new(None, "t"),
+            columns: vec![col("a", "int"), col("b", "varchar"), col("c", "char")],
+            primary_key: vec![0, 1, 2],
+            row_filter: Some("a > 1 OR b = 'x'".into()),
+            ..TablePlan::default()
+        }
+    }
+
+    #[test]
+    fn binary_key_order_casts_text_keys_whose_collation_is_not_byte_order() {
+        let adapter = MySqlAdapter::new(DbUrl::parse("mysql://u@h/db").unwrap());
+        let collations = [
+            None,
+            Some("utf8mb4_nopad_bin".into()),
+            Some("utf8mb4_bin".into()),
+        ];
+        assert_eq!(
+            binary_order_sql(&adapter, &plan(), &[false, true, true], &collations),
+            "SELECT `a`, `b`, `c` FROM `db`.`t` WHERE (a > 1 OR b = 'x') \
+             ORDER BY `a`, `b`, CAST(`c` AS BINARY)"
+        );
+        assert_eq!(
+            select_sql(&adapter, &plan()),
+            "SELECT `a`, `b`, `c` FROM `db`.`t` WHERE (a > 1 OR b = 'x') ORDER BY `a`, `b`, `c`"
+        );
     }
 }

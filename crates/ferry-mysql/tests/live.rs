@@ -699,3 +699,135 @@ async fn re_adding_existing_schema_objects_counts_as_done() {
         .expect_err("orphan rows must fail the foreign key");
     assert!(err.to_string().contains("child_self_fk"), "{err}");
 }
+
+/// Every batch's `id` column (int), in the order received.
+async fn ids_of(mut rx: mpsc::Receiver<RecordBatch>) -> Vec<i32> {
+    let mut out = Vec::new();
+    while let Some(b) = rx.recv().await {
+        let ids = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::Int32Array>()
+            .unwrap();
+        out.extend(ids.values().iter().copied());
+    }
+    out
+}
+
+#[tokio::test]
+async fn range_reads_keep_only_the_rows_the_row_filter_keeps() {
+    use ferry_core::adapter::{RangeReader, ReadOptions};
+    use ferry_core::range::{KeyRange, RangeOptions};
+
+    let url = mysql_database().await;
+    mysql_exec(
+        &url,
+        "SET SESSION max_recursive_iterations = 10000;
+         CREATE TABLE f (id int NOT NULL PRIMARY KEY, v varchar(20) COLLATE utf8mb4_general_ci);
+         INSERT INTO f WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+             SELECT i, CONCAT('row ', i) FROM n",
+    )
+    .await;
+    let adapter = MySqlAdapter::new(url.clone());
+    let mut plan = plan(&adapter, "f", "f2").await;
+    plan.row_filter = Some("id % 3 = 0 OR v = 'ROW 1'".into());
+    let options = RangeOptions {
+        max_ranges: 4,
+        min_range_rows: 100,
+    };
+    let ranges = adapter.plan_ranges(&plan, &options).await.unwrap();
+    assert!(ranges.ranges.len() > 1, "{ranges:?}");
+    let copy_order = ReadOptions::copy(64);
+    let mut seen = Vec::new();
+    for range in &ranges.ranges {
+        let (tx, rx) = mpsc::channel(2);
+        let (sent, ids) = tokio::join!(
+            adapter.read_range(&plan, range, None, &copy_order, tx),
+            ids_of(rx)
+        );
+        assert_eq!(sent.unwrap(), ids.len() as u64);
+        seen.extend(ids);
+    }
+    let wanted: Vec<i32> = (1..=3000).filter(|i| i % 3 == 0 || *i == 1).collect();
+    assert_eq!(seen, wanted);
+
+    // The whole table, in verify's binary key order, through the same reader.
+    let (tx, rx) = mpsc::channel(2);
+    let read = ReadOptions::binary_key_order(500, vec![false]);
+    let (sent, ids) = tokio::join!(
+        adapter.read_range(&plan, &KeyRange::Whole, None, &read, tx),
+        ids_of(rx)
+    );
+    assert_eq!(sent.unwrap(), 1001);
+    assert_eq!(ids, wanted);
+}
+
+#[tokio::test]
+async fn one_writer_loads_many_ranges_with_encoders_chosen_once() {
+    use ferry_core::adapter::RangeWriter;
+
+    let url = mysql_database().await;
+    mysql_exec(
+        &url,
+        "CREATE TABLE w (id int NOT NULL PRIMARY KEY, v varchar(20));
+         INSERT INTO w VALUES (1,'a'),(2,'b'),(3,'c'),(4,'d'),(5,'e'),(6,'f')",
+    )
+    .await;
+    let adapter = MySqlAdapter::new(url.clone());
+    let plan = plan(&adapter, "w", "w2").await;
+    adapter.prepare(&plan, IfExists::Fail).await.unwrap();
+    let writer = adapter.open_writer(&plan).await.unwrap();
+    for filter in ["id <= 2", "id > 2"] {
+        let plan = TablePlan {
+            row_filter: Some(filter.into()),
+            ..plan.clone()
+        };
+        let (tx, rx) = mpsc::channel(2);
+        let (read, written) = tokio::join!(adapter.read_table(&plan, 1, tx), writer.write(rx));
+        assert_eq!(read.unwrap(), written.unwrap().rows_written);
+    }
+    assert_eq!(count(&url, "w2").await, "6");
+}
+
+#[tokio::test]
+async fn key_columns_say_whether_the_key_splits() {
+    use ferry_core::adapter::{Database, KeySplit, RangeReader};
+
+    let url = mysql_database().await;
+    mysql_exec(
+        &url,
+        "CREATE TABLE k (id bigint NOT NULL PRIMARY KEY, t varchar(5) COLLATE utf8mb4_general_ci);
+         CREATE TABLE n (price decimal(10,2) NOT NULL PRIMARY KEY);
+         CREATE TABLE b (v text)",
+    )
+    .await;
+    let adapter = MySqlAdapter::new(url.clone());
+    adapter.ping().await.unwrap();
+    let k = plan(&adapter, "k", "k").await;
+    assert_eq!(
+        adapter.key_columns(&k).await.unwrap(),
+        KeySplit::Key(vec!["id".into()])
+    );
+    assert!(matches!(
+        adapter.key_columns(&plan(&adapter, "n", "n").await).await.unwrap(),
+        KeySplit::Unsplittable(reason) if reason.contains("price")
+    ));
+    assert_eq!(
+        adapter
+            .key_columns(&plan(&adapter, "b", "b").await)
+            .await
+            .unwrap(),
+        KeySplit::NoKey
+    );
+    assert_eq!(
+        adapter.column_collations(&k).await.unwrap(),
+        vec![
+            ("id".to_string(), None),
+            ("t".to_string(), Some("utf8mb4_general_ci".into()))
+        ]
+    );
+    assert_eq!(
+        Database::schema_of(&adapter, &TableRef::new(None, "k")),
+        url.database
+    );
+}

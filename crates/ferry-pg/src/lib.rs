@@ -23,16 +23,16 @@ mod snapshot;
 mod source;
 pub mod textform;
 mod tls;
-mod verify_read;
 
 use std::sync::Arc;
 
 use ferry_core::throttle::RowThrottle;
-use ferry_core::{DbUrl, Error, ErrorKind, Result, TableRef};
+use ferry_core::{DbUrl, Error, ErrorKind, Result, TablePlan, TableRef};
 
 pub use error::classify;
+pub use sink::PgTableWriter;
 pub use snapshot::PgSnapshot;
-pub use source::{copy_out_sql, copy_range_sql};
+pub use source::read_sql;
 
 /// The PostgreSQL side of a copy, built from a `postgres://` URL.
 #[derive(Debug, Clone)]
@@ -55,11 +55,35 @@ pub const CAPABILITIES: ferry_core::Capabilities = ferry_core::Capabilities {
     concurrent_writers: true,
 };
 
-impl PgAdapter {
-    pub fn capabilities(&self) -> ferry_core::Capabilities {
+impl ferry_core::adapter::Database for PgAdapter {
+    fn capabilities(&self) -> ferry_core::Capabilities {
         CAPABILITIES
     }
 
+    fn schema_of<'a>(&'a self, table: &'a TableRef) -> &'a str {
+        schema_of(table)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        // The connection task ends when the client is dropped.
+        self.connect().await.map(drop)
+    }
+
+    async fn text_rows(&self, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
+        PgAdapter::text_rows(self, sql, what).await
+    }
+
+    async fn execute_idempotent(&self, statements: &[String], what: &str) -> Result<()> {
+        PgAdapter::execute_idempotent(self, statements, what).await
+    }
+
+    async fn column_collations(&self, plan: &TablePlan) -> Result<Vec<(String, Option<String>)>> {
+        let client = self.connect().await?;
+        partition::column_collations(&client, plan).await
+    }
+}
+
+impl PgAdapter {
     pub fn new(url: DbUrl) -> Self {
         let throttle = url
             .max_rows_per_second()

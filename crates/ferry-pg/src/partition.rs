@@ -13,6 +13,7 @@
 
 use std::fmt::Write as _;
 
+use ferry_core::adapter::{filter_condition, where_clause, KeySplit};
 use ferry_core::range::{
     boundaries_from_sample, KeyBound, KeyRange, KeyValue, RangeOptions, RangePlan, SplitMethod,
 };
@@ -78,44 +79,77 @@ pub async fn key_columns(
     client: &Client,
     plan: &TablePlan,
 ) -> Result<std::result::Result<Vec<PgKeyColumn>, String>> {
-    let mut out = Vec::new();
+    let mut kinds = Vec::with_capacity(plan.primary_key.len());
     for &i in &plan.primary_key {
         let col = &plan.columns[i];
-        let Some(mut kind) = key_kind(&col.raw.name) else {
+        let Some(kind) = key_kind(&col.raw.name) else {
             return Ok(Err(format!(
                 "key column {} has type {}, which ferry does not split on",
                 col.name, col.source_type
             )));
         };
-        if kind == PgKeyKind::TextC && byte_order_collation(client, plan, &col.name).await? {
-            kind = PgKeyKind::Text;
-        }
-        out.push(PgKeyColumn {
-            ident: quote_ident(&col.name),
-            kind,
-        });
+        kinds.push((col, kind));
     }
-    Ok(Ok(out))
+    let collations = if kinds.iter().any(|(_, k)| *k == PgKeyKind::TextC) {
+        column_collations(client, plan).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Ok(kinds
+        .into_iter()
+        .map(|(col, mut kind)| {
+            let coll = collations
+                .iter()
+                .find(|(name, _)| *name == col.name)
+                .and_then(|(_, c)| c.as_deref());
+            if kind == PgKeyKind::TextC && matches!(coll, Some("C" | "POSIX")) {
+                kind = PgKeyKind::Text;
+            }
+            PgKeyColumn {
+                ident: quote_ident(&col.name),
+                kind,
+            }
+        })
+        .collect()))
 }
 
-/// Whether a text column's effective collation is `C` or `POSIX`.
-async fn byte_order_collation(client: &Client, plan: &TablePlan, column: &str) -> Result<bool> {
-    let row = client
-        .query_one(
-            "SELECT CASE WHEN c.collname = 'default' THEN d.datcollate ELSE c.collname::text END \
+/// [`key_columns`] as the engine asks it ([`KeySplit`]).
+pub async fn key_split(client: &Client, plan: &TablePlan) -> Result<KeySplit> {
+    Ok(match key_columns(client, plan).await? {
+        Ok(keys) if keys.is_empty() => KeySplit::NoKey,
+        Ok(_) => KeySplit::Key(
+            plan.primary_key
+                .iter()
+                .map(|&i| plan.columns[i].name.clone())
+                .collect(),
+        ),
+        Err(reason) => KeySplit::Unsplittable(reason),
+    })
+}
+
+/// The effective collation of every column of `plan.source` (a column's
+/// `default` resolved to the database's), `None` for columns without one.
+pub async fn column_collations(
+    client: &Client,
+    plan: &TablePlan,
+) -> Result<Vec<(String, Option<String>)>> {
+    let rows = client
+        .query(
+            "SELECT a.attname::text, \
+             CASE WHEN c.collname = 'default' THEN d.datcollate ELSE c.collname::text END \
              FROM pg_catalog.pg_attribute a \
-             JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation \
+             LEFT JOIN pg_catalog.pg_collation c ON c.oid = a.attcollation \
              JOIN pg_catalog.pg_database d ON d.datname = current_database() \
-             WHERE a.attrelid = $1::text::regclass AND a.attname = $2",
-            &[&qualified(&plan.source), &column],
+             WHERE a.attrelid = $1::text::regclass AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
+            &[&qualified(&plan.source)],
         )
         .await
         .map_err(ctx(format!(
-            "reading key collation of table {}",
+            "reading the collations of table {}",
             plan.source
         )))?;
-    let coll: Option<String> = row.get(0);
-    Ok(matches!(coll.as_deref(), Some("C" | "POSIX")))
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Renders a key value as a literal comparable with a column of `kind`.
@@ -174,13 +208,12 @@ fn push_bound(sql: &mut String, keys: &[PgKeyColumn], bound: &KeyBound, op: &str
     }
 }
 
-/// The `WHERE` clause (with a leading space, or empty) selecting `range`.
-pub fn range_predicate(keys: &[PgKeyColumn], range: &KeyRange) -> String {
-    let mut sql = String::new();
+/// The conditions selecting `range`, to be ANDed (empty: every row).
+pub fn range_conditions(keys: &[PgKeyColumn], range: &KeyRange) -> Vec<String> {
+    let mut parts = Vec::new();
     match range {
         KeyRange::Whole => {}
         KeyRange::Key { lower, upper } => {
-            let mut parts = Vec::new();
             if let Some(l) = lower {
                 let mut p = String::new();
                 push_bound(&mut p, keys, l, ">=");
@@ -191,19 +224,27 @@ pub fn range_predicate(keys: &[PgKeyColumn], range: &KeyRange) -> String {
                 push_bound(&mut p, keys, u, "<");
                 parts.push(p);
             }
-            if !parts.is_empty() {
-                sql.push_str(" WHERE ");
-                sql.push_str(&parts.join(" AND "));
-            }
         }
         KeyRange::Blocks { start, end } => {
-            let _ = write!(sql, " WHERE ctid >= '({start},0)'::tid");
+            parts.push(format!("ctid >= '({start},0)'::tid"));
             if let Some(e) = end {
-                let _ = write!(sql, " AND ctid < '({e},0)'::tid");
+                parts.push(format!("ctid < '({e},0)'::tid"));
             }
         }
     }
-    sql
+    parts
+}
+
+/// The `WHERE` clause (with a leading space, or empty) selecting `range`.
+pub fn range_predicate(keys: &[PgKeyColumn], range: &KeyRange) -> String {
+    where_clause(&range_conditions(keys, range))
+}
+
+/// The `WHERE` clause selecting the rows of `range` the plan's row filter keeps.
+pub fn read_predicate(plan: &TablePlan, keys: &[PgKeyColumn], range: &KeyRange) -> String {
+    let mut conditions = range_conditions(keys, range);
+    conditions.extend(filter_condition(plan));
+    where_clause(&conditions)
 }
 
 /// `ORDER BY` over the key in binary order (with a leading space), or empty.
@@ -268,6 +309,8 @@ pub async fn plan_ranges(
         }
     };
     let wanted = sample_pages(options);
+    // The estimate and the boundaries count only the rows the copy reads.
+    let filter: Vec<String> = filter_condition(plan).into_iter().collect();
     // Percent of pages to sample; 100 reads everything (small tables).
     let percent = if pages <= wanted {
         100.0
@@ -282,7 +325,13 @@ pub async fn plan_ranges(
 
     if keys.is_empty() {
         let counted: i64 = client
-            .query_one(&format!("SELECT count(*) FROM {table}{sample_clause}"), &[])
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM {table}{sample_clause}{}",
+                    where_clause(&filter)
+                ),
+                &[],
+            )
             .await
             .map_err(ctx(what))?
             .get(0);
@@ -323,8 +372,9 @@ pub async fn plan_ranges(
         .map(|(i, k)| format!("{} AS ferry_k{i}", k.sample_expr()))
         .collect();
     let sql = format!(
-        "SELECT {} FROM {table}{sample_clause}{}",
+        "SELECT {} FROM {table}{sample_clause}{}{}",
         cols.join(", "),
+        where_clause(&filter),
         order_by(&keys)
     );
     let rows = client.query(&sql, &[]).await.map_err(ctx(what))?;

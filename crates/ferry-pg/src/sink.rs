@@ -2,12 +2,15 @@
 //! inside one transaction.
 //!
 //! Encoders are chosen from the target's actual column types (read from
-//! `pg_attribute` at write start), not from the plan's DDL text, because
-//! the user may have overridden the target DDL or created the table.
+//! `pg_attribute` when the table's writer opens), not from the plan's DDL
+//! text, because the user may have overridden the target DDL or created the
+//! table; they are chosen once per table and reused by every range.
+
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use bytes::{Bytes, BytesMut};
-use ferry_core::adapter::{TableWriter, WriteReceipt};
+use ferry_core::adapter::{RangeWriter, TableWriter, WriteReceipt};
 use ferry_core::arrow::{arrow_type, render_key};
 use ferry_core::range::KeyRange;
 use ferry_core::{Error, IfExists, LogicalType, Result, TablePlan};
@@ -52,6 +55,8 @@ fn enum_types(plan: &TablePlan) -> Vec<(&str, &[String])> {
 }
 
 impl TableWriter for PgAdapter {
+    type Writer = PgTableWriter;
+
     fn create_ddl(&self, plan: &TablePlan) -> Vec<String> {
         let mut out = Vec::new();
         let schema = schema_of(&plan.target);
@@ -139,37 +144,93 @@ impl TableWriter for PgAdapter {
             .map_err(ctx(format!("creating table {table}")))
     }
 
-    async fn write_table(
-        &self,
-        plan: &TablePlan,
-        mut rx: mpsc::Receiver<RecordBatch>,
-    ) -> Result<WriteReceipt> {
-        let table = plan.target.to_string();
+    async fn open_writer(&self, plan: &TablePlan) -> Result<PgTableWriter> {
         let client = self.connect().await?;
+        let encoders = choose_encoders(&client, plan).await?;
+        let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        let copy_sql = format!(
+            "COPY {} ({}) FROM STDIN (FORMAT binary)",
+            qualified(&plan.target),
+            cols.join(", ")
+        );
+        let ncols = i16::try_from(plan.columns.len()).map_err(|_| Error::Table {
+            table: plan.target.to_string(),
+            problem: "too many columns for COPY".into(),
+        })?;
+        Ok(PgTableWriter {
+            adapter: self.clone(),
+            plan: Arc::new(plan.clone()),
+            encoders,
+            copy_sql,
+            ncols,
+        })
+    }
+
+    async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
+        let table = plan.source.to_string();
+        if matches!(range, KeyRange::Blocks { .. }) {
+            return Err(Error::Bug(format!(
+                "table {table}: a block range cannot be deleted from a target"
+            )));
+        }
+        let client = self.connect().await?;
+        let keys = match crate::partition::key_columns(&client, plan).await? {
+            Ok(keys) => keys,
+            Err(reason) => {
+                return Err(Error::Table {
+                    table,
+                    problem: reason,
+                })
+            }
+        };
+        if keys.is_empty() && !matches!(range, KeyRange::Whole) {
+            return Err(Error::Bug(format!(
+                "table {table}: a key range on a table without a key"
+            )));
+        }
+        let sql = format!(
+            "DELETE FROM {}{}",
+            qualified(&plan.source),
+            crate::partition::range_predicate(&keys, range)
+        );
+        client
+            .execute(sql.as_str(), &[])
+            .await
+            .map_err(ctx(format!("deleting a range of table {table}")))
+    }
+}
+
+/// One target table's loader: the encoders chosen from the target's real
+/// column types when it was opened, reused by every range it loads.
+#[derive(Debug)]
+pub struct PgTableWriter {
+    adapter: PgAdapter,
+    plan: Arc<TablePlan>,
+    encoders: Vec<PgEncoder>,
+    copy_sql: String,
+    ncols: i16,
+}
+
+impl RangeWriter for PgTableWriter {
+    async fn write(&self, mut rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        let plan = &*self.plan;
+        let table = plan.target.to_string();
+        let client = self.adapter.connect().await?;
         client
             .batch_execute("BEGIN; SET LOCAL TimeZone = 'UTC'")
             .await
             .map_err(ctx(format!(
                 "starting the write transaction for table {table}"
             )))?;
-        let encoders = choose_encoders(&client, plan).await?;
-        let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
-        let sql = format!(
-            "COPY {} ({}) FROM STDIN (FORMAT binary)",
-            qualified(&plan.target),
-            cols.join(", ")
-        );
         let sink = client
-            .copy_in::<_, Bytes>(&sql)
+            .copy_in::<_, Bytes>(&self.copy_sql)
             .await
             .map_err(ctx(format!("starting COPY into table {table}")))?;
         pin_mut!(sink);
         let mut buf = BytesMut::with_capacity(FLUSH_BYTES + FLUSH_BYTES / 4);
         buf.extend_from_slice(COPY_HEADER);
-        let ncols = i16::try_from(plan.columns.len()).map_err(|_| Error::Table {
-            table: table.clone(),
-            problem: "too many columns for COPY".into(),
-        })?;
+        let ncols = self.ncols;
+        let encoders = &self.encoders;
         while let Some(batch) = rx.recv().await {
             if batch.num_columns() != plan.columns.len() {
                 return Err(Error::Bug(format!(
@@ -309,47 +370,6 @@ async fn choose_encoders(client: &Client, plan: &TablePlan) -> Result<Vec<PgEnco
             })
         })
         .collect()
-}
-
-/// Resume's clean-up of a range that may have committed before its
-/// checkpoint did.
-impl PgAdapter {
-    /// Deletes the rows of `range` from `plan.source`, where `plan` describes
-    /// a table of this database as its own catalog sees it (the `verify`
-    /// target plan). Durable when it returns. Heap-block ranges mean nothing
-    /// on a table ferry loaded, so they are refused as a bug.
-    pub async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
-        let table = plan.source.to_string();
-        if matches!(range, KeyRange::Blocks { .. }) {
-            return Err(Error::Bug(format!(
-                "table {table}: a block range cannot be deleted from a target"
-            )));
-        }
-        let client = self.connect().await?;
-        let keys = match crate::partition::key_columns(&client, plan).await? {
-            Ok(keys) => keys,
-            Err(reason) => {
-                return Err(Error::Table {
-                    table,
-                    problem: reason,
-                })
-            }
-        };
-        if keys.is_empty() && !matches!(range, KeyRange::Whole) {
-            return Err(Error::Bug(format!(
-                "table {table}: a key range on a table without a key"
-            )));
-        }
-        let sql = format!(
-            "DELETE FROM {}{}",
-            qualified(&plan.source),
-            crate::partition::range_predicate(&keys, range)
-        );
-        client
-            .execute(sql.as_str(), &[])
-            .await
-            .map_err(ctx(format!("deleting a range of table {table}")))
-    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,17 @@
 //! binary `COPY (SELECT …) TO STDOUT` ordered by the primary key, decoded
 //! chunk by chunk. At most one batch plus one network chunk is held; the
 //! bounded channel does the rest.
+//!
+//! `verify` reads through the same reader in binary key order
+//! ([`RowOrder::BinaryKey`]): both sides merge by key, so both must deliver
+//! rows in one order whatever the databases' collations. Key columns
+//! compared as text order `COLLATE "C"` (UTF-8 byte order, which MySQL's
+//! binary collations also give); other key types order by value, which is
+//! engine-independent (integers, decimals, dates, timestamps, UUID bytes).
+//! A key range is always read in its predicate's binary order.
 
 use arrow_array::RecordBatch;
-use ferry_core::adapter::{RangeReader, TableReader};
+use ferry_core::adapter::{KeySplit, RangeReader, ReadOptions, RowOrder, TableReader};
 use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 use ferry_core::{Error, Result, TablePlan};
 use futures_util::{pin_mut, StreamExt};
@@ -17,32 +25,52 @@ use crate::partition::{self, PgKeyColumn};
 use crate::snapshot::PgSnapshot;
 use crate::{qualified, quote_ident, quote_literal, PgAdapter};
 
-/// The COPY statement the reader runs for `plan`.
-pub fn copy_out_sql(plan: &TablePlan) -> String {
+/// The COPY statement reading `range` of `plan` in `order`; `keys` as
+/// [`partition::key_columns`] gives them (unused, and may be empty, for
+/// [`KeyRange::Whole`]).
+pub fn read_sql(
+    plan: &TablePlan,
+    keys: &[PgKeyColumn],
+    range: &KeyRange,
+    order: &RowOrder,
+) -> String {
     let cols: Vec<String> = plan.columns.iter().map(select_expr).collect();
-    let mut sql = format!(
-        "COPY (SELECT {} FROM {}",
-        cols.join(", "),
-        qualified(&plan.source)
-    );
-    if !plan.primary_key.is_empty() {
-        sql.push_str(" ORDER BY ");
-        sql.push_str(&plan.key_list(quote_ident));
-    }
-    sql.push_str(") TO STDOUT (FORMAT binary)");
-    sql
-}
-
-/// The COPY statement reading one range; keys as [`partition::key_columns`] gives them.
-pub fn copy_range_sql(plan: &TablePlan, keys: &[PgKeyColumn], range: &KeyRange) -> String {
-    let cols: Vec<String> = plan.columns.iter().map(select_expr).collect();
+    let order_by = match (range, order) {
+        (KeyRange::Whole, _) if plan.primary_key.is_empty() => String::new(),
+        (KeyRange::Whole, RowOrder::Key) => format!(" ORDER BY {}", plan.key_list(quote_ident)),
+        (KeyRange::Whole, RowOrder::BinaryKey { text_order }) => {
+            format!(" ORDER BY {}", binary_key_order(plan, text_order))
+        }
+        _ => partition::order_by(keys),
+    };
     format!(
-        "COPY (SELECT {} FROM {}{}{}) TO STDOUT (FORMAT binary)",
+        "COPY (SELECT {} FROM {}{}{order_by}) TO STDOUT (FORMAT binary)",
         cols.join(", "),
         qualified(&plan.source),
-        partition::range_predicate(keys, range),
-        partition::order_by(keys)
+        partition::read_predicate(plan, keys, range),
     )
+}
+
+/// The key in binary order: `text_order[i]` says key column `i` orders as
+/// text in byte order (see the module docs).
+fn binary_key_order(plan: &TablePlan, text_order: &[bool]) -> String {
+    let keys: Vec<String> = plan
+        .primary_key
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let col = &plan.columns[c];
+            let q = quote_ident(&col.name);
+            if !text_order.get(i).copied().unwrap_or(false) {
+                q
+            } else if matches!(col.raw.name.as_str(), "text" | "varchar") {
+                format!("{q} COLLATE \"C\"")
+            } else {
+                format!("({q})::text COLLATE \"C\"")
+            }
+        })
+        .collect();
+    keys.join(", ")
 }
 
 impl TableReader for PgAdapter {
@@ -52,7 +80,8 @@ impl TableReader for PgAdapter {
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
-        self.read_range(plan, &KeyRange::Whole, None, batch_rows, tx)
+        let options = ReadOptions::copy(batch_rows);
+        self.read_range(plan, &KeyRange::Whole, None, &options, tx)
             .await
     }
 }
@@ -62,6 +91,11 @@ impl RangeReader for PgAdapter {
 
     async fn open_snapshot(&self, options: &SnapshotOptions) -> Result<(PgSnapshot, SnapshotInfo)> {
         self.take_snapshot(options).await
+    }
+
+    async fn key_columns(&self, plan: &TablePlan) -> Result<KeySplit> {
+        let client = self.connect().await?;
+        partition::key_split(&client, plan).await
     }
 
     async fn plan_ranges(&self, plan: &TablePlan, options: &RangeOptions) -> Result<RangePlan> {
@@ -74,11 +108,11 @@ impl RangeReader for PgAdapter {
         plan: &TablePlan,
         range: &KeyRange,
         snapshot: Option<&PgSnapshot>,
-        batch_rows: usize,
+        options: &ReadOptions,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
         let table = plan.source.to_string();
-        let mut decoder = CopyDecoder::new(plan, batch_rows)?;
+        let mut decoder = CopyDecoder::new(plan, options.batch_rows.max(1))?;
         if snapshot.is_some_and(PgSnapshot::is_lost) {
             return Err(Error::SnapshotLost { table });
         }
@@ -104,10 +138,10 @@ impl RangeReader for PgAdapter {
                 e,
             ));
         }
-        let sql = if *range == KeyRange::Whole {
-            copy_out_sql(plan)
+        let keys = if *range == KeyRange::Whole {
+            Vec::new()
         } else {
-            let keys = match partition::key_columns(&client, plan).await? {
+            match partition::key_columns(&client, plan).await? {
                 Ok(k) => k,
                 Err(reason) => {
                     return Err(Error::Table {
@@ -115,9 +149,9 @@ impl RangeReader for PgAdapter {
                         problem: format!("cannot read range {range}: {reason}"),
                     })
                 }
-            };
-            copy_range_sql(plan, &keys, range)
+            }
         };
+        let sql = read_sql(plan, &keys, range, &options.order);
         let stream = client
             .copy_out(&sql)
             .await
@@ -147,5 +181,68 @@ impl RangeReader for PgAdapter {
             "ending the read transaction for table {table}"
         )))?;
         Ok(sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::{ColumnPlan, RawType, TableRef};
+
+    fn plan() -> TablePlan {
+        let col = |name: &str, ty: &str| ColumnPlan {
+            name: name.into(),
+            raw: RawType {
+                name: ty.into(),
+                ..RawType::default()
+            },
+            ..ColumnPlan::default()
+        };
+        TablePlan {
+            source: TableRef::new(Some("public"), "t"),
+            columns: vec![col("a", "int4"), col("b", "varchar"), col("c", "bpchar")],
+            primary_key: vec![0, 1, 2],
+            ..TablePlan::default()
+        }
+    }
+
+    #[test]
+    fn text_keys_order_in_c_collation() {
+        let order = RowOrder::BinaryKey {
+            text_order: vec![false, true, true],
+        };
+        assert_eq!(
+            read_sql(&plan(), &[], &KeyRange::Whole, &order),
+            "COPY (SELECT \"a\", \"b\", \"c\" FROM \"public\".\"t\" ORDER BY \"a\", \
+             \"b\" COLLATE \"C\", (\"c\")::text COLLATE \"C\") TO STDOUT (FORMAT binary)"
+        );
+        assert_eq!(
+            read_sql(&plan(), &[], &KeyRange::Whole, &RowOrder::Key),
+            "COPY (SELECT \"a\", \"b\", \"c\" FROM \"public\".\"t\" \
+             ORDER BY \"a\", \"b\", \"c\") TO STDOUT (FORMAT binary)"
+        );
+    }
+
+    #[test]
+    fn the_row_filter_is_anded_into_every_read() {
+        let plan = TablePlan {
+            row_filter: Some("a > 1 OR b = 'x'".into()),
+            ..plan()
+        };
+        assert_eq!(
+            read_sql(&plan, &[], &KeyRange::Whole, &RowOrder::Key),
+            "COPY (SELECT \"a\", \"b\", \"c\" FROM \"public\".\"t\" \
+             WHERE (a > 1 OR b = 'x') ORDER BY \"a\", \"b\", \"c\") TO STDOUT (FORMAT binary)"
+        );
+        let blocks = KeyRange::Blocks {
+            start: 0,
+            end: Some(8),
+        };
+        assert_eq!(
+            read_sql(&plan, &[], &blocks, &RowOrder::Key),
+            "COPY (SELECT \"a\", \"b\", \"c\" FROM \"public\".\"t\" \
+             WHERE ctid >= '(0,0)'::tid AND ctid < '(8,0)'::tid AND (a > 1 OR b = 'x')) \
+             TO STDOUT (FORMAT binary)"
+        );
     }
 }

@@ -550,3 +550,138 @@ async fn hub_types_from_other_engines_load() {
         ]
     );
 }
+
+/// Every batch's `id` column (int4), in the order received.
+async fn ids_of(mut rx: mpsc::Receiver<RecordBatch>) -> Vec<i32> {
+    let mut out = Vec::new();
+    while let Some(b) = rx.recv().await {
+        let ids = b
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::Int32Array>()
+            .unwrap();
+        out.extend(ids.values().iter().copied());
+    }
+    out
+}
+
+#[tokio::test]
+async fn range_reads_keep_only_the_rows_the_row_filter_keeps() {
+    use ferry_core::adapter::{RangeReader, ReadOptions};
+    use ferry_core::range::{KeyRange, RangeOptions, SplitMethod};
+
+    let url = pg_database().await;
+    pg_exec(
+        &url,
+        "CREATE TABLE f (id int4 PRIMARY KEY, v text);
+         INSERT INTO f SELECT i, 'row ' || i FROM generate_series(1, 3000) i;",
+    )
+    .await;
+    let pg = adapter(&url).await;
+    let (_, mut plan) = plan_for(&pg, "f", TableRef::new(None, "f2")).await.unwrap();
+    plan.row_filter = Some("id % 3 = 0 OR v = 'row 1'".into());
+    let options = RangeOptions {
+        max_ranges: 4,
+        min_range_rows: 100,
+    };
+    let ranges = pg.plan_ranges(&plan, &options).await.unwrap();
+    assert_eq!(ranges.method, SplitMethod::KeySample);
+    assert!(ranges.ranges.len() > 1, "{ranges:?}");
+    assert_eq!(ranges.estimated_rows, Some(1001));
+    let copy_order = ReadOptions::copy(64);
+    let mut seen = Vec::new();
+    for range in &ranges.ranges {
+        let (tx, rx) = mpsc::channel(2);
+        let (sent, ids) = tokio::join!(
+            pg.read_range(&plan, range, None, &copy_order, tx),
+            ids_of(rx)
+        );
+        assert_eq!(sent.unwrap(), ids.len() as u64);
+        seen.extend(ids);
+    }
+    let wanted: Vec<i32> = (1..=3000).filter(|i| i % 3 == 0 || *i == 1).collect();
+    assert_eq!(seen, wanted);
+
+    // The whole table, in verify's binary key order, through the same reader.
+    let (tx, rx) = mpsc::channel(2);
+    let read = ReadOptions::binary_key_order(500, vec![false]);
+    let (sent, ids) = tokio::join!(
+        pg.read_range(&plan, &KeyRange::Whole, None, &read, tx),
+        ids_of(rx)
+    );
+    assert_eq!(sent.unwrap(), 1001);
+    assert_eq!(ids, wanted);
+}
+
+#[tokio::test]
+async fn one_writer_loads_many_ranges_with_encoders_chosen_once() {
+    use ferry_core::adapter::RangeWriter;
+
+    let url = pg_database().await;
+    pg_exec(
+        &url,
+        "CREATE TABLE w (id int4 PRIMARY KEY, v text);
+         INSERT INTO w SELECT i, 'row ' || i FROM generate_series(1, 10) i;",
+    )
+    .await;
+    let pg = adapter(&url).await;
+    let (_, plan) = plan_for(&pg, "w", TableRef::new(None, "w2")).await.unwrap();
+    pg.prepare(&plan, IfExists::Fail).await.unwrap();
+    let writer = pg.open_writer(&plan).await.unwrap();
+    for filter in ["id <= 4", "id > 4"] {
+        let plan = TablePlan {
+            row_filter: Some(filter.into()),
+            ..plan.clone()
+        };
+        let (tx, rx) = mpsc::channel(2);
+        let (read, written) = tokio::join!(pg.read_table(&plan, 3, tx), writer.write(rx));
+        assert_eq!(read.unwrap(), written.unwrap().rows_written);
+    }
+    let rows = pg_rows(&url, "SELECT count(*), sum(id) FROM w2").await;
+    assert_eq!(
+        rows[0],
+        vec![Some("10".to_string()), Some("55".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn key_columns_say_whether_the_key_splits() {
+    use ferry_core::adapter::{Database, KeySplit, RangeReader};
+
+    let url = pg_database().await;
+    pg_exec(
+        &url,
+        "CREATE TABLE k (id int8 PRIMARY KEY, t text COLLATE \"C\");
+         CREATE TABLE n (price numeric PRIMARY KEY);
+         CREATE TABLE b (v text);",
+    )
+    .await;
+    let pg = adapter(&url).await;
+    pg.ping().await.unwrap();
+    let plan = |t: &'static str| {
+        let pg = pg.clone();
+        async move { plan_for(&pg, t, TableRef::new(None, t)).await.unwrap().1 }
+    };
+    let k = plan("k").await;
+    assert_eq!(
+        pg.key_columns(&k).await.unwrap(),
+        KeySplit::Key(vec!["id".into()])
+    );
+    assert!(matches!(
+        pg.key_columns(&plan("n").await).await.unwrap(),
+        KeySplit::Unsplittable(reason) if reason.contains("price")
+    ));
+    assert_eq!(
+        pg.key_columns(&plan("b").await).await.unwrap(),
+        KeySplit::NoKey
+    );
+    let collations = pg.column_collations(&k).await.unwrap();
+    assert_eq!(
+        collations,
+        vec![
+            ("id".to_string(), None),
+            ("t".to_string(), Some("C".into()))
+        ]
+    );
+    assert_eq!(pg.schema_of(&TableRef::new(None, "k")), "public");
+}

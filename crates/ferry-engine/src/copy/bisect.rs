@@ -169,7 +169,7 @@ async fn write_piece(run: &Run, plan: &TablePlan, piece: RecordBatch) -> Result<
         .await
         .map_err(|_| Error::Bug("piece channel closed".into()))?;
     drop(tx);
-    let receipt = run.target.write_table(plan, rx).await?;
+    let receipt = super::writer_for(run, plan).await?.write(rx).await?;
     if receipt.rows_written != rows {
         return Err(Error::Table {
             table: plan.source.to_string(),

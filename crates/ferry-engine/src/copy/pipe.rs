@@ -26,8 +26,8 @@ pub(super) async fn copy_range(
     let (read_tx, mut read_rx) = mpsc::channel(cap);
     let (write_tx, write_rx) = mpsc::channel(cap);
     let writer = {
-        let (target, plan) = (run.target.clone(), plan.clone());
-        tokio::spawn(async move { target.write_table(&plan, write_rx).await })
+        let target = super::writer_for(run, plan).await?;
+        tokio::spawn(async move { target.write(write_rx).await })
     };
     let batch_rows = run.options.batch_rows;
     // The reader runs in this task (it borrows the snapshot); the forwarder
