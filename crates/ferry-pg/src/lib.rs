@@ -22,12 +22,11 @@ mod sink;
 mod snapshot;
 mod source;
 pub mod textform;
-mod tls;
 
 use std::sync::Arc;
 
 use ferry_core::throttle::RowThrottle;
-use ferry_core::{DbUrl, Error, ErrorKind, Result, TablePlan, TableRef};
+use ferry_core::{DbUrl, Result, TablePlan, TableRef};
 
 pub use error::classify;
 pub use sink::PgTableWriter;
@@ -104,65 +103,8 @@ impl PgAdapter {
     /// Opens a new session. The connection task runs on the tokio runtime
     /// and ends when the returned client is dropped.
     pub async fn connect(&self) -> Result<tokio_postgres::Client> {
-        let url = &self.url;
-        let (ssl_mode, tls) = tls::connector(url)?;
-        let mut config = tokio_postgres::Config::new();
-        config
-            .host(&url.host)
-            .port(url.port)
-            .user(&url.user)
-            .dbname(&url.database)
-            .ssl_mode(ssl_mode)
-            .connect_timeout(url.connect_timeout())
-            .application_name("ferry");
-        if let Some(p) = url.password() {
-            config.password(p);
-        }
-        let options = session_options(url);
-        if !options.is_empty() {
-            config.options(&options);
-        }
-        // The driver's own timeout covers the TCP connect only; a server that
-        // accepts and then says nothing would hang the startup forever.
-        let limit = url.connect_timeout();
-        let connected = tokio::time::timeout(limit, config.connect(tls))
-            .await
-            .map_err(|_| Error::Connect {
-                url: url.to_string(),
-                kind: ErrorKind::Transient,
-                source: format!("no answer within {limit:?} (connect_timeout)").into(),
-            })?;
-        let (client, connection) = connected.map_err(|e| {
-            let kind = if tls::is_tls_failure(&e) {
-                ErrorKind::Definite
-            } else {
-                classify(&e)
-            };
-            Error::Connect {
-                url: url.to_string(),
-                kind,
-                source: Box::new(e),
-            }
-        })?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "postgres connection ended");
-            }
-        });
-        Ok(client)
+        ferry_pgconn::connect(&self.url).await
     }
-}
-
-/// `-c lock_timeout=… -c statement_timeout=…` from the URL, in milliseconds
-/// (0 turns a limit off).
-fn session_options(url: &DbUrl) -> String {
-    let mut out = Vec::new();
-    for key in ["lock_timeout", "statement_timeout"] {
-        if let Some(d) = url.duration_param(key) {
-            out.push(format!("-c {key}={}", d.as_millis()));
-        }
-    }
-    out.join(" ")
 }
 
 /// Quotes an identifier for PostgreSQL (`a"b` → `"a""b"`).
@@ -201,6 +143,7 @@ pub fn qualified(table: &TableRef) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferry_core::ErrorKind;
 
     #[test]
     fn quoting() {
@@ -210,21 +153,7 @@ mod tests {
         assert_eq!(quote_literal("it's"), "'it''s'");
     }
 
-    #[test]
-    fn session_options_from_url() {
-        let url =
-            DbUrl::parse("postgres://u@h/db?lock_timeout=5s&statement_timeout=250ms").unwrap();
-        assert_eq!(
-            session_options(&url),
-            "-c lock_timeout=5000 -c statement_timeout=250"
-        );
-        assert_eq!(
-            session_options(&DbUrl::parse("postgres://u@h/db").unwrap()),
-            ""
-        );
-    }
-
-    #[tokio::test]
+        #[tokio::test]
     async fn verify_full_without_a_ca_is_refused_clearly() {
         let url = DbUrl::parse(
             "postgres://u:secret@localhost/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
