@@ -21,6 +21,7 @@
 
 pub mod catalog;
 pub mod decode;
+pub mod dialect;
 pub mod encode;
 pub mod error;
 pub mod partition;
@@ -37,6 +38,7 @@ use ferry_core::{DbUrl, Error, ErrorKind, Result, TableRef, TlsMode};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 
+pub use dialect::MySqlDialect;
 pub use snapshot::MySqlSnapshot;
 
 /// Which server family a connection reached. They differ in JSON (MariaDB:

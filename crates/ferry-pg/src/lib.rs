@@ -10,6 +10,7 @@
 
 mod catalog;
 pub mod decode;
+pub mod dialect;
 pub mod encode;
 mod error;
 pub mod numeric;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use ferry_core::throttle::RowThrottle;
 use ferry_core::{DbUrl, Error, ErrorKind, Result, TableRef};
 
+pub use dialect::PgDialect;
 pub use error::classify;
 pub use snapshot::PgSnapshot;
 pub use source::{copy_out_sql, copy_range_sql};
