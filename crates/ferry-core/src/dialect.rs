@@ -172,6 +172,16 @@ pub enum ValueCheck<'a> {
     FourByteUtf8,
 }
 
+/// What an existing target table's column already has, for the pre-flight.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExistingColumn {
+    pub name: String,
+    /// Character set, lower case (`utf8mb3`).
+    pub charset: Option<String>,
+    /// Collation, lower case.
+    pub collation: Option<String>,
+}
+
 /// Fold flags of a collation: case-, accent-insensitive, PAD SPACE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Folding {
@@ -266,8 +276,8 @@ pub trait Dialect: Send + Sync {
 
     // --- columns and tables (target side) --------------------------------
 
-    /// Whether generated columns may be VIRTUAL (else only STORED).
-    fn virtual_generated(&self) -> bool;
+    /// `Err(why)` when generated columns can only be STORED, not VIRTUAL.
+    fn virtual_generated(&self) -> Result<(), &'static str>;
     fn on_update_now(&self, target_type: &str) -> OnUpdateNow;
     /// The statements that emulate `ON UPDATE CURRENT_TIMESTAMP` for the
     /// `(column, trigger name)` pairs of one table (run after the data).

@@ -4,9 +4,10 @@ use arrow_array::RecordBatch;
 use tokio::sync::mpsc;
 
 use ferry_core::adapter::{Catalog, RangeReader, TableReader, TableWriter, WriteReceipt};
+use ferry_core::dialect::{ExistingColumn, ValueLimits};
 use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 use ferry_core::Error;
-use ferry_core::{DbUrl, Engine, IfExists, RawTable, Result, TablePlan, TableRef};
+use ferry_core::{DbUrl, Dialect, Engine, IfExists, RawTable, Result, TablePlan, TableRef};
 use ferry_mysql::{MySqlAdapter, MySqlSnapshot};
 use ferry_pg::{PgAdapter, PgSnapshot};
 
@@ -196,5 +197,46 @@ impl Adapter {
     /// that may have committed before its checkpoint). Returns rows deleted.
     pub async fn delete_range(&self, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
         dispatch!(self, a => a.delete_range(plan, range).await)
+    }
+
+    /// This engine's SQL dialect (quoting, DDL, pre-flight SQL).
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        dialect_of(self.engine())
+    }
+
+    /// What this engine cannot hold as a target; MariaDB and MySQL differ,
+    /// so this asks the server which one it is.
+    pub async fn value_limits(&self) -> Result<ValueLimits> {
+        Ok(match self {
+            Adapter::Pg(_) => ferry_pg::dialect::VALUE_LIMITS,
+            Adapter::MySql(a) => ferry_mysql::dialect::value_limits(a.flavor().await?),
+        })
+    }
+
+    /// Charsets and collations of an existing target table's columns, where
+    /// the engine has per-column charsets (else, or for a new table, none).
+    pub async fn column_charsets(&self, table: &TableRef) -> Result<Vec<ExistingColumn>> {
+        match self {
+            Adapter::Pg(_) => Ok(Vec::new()),
+            Adapter::MySql(a) => a.column_charsets(table).await,
+        }
+    }
+
+    /// Rows of a catalog or pre-flight query as text; NULL is `None`.
+    pub async fn text_rows(&self, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
+        dispatch!(self, a => a.text_rows(sql, what).await)
+    }
+
+    /// Runs DDL that a resumed run may repeat: "already exists" is success.
+    pub async fn execute_idempotent(&self, statements: &[String], what: &str) -> Result<()> {
+        dispatch!(self, a => a.execute_idempotent(statements, what).await)
+    }
+}
+
+/// The dialect of an engine, also when there is no connection to it.
+pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
+    match engine {
+        Engine::Postgres => &ferry_pg::PgDialect,
+        Engine::MySql => &ferry_mysql::MySqlDialect,
     }
 }

@@ -86,6 +86,11 @@ pub async fn plan_tables(
     }
     // Indexes, constraints, defaults, identity: all tables at once, so foreign
     // keys find their targets and names are checked across the target schema.
-    ferry_schema::translate(&raws, &mut plans, source.engine(), target);
+    ferry_schema::translate(
+        &raws,
+        &mut plans,
+        source.dialect(),
+        adapter::dialect_of(target),
+    );
     Ok(plans)
 }

@@ -181,8 +181,8 @@ impl Dialect for MySqlDialect {
         Some("('[]')".into())
     }
 
-    fn virtual_generated(&self) -> bool {
-        true
+    fn virtual_generated(&self) -> Result<(), &'static str> {
+        Ok(())
     }
 
     fn on_update_now(&self, target_type: &str) -> OnUpdateNow {

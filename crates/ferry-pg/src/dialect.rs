@@ -185,8 +185,8 @@ impl Dialect for PgDialect {
         Some(quote_literal(&format!("{utc}+00")))
     }
 
-    fn virtual_generated(&self) -> bool {
-        false
+    fn virtual_generated(&self) -> Result<(), &'static str> {
+        Err("PostgreSQL has only stored generated columns")
     }
 
     fn on_update_now(&self, target_type: &str) -> OnUpdateNow {
