@@ -172,19 +172,17 @@ fn probes(
         };
         let tt = col.target_type.to_ascii_lowercase();
         match &col.logical {
-            L::Float32 | L::Float64 => {
-                if !limits.float_specials {
-                    let (p, b) = nulling(Conversion::NanToNull, "NaN or ±Infinity");
-                    add(check(ValueCheck::FloatSpecial), &p, b);
-                    if !limits.negative_zero {
-                        let blocking = conv != Conversion::NegativeZeroToZero;
-                        let p = if blocking {
-                            "−0.0 (MariaDB cannot store it)"
-                        } else {
-                            "−0.0 that negative_zero_to_zero makes +0"
-                        };
-                        add(check(ValueCheck::NegativeZero), p, blocking);
-                    }
+            L::Float32 | L::Float64 if !limits.float_specials => {
+                let (p, b) = nulling(Conversion::NanToNull, "NaN or ±Infinity");
+                add(check(ValueCheck::FloatSpecial), &p, b);
+                if !limits.negative_zero {
+                    let blocking = conv != Conversion::NegativeZeroToZero;
+                    let p = if blocking {
+                        "−0.0 (MariaDB cannot store it)"
+                    } else {
+                        "−0.0 that negative_zero_to_zero makes +0"
+                    };
+                    add(check(ValueCheck::NegativeZero), p, blocking);
                 }
             }
             L::Decimal { precision, scale } if !limits.float_specials => {
@@ -593,5 +591,47 @@ pub fn refused(reasons: &[String]) -> Error {
             "the plan is not clean: {} (run `ferry plan` for the whole report; --allow-unclean copies anyway)",
             reasons.join("; ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::ColumnPlan;
+
+    #[test]
+    fn probes_and_first_key_and_in_the_row_filter() {
+        assert_eq!(where_clause(None, None), "");
+        assert_eq!(where_clause(Some("a > 1"), None), " WHERE a > 1");
+        assert_eq!(
+            where_clause(Some("a > 1 OR b"), Some("c IS NULL")),
+            " WHERE (a > 1 OR b) AND (c IS NULL)"
+        );
+    }
+
+    #[test]
+    fn a_check_the_source_cannot_express_is_not_probed() {
+        let plan = TablePlan {
+            columns: vec![ColumnPlan {
+                name: "f".into(),
+                logical: LogicalType::Float64,
+                target_type: "double".into(),
+                nullable: true,
+                ..ColumnPlan::default()
+            }],
+            ..TablePlan::default()
+        };
+        let limits = ferry_mysql::dialect::value_limits(ferry_mysql::Flavor::MariaDb);
+        let none = HashMap::new();
+        let pg = probes(&plan, &ferry_pg::PgDialect, limits, &none);
+        assert_eq!(pg.len(), 2, "NaN and −0.0 from a PostgreSQL source");
+        assert!(probes(&plan, &ferry_mysql::MySqlDialect, limits, &none).is_empty());
+        assert!(probes(
+            &plan,
+            &ferry_pg::PgDialect,
+            ferry_pg::dialect::VALUE_LIMITS,
+            &none
+        )
+        .is_empty());
     }
 }
