@@ -11,8 +11,10 @@ pub mod adapter;
 pub mod arrow;
 pub mod capabilities;
 pub mod decimal;
+pub mod dialect;
 pub mod error;
 pub mod event;
+pub mod expr;
 pub mod hex;
 pub mod interval;
 pub mod plan;
@@ -23,6 +25,7 @@ pub mod types;
 pub mod url;
 
 pub use capabilities::{Capabilities, ChangeStreamKind};
+pub use dialect::Dialect;
 pub use error::{Error, ErrorKind, Result};
 pub use plan::{
     ColumnPlan, Conversion, IfExists, RawColumn, RawTable, RawType, TablePlan, TableRef,

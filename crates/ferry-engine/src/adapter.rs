@@ -12,9 +12,12 @@ use ferry_core::adapter::{
     Catalog, Database, KeySplit, RangeReader, RangeWriter, ReadOptions, TableReader, TableWriter,
     WriteReceipt,
 };
+use ferry_core::dialect::{ExistingColumn, ValueLimits};
 use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 use ferry_core::Error;
-use ferry_core::{Capabilities, DbUrl, Engine, IfExists, RawTable, Result, TablePlan, TableRef};
+use ferry_core::{
+    Capabilities, DbUrl, Dialect, Engine, IfExists, RawTable, Result, TablePlan, TableRef,
+};
 use ferry_mysql::{MySqlAdapter, MySqlSnapshot, MySqlTableWriter};
 use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
 
@@ -286,10 +289,7 @@ impl Adapter {
         let statements: Vec<String> = tables
             .iter()
             .map(|t| {
-                format!(
-                    "DROP TABLE IF EXISTS {}",
-                    ferry_schema::table_sql(self.engine(), t)
-                )
+                format!("DROP TABLE IF EXISTS {}", self.dialect().table_sql(t))
             })
             .collect();
         let what = "dropping the tables a failed setup had created";
@@ -353,6 +353,29 @@ impl Adapter {
     ) -> Result<Vec<ferry_core::schema::OtherObject>> {
         dispatch!(self, a => a.other_objects(schema).await)
     }
+    /// This engine's SQL dialect (quoting, DDL, pre-flight SQL).
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        dialect_of(self.engine())
+    }
+
+    /// What this engine cannot hold as a target; MariaDB and MySQL differ,
+    /// so this asks the server which one it is.
+    pub async fn value_limits(&self) -> Result<ValueLimits> {
+        Ok(match self {
+            Adapter::Pg(_) => ferry_pg::dialect::VALUE_LIMITS,
+            Adapter::MySql(a) => ferry_mysql::dialect::value_limits(a.flavor().await?),
+        })
+    }
+
+    /// Charsets and collations of an existing target table's columns, where
+    /// the engine has per-column charsets (else, or for a new table, none).
+    pub async fn column_charsets(&self, table: &TableRef) -> Result<Vec<ExistingColumn>> {
+        match self {
+            Adapter::Pg(_) => Ok(Vec::new()),
+            Adapter::MySql(a) => a.column_charsets(table).await,
+        }
+    }
+
 }
 
 impl TargetWriter {
@@ -362,5 +385,14 @@ impl TargetWriter {
             TargetWriter::Pg(w) => w.write(rx).await,
             TargetWriter::MySql(w) => w.write(rx).await,
         }
+        }
+    }
+}
+
+/// The dialect of an engine, also when there is no connection to it.
+pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
+    match engine {
+        Engine::Postgres => &ferry_pg::PgDialect,
+        Engine::MySql => &ferry_mysql::MySqlDialect,
     }
 }

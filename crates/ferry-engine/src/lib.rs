@@ -226,7 +226,12 @@ pub async fn plan_tables_lenient(
     check_override_columns(mappings, &plans)?;
     // Indexes, constraints, defaults, identity: all tables at once, so foreign
     // keys find their targets and names are checked across the target schema.
-    ferry_schema::translate(&raws, &mut plans, source.engine(), target);
+    ferry_schema::translate(
+        &raws,
+        &mut plans,
+        source.dialect(),
+        adapter::dialect_of(target),
+    );
     Ok((plans, unplannable))
 }
 

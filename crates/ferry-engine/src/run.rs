@@ -559,7 +559,7 @@ fn tagged_ddl(
         .map(|o| {
             format!(
                 "REFERENCES {} ",
-                ferry_schema::table_sql(target.engine(), &o.target)
+                target.dialect().table_sql(&o.target)
             )
         })
         .collect();

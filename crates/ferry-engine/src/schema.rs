@@ -21,10 +21,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use ferry_core::{Conversion, Engine, Error, LogicalType, Result, TablePlan, TableRef};
-use ferry_mapping::{quote_ident, quote_literal};
-use ferry_mysql::Flavor;
-use ferry_schema::table_sql;
+use ferry_core::dialect::{ExistingColumn, Folding, ValueCheck, ValueLimits};
+use ferry_core::{Conversion, Dialect, Error, LogicalType, Result, TablePlan, TableRef};
 
 use crate::Adapter;
 
@@ -67,68 +65,29 @@ struct Probe {
     blocking: bool,
 }
 
-/// What the target already has for one column (existing tables only).
-#[derive(Debug, Clone, Default)]
-struct TargetColumn {
-    charset: Option<String>,
-    collation: Option<String>,
-}
-
 /// The pre-flight: every finding for every table, in plan order.
+///
+/// The source dialect writes every condition; the target only says what it
+/// cannot hold ([`ValueLimits`]) and what its existing columns already are.
 pub async fn preflight(
     source: &Adapter,
     target: &Adapter,
     plans: &[TablePlan],
 ) -> Result<Vec<Finding>> {
-    let flavor = match target {
-        Adapter::MySql(a) => Some(a.flavor().await?),
-        Adapter::Pg(_) => None,
-    };
+    let limits = target.value_limits().await?;
     let mut out = Vec::new();
     for plan in plans {
-        let existing = target_columns(target, plan).await?;
-        let probes = probes(plan, source.engine(), target.engine(), flavor, &existing);
+        let existing: HashMap<String, ExistingColumn> = target
+            .column_charsets(&plan.target)
+            .await?
+            .into_iter()
+            .map(|c| (c.name.clone(), c))
+            .collect();
+        let probes = probes(plan, source.dialect(), limits, &existing);
         out.extend(run_probes(source, plan, &probes).await?);
-        out.extend(collisions(source, plan, flavor, &existing).await?);
+        out.extend(collisions(source, plan, limits, &existing).await?);
     }
     Ok(out)
-}
-
-async fn target_columns(
-    target: &Adapter,
-    plan: &TablePlan,
-) -> Result<HashMap<String, TargetColumn>> {
-    let Adapter::MySql(a) = target else {
-        return Ok(HashMap::new());
-    };
-    let db = match &plan.target.schema {
-        Some(s) => quote_literal(Engine::MySql, s),
-        None => "DATABASE()".into(),
-    };
-    let rows = a
-        .text_rows(
-            &format!(
-                "SELECT COLUMN_NAME, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
-                 WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {}",
-                quote_literal(Engine::MySql, &plan.target.name)
-            ),
-            &format!("reading the target columns of {}", plan.target),
-        )
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let mut it = r.into_iter();
-            let name = it.next().flatten().unwrap_or_default();
-            (
-                name,
-                TargetColumn {
-                    charset: it.next().flatten().map(|c| c.to_ascii_lowercase()),
-                    collation: it.next().flatten().map(|c| c.to_ascii_lowercase()),
-                },
-            )
-        })
-        .collect())
 }
 
 /// `varchar(20)` → 20 (also `char`, `character varying`).
@@ -158,24 +117,41 @@ fn source_length(logical: &LogicalType) -> Option<u32> {
     }
 }
 
+/// The largest value of a signed integer target type, for unsigned sources.
+fn signed_max(target_type: &str) -> Option<&'static str> {
+    let base = target_type.split(['(', ' ']).next().unwrap_or("");
+    Some(match base {
+        "bigint" | "int8" => "9223372036854775807",
+        "integer" | "int" | "int4" => "2147483647",
+        "smallint" | "int2" => "32767",
+        "tinyint" => "127",
+        _ => return None,
+    })
+}
+
+/// The checks for one table's columns. Each asks the source dialect for its
+/// condition; a check the source cannot express is one whose values the
+/// source cannot hold, so it is skipped.
 fn probes(
     plan: &TablePlan,
-    source: Engine,
-    target: Engine,
-    flavor: Option<Flavor>,
-    existing: &HashMap<String, TargetColumn>,
+    source: &dyn Dialect,
+    limits: ValueLimits,
+    existing: &HashMap<String, ExistingColumn>,
 ) -> Vec<Probe> {
     use LogicalType as L;
     let mut out = Vec::new();
     for col in &plan.columns {
-        let c = quote_ident(source, &col.name);
-        let mut add = |cond: String, problem: &str, blocking: bool| {
-            out.push(Probe {
-                column: col.name.clone(),
-                cond,
-                problem: problem.to_string(),
-                blocking,
-            })
+        let c = source.quote_ident(&col.name);
+        let check = |v: ValueCheck<'_>| source.value_check(v, &c);
+        let mut add = |cond: Option<String>, problem: &str, blocking: bool| {
+            if let Some(cond) = cond {
+                out.push(Probe {
+                    column: col.name.clone(),
+                    cond,
+                    problem: problem.to_string(),
+                    blocking,
+                })
+            }
         };
         let conv = col.conversion;
         // A lossy rule that makes NULLs cannot feed a NOT NULL column.
@@ -195,100 +171,75 @@ fn probes(
             }
         };
         let tt = col.target_type.to_ascii_lowercase();
-        match (source, &col.logical) {
-            (Engine::Postgres, L::Float32 | L::Float64) if target == Engine::MySql => {
+        match &col.logical {
+            L::Float32 | L::Float64 if !limits.float_specials => {
                 let (p, b) = nulling(Conversion::NanToNull, "NaN or ±Infinity");
-                add(format!("{c} IN ('NaN', 'Infinity', '-Infinity')"), &p, b);
-                if flavor == Some(Flavor::MariaDb) {
+                add(check(ValueCheck::FloatSpecial), &p, b);
+                if !limits.negative_zero {
                     let blocking = conv != Conversion::NegativeZeroToZero;
                     let p = if blocking {
                         "−0.0 (MariaDB cannot store it)"
                     } else {
                         "−0.0 that negative_zero_to_zero makes +0"
                     };
-                    add(format!("{c} = 0 AND {c}::text LIKE '-%'"), p, blocking);
+                    add(check(ValueCheck::NegativeZero), p, blocking);
                 }
             }
-            (Engine::Postgres, L::Decimal { precision, scale }) if target == Engine::MySql => {
+            L::Decimal { precision, scale } if !limits.float_specials => {
                 let (p, b) = nulling(Conversion::NanToNull, "NaN or ±Infinity");
-                add(format!("{c} IN ('NaN', 'Infinity', '-Infinity')"), &p, b);
+                add(check(ValueCheck::FloatSpecial), &p, b);
                 if let Some((tp, ts)) = decimal_params(&tt) {
                     let fits = matches!((precision, scale), (Some(p), Some(s)) if *s <= ts && p - s <= tp - ts);
                     if !fits {
                         add(
-                            format!(
-                                "{c} NOT IN ('NaN', 'Infinity', '-Infinity') AND (scale({c}) > {ts} OR abs({c}) >= 1e{})",
-                                tp - ts
-                            ),
+                            check(ValueCheck::DecimalTooWide {
+                                scale: ts,
+                                int_digits: tp - ts,
+                            }),
                             &format!("values with more digits than {tt} holds"),
                             true,
                         );
                     }
                 }
             }
-            (Engine::Postgres, L::Date | L::Timestamp { .. } | L::TimestampTz { .. })
-                if target == Engine::MySql =>
-            {
-                let (p, b) = nulling(Conversion::InfinityToNull, "±infinity");
-                add(format!("NOT isfinite({c})"), &p, b);
-                let (lo, hi) = match col.logical {
-                    L::Date => ("'0001-01-01'", "'10000-01-01'"),
-                    L::Timestamp { .. } => ("'0001-01-01 00:00:00'", "'10000-01-01 00:00:00'"),
-                    _ => ("'0001-01-01 00:00:00+00'", "'10000-01-01 00:00:00+00'"),
-                };
-                add(
-                    format!("isfinite({c}) AND ({c} < {lo} OR {c} >= {hi})"),
-                    "values outside years 1–9999",
-                    true,
-                );
+            L::Date | L::Timestamp { .. } | L::TimestampTz { .. } => {
+                if !limits.infinite_dates {
+                    let (p, b) = nulling(Conversion::InfinityToNull, "±infinity");
+                    add(check(ValueCheck::InfiniteDate), &p, b);
+                }
+                if !limits.any_year {
+                    add(
+                        check(ValueCheck::OutsideYears(&col.logical)),
+                        "values outside years 1–9999",
+                        true,
+                    );
+                }
+                let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
+                add(check(ValueCheck::ZeroDate), &p, b);
             }
-            (Engine::Postgres, L::Array { .. }) => add(
-                format!("array_ndims({c}) > 1 OR array_lower({c}, 1) <> 1"),
+            L::Array { .. } => add(
+                check(ValueCheck::ArrayShape),
                 "multi-dimensional arrays or arrays whose lower bound is not 1",
                 true,
             ),
-            (Engine::MySql, L::Date | L::Timestamp { .. } | L::TimestampTz { .. }) => {
-                let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
-                add(
-                    format!("{c} IS NOT NULL AND (MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"),
-                    &p,
-                    b,
-                );
-            }
-            (Engine::MySql, L::Char { .. } | L::Varchar { .. } | L::Text { .. })
-                if target == Engine::Postgres =>
-            {
+            L::Char { .. } | L::Varchar { .. } | L::Text { .. } if !limits.nul_in_text => {
                 let blocking = conv != Conversion::StripNul;
                 let p = if blocking {
                     "values with NUL bytes, which PostgreSQL refuses"
                 } else {
                     "values with NUL bytes that strip_nul removes"
                 };
-                add(
-                    format!("INSTR(CAST({c} AS BINARY), X'00') > 0"),
-                    p,
-                    blocking,
-                );
+                add(check(ValueCheck::NulInText), p, blocking);
             }
-            (Engine::MySql, L::Bool) => add(
-                format!("{c} NOT IN (0, 1)"),
+            L::Bool => add(
+                check(ValueCheck::NotZeroOrOne),
                 "values other than 0 and 1 in a column read as boolean",
                 true,
             ),
-            (Engine::MySql, L::UInt8 | L::UInt16 | L::UInt32 | L::UInt64)
-                if !tt.contains("unsigned") =>
-            {
-                let base = tt.split(['(', ' ']).next().unwrap_or("");
-                let max = match base {
-                    "bigint" | "int8" => Some("9223372036854775807"),
-                    "integer" | "int" | "int4" => Some("2147483647"),
-                    "smallint" | "int2" => Some("32767"),
-                    "tinyint" => Some("127"),
-                    _ => None,
-                };
-                if let Some(max) = max {
+            L::UInt8 | L::UInt16 | L::UInt32 | L::UInt64 if !tt.contains("unsigned") => {
+                if let Some(max) = signed_max(&tt) {
                     add(
-                        format!("{c} > {max}"),
+                        Some(format!("{c} > {max}")),
                         &format!("unsigned values above {tt}'s maximum {max}"),
                         true,
                     );
@@ -303,12 +254,8 @@ fn probes(
         ) {
             if let Some(n) = declared_length(&tt) {
                 if source_length(&col.logical).is_none_or(|l| l > n) {
-                    let len = match source {
-                        Engine::Postgres => format!("char_length({c})"),
-                        Engine::MySql => format!("CHAR_LENGTH({c})"),
-                    };
                     add(
-                        format!("{len} > {n}"),
+                        check(ValueCheck::LongerThan(n)),
                         &format!("values longer than {n} characters ({})", col.target_type),
                         true,
                     );
@@ -320,14 +267,8 @@ fn probes(
                 .and_then(|t| t.charset.as_deref())
                 .is_some_and(|cs| cs == "utf8" || cs == "utf8mb3");
             if narrow {
-                let cond = match source {
-                    Engine::Postgres => format!("{c} ~ '[\\U00010000-\\U0010FFFF]'"),
-                    Engine::MySql => {
-                        format!("OCTET_LENGTH({c}) <> OCTET_LENGTH(CONVERT({c} USING utf8mb3))")
-                    }
-                };
                 add(
-                    cond,
+                    check(ValueCheck::FourByteUtf8),
                     "values with 4-byte UTF-8 characters (emoji…) into a 3-byte utf8mb3 column",
                     true,
                 );
@@ -337,25 +278,33 @@ fn probes(
     out
 }
 
+/// ` WHERE (filter) AND (cond)`, with either part left out when absent.
+fn where_clause(filter: Option<&str>, cond: Option<&str>) -> String {
+    match (filter, cond) {
+        (None, None) => String::new(),
+        (Some(f), None) => format!(" WHERE {f}"),
+        (None, Some(c)) => format!(" WHERE {c}"),
+        (Some(f), Some(c)) => format!(" WHERE ({f}) AND ({c})"),
+    }
+}
+
 async fn run_probes(source: &Adapter, plan: &TablePlan, probes: &[Probe]) -> Result<Vec<Finding>> {
     if probes.is_empty() {
         return Ok(Vec::new());
     }
-    let engine = source.engine();
-    let from = table_sql(engine, &plan.source);
+    let dialect = source.dialect();
+    let from = dialect.table_sql(&plan.source);
     let counts: Vec<String> = probes
         .iter()
-        .map(|p| match engine {
-            Engine::Postgres => format!("count(*) FILTER (WHERE {})", p.cond),
-            Engine::MySql => format!(
-                "CAST(COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS SIGNED)",
-                p.cond
-            ),
-        })
+        .map(|p| dialect.count_where(&p.cond))
         .collect();
-    let sql = format!("SELECT {} FROM {from}", counts.join(", "));
+    let sql = format!(
+        "SELECT {} FROM {from}{}",
+        counts.join(", "),
+        where_clause(plan.row_filter.as_deref(), None)
+    );
     let what = format!("pre-flight scan of table {}", plan.source);
-    let rows = text_rows(source, &sql, &what).await?;
+    let rows = source.text_rows(&sql, &what).await?;
     let row = rows.into_iter().next().unwrap_or_default();
     let mut out = Vec::new();
     for (p, v) in probes.iter().zip(row) {
@@ -380,37 +329,28 @@ async fn run_probes(source: &Adapter, plan: &TablePlan, probes: &[Probe]) -> Res
     Ok(out)
 }
 
-async fn text_rows(a: &Adapter, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
-    match a {
-        Adapter::Pg(p) => p.text_rows(sql, what).await,
-        Adapter::MySql(m) => m.text_rows(sql, what).await,
-    }
-}
-
 /// `id=2` or `(a=1, b=x)` for the first row (in key order) matching `cond`.
 async fn first_key(source: &Adapter, plan: &TablePlan, cond: &str) -> Result<Option<String>> {
     if plan.primary_key.is_empty() {
         return Ok(None);
     }
-    let engine = source.engine();
+    let dialect = source.dialect();
     let names: Vec<&str> = plan
         .primary_key
         .iter()
         .map(|&i| plan.columns[i].name.as_str())
         .collect();
-    let quoted: Vec<String> = names.iter().map(|n| quote_ident(engine, n)).collect();
+    let quoted: Vec<String> = names.iter().map(|n| dialect.quote_ident(n)).collect();
     let sql = format!(
-        "SELECT {} FROM {} WHERE {cond} ORDER BY {} LIMIT 1",
+        "SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
         quoted.join(", "),
-        table_sql(engine, &plan.source),
+        dialect.table_sql(&plan.source),
+        where_clause(plan.row_filter.as_deref(), Some(cond)),
         quoted.join(", ")
     );
-    let rows = text_rows(
-        source,
-        &sql,
-        &format!("pre-flight scan of table {}", plan.source),
-    )
-    .await?;
+    let rows = source
+        .text_rows(&sql, &format!("pre-flight scan of table {}", plan.source))
+        .await?;
     let Some(row) = rows.into_iter().next() else {
         return Ok(None);
     };
@@ -426,11 +366,11 @@ async fn first_key(source: &Adapter, plan: &TablePlan, cond: &str) -> Result<Opt
     }))
 }
 
-/// The collation a MySQL target column will have: the existing column's,
-/// one written into an override's DDL, or ferry's binary no-pad default.
+/// The collation a target column will have: the existing column's, one
+/// written into an override's DDL, or none said (the target's default).
 fn target_collation(
     col: &ferry_core::ColumnPlan,
-    existing: &HashMap<String, TargetColumn>,
+    existing: &HashMap<String, ExistingColumn>,
 ) -> Option<String> {
     if let Some(t) = existing.get(&col.name) {
         return t.collation.clone();
@@ -441,24 +381,28 @@ fn target_collation(
 }
 
 /// Case-insensitive, accent-insensitive, PAD SPACE.
-fn collation_risks(collation: &str) -> (bool, bool, bool) {
+fn collation_risks(collation: &str) -> Folding {
     let c = collation.to_ascii_lowercase();
     let ci = c.contains("_ci");
     let ai = c.contains("_ai") || (ci && !c.contains("_as"));
     let pad = !(c.contains("nopad") || c.contains("_0900_") || c == "binary");
-    (ci, ai, pad)
+    Folding {
+        case: ci,
+        accents: ai,
+        pad,
+    }
 }
 
 async fn collisions(
     source: &Adapter,
     plan: &TablePlan,
-    flavor: Option<Flavor>,
-    existing: &HashMap<String, TargetColumn>,
+    limits: ValueLimits,
+    existing: &HashMap<String, ExistingColumn>,
 ) -> Result<Vec<Finding>> {
-    if flavor.is_none() {
+    if !limits.folding_collations {
         return Ok(Vec::new());
     }
-    let engine = source.engine();
+    let dialect = source.dialect();
     let mut out = Vec::new();
     let mut done = HashSet::new();
     for key in &plan.schema.unique_keys {
@@ -467,12 +411,12 @@ async fn collisions(
         }
         let mut folds = Vec::new();
         let mut risky = Vec::new();
-        let mut present = Vec::new();
+        let mut present: Vec<String> = plan.row_filter.iter().map(|f| format!("({f})")).collect();
         for name in &key.columns {
             let Some(col) = plan.columns.iter().find(|c| &c.name == name) else {
                 continue;
             };
-            let c = quote_ident(engine, name);
+            let c = dialect.quote_ident(name);
             present.push(format!("{c} IS NOT NULL"));
             let texty = matches!(
                 col.logical,
@@ -483,49 +427,26 @@ async fn collisions(
                 folds.push(c);
                 continue;
             };
-            let (ci, ai, pad) = collation_risks(&coll);
-            if !(ci || ai || pad) {
+            let folding = collation_risks(&coll);
+            if !(folding.case || folding.accents || folding.pad) {
                 folds.push(c);
                 continue;
             }
             risky.push(coll.clone());
-            folds.push(match engine {
-                Engine::MySql => {
-                    let charset = coll.split('_').next().unwrap_or("utf8mb4");
-                    format!("CONVERT({c} USING {charset}) COLLATE {coll}")
-                }
-                Engine::Postgres => {
-                    let mut e = format!("{c}::text");
-                    if pad {
-                        e = format!("rtrim({e}, ' ')");
-                    }
-                    if ai {
-                        e = format!(
-                            "regexp_replace(normalize({e}, NFD), '[\\u0300-\\u036f]', '', 'g')"
-                        );
-                    }
-                    if ci {
-                        e = format!("lower({e})");
-                    }
-                    e
-                }
-            });
+            folds.push(dialect.collation_fold(&c, &coll, folding));
         }
         if risky.is_empty() {
             continue;
         }
         let sql = format!(
             "SELECT COUNT(*) FROM (SELECT 1 AS one FROM {} WHERE {} GROUP BY {} HAVING COUNT(*) > 1) d",
-            table_sql(engine, &plan.source),
+            dialect.table_sql(&plan.source),
             present.join(" AND "),
             folds.join(", ")
         );
-        let rows = text_rows(
-            source,
-            &sql,
-            &format!("collation check of table {}", plan.source),
-        )
-        .await?;
+        let rows = source
+            .text_rows(&sql, &format!("collation check of table {}", plan.source))
+            .await?;
         let count: u64 = rows
             .into_iter()
             .next()
@@ -597,10 +518,7 @@ pub async fn finish_schema(
     };
     // Idempotent: a resumed run re-runs the steps a killed finisher began.
     let run = |stmts: Vec<String>, what: String| async move {
-        match target {
-            Adapter::Pg(a) => a.execute_idempotent(&stmts, &what).await,
-            Adapter::MySql(a) => a.execute_idempotent(&stmts, &what).await,
-        }
+        target.execute_idempotent(&stmts, &what).await
     };
     for p in plans.iter().filter(|p| ok(p) && fresh(p)) {
         if !p.schema.post_data.is_empty() {
@@ -620,7 +538,7 @@ pub async fn finish_schema(
             let refs_failed = failed.iter().any(|q| {
                 fk.contains(&format!(
                     "REFERENCES {} ",
-                    table_sql(target.engine(), &q.target)
+                    target.dialect().table_sql(&q.target)
                 ))
             });
             if refs_failed {
@@ -673,5 +591,47 @@ pub fn refused(reasons: &[String]) -> Error {
             "the plan is not clean: {} (run `ferry plan` for the whole report; --allow-unclean copies anyway)",
             reasons.join("; ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::ColumnPlan;
+
+    #[test]
+    fn probes_and_first_key_and_in_the_row_filter() {
+        assert_eq!(where_clause(None, None), "");
+        assert_eq!(where_clause(Some("a > 1"), None), " WHERE a > 1");
+        assert_eq!(
+            where_clause(Some("a > 1 OR b"), Some("c IS NULL")),
+            " WHERE (a > 1 OR b) AND (c IS NULL)"
+        );
+    }
+
+    #[test]
+    fn a_check_the_source_cannot_express_is_not_probed() {
+        let plan = TablePlan {
+            columns: vec![ColumnPlan {
+                name: "f".into(),
+                logical: LogicalType::Float64,
+                target_type: "double".into(),
+                nullable: true,
+                ..ColumnPlan::default()
+            }],
+            ..TablePlan::default()
+        };
+        let limits = ferry_mysql::dialect::value_limits(ferry_mysql::Flavor::MariaDb);
+        let none = HashMap::new();
+        let pg = probes(&plan, &ferry_pg::PgDialect, limits, &none);
+        assert_eq!(pg.len(), 2, "NaN and −0.0 from a PostgreSQL source");
+        assert!(probes(&plan, &ferry_mysql::MySqlDialect, limits, &none).is_empty());
+        assert!(probes(
+            &plan,
+            &ferry_pg::PgDialect,
+            ferry_pg::dialect::VALUE_LIMITS,
+            &none
+        )
+        .is_empty());
     }
 }

@@ -517,16 +517,19 @@ fn render_template(
     out
 }
 
-/// Quotes an identifier for `engine` (used for enum type names in DDL).
-pub fn quote_ident(engine: Engine, s: &str) -> String {
+/// Quotes an identifier for `engine` (used for enum type names in the write
+/// rules' DDL). Kept here, keyed by engine like the rule tables, because the
+/// mapping layer sits below the engine crates; SQL elsewhere is quoted by the
+/// engine's `Dialect`.
+fn quote_ident(engine: Engine, s: &str) -> String {
     match engine {
         Engine::Postgres => format!("\"{}\"", s.replace('"', "\"\"")),
         Engine::MySql => format!("`{}`", s.replace('`', "``")),
     }
 }
 
-/// A SQL string literal for `engine`.
-pub fn quote_literal(engine: Engine, s: &str) -> String {
+/// A SQL string literal for `engine` (enum and set labels in write rules).
+fn quote_literal(engine: Engine, s: &str) -> String {
     match engine {
         Engine::Postgres => format!("'{}'", s.replace('\'', "''")),
         // The sink's sql_mode keeps backslash escapes on, so double them too.

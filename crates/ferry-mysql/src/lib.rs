@@ -21,6 +21,7 @@
 
 pub mod catalog;
 pub mod decode;
+pub mod dialect;
 pub mod encode;
 pub mod error;
 mod objects;
@@ -39,6 +40,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 
 pub use sink::MySqlTableWriter;
+pub use dialect::MySqlDialect;
 pub use snapshot::MySqlSnapshot;
 
 /// Which server family a connection reached. They differ in JSON (MariaDB:

@@ -11,6 +11,7 @@
 //! constraint, on exactly its columns) is not reported: the other engine
 //! does not need it, and creating the foreign key recreates it.
 
+use ferry_core::dialect::ExistingColumn;
 use ferry_core::schema::{
     CheckDef, ColumnSchema, ForeignKeyDef, GeneratedDef, IndexDef, IndexPart, TableSchema,
 };
@@ -348,6 +349,36 @@ impl MySqlAdapter {
         Ok(rows
             .into_iter()
             .map(|r| r.unwrap().into_iter().map(|v| text(Some(v))).collect())
+            .collect())
+    }
+
+    /// The charset and collation of each column of an existing table (none
+    /// when the table does not exist yet), lower case, for the pre-flight.
+    pub async fn column_charsets(&self, table: &TableRef) -> Result<Vec<ExistingColumn>> {
+        let db = match &table.schema {
+            Some(s) => quote_literal(s),
+            None => "DATABASE()".into(),
+        };
+        let rows = self
+            .text_rows(
+                &format!(
+                    "SELECT COLUMN_NAME, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+                     WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {}",
+                    quote_literal(&table.name)
+                ),
+                &format!("reading the target columns of {table}"),
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let mut it = r.into_iter();
+                ExistingColumn {
+                    name: it.next().flatten().unwrap_or_default(),
+                    charset: it.next().flatten().map(|c| c.to_ascii_lowercase()),
+                    collation: it.next().flatten().map(|c| c.to_ascii_lowercase()),
+                }
+            })
             .collect())
     }
 }

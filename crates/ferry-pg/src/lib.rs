@@ -10,6 +10,7 @@
 
 mod catalog;
 pub mod decode;
+pub mod dialect;
 pub mod encode;
 mod error;
 pub mod numeric;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 use ferry_core::throttle::RowThrottle;
 use ferry_core::{DbUrl, Result, TablePlan, TableRef};
 
+pub use dialect::PgDialect;
 pub use error::classify;
 pub use sink::PgTableWriter;
 pub use snapshot::PgSnapshot;

@@ -13,11 +13,9 @@ use ferry_core::{Result, TableRef};
 use tokio_postgres::types::Oid;
 use tokio_postgres::Client;
 
+use crate::dialect::ON_UPDATE_FUNCTION;
 use crate::error::ctx;
 use crate::PgAdapter;
-
-/// The trigger function ferry creates for MySQL's ON UPDATE CURRENT_TIMESTAMP.
-const ON_UPDATE_FUNCTION: &str = "ferry_on_update_timestamp";
 
 fn action(code: i8) -> String {
     match u8::try_from(code).unwrap_or(b'a') {

@@ -16,19 +16,13 @@
 
 use std::collections::HashSet;
 
-use ferry_core::Engine;
+use ferry_core::Dialect;
 
-/// Whether `name` fits the target's identifier limit.
-pub fn fits(engine: Engine, name: &str) -> bool {
-    match engine {
-        Engine::Postgres => name.len() <= 63,
-        Engine::MySql => name.chars().count() <= 64,
-    }
-}
-
-/// `name`, shortened deterministically when it does not fit.
-pub fn shorten(engine: Engine, name: &str) -> String {
-    if fits(engine, name) {
+/// `name`, shortened deterministically when it does not fit `dialect`'s
+/// identifier limit.
+pub fn shorten(dialect: &dyn Dialect, name: &str) -> String {
+    let fits = |n: &str| dialect.identifier_fits(n);
+    if fits(name) {
         return name.to_string();
     }
     // The low 32 bits of the hash: 8 hex digits are plenty to keep names apart.
@@ -36,7 +30,7 @@ pub fn shorten(engine: Engine, name: &str) -> String {
     let mut out = String::new();
     for c in name.chars() {
         out.push(c);
-        if !fits(engine, &format!("{out}{suffix}")) {
+        if !fits(&format!("{out}{suffix}")) {
             out.pop();
             break;
         }
@@ -63,10 +57,12 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    pub fn new(engine: Engine) -> Self {
+    /// An empty namespace; `ignore_case` when the engine compares these
+    /// names without regard to case.
+    pub fn new(ignore_case: bool) -> Self {
         Namespace {
             taken: HashSet::new(),
-            case_insensitive: engine == Engine::MySql,
+            case_insensitive: ignore_case,
         }
     }
 
@@ -97,17 +93,22 @@ impl Namespace {
     /// Claims a name for an object: `wanted` (shortened to fit) when free,
     /// else `<qualifier>_<wanted>`, else that with a numeric suffix. Returns
     /// the name and whether it differs from `wanted`.
-    pub fn claim(&mut self, engine: Engine, wanted: &str, qualifier: &str) -> (String, bool) {
-        let first = shorten(engine, wanted);
+    pub fn claim(
+        &mut self,
+        dialect: &dyn Dialect,
+        wanted: &str,
+        qualifier: &str,
+    ) -> (String, bool) {
+        let first = shorten(dialect, wanted);
         if self.take(&first) {
             return (first.clone(), first != wanted);
         }
-        let second = shorten(engine, &format!("{qualifier}_{wanted}"));
+        let second = shorten(dialect, &format!("{qualifier}_{wanted}"));
         if self.take(&second) {
             return (second, true);
         }
         for n in 2.. {
-            let candidate = shorten(engine, &format!("{qualifier}_{wanted}_{n}"));
+            let candidate = shorten(dialect, &format!("{qualifier}_{wanted}_{n}"));
             if self.take(&candidate) {
                 return (candidate, true);
             }
@@ -119,33 +120,35 @@ impl Namespace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferry_mysql::MySqlDialect;
+    use ferry_pg::PgDialect;
 
     #[test]
     fn shortening_is_deterministic_and_fits() {
         let long = "a".repeat(64);
-        let pg = shorten(Engine::Postgres, &long);
+        let pg = shorten(&PgDialect, &long);
         assert_eq!(pg.len(), 63);
-        assert_eq!(pg, shorten(Engine::Postgres, &long));
-        assert_eq!(shorten(Engine::MySql, &long), long);
+        assert_eq!(pg, shorten(&PgDialect, &long));
+        assert_eq!(shorten(&MySqlDialect, &long), long);
         let other = format!("{}b", "a".repeat(63));
-        assert_ne!(shorten(Engine::Postgres, &other), pg);
+        assert_ne!(shorten(&PgDialect, &other), pg);
         // Multi-byte characters are never cut in half.
         let wide = "é".repeat(40);
-        let s = shorten(Engine::Postgres, &wide);
+        let s = shorten(&PgDialect, &wide);
         assert!(s.len() <= 63 && s.starts_with("éé"), "{s}");
-        assert_eq!(shorten(Engine::Postgres, "short"), "short");
+        assert_eq!(shorten(&PgDialect, "short"), "short");
     }
 
     #[test]
     fn namespaces_detect_collisions() {
-        let mut ns = Namespace::new(Engine::MySql);
-        assert_eq!(ns.claim(Engine::MySql, "idx", "t"), ("idx".into(), false));
-        assert_eq!(ns.claim(Engine::MySql, "IDX", "t"), ("t_IDX".into(), true));
+        let mut ns = Namespace::new(true);
+        assert_eq!(ns.claim(&MySqlDialect, "idx", "t"), ("idx".into(), false));
+        assert_eq!(ns.claim(&MySqlDialect, "IDX", "t"), ("t_IDX".into(), true));
         assert_eq!(
-            ns.claim(Engine::MySql, "idx", "t"),
+            ns.claim(&MySqlDialect, "idx", "t"),
             ("t_idx_2".into(), true)
         );
-        let mut pg = Namespace::new(Engine::Postgres);
+        let mut pg = Namespace::new(false);
         assert!(pg.take("a"));
         assert!(pg.take("A"));
     }

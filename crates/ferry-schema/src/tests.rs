@@ -5,8 +5,10 @@ use ferry_core::schema::{
 use ferry_core::{RawColumn, RawType};
 use ferry_mapping::Mappings;
 
-use crate::{translate, Engine, RawTable, TablePlan, TableRef};
-use ferry_mapping::quote_ident;
+use crate::{translate, RawTable, TablePlan, TableRef};
+use ferry_core::Dialect;
+use ferry_mysql::MySqlDialect;
+use ferry_pg::PgDialect;
 
 fn col(name: &str, ty: &str, display: &str) -> RawColumn {
     RawColumn {
@@ -27,14 +29,14 @@ fn plan_pg_to_mysql(raws: &[RawTable]) -> Vec<TablePlan> {
         .map(|r| {
             m.plan_table(
                 r,
-                Engine::Postgres,
-                Engine::MySql,
+                PgDialect.engine(),
+                MySqlDialect.engine(),
                 TableRef::new(None, &r.table.name),
             )
             .unwrap()
         })
         .collect();
-    translate(raws, &mut plans, Engine::Postgres, Engine::MySql);
+    translate(raws, &mut plans, &PgDialect, &MySqlDialect);
     plans
 }
 
@@ -133,7 +135,7 @@ fn pg_table_to_mysql_statements() {
         p.schema.generated[0].definition,
         "`twice` int GENERATED ALWAYS AS (`parent_id` * 2) STORED"
     );
-    let body = p.create_table_body(|s| quote_ident(Engine::MySql, s));
+    let body = p.create_table_body(|s| MySqlDialect.quote_ident(s));
     assert_eq!(body[0], "`id` int NOT NULL AUTO_INCREMENT");
     assert_eq!(body[1], "`parent_id` int DEFAULT 0");
     assert_eq!(
