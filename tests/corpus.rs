@@ -513,7 +513,14 @@ fn django_missing() -> Option<String> {
         .output();
     match probe {
         Ok(o) if o.status.success() => None,
-        Ok(o) => Some(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+        // A traceback's last line names the module that is missing.
+        Ok(o) => Some(
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("import failed")
+                .to_string(),
+        ),
         Err(e) => Some(format!("python3: {e}")),
     }
 }
