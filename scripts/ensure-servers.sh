@@ -36,3 +36,25 @@ if [ -n "$v" ] && [ ! -f "/usr/share/postgresql/$v/extension/postgis.control" ];
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "postgresql-$v-postgis-3" >/dev/null
 fi
+
+# The schema corpus (tests/corpus.rs) lets Django migrate its contrib apps
+# onto both servers; Django and the two database drivers come from PyPI.
+# Installed only when one of them does not import. Distribution Pythons that
+# refuse installs into the system (PEP 668) get --break-system-packages: the
+# packages are test tools on a throwaway CI machine.
+have_django() {
+  python3 -c 'import django, psycopg, pymysql' >/dev/null 2>&1
+}
+if ! have_django; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "installing: python3 python3-pip" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq python3 python3-pip >/dev/null
+  fi
+  echo "installing from PyPI: django psycopg pymysql" >&2
+  pip=(python3 -m pip install -q 'django==5.2.*' 'psycopg[binary]' pymysql)
+  "${pip[@]}" 2>/dev/null || "${pip[@]}" --break-system-packages
+fi

@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod copy_verify;
+mod corpus;
 mod errors;
 mod faults;
 mod fidelity;

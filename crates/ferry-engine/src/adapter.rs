@@ -375,7 +375,6 @@ impl Adapter {
             Adapter::MySql(a) => a.column_charsets(table).await,
         }
     }
-
 }
 
 impl TargetWriter {
@@ -384,7 +383,6 @@ impl TargetWriter {
         match self {
             TargetWriter::Pg(w) => w.write(rx).await,
             TargetWriter::MySql(w) => w.write(rx).await,
-        }
         }
     }
 }
