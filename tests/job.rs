@@ -196,6 +196,7 @@ async fn globs_that_match_nothing_and_options_for_untaken_tables_are_refused() {
 
     let dir = tempfile::tempdir().unwrap();
     let job = write_job(&dir, "[[table]]\nname = \"other\"\nwhere = \"true\"\n");
+    // `other` does not exist in the source: a typo, refused.
     let run = ferry(&["copy", "--job", &job, "--source", &s, "--target", &t]);
     assert_eq!(run.code, 2, "{}", run.all_output());
     assert!(run.stderr.contains("table other"), "{}", run.stderr);

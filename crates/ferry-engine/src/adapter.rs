@@ -288,9 +288,7 @@ impl Adapter {
     pub async fn drop_tables(&self, tables: &[TableRef]) -> Result<()> {
         let statements: Vec<String> = tables
             .iter()
-            .map(|t| {
-                format!("DROP TABLE IF EXISTS {}", self.dialect().table_sql(t))
-            })
+            .map(|t| format!("DROP TABLE IF EXISTS {}", self.dialect().table_sql(t)))
             .collect();
         let what = "dropping the tables a failed setup had created";
         dispatch!(self, a => a.execute_idempotent(&statements, what).await)

@@ -206,20 +206,29 @@ pub async fn plan_tables_lenient(
         plans.push(plan);
         raws.push(raw);
     }
-    // Options that only ask for a split are the split check's to refuse.
+    // Options for a table the source does not have are a typo in the job;
+    // options for a table this run leaves out (narrowed by --tables or
+    // --exclude) simply do not apply. Options that only ask for a split
+    // are the split check's to refuse.
     for o in selection
         .options
         .iter()
         .filter(|o| o.target.is_some() || o.row_filter.is_some() || !o.columns.is_empty())
     {
         let wanted = TableRef::parse(&o.name);
-        if !tables
-            .iter()
-            .any(|t| job::names_table(&wanted, t, selection.schema.as_deref()))
-        {
+        let taken = |ts: &[TableRef]| {
+            ts.iter()
+                .any(|t| job::names_table(&wanted, t, selection.schema.as_deref()))
+        };
+        if taken(&tables) {
+            continue;
+        }
+        let schema = wanted.schema.as_deref().or(selection.schema.as_deref());
+        if !taken(&source.list_tables(schema).await?) {
             return Err(Error::Table {
                 table: o.name.clone(),
-                problem: "the job has [[table]] options for a table this run does not take".into(),
+                problem: "the job has [[table]] options for a table the source does not have"
+                    .into(),
             });
         }
     }

@@ -556,12 +556,7 @@ fn tagged_ddl(
     }
     let elsewhere: Vec<String> = others
         .iter()
-        .map(|o| {
-            format!(
-                "REFERENCES {} ",
-                target.dialect().table_sql(&o.target)
-            )
-        })
+        .map(|o| format!("REFERENCES {} ", target.dialect().table_sql(&o.target)))
         .collect();
     for p in plans {
         out.extend(

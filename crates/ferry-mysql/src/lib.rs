@@ -39,8 +39,8 @@ use ferry_core::{DbUrl, Error, ErrorKind, Result, TablePlan, TableRef, TlsMode};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, SslOpts};
 
-pub use sink::MySqlTableWriter;
 pub use dialect::MySqlDialect;
+pub use sink::MySqlTableWriter;
 pub use snapshot::MySqlSnapshot;
 
 /// Which server family a connection reached. They differ in JSON (MariaDB:

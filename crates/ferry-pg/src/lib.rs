@@ -155,7 +155,7 @@ mod tests {
         assert_eq!(quote_literal("it's"), "'it''s'");
     }
 
-        #[tokio::test]
+    #[tokio::test]
     async fn verify_full_without_a_ca_is_refused_clearly() {
         let url = DbUrl::parse(
             "postgres://u:secret@localhost/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
