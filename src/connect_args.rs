@@ -88,7 +88,7 @@ pub fn resolve(raw: &str, role: Role, args: &ConnectArgs) -> anyhow::Result<DbUr
         }
         url.set_password_if_missing(Some(read_password_file(&path)?));
     }
-    let engine_var = ferry_engine::password_env(url.engine);
+    let engine_var = url.engine.password_env();
     let env_var = format!("FERRY_{}_PASSWORD", role.name().to_ascii_uppercase());
     let pw = std::env::var(env_var)
         .ok()

@@ -46,6 +46,15 @@ impl Engine {
         }
     }
 
+    /// The environment variable the engine's own clients read a password
+    /// from (`psql`'s `PGPASSWORD`, `mysql`'s `MYSQL_PWD`).
+    pub fn password_env(self) -> &'static str {
+        match self {
+            Engine::Postgres => "PGPASSWORD",
+            Engine::MySql => "MYSQL_PWD",
+        }
+    }
+
     pub fn default_port(self) -> u16 {
         match self {
             Engine::Postgres => 5432,

@@ -32,10 +32,9 @@ pub enum SourceSnapshot {
 /// engines with schemas name one always (PostgreSQL `public` by default);
 /// an engine whose namespace is the database leaves `None` for the URL's.
 pub fn qualify(engine: Engine, schema: Option<&str>) -> Option<String> {
-    match engine {
-        Engine::Postgres => Some(schema.unwrap_or("public").to_string()),
-        Engine::MySql => schema.map(str::to_string),
-    }
+    schema
+        .or(dialect_of(engine).default_schema())
+        .map(str::to_string)
 }
 
 /// What `engine` can do, without an adapter (for messages that say which
@@ -44,14 +43,6 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
     match engine {
         Engine::Postgres => ferry_pg::CAPABILITIES,
         Engine::MySql => ferry_mysql::CAPABILITIES,
-    }
-}
-
-/// The environment variable the engine's own clients read a password from.
-pub fn password_env(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Postgres => "PGPASSWORD",
-        Engine::MySql => "MYSQL_PWD",
     }
 }
 

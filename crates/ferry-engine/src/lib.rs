@@ -14,7 +14,7 @@ pub mod schema;
 pub mod split;
 pub mod verify;
 
-pub use adapter::{password_env, qualify, Adapter, SourceSnapshot, TargetWriter};
+pub use adapter::{qualify, Adapter, SourceSnapshot, TargetWriter};
 pub use copy::{
     copy, default_workers, CopyOptions, CopyReport, OnError, RangeReceipt, RangeRetry, RunState,
     TableFailure, TableRanges, TableVerified,
