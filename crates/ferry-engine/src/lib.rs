@@ -7,6 +7,7 @@
 
 pub mod adapter;
 mod copy;
+mod failure;
 pub mod job;
 pub mod reject;
 pub mod run;

@@ -30,7 +30,7 @@ use tokio::task::JoinSet;
 pub use compare::{CompareOptions, DiffKind, RangeOutcome, RowDiff};
 pub use ferry_parity::ENCODING_VERSION;
 
-use crate::copy::TableFailure;
+use crate::failure::TableFailure;
 use crate::{Adapter, SourceSnapshot};
 
 /// How a verification runs.

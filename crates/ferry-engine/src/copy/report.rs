@@ -9,12 +9,7 @@ use ferry_core::TableRef;
 
 use crate::verify::{CompareMode, RowDiff};
 
-/// A table that did not copy, and why (one line, no values, no passwords).
-#[derive(Debug, Clone, Serialize)]
-pub struct TableFailure {
-    pub table: TableRef,
-    pub error: String,
-}
+pub use crate::failure::TableFailure;
 
 /// How one table was split, for the summary.
 #[derive(Debug, Clone, Serialize)]
