@@ -16,6 +16,8 @@ pub mod numeric;
 mod objects;
 pub mod partition;
 mod prove;
+pub mod apply;
+pub mod cdc;
 pub mod replication;
 mod schema;
 mod sink;
