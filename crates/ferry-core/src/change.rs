@@ -57,3 +57,13 @@ impl SourceTxn {
         self.batches.iter().map(|b| b.rows.num_rows() as u64).sum()
     }
 }
+
+/// What a change source yields.
+#[derive(Debug)]
+pub enum SourceEvent {
+    /// The next committed transaction.
+    Txn(SourceTxn),
+    /// Nothing committed lately; the source's log ends at `wal_end` (same
+    /// numbering as [`SourceTxn::position_num`]).
+    Idle { wal_end: u64 },
+}

@@ -64,11 +64,17 @@ impl PgAdapter {
                  position text NOT NULL, applied_at timestamptz NOT NULL)"
             ))
             .await
-            .map_err(ctx("preparing the apply session (session_replication_role needs a superuser)"))?;
+            .map_err(ctx(
+                "preparing the apply session (session_replication_role needs a superuser)",
+            ))?;
         let mut tables = Vec::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
             let mut key_plan = plan.clone();
-            key_plan.columns = plan.primary_key.iter().map(|&k| plan.columns[k].clone()).collect();
+            key_plan.columns = plan
+                .primary_key
+                .iter()
+                .map(|&k| plan.columns[k].clone())
+                .collect();
             key_plan.primary_key = (0..key_plan.columns.len()).collect();
             let cols = column_list(plan);
             let keys = column_list(&key_plan);
@@ -80,7 +86,10 @@ impl PgAdapter {
                     t = qualified(&plan.target)
                 ))
                 .await
-                .map_err(ctx(format!("preparing to apply changes to table {}", plan.target)))?;
+                .map_err(ctx(format!(
+                    "preparing to apply changes to table {}",
+                    plan.target
+                )))?;
             tables.push(TableApply {
                 encoders: choose_encoders(&client, plan).await?,
                 key_encoders: choose_encoders(&client, &key_plan).await?,
@@ -226,10 +235,9 @@ impl PgApply {
     }
 
     async fn apply_batch(&mut self, batch: &ChangeBatch) -> Result<()> {
-        let t = self
-            .tables
-            .get_mut(batch.table)
-            .ok_or_else(|| Error::Bug(format!("change batch for unknown table #{}", batch.table)))?;
+        let t = self.tables.get_mut(batch.table).ok_or_else(|| {
+            Error::Bug(format!("change batch for unknown table #{}", batch.table))
+        })?;
         let table = t.plan.target.to_string();
         let (stage, plan, encoders, rows) = match batch.op {
             ChangeOp::Upsert => (&t.stage, &t.plan, &t.encoders, batch.rows.clone()),
@@ -258,8 +266,13 @@ impl PgApply {
             .client
             .execute(&t.statements[&key], &[])
             .await
-            .map_err(load_ctx(&table, format!("applying changes to table {table}")))?;
-        if batch.op == ChangeOp::Upsert && !batch.unchanged.is_empty() && n != rows.num_rows() as u64
+            .map_err(load_ctx(
+                &table,
+                format!("applying changes to table {table}"),
+            ))?;
+        if batch.op == ChangeOp::Upsert
+            && !batch.unchanged.is_empty()
+            && n != rows.num_rows() as u64
         {
             return Err(Error::Table {
                 table,
@@ -285,13 +298,20 @@ async fn copy_into(
     full: &TablePlan,
 ) -> Result<()> {
     let table = full.target.to_string();
-    let sql = format!("COPY {stage} ({}) FROM STDIN (FORMAT binary)", column_list(plan));
+    let sql = format!(
+        "COPY {stage} ({}) FROM STDIN (FORMAT binary)",
+        column_list(plan)
+    );
     let typed = rows
         .columns()
         .iter()
         .map(|a| Typed::of(a.as_ref()))
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| Error::Bug(format!("table {table}: change batch has an unexpected Arrow type")))?;
+        .ok_or_else(|| {
+            Error::Bug(format!(
+                "table {table}: change batch has an unexpected Arrow type"
+            ))
+        })?;
     let mut buf = BytesMut::with_capacity(4096);
     buf.extend_from_slice(COPY_HEADER);
     let ncols = plan.columns.len() as i16;
@@ -314,12 +334,13 @@ async fn copy_into(
         .await
         .map_err(ctx(format!("staging changes of table {table}")))?;
     pin_mut!(sink);
-    sink.send(buf.freeze())
-        .await
-        .map_err(load_ctx(&table, format!("staging changes of table {table}")))?;
-    sink.as_mut()
-        .finish()
-        .await
-        .map_err(load_ctx(&table, format!("staging changes of table {table}")))?;
+    sink.send(buf.freeze()).await.map_err(load_ctx(
+        &table,
+        format!("staging changes of table {table}"),
+    ))?;
+    sink.as_mut().finish().await.map_err(load_ctx(
+        &table,
+        format!("staging changes of table {table}"),
+    ))?;
     Ok(())
 }

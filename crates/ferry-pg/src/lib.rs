@@ -8,7 +8,9 @@
 //! URL parameters become session settings, sent in the startup packet so
 //! they hold from the first statement.
 
+pub mod apply;
 mod catalog;
+pub mod cdc;
 pub mod decode;
 pub mod encode;
 mod error;
@@ -16,8 +18,6 @@ pub mod numeric;
 mod objects;
 pub mod partition;
 mod prove;
-pub mod apply;
-pub mod cdc;
 pub mod replication;
 mod schema;
 mod sink;

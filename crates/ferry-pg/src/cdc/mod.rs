@@ -11,7 +11,7 @@ pub mod pgoutput;
 mod source;
 pub mod stream;
 
-pub use source::{PgChangeSource, SourceEvent};
+pub use source::PgChangeSource;
 
 use ferry_core::{Error, Result, TablePlan};
 
@@ -95,8 +95,8 @@ impl PgAdapter {
             .await
             .map_err(ctx("reading the current WAL position"))?
             .get(0);
-        let num = pgoutput::parse_lsn(&lsn)
-            .ok_or_else(|| Error::Bug(format!("unreadable LSN {lsn}")))?;
+        let num =
+            pgoutput::parse_lsn(&lsn).ok_or_else(|| Error::Bug(format!("unreadable LSN {lsn}")))?;
         Ok((lsn, num))
     }
 

@@ -190,19 +190,29 @@ impl Reader<'_> {
         }
     }
     fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_be_bytes(self.take(2)?.try_into().expect("2 bytes")))
+        Ok(u16::from_be_bytes(
+            self.take(2)?.try_into().expect("2 bytes"),
+        ))
     }
     fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(u32::from_be_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn i64_32(&mut self) -> Result<i32, String> {
-        Ok(i32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
+        Ok(i32::from_be_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
     }
     fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(u64::from_be_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     fn i64(&mut self) -> Result<i64, String> {
-        Ok(i64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
+        Ok(i64::from_be_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
+        ))
     }
     fn string(&mut self) -> Result<String, String> {
         let rest = &self.data[self.at..];
@@ -286,29 +296,52 @@ mod tests {
         else {
             panic!("{:?}", m[1])
         };
-        assert_eq!((namespace.as_str(), name.as_str(), *replica_identity), ("public", "fx", b'd'));
+        assert_eq!(
+            (namespace.as_str(), name.as_str(), *replica_identity),
+            ("public", "fx", b'd')
+        );
         let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["id", "v", "big", "n"]);
         assert!(columns[0].key && !columns[1].key);
         assert_eq!(columns[0].type_oid, 23);
-        let Message::Insert { new, .. } = &m[2] else { panic!() };
+        let Message::Insert { new, .. } = &m[2] else {
+            panic!()
+        };
         assert_eq!(new[0], int(1));
         assert_eq!(new[1], Cell::Binary(b"a".to_vec()));
         assert!(matches!(&new[2], Cell::Binary(v) if v.len() == 5000));
-        let Message::Insert { new, .. } = &m[3] else { panic!() };
+        let Message::Insert { new, .. } = &m[3] else {
+            panic!()
+        };
         assert_eq!(new[2..], [Cell::Null, Cell::Null]);
-        let Message::Commit { commit_lsn, end_lsn, .. } = m[4] else { panic!() };
+        let Message::Commit {
+            commit_lsn,
+            end_lsn,
+            ..
+        } = m[4]
+        else {
+            panic!()
+        };
         assert!(end_lsn > commit_lsn);
         // An update that leaves the out-of-line value alone sends `u`, not NULL.
-        let Message::Update { old, new, .. } = &m[6] else { panic!() };
+        let Message::Update { old, new, .. } = &m[6] else {
+            panic!()
+        };
         assert_eq!(old, &None);
         assert_eq!(new[1], Cell::Binary(b"c".to_vec()));
         assert_eq!(new[2], Cell::UnchangedToast);
         // A key change sends the old key; non-key cells are "not sent".
-        let Message::Update { old, new, .. } = &m[9] else { panic!() };
-        assert_eq!(old.as_deref().unwrap(), [int(2), Cell::Null, Cell::Null, Cell::Null]);
+        let Message::Update { old, new, .. } = &m[9] else {
+            panic!()
+        };
+        assert_eq!(
+            old.as_deref().unwrap(),
+            [int(2), Cell::Null, Cell::Null, Cell::Null]
+        );
         assert_eq!(new[0], int(3));
-        let Message::Delete { old, .. } = &m[12] else { panic!() };
+        let Message::Delete { old, .. } = &m[12] else {
+            panic!()
+        };
         assert_eq!(old[0], int(1));
     }
 

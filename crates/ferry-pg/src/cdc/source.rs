@@ -13,7 +13,7 @@ use std::time::Duration;
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
 use ferry_core::arrow::plan_schema;
-use ferry_core::change::{ChangeBatch, ChangeOp, SourceTxn};
+use ferry_core::change::{ChangeBatch, ChangeOp, SourceEvent, SourceTxn};
 use ferry_core::{Error, Result, TablePlan, TableRef};
 
 use super::pgoutput::{self, format_lsn, Cell, Lsn, Message};
@@ -27,14 +27,6 @@ use crate::PgAdapter;
 const NOT_BINARY: &[&str] = &[
     "inet", "cidr", "macaddr", "macaddr8", "bit", "varbit", "tsvector", "timetz", "money",
 ];
-
-/// What [`PgChangeSource::next`] yields.
-#[derive(Debug)]
-pub enum SourceEvent {
-    Txn(SourceTxn),
-    /// Nothing committed lately; the server's WAL ends at `wal_end`.
-    Idle { wal_end: u64 },
-}
 
 struct Relation {
     table: usize,
@@ -82,7 +74,11 @@ impl PgChangeSource {
     ) -> Result<PgChangeSource> {
         for p in &plans {
             for c in &p.columns {
-                let name = c.raw.element.as_deref().map_or(c.raw.name.as_str(), |e| e.name.as_str());
+                let name = c
+                    .raw
+                    .element
+                    .as_deref()
+                    .map_or(c.raw.name.as_str(), |e| e.name.as_str());
                 if NOT_BINARY.contains(&name) {
                     return Err(Error::UnsupportedType {
                         table: p.source.to_string(),
@@ -146,6 +142,9 @@ impl PgChangeSource {
                     continue;
                 }
                 StreamItem::Idle => {
+                    // Ask for a keepalive: it carries how far the server has
+                    // decoded, so an idle source still shows where it is.
+                    self.stream.send_status(true).await?;
                     if self.txn.is_none() {
                         return Ok(SourceEvent::Idle {
                             wal_end: self.wal_end,
@@ -176,9 +175,7 @@ impl PgChangeSource {
 
     fn handle(&mut self, m: Message) -> Result<Option<SourceTxn>> {
         match m {
-            Message::Begin {
-                final_lsn, ..
-            } => {
+            Message::Begin { final_lsn, .. } => {
                 self.txn = Some(Txn {
                     end: final_lsn,
                     batches: Vec::new(),
@@ -243,12 +240,37 @@ impl PgChangeSource {
                             .into(),
                     });
                 }
-                self.relations.insert(oid, Relation { table: index, cells });
+                self.relations.insert(
+                    oid,
+                    Relation {
+                        table: index,
+                        cells,
+                    },
+                );
             }
             Message::Insert { oid, new } => self.change(oid, ChangeOp::Upsert, &new)?,
-            Message::Update { oid, old, new } => {
+            Message::Update { oid, old, mut new } => {
                 if let Some(old) = old {
+                    // REPLICA IDENTITY FULL sends the whole old row: it holds
+                    // the values an unchanged-TOAST cell leaves out.
+                    for (n, o) in new.iter_mut().zip(&old) {
+                        if *n == Cell::UnchangedToast && matches!(o, Cell::Binary(_)) {
+                            *n = o.clone();
+                        }
+                    }
                     if self.key_bytes(oid, &old)? != self.key_bytes(oid, &new)? {
+                        if new.contains(&Cell::UnchangedToast) {
+                            let table = self.plans[self.relation(oid)?.table].source.to_string();
+                            return Err(Error::Table {
+                                table: table.clone(),
+                                problem: format!(
+                                    "an UPDATE changed a row's primary key and left its out-of-line \
+                                     (TOAST) values untouched, so the change does not carry them; \
+                                     run ALTER TABLE {table} REPLICA IDENTITY FULL on the source \
+                                     (the old row is then sent whole) and copy the table again"
+                                ),
+                            });
+                        }
                         self.change(oid, ChangeOp::Delete, &old)?;
                     }
                 }
@@ -276,9 +298,11 @@ impl PgChangeSource {
     }
 
     fn relation(&self, oid: u32) -> Result<&Relation> {
-        self.relations
-            .get(&oid)
-            .ok_or_else(|| Error::Bug(format!("pgoutput: a change of relation {oid} before its description")))
+        self.relations.get(&oid).ok_or_else(|| {
+            Error::Bug(format!(
+                "pgoutput: a change of relation {oid} before its description"
+            ))
+        })
     }
 
     fn key_bytes(&self, oid: u32, cells: &[Cell]) -> Result<Vec<u8>> {
@@ -357,11 +381,13 @@ impl PgChangeSource {
             .iter()
             .zip(self.schemas[table].fields())
             .map(|(c, f)| {
-                ColumnDecoder::for_type(&c.raw, f.data_type()).ok_or_else(|| Error::UnsupportedType {
-                    table: plan.source.to_string(),
-                    column: c.name.clone(),
-                    ty: c.source_type.clone(),
-                    reason: format!("the PostgreSQL reader cannot produce {}", c.logical),
+                ColumnDecoder::for_type(&c.raw, f.data_type()).ok_or_else(|| {
+                    Error::UnsupportedType {
+                        table: plan.source.to_string(),
+                        column: c.name.clone(),
+                        ty: c.source_type.clone(),
+                        reason: format!("the PostgreSQL reader cannot produce {}", c.logical),
+                    }
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -178,7 +178,10 @@ impl LogicalStream {
             b'd' => {}
             b'E' => return Err(error_frame(&self.conn, "streaming changes", body)),
             b'c' | b'C' | b'Z' => {
-                return Err(proto(&self.conn.url, "the server ended the replication stream"))
+                return Err(proto(
+                    &self.conn.url,
+                    "the server ended the replication stream",
+                ))
             }
             _ => return Ok(StreamItem::Idle),
         }
@@ -235,7 +238,11 @@ impl LogicalStream {
             .map_err(|e| proto(&self.conn.url, e))?
             .write(&mut out);
         self.conn.send(&out).await?;
-        self.conn.stream.flush().await.map_err(|e| proto(&self.conn.url, e))?;
+        self.conn
+            .stream
+            .flush()
+            .await
+            .map_err(|e| proto(&self.conn.url, e))?;
         self.last_status = Instant::now();
         Ok(())
     }
