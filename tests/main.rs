@@ -15,5 +15,6 @@ mod resume;
 mod schema;
 mod security;
 mod snapshot;
+mod sync;
 mod util;
 mod verify;

@@ -12,6 +12,7 @@ pub mod reject;
 pub mod run;
 pub mod schema;
 pub mod split;
+pub mod sync;
 pub mod verify;
 
 pub use adapter::{password_env, qualify, Adapter, SourceSnapshot};
