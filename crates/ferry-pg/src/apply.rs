@@ -314,7 +314,10 @@ async fn copy_into(
         })?;
     let mut buf = BytesMut::with_capacity(4096);
     buf.extend_from_slice(COPY_HEADER);
-    let ncols = plan.columns.len() as i16;
+    let ncols = i16::try_from(plan.columns.len()).map_err(|_| Error::Table {
+        table: table.clone(),
+        problem: "too many columns for COPY".into(),
+    })?;
     for row in 0..rows.num_rows() {
         buf.extend_from_slice(&ncols.to_be_bytes());
         for (i, (enc, col)) in encoders.iter().zip(&typed).enumerate() {

@@ -311,7 +311,7 @@ impl PgChangeSource {
         for &k in &self.plans[rel.table].primary_key {
             match cells.get(rel.cells[k]) {
                 Some(Cell::Binary(v) | Cell::Text(v)) => {
-                    out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                    out.extend_from_slice(&v.len().to_be_bytes());
                     out.extend_from_slice(v);
                 }
                 _ => out.extend_from_slice(&u32::MAX.to_be_bytes()),

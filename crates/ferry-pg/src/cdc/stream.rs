@@ -24,7 +24,7 @@ pub const PG_EPOCH_OFFSET_US: i64 = 946_684_800_000_000;
 pub fn pg_now() -> i64 {
     let us = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
         .unwrap_or(0);
     us - PG_EPOCH_OFFSET_US
 }
@@ -153,7 +153,7 @@ async fn read_frame(conn: &mut ReplicationConn) -> Result<(u8, BytesMut)> {
 fn error_frame(conn: &ReplicationConn, context: &str, body: BytesMut) -> Error {
     let mut whole = BytesMut::with_capacity(body.len() + 5);
     whole.put_u8(b'E');
-    whole.put_u32(body.len() as u32 + 4);
+    whole.put_u32(u32::try_from(body.len() + 4).unwrap_or(u32::MAX));
     whole.extend_from_slice(&body);
     match backend::Message::parse(&mut whole) {
         Ok(Some(backend::Message::ErrorResponse(b))) => server_error(context, &b),
