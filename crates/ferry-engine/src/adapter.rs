@@ -308,6 +308,7 @@ pub enum ChangeSource {
 /// An apply session on a sync target.
 pub enum ChangeSink {
     Pg(ferry_pg::apply::PgApply),
+    MySql(ferry_mysql::apply::MySqlApply),
 }
 
 fn no_change_stream(a: &Adapter, what: &str) -> Error {
@@ -359,7 +360,7 @@ impl Adapter {
     pub async fn open_change_sink(&self, plans: &[TablePlan], job: &str) -> Result<ChangeSink> {
         match self {
             Adapter::Pg(a) => Ok(ChangeSink::Pg(a.open_apply(plans, job).await?)),
-            _ => Err(no_change_stream(self, "ferry sync into this target")),
+            Adapter::MySql(a) => Ok(ChangeSink::MySql(a.open_apply(plans, job).await?)),
         }
     }
 }
@@ -389,9 +390,10 @@ impl ChangeSource {
 }
 
 impl ChangeSink {
-    pub async fn stored_position(&self) -> Result<Option<String>> {
+    pub async fn stored_position(&mut self) -> Result<Option<String>> {
         match self {
             ChangeSink::Pg(s) => s.stored_position().await,
+            ChangeSink::MySql(s) => s.stored_position().await,
         }
     }
 
@@ -399,6 +401,7 @@ impl ChangeSink {
     pub async fn apply(&mut self, txns: &[ferry_core::change::SourceTxn]) -> Result<()> {
         match self {
             ChangeSink::Pg(s) => s.apply(txns).await,
+            ChangeSink::MySql(s) => s.apply(txns).await,
         }
     }
 }

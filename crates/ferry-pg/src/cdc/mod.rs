@@ -87,11 +87,14 @@ impl PgAdapter {
             .map_err(ctx(format!("creating publication {slot}")))
     }
 
-    /// The source's current WAL position (`--until now`).
+    /// The source's current WAL position (`--until now`): the insert
+    /// position, which every commit so far lies before. (The write position
+    /// `pg_current_wal_lsn()` lags behind commits made with
+    /// `synchronous_commit = off`, so a sync up to it would stop early.)
     pub async fn current_position(&self) -> Result<(String, u64)> {
         let client = self.connect().await?;
         let lsn: String = client
-            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .query_one("SELECT pg_current_wal_insert_lsn()::text", &[])
             .await
             .map_err(ctx("reading the current WAL position"))?
             .get(0);
