@@ -16,6 +16,7 @@ mod plan_cmd;
 mod progress;
 mod render;
 mod resume_args;
+mod sync_cmd;
 mod verify_cmd;
 
 use std::path::PathBuf;
@@ -55,6 +56,9 @@ enum Command {
     Plan(plan_cmd::PlanArgs),
     /// Compare tables across engines: exit 0 when equal, 1 on differences, 2 on error.
     Verify(verify_cmd::VerifyArgs),
+    /// Apply the changes committed on the source after a `copy --cdc-slot`
+    /// to the target, until stopped (SIGINT/SIGTERM) or `--until`.
+    Sync(sync_cmd::SyncArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -184,6 +188,7 @@ fn main() -> ExitCode {
             Command::Mappings(args) => run_mappings(args),
             Command::Plan(args) => plan_cmd::run_plan(args).await,
             Command::Verify(args) => verify_cmd::run_verify(args).await,
+            Command::Sync(args) => sync_cmd::run_sync(args).await,
         }
     });
     match result {

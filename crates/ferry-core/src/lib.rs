@@ -10,6 +10,7 @@
 pub mod adapter;
 pub mod arrow;
 pub mod capabilities;
+pub mod change;
 pub mod decimal;
 pub mod dialect;
 pub mod error;

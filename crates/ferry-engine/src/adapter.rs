@@ -383,3 +383,122 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
         Engine::MySql => &ferry_mysql::MySqlDialect,
     }
 }
+
+/// A change stream being read (`ferry sync`); see [`ferry_core::change`].
+pub enum ChangeSource {
+    Pg(ferry_pg::cdc::PgChangeSource),
+}
+
+/// An apply session on a sync target.
+pub enum ChangeSink {
+    Pg(ferry_pg::apply::PgApply),
+    MySql(ferry_mysql::apply::MySqlApply),
+}
+
+fn no_change_stream(a: &Adapter, what: &str) -> Error {
+    Error::Invalid(format!("{what} is not supported on {} yet", a.engine()))
+}
+
+impl Adapter {
+    /// Before a copy creates its slot: the replica-identity check and the
+    /// publication (engines whose change stream needs them).
+    pub async fn prepare_change_stream(&self, slot: &str, plans: &[TablePlan]) -> Result<()> {
+        match self {
+            Adapter::Pg(a) => a.prepare_change_stream(slot, plans).await,
+            _ => Err(no_change_stream(self, "a change stream from this source")),
+        }
+    }
+
+    /// Starts reading the changes of `slot` after `after` (the target's stored position).
+    pub async fn open_change_source(
+        &self,
+        slot: &str,
+        plans: Vec<TablePlan>,
+        after: Option<&str>,
+    ) -> Result<ChangeSource> {
+        match self {
+            Adapter::Pg(a) => Ok(ChangeSource::Pg(
+                ferry_pg::cdc::PgChangeSource::open(a, slot, plans, after).await?,
+            )),
+            _ => Err(no_change_stream(self, "ferry sync from this source")),
+        }
+    }
+
+    /// The source's current log position (`--until now`): text and number.
+    pub async fn current_position(&self) -> Result<(String, u64)> {
+        match self {
+            Adapter::Pg(a) => a.current_position().await,
+            _ => Err(no_change_stream(self, "ferry sync from this source")),
+        }
+    }
+
+    /// Drops the slot (and what belongs to it) on the source.
+    pub async fn drop_change_stream(&self, slot: &str) -> Result<()> {
+        match self {
+            Adapter::Pg(a) => a.drop_change_stream(slot).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Opens an apply session for `plans` on this target.
+    pub async fn open_change_sink(&self, plans: &[TablePlan], job: &str) -> Result<ChangeSink> {
+        match self {
+            Adapter::Pg(a) => Ok(ChangeSink::Pg(a.open_apply(plans, job).await?)),
+            Adapter::MySql(a) => Ok(ChangeSink::MySql(a.open_apply(plans, job).await?)),
+        }
+    }
+}
+
+impl ChangeSource {
+    pub async fn next(
+        &mut self,
+        idle: std::time::Duration,
+    ) -> Result<ferry_core::change::SourceEvent> {
+        match self {
+            ChangeSource::Pg(s) => s.next(idle).await,
+        }
+    }
+
+    /// Everything up to `position` is durable on the target.
+    pub fn confirm(&mut self, position: u64) {
+        match self {
+            ChangeSource::Pg(s) => s.confirm(position),
+        }
+    }
+
+    pub async fn close(self) -> Result<()> {
+        match self {
+            ChangeSource::Pg(s) => s.close().await,
+        }
+    }
+}
+
+impl ChangeSink {
+    pub async fn stored_position(&mut self) -> Result<Option<String>> {
+        match self {
+            ChangeSink::Pg(s) => s.stored_position().await,
+            ChangeSink::MySql(s) => s.stored_position().await,
+        }
+    }
+
+    /// Applies `txns` as one target transaction, with the last one's position.
+    pub async fn apply(&mut self, txns: &[ferry_core::change::SourceTxn]) -> Result<()> {
+        match self {
+            ChangeSink::Pg(s) => s.apply(txns).await,
+            ChangeSink::MySql(s) => s.apply(txns).await,
+        }
+    }
+}
+
+impl Adapter {
+    /// Reads a position in this source's notation (`--until`) as the number
+    /// [`SourceTxn::position_num`](ferry_core::change::SourceTxn) uses.
+    pub fn parse_position(&self, text: &str) -> Result<u64> {
+        match self {
+            Adapter::Pg(_) => ferry_pg::cdc::pgoutput::parse_lsn(text).ok_or_else(|| {
+                Error::Invalid(format!("--until {text}: expected an LSN such as 0/16B3748"))
+            }),
+            _ => Err(no_change_stream(self, "ferry sync from this source")),
+        }
+    }
+}

@@ -13,6 +13,7 @@ pub mod reject;
 pub mod run;
 pub mod schema;
 pub mod split;
+pub mod sync;
 pub mod verify;
 
 pub use adapter::{qualify, Adapter, SourceSnapshot, TargetWriter};

@@ -116,6 +116,10 @@ pub async fn copy_job(
     let mappings = load_mappings(job)?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
+    // A later `ferry sync` reads the slot: what it needs must exist before the slot does.
+    if let Some(slot) = &job.copy.cdc_slot {
+        source.prepare_change_stream(slot, &plans).await?;
+    }
     // Reaching the target before any work: a wrong password fails here, not after reading.
     let preexisting = target.list_tables(job.target_schema.as_deref()).await?;
     let rejecting = job.on_error_or_default() == OnError::Reject;

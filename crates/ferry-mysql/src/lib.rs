@@ -19,6 +19,7 @@
 //! (Arrow → LOAD DATA text), [`sink`] (DDL, prepare, the loader), [`error`]
 //! (driver error classification).
 
+pub mod apply;
 pub mod catalog;
 pub mod decode;
 pub mod dialect;

@@ -33,7 +33,7 @@ use crate::{disconnect, quote_ident, Flavor, MySqlAdapter};
 
 /// Strict mode plus the zero-date guards: a refused value is a warning under
 /// LOAD DATA LOCAL, which the sink then turns into a failure.
-const SINK_SQL_MODE: &str =
+pub(crate) const SINK_SQL_MODE: &str =
     "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,\
 ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
 
@@ -114,7 +114,7 @@ impl MySqlAdapter {
     }
 
     /// One encoder per plan column, from the Arrow type and the real target column.
-    fn encoders(
+    pub(crate) fn encoders(
         &self,
         plan: &TablePlan,
         targets: &[TargetColumn],

@@ -8,7 +8,9 @@
 //! URL parameters become session settings, sent in the startup packet so
 //! they hold from the first statement.
 
+pub mod apply;
 mod catalog;
+pub mod cdc;
 pub mod decode;
 pub mod dialect;
 pub mod encode;

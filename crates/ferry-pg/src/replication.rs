@@ -21,9 +21,9 @@ use crate::quote_ident;
 
 /// An open replication session.
 pub struct ReplicationConn {
-    stream: TcpStream,
-    buf: BytesMut,
-    url: String,
+    pub(crate) stream: TcpStream,
+    pub(crate) buf: BytesMut,
+    pub(crate) url: String,
 }
 
 /// What `CREATE_REPLICATION_SLOT` returned.
@@ -32,7 +32,7 @@ pub struct CreatedSlot {
     pub snapshot: String,
 }
 
-fn proto(url: &str, e: impl Into<ferry_core::error::BoxError>) -> Error {
+pub(crate) fn proto(url: &str, e: impl Into<ferry_core::error::BoxError>) -> Error {
     Error::Connect {
         url: url.to_string(),
         kind: ErrorKind::Transient,
@@ -42,7 +42,7 @@ fn proto(url: &str, e: impl Into<ferry_core::error::BoxError>) -> Error {
 
 /// A server error: its SQLSTATE and message (the message never holds values
 /// of ours: only slot names and protocol complaints).
-fn server_error(
+pub(crate) fn server_error(
     context: &str,
     body: &postgres_protocol::message::backend::ErrorResponseBody,
 ) -> Error {
@@ -203,14 +203,14 @@ impl ReplicationConn {
         }
     }
 
-    async fn send(&mut self, bytes: &[u8]) -> Result<()> {
+    pub(crate) async fn send(&mut self, bytes: &[u8]) -> Result<()> {
         self.stream
             .write_all(bytes)
             .await
             .map_err(|e| proto(&self.url, e))
     }
 
-    async fn next(&mut self) -> Result<Message> {
+    pub(crate) async fn next(&mut self) -> Result<Message> {
         loop {
             if let Some(m) = Message::parse(&mut self.buf).map_err(|e| proto(&self.url, e))? {
                 return Ok(m);

@@ -284,7 +284,7 @@ impl RangeWriter for PgTableWriter {
 }
 
 /// Reads the target's column types and picks each column's encoder.
-async fn choose_encoders(client: &Client, plan: &TablePlan) -> Result<Vec<PgEncoder>> {
+pub(crate) async fn choose_encoders(client: &Client, plan: &TablePlan) -> Result<Vec<PgEncoder>> {
     let table = plan.target.to_string();
     let rows = client
         .query(
