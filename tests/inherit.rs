@@ -219,3 +219,33 @@ async fn a_partitioned_mysql_table_is_copied_as_a_plain_table_with_a_warning() {
     .await;
     assert_eq!(kind[0][0].as_deref(), Some("r"));
 }
+
+/// The pre-flight scan counts a parent's own rows: a value the target
+/// cannot hold in a child is the child's finding, not its parent's too.
+#[tokio::test]
+async fn preflight_probes_of_an_inheritance_parent_skip_its_childrens_rows() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    pg_exec(
+        &pg,
+        "CREATE TABLE gauge (id int PRIMARY KEY, f float8); \
+         CREATE TABLE gauge_old (PRIMARY KEY (id)) INHERITS (gauge); \
+         INSERT INTO gauge VALUES (1, 1.5); \
+         INSERT INTO gauge_old VALUES (2, 'NaN')",
+    )
+    .await;
+    let (s, t) = (pg.expose(), my.expose());
+    let run = ferry(&["plan", "--source", &s, "--target", &t, "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let blocking: Vec<&str> = doc["blocking"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no blocking list in {doc:#}"))
+        .iter()
+        .filter_map(|b| b.as_str())
+        .collect();
+    assert_eq!(blocking.len(), 1, "{doc:#}");
+    assert!(
+        blocking[0].starts_with("table public.gauge_old column f: 1 NaN"),
+        "{doc:#}"
+    );
+}
