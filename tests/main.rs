@@ -8,6 +8,7 @@ mod corpus;
 mod errors;
 mod faults;
 mod fidelity;
+mod inherit;
 mod job;
 mod plan;
 mod rejects;

@@ -14,7 +14,7 @@
 //! its caller, unless the argument's doc says it is already quoted (`*_sql`).
 
 use crate::expr::{self, DefaultExpr, Expr, Spelling};
-use crate::plan::TableRef;
+use crate::plan::{TablePlan, TableRef};
 use crate::types::LogicalType;
 use crate::url::Engine;
 
@@ -334,6 +334,13 @@ pub trait Dialect: Send + Sync {
     }
 
     // --- pre-flight (source side) ----------------------------------------
+
+    /// The FROM item of a source read of `plan`: its table, with only the
+    /// table's own rows when [`TablePlan::own_rows_only`] says so. Engines
+    /// without table inheritance never see that flag set.
+    fn source_from_sql(&self, plan: &TablePlan) -> String {
+        self.table_sql(&plan.source)
+    }
 
     /// A select-list item counting the rows where `cond` holds, read as text.
     fn count_where(&self, cond: &str) -> String;

@@ -95,6 +95,14 @@ pub struct RawTable {
     /// Indexes, constraints, defaults, identity, comments (see [`crate::schema`]).
     #[serde(default)]
     pub schema: crate::schema::TableSchema,
+    /// See [`TablePlan::own_rows_only`]; the catalog sets it.
+    #[serde(default)]
+    pub own_rows_only: bool,
+    /// How the catalog's structure shapes the copy (inheritance,
+    /// partitioning), each naming the rule applied; `plan` shows them as
+    /// warnings of the table.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// A named value conversion: the closed set the mapping data may name.
@@ -170,6 +178,14 @@ pub struct TablePlan {
     /// copied nor expected by verify. `None` reads every row.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_filter: Option<String>,
+    /// Every source read of this table (ranges, whole-table reads, key
+    /// sampling, row estimates, verify, pre-flight probes) takes only the
+    /// table's own rows, not those of tables inheriting from it
+    /// (PostgreSQL `FROM ONLY`): each inheritance child is a table of its
+    /// own, so its rows are copied once, with it. Never set for a
+    /// partitioned table, whose rows all live in its partitions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_rows_only: bool,
 }
 
 impl TablePlan {

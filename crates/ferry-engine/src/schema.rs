@@ -293,7 +293,7 @@ async fn run_probes(source: &Adapter, plan: &TablePlan, probes: &[Probe]) -> Res
         return Ok(Vec::new());
     }
     let dialect = source.dialect();
-    let from = dialect.table_sql(&plan.source);
+    let from = dialect.source_from_sql(plan);
     let counts: Vec<String> = probes
         .iter()
         .map(|p| dialect.count_where(&p.cond))
@@ -344,7 +344,7 @@ async fn first_key(source: &Adapter, plan: &TablePlan, cond: &str) -> Result<Opt
     let sql = format!(
         "SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
         quoted.join(", "),
-        dialect.table_sql(&plan.source),
+        dialect.source_from_sql(plan),
         where_clause(plan.row_filter.as_deref(), Some(cond)),
         quoted.join(", ")
     );
@@ -440,7 +440,7 @@ async fn collisions(
         }
         let sql = format!(
             "SELECT COUNT(*) FROM (SELECT 1 AS one FROM {} WHERE {} GROUP BY {} HAVING COUNT(*) > 1) d",
-            dialect.table_sql(&plan.source),
+            dialect.source_from_sql(plan),
             present.join(" AND "),
             folds.join(", ")
         );

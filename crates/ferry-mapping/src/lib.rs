@@ -217,6 +217,7 @@ impl Mappings {
             estimated_rows: raw.estimated_rows,
             schema: Default::default(),
             row_filter: None,
+            own_rows_only: raw.own_rows_only,
         })
     }
 

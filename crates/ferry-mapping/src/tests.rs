@@ -23,6 +23,7 @@ fn table(cols: Vec<(&str, RawType)>) -> RawTable {
         primary_key: vec![0],
         estimated_rows: None,
         schema: Default::default(),
+        ..RawTable::default()
     }
 }
 

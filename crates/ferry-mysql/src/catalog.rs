@@ -107,6 +107,28 @@ impl Catalog for MySqlAdapter {
             .iter()
             .filter_map(|r| r.get_opt::<String, _>(0).and_then(|v| v.ok()))
             .collect();
+        // A partitioned table is read whole through its name (every
+        // partition's rows, once) and created as a plain table: said, since
+        // the target loses the partitioning.
+        let partitions: Vec<Row> = conn
+            .exec(
+                "SELECT MIN(PARTITION_METHOD), COUNT(DISTINCT PARTITION_NAME) \
+                 FROM information_schema.PARTITIONS \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND PARTITION_NAME IS NOT NULL",
+                (db.clone(), table.name.clone()),
+            )
+            .await
+            .map_err(ctx(what.clone()))?;
+        let notes: Vec<String> = partitions
+            .into_iter()
+            .filter_map(|mut r| {
+                let method = text(r.take(0))?;
+                let count = uint(r.take(1)).unwrap_or(0);
+                Some(format!(
+                    "partitioned ({method}, {count} partitions): copied as a plain table"
+                ))
+            })
+            .collect();
         let schema = crate::schema::read(&mut conn, flavor, &db, table, &names).await;
         disconnect(conn).await;
         let schema = schema?;
@@ -157,6 +179,8 @@ impl Catalog for MySqlAdapter {
             primary_key,
             estimated_rows,
             schema,
+            notes,
+            ..RawTable::default()
         })
     }
 }

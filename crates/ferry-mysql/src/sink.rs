@@ -586,6 +586,7 @@ mod tests {
             estimated_rows: None,
             schema: Default::default(),
             row_filter: None,
+            own_rows_only: false,
         };
         let m = "Data truncated for column 'c' at row 3";
         assert_eq!(warning_row(m), Some(3));

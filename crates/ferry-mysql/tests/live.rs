@@ -302,6 +302,7 @@ fn hand_plan(target: &str, logical: LogicalType, target_type: &str) -> TablePlan
         estimated_rows: None,
         schema: Default::default(),
         row_filter: None,
+        own_rows_only: false,
     }
 }
 

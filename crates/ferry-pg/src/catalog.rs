@@ -178,7 +178,7 @@ pub(crate) async fn describe(
     let schema = schema_of(table);
     let found = client
         .query_opt(
-            "SELECT c.oid, c.reltuples::float8 FROM pg_catalog.pg_class c \
+            "SELECT c.oid, c.reltuples::float8, c.relkind FROM pg_catalog.pg_class c \
              JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
             &[&schema, &table.name],
@@ -193,6 +193,7 @@ pub(crate) async fn describe(
     };
     let rel: Oid = found.get(0);
     let reltuples: f64 = found.get(1);
+    let partitioned = found.get::<_, i8>(2) == b'p' as i8;
     let rows = client
         .query(
             "SELECT a.attname::text, a.atttypid, a.atttypmod, a.attnotnull, \
@@ -247,11 +248,66 @@ pub(crate) async fn describe(
         .map(|(&a, c)| (a, c.name.clone()))
         .collect();
     let schema = crate::schema::read(client, rel, table, &named).await?;
+    let (own_rows_only, notes) = descendants(client, rel, partitioned, table).await?;
     Ok(RawTable {
         table: table.clone(),
         columns,
         primary_key,
         estimated_rows,
         schema,
+        own_rows_only,
+        notes,
+    })
+}
+
+/// How the tables deriving from `rel` are copied: whether reads of `rel`
+/// take only its own rows, and the plan note saying so.
+///
+/// The rule: an inheritance child is a table of its own (listed, copied
+/// with its own columns), so its parent is read `FROM ONLY` and each row is
+/// copied once, with the table it was inserted into. A partition is not a
+/// table of its own (never listed): its rows are copied as the partitioned
+/// table's, which is read without `ONLY` (it holds no rows itself).
+async fn descendants(
+    client: &Client,
+    rel: Oid,
+    partitioned: bool,
+    table: &TableRef,
+) -> Result<(bool, Vec<String>)> {
+    let rows = client
+        .query(
+            "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_inherits i \
+             JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+             WHERE i.inhparent = $1 ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"",
+            &[&rel],
+        )
+        .await
+        .map_err(ctx(format!(
+            "reading the tables inheriting from table {table}"
+        )))?;
+    if rows.is_empty() {
+        return Ok((false, Vec::new()));
+    }
+    let own = schema_of(table);
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let (schema, name): (&str, &str) = (r.get(0), r.get(1));
+            if schema == own {
+                name.to_string()
+            } else {
+                format!("{schema}.{name}")
+            }
+        })
+        .collect();
+    let names = names.join(", ");
+    Ok(if partitioned {
+        let note = format!("partitioned: partitions {names} copied as rows of this one table");
+        (false, vec![note])
+    } else {
+        let note =
+            format!("inherits: parent of {names}: copied with ONLY, children as their own tables");
+        (true, vec![note])
     })
 }

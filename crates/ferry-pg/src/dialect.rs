@@ -14,7 +14,7 @@ use ferry_core::dialect::{
 };
 use ferry_core::expr::{self, Callee, DefaultExpr, DefaultRules, Expr, Func, Keyword, LexRules};
 use ferry_core::expr::{Node, Op, Token, Vocabulary};
-use ferry_core::{Engine, LogicalType, TableRef};
+use ferry_core::{Engine, LogicalType, TablePlan, TableRef};
 
 use crate::{quote_ident, quote_literal};
 
@@ -313,6 +313,10 @@ impl Dialect for PgDialect {
             .map(|p| format!(" WHERE {p}"))
             .unwrap_or_default();
         format!("CREATE {u}INDEX {n} ON {t}{using} ({cols}){predicate}")
+    }
+
+    fn source_from_sql(&self, plan: &TablePlan) -> String {
+        crate::source::source_from(plan)
     }
 
     fn count_where(&self, cond: &str) -> String {

@@ -288,6 +288,8 @@ pub async fn plan_ranges(
     options: &RangeOptions,
 ) -> Result<RangePlan> {
     let table = qualified(&plan.source);
+    // Counted and sampled: the rows the reads take (see `source_from`).
+    let from = crate::source::source_from(plan);
     let what = format!("planning ranges of table {}", plan.source);
     let pages: i64 = client
         .query_one(
@@ -327,7 +329,7 @@ pub async fn plan_ranges(
         let counted: i64 = client
             .query_one(
                 &format!(
-                    "SELECT count(*) FROM {table}{sample_clause}{}",
+                    "SELECT count(*) FROM {from}{sample_clause}{}",
                     where_clause(&filter)
                 ),
                 &[],
@@ -372,7 +374,7 @@ pub async fn plan_ranges(
         .map(|(i, k)| format!("{} AS ferry_k{i}", k.sample_expr()))
         .collect();
     let sql = format!(
-        "SELECT {} FROM {table}{sample_clause}{}{}",
+        "SELECT {} FROM {from}{sample_clause}{}{}",
         cols.join(", "),
         where_clause(&filter),
         order_by(&keys)

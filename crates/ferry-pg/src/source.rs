@@ -25,6 +25,18 @@ use crate::partition::{self, PgKeyColumn};
 use crate::snapshot::PgSnapshot;
 use crate::{qualified, quote_ident, quote_literal, PgAdapter};
 
+/// The FROM item of every read of `plan.source`: `ONLY` the table's own
+/// rows when it has inheritance children ([`TablePlan::own_rows_only`]),
+/// so a child's rows are read once, with the child. A partitioned table
+/// never has the flag: `ONLY` would read none of its partitions' rows.
+pub fn source_from(plan: &TablePlan) -> String {
+    if plan.own_rows_only {
+        format!("ONLY {}", qualified(&plan.source))
+    } else {
+        qualified(&plan.source)
+    }
+}
+
 /// The COPY statement reading `range` of `plan` in `order`; `keys` as
 /// [`partition::key_columns`] gives them (unused, and may be empty, for
 /// [`KeyRange::Whole`]).
@@ -46,7 +58,7 @@ pub fn read_sql(
     format!(
         "COPY (SELECT {} FROM {}{}{order_by}) TO STDOUT (FORMAT binary)",
         cols.join(", "),
-        qualified(&plan.source),
+        source_from(plan),
         partition::read_predicate(plan, keys, range),
     )
 }
@@ -243,6 +255,23 @@ mod tests {
             "COPY (SELECT \"a\", \"b\", \"c\" FROM \"public\".\"t\" \
              WHERE ctid >= '(0,0)'::tid AND ctid < '(8,0)'::tid AND (a > 1 OR b = 'x')) \
              TO STDOUT (FORMAT binary)"
+        );
+    }
+
+    #[test]
+    fn an_inheritance_parent_is_read_with_only_its_own_rows() {
+        let plan = TablePlan {
+            own_rows_only: true,
+            ..plan()
+        };
+        assert_eq!(
+            read_sql(&plan, &[], &KeyRange::Whole, &RowOrder::Key),
+            "COPY (SELECT \"a\", \"b\", \"c\" FROM ONLY \"public\".\"t\" \
+             ORDER BY \"a\", \"b\", \"c\") TO STDOUT (FORMAT binary)"
+        );
+        assert_eq!(
+            ferry_core::Dialect::source_from_sql(&crate::PgDialect, &plan),
+            "ONLY \"public\".\"t\""
         );
     }
 }

@@ -479,6 +479,7 @@ async fn hub_types_from_other_engines_load() {
         estimated_rows: None,
         schema: Default::default(),
         row_filter: None,
+        own_rows_only: false,
     };
     let url = pg_database().await;
     let pg = adapter(&url).await;

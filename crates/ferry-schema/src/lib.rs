@@ -162,6 +162,8 @@ impl Ctx<'_> {
         self.checks(&src, plan, &mut table_constraints, &mut sp);
         self.on_update_triggers(&src, plan, on_update, &mut sp);
         self.foreign_keys(&src, plan, &mut table_constraints, &mut sp);
+        // How inheritance or partitioning shapes the copy: said, not translated.
+        sp.warnings.extend(raw.notes.iter().cloned());
         for trig in &raw.schema.other_triggers {
             sp.warnings.push(format!("trigger {trig} not translated"));
         }

@@ -59,6 +59,7 @@ fn plan() -> TablePlan {
         estimated_rows: None,
         schema: Default::default(),
         row_filter: None,
+        own_rows_only: false,
     }
 }
 
