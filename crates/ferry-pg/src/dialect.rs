@@ -538,6 +538,7 @@ mod tests {
         assert_eq!(pg("''::character varying"), D::Str(String::new()));
         assert_eq!(pg("'{}'::text[]"), D::Str("{}".into()));
         assert_eq!(pg("B'101'::\"bit\""), D::Bits("101".into()));
+        assert_eq!(pg("'101'::\"bit\""), D::Bits("101".into()));
         assert_eq!(pg("'a::b'::text"), D::Str("a::b".into()));
         assert!(matches!(pg("nextval('s'::regclass)"), D::Other(_)));
     }

@@ -70,6 +70,10 @@ pub fn classify_default(src: &str, rules: DefaultRules) -> DefaultExpr {
             ("today" | "tomorrow" | "yesterday" | "now", Some(t)) if t.starts_with("time") => {
                 DefaultExpr::Other(src.trim().to_string())
             }
+            // PostgreSQL stores `B'101'` as `'101'::"bit"`.
+            (_, Some(t)) if t.starts_with("bit") && lit.chars().all(|c| c == '0' || c == '1') => {
+                DefaultExpr::Bits(lit)
+            }
             _ => DefaultExpr::Str(lit),
         };
     }
