@@ -261,8 +261,15 @@ pub trait Dialect: Send + Sync {
     fn current_timestamp_default(&self, target_type: &str) -> String;
     fn current_date_default(&self) -> String;
     fn uuid_default(&self) -> String;
-    /// A SET-typed default (its members), where the engine has a native form.
-    fn set_default(&self, _members: &[&str]) -> Option<String> {
+    /// `DEFAULT` for the current time of day on a column of `target_type`.
+    fn current_time_default(&self, target_type: &str) -> String;
+    /// A bit-string default (its digits) on a column of `target_type`.
+    fn bit_default(&self, bits: &str, _target_type: &str) -> String {
+        format!("b'{bits}'")
+    }
+    /// A SET-typed default (its members) on a column of `target_type`, where
+    /// that type has a form other than the members' comma-joined text.
+    fn set_default(&self, _members: &[&str], _target_type: &str) -> Option<String> {
         None
     }
     /// The default for an empty array, where the engine can hold one.

@@ -47,6 +47,10 @@ pub struct ColumnSchema {
     pub identity_always: bool,
     /// The value the source's sequence / AUTO_INCREMENT counter would hand out next.
     pub next_value: Option<i64>,
+    /// Other tables whose defaults draw from the same sequence (PostgreSQL):
+    /// each target table gets its own counter.
+    #[serde(default)]
+    pub sequence_shared_with: Vec<String>,
     /// A generated column's expression in the source dialect.
     pub generated: Option<GeneratedDef>,
     /// MySQL `ON UPDATE CURRENT_TIMESTAMP` (or ferry's PostgreSQL trigger for it).

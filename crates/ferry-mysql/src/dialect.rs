@@ -147,6 +147,7 @@ impl Dialect for MySqlDialect {
             DefaultExpr::Other(o) => Some(format!("({o})")),
             DefaultExpr::Uuid => Some(self.uuid_default()),
             DefaultExpr::Today => Some(self.current_date_default()),
+            DefaultExpr::CurrentTime => Some("(curtime())".into()),
             _ => Some(src.trim().to_string()),
         })
     }
@@ -174,6 +175,22 @@ impl Dialect for MySqlDialect {
 
     fn uuid_default(&self) -> String {
         "(uuid())".into()
+    }
+
+    fn current_time_default(&self, target_type: &str) -> String {
+        match fsp_of(target_type).unwrap_or(0) {
+            0 => "(curtime())".into(),
+            p => format!("(curtime({p}))"),
+        }
+    }
+
+    fn bit_default(&self, bits: &str, target_type: &str) -> String {
+        // Long bit strings are held as text of 0/1.
+        if target_type.to_ascii_lowercase().starts_with("bit") {
+            format!("b'{bits}'")
+        } else {
+            self.quote_literal(bits)
+        }
     }
 
     fn empty_array_default(&self) -> Option<String> {
@@ -399,6 +416,12 @@ mod tests {
         assert_eq!(my("curdate()"), D::Today);
         assert_eq!(my("NULL"), D::Null);
         assert_eq!(my("1"), D::Num("1".into()));
+        // Issue 18: `b'0'` was dropped as an unknown literal prefix.
+        assert_eq!(my("b'0'"), D::Bits("0".into()));
+        assert_eq!(my("b'101'"), D::Bits("101".into()));
+        assert_eq!(my("curtime()"), D::CurrentTime);
+        assert_eq!(my("'0000-00-00'"), D::Str("0000-00-00".into()));
+        assert!(matches!(my("1 + 2"), D::Other(_)));
     }
 
     #[test]

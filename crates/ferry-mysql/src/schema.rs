@@ -87,6 +87,7 @@ pub(crate) async fn read(
             auto_increment: extra.contains("auto_increment"),
             identity_always: false,
             next_value: None,
+            sequence_shared_with: Vec::new(),
             generated,
             on_update_now: extra.contains("on update current_timestamp"),
             comment,

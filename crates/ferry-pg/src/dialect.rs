@@ -172,8 +172,17 @@ impl Dialect for PgDialect {
         "gen_random_uuid()".into()
     }
 
-    fn set_default(&self, members: &[&str]) -> Option<String> {
-        // A SET becomes a text[]: its default is an array literal.
+    fn current_time_default(&self, _target_type: &str) -> String {
+        // CURRENT_TIME is time with time zone; the column is a local time.
+        "LOCALTIME".into()
+    }
+
+    fn set_default(&self, members: &[&str], target_type: &str) -> Option<String> {
+        // A SET mapped to an array: its default is an array literal (a SET
+        // mapped to text keeps the comma-joined text).
+        if !target_type.trim_end().ends_with("[]") {
+            return None;
+        }
         let items: Vec<String> = members
             .iter()
             .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
@@ -507,6 +516,35 @@ mod tests {
         assert_eq!(pg("'sad'::mood"), D::Str("sad".into()));
         assert_eq!(pg("NULL::text"), D::Null);
         assert!(matches!(pg("lower('X')"), D::Other(_)));
+    }
+
+    #[test]
+    fn live_now_casts_are_the_current_time_not_the_word() {
+        use DefaultExpr as D;
+        let pg = |s| PgDialect.parse_default(s);
+        // Issue 18: `('now'::text)::date` became `DEFAULT ('now')` on MariaDB.
+        assert_eq!(pg("('now'::text)::date"), D::Today);
+        assert_eq!(pg("'now'::text::date"), D::Today);
+        assert_eq!(pg("('now'::text)::timestamp without time zone"), D::Now);
+        assert_eq!(
+            pg("('now'::text)::time(0) without time zone"),
+            D::CurrentTime
+        );
+        assert_eq!(pg("'now'::text"), D::Str("now".into()));
+        assert_eq!(pg("(now())::date"), D::Today);
+        assert_eq!(pg("CURRENT_TIME"), D::CurrentTime);
+        assert_eq!(pg("LOCALTIME(0)"), D::CurrentTime);
+        assert_eq!(pg("LOCALTIMESTAMP"), D::Now);
+        assert_eq!(pg("clock_timestamp()"), D::Now);
+        assert_eq!(pg("statement_timestamp()"), D::Now);
+        assert_eq!(pg("CURRENT_TIMESTAMP(3)"), D::Now);
+        assert_eq!(pg("(0)::numeric"), D::Num("0".into()));
+        assert_eq!(pg("''::character varying"), D::Str(String::new()));
+        assert_eq!(pg("'{}'::text[]"), D::Str("{}".into()));
+        assert_eq!(pg("B'101'::\"bit\""), D::Bits("101".into()));
+        assert_eq!(pg("'101'::\"bit\""), D::Bits("101".into()));
+        assert_eq!(pg("'a::b'::text"), D::Str("a::b".into()));
+        assert!(matches!(pg("nextval('s'::regclass)"), D::Other(_)));
     }
 
     #[test]

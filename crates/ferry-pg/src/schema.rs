@@ -50,9 +50,17 @@ pub(crate) async fn read(
             "SELECT a.attname::text, pg_catalog.pg_get_expr(d.adbin, d.adrelid, true), \
              a.attidentity::text, a.attgenerated::text, \
              pg_catalog.col_description(a.attrelid, a.attnum), \
-             pg_catalog.pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) \
+             COALESCE(pg_catalog.pg_get_serial_sequence(a.attrelid::regclass::text, a.attname), seq.oid::regclass::text), \
+             ARRAY(SELECT DISTINCT od.adrelid::regclass::text FROM pg_catalog.pg_depend odep \
+                   JOIN pg_catalog.pg_attrdef od ON odep.classid = 'pg_catalog.pg_attrdef'::regclass AND odep.objid = od.oid \
+                   WHERE odep.refclassid = 'pg_catalog.pg_class'::regclass AND odep.refobjid = seq.oid \
+                     AND od.adrelid <> a.attrelid ORDER BY 1) \
              FROM pg_catalog.pg_attribute a \
              LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             LEFT JOIN LATERAL (SELECT s.oid FROM pg_catalog.pg_depend dep \
+                   JOIN pg_catalog.pg_class s ON s.oid = dep.refobjid AND s.relkind = 'S' \
+                   WHERE dep.classid = 'pg_catalog.pg_attrdef'::regclass AND dep.objid = d.oid \
+                     AND dep.refclassid = 'pg_catalog.pg_class'::regclass LIMIT 1) seq ON true \
              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
             &[&rel],
         )
@@ -65,6 +73,7 @@ pub(crate) async fn read(
         let generated: String = r.get(3);
         let comment: Option<String> = r.get(4);
         let sequence: Option<String> = r.get(5);
+        let shared: Vec<String> = r.get(6);
         let mut c = ColumnSchema {
             name,
             comment,
@@ -76,12 +85,15 @@ pub(crate) async fn read(
             c.auto_increment = true;
             c.identity_always = identity == "a";
         } else if sequence.is_some()
-            && default
-                .as_deref()
-                .is_some_and(|d| d.starts_with("nextval("))
+            && default.as_deref().is_some_and(|d| {
+                d.starts_with("nextval(") && d.ends_with(')') && d.matches('(').count() == 1
+            })
         {
-            // serial: an owned sequence behind a nextval() default.
+            // serial, or a hand-made sequence behind a nextval() default
+            // whether the column owns it or not: both count like
+            // auto-increment. A sequence other tables draw from too is noted.
             c.auto_increment = true;
+            c.sequence_shared_with = shared;
         } else {
             c.default = default;
         }

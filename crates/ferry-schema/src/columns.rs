@@ -188,6 +188,13 @@ impl Ctx<'_> {
                     Some(a) => {
                         s.push_str(&a.suffix);
                         sp.sequences.extend(a.sequences);
+                        if !f.sequence_shared_with.is_empty() {
+                            sp.warnings.push(format!(
+                                "column {}: its sequence is shared with table {}; on the target each table counts on its own (from past its max(key) and the sequence's position), so new keys are no longer unique across them",
+                                cp.name,
+                                f.sequence_shared_with.join(", ")
+                            ));
+                        }
                     }
                     None => sp.warnings.push(format!(
                         "column {}: auto-increment not translated (the target needs an integer column leading the primary key, it is {})",

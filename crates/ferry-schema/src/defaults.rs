@@ -5,6 +5,7 @@
 //! warning.
 
 use ferry_core::expr::DefaultExpr;
+use ferry_core::plan::Conversion;
 use ferry_core::{ColumnPlan, Dialect, LogicalType};
 
 use crate::expr;
@@ -43,21 +44,38 @@ pub fn render(
     );
     Ok(Some(match value {
         DefaultExpr::Null => return Ok(None),
-        DefaultExpr::Bool(_) | DefaultExpr::Num(_) | DefaultExpr::Str(_)
+        DefaultExpr::Bool(_) | DefaultExpr::Num(_) | DefaultExpr::Str(_) | DefaultExpr::Bits(_)
             if col.logical == L::Bool =>
         {
             let b = match &value {
                 DefaultExpr::Bool(b) => *b,
-                DefaultExpr::Num(n) | DefaultExpr::Str(n) => match n.as_str() {
-                    "0" | "f" | "false" => false,
-                    "1" | "t" | "true" => true,
-                    _ => return Err(format!("{n} is not a boolean")),
-                },
+                DefaultExpr::Num(n) | DefaultExpr::Str(n) | DefaultExpr::Bits(n) => {
+                    match n.as_str() {
+                        "0" | "f" | "false" => false,
+                        "1" | "t" | "true" => true,
+                        _ => return Err(format!("{n} is not a boolean")),
+                    }
+                }
                 _ => false,
             };
             to.bool_literal(b)
         }
         DefaultExpr::Bool(_) => return Err("a boolean default on a non-boolean column".into()),
+        DefaultExpr::Bits(b) => match &col.logical {
+            L::Bit { .. } => to.bit_default(&b, &col.target_type),
+            _ => return Err("a bit string on a column that is not a bit string".into()),
+        },
+        // A zero date follows the column's zero-date rule: loaded as NULL
+        // under zero_date_to_null (so no default), else the target cannot
+        // hold it.
+        DefaultExpr::Str(s) if is_zero_date(&s) => {
+            if col.conversion == Conversion::ZeroDateToNull {
+                return Ok(None);
+            }
+            return Err(format!(
+                "{s:?} is a zero date, which the target cannot hold; the column gets no default"
+            ));
+        }
         DefaultExpr::Num(n) if numeric => n,
         DefaultExpr::Str(s) if numeric && s.trim().parse::<f64>().is_ok() => s.trim().to_string(),
         DefaultExpr::Num(n) => wrap(to.quote_literal(&n)),
@@ -68,7 +86,7 @@ pub fn render(
                 } else {
                     s.split(',').collect()
                 };
-                match to.set_default(&members) {
+                match to.set_default(&members, &col.target_type) {
                     Some(sql) => sql,
                     None => wrap(to.quote_literal(&s)),
                 }
@@ -96,8 +114,27 @@ pub fn render(
             }
             _ => return Err("the current time on a column that is not a timestamp".into()),
         },
-        DefaultExpr::Today => to.current_date_default(),
+        DefaultExpr::Today => match &col.logical {
+            L::Date | L::Timestamp { .. } | L::TimestampTz { .. } => to.current_date_default(),
+            _ => return Err("the current date on a column that is not a date".into()),
+        },
+        DefaultExpr::CurrentTime => match &col.logical {
+            L::Time { .. } => to.current_time_default(&col.target_type),
+            _ => return Err("the current time of day on a column that is not a time".into()),
+        },
         DefaultExpr::Uuid => to.uuid_default(),
         DefaultExpr::Other(o) => format!("({})", expr::translate(&o, from, to, columns)?),
     }))
+}
+
+/// A MySQL zero or partial date (`0000-00-00`, `2024-00-10 …`): a year,
+/// month or day of zero.
+fn is_zero_date(s: &str) -> bool {
+    let date = s.split([' ', 'T']).next().unwrap_or("");
+    let parts: Vec<&str> = date.split('-').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && (parts[1].bytes().all(|b| b == b'0') || parts[2].bytes().all(|b| b == b'0'))
 }

@@ -1,4 +1,11 @@
 //! Column defaults, classified into the kinds every engine has.
+//!
+//! Catalogs spell the same default many ways: PostgreSQL wraps literals in
+//! casts (`'now'::text::date`, `('now'::text)::date`, `(0)::numeric`), MySQL
+//! wraps expression defaults in parentheses and writes bit literals `b'…'`.
+//! The classifier peels those wrappers and keeps the outermost cast's type,
+//! because that type decides the meaning: `'now'` cast to `date` is the
+//! current date evaluated at each INSERT, cast to `text` it is the word.
 
 /// A column default, classified: the common kinds every engine has, in
 /// neutral form, or the source text for the expression translator.
@@ -12,6 +19,10 @@ pub enum DefaultExpr {
     Now,
     /// The current date.
     Today,
+    /// The current time of day (`CURRENT_TIME`, `LOCALTIME`, `curtime()`).
+    CurrentTime,
+    /// A bit-string literal (`b'101'`, `B'101'`), its digits.
+    Bits(String),
     /// A random UUID.
     Uuid,
     /// Anything else, kept as source text.
@@ -29,17 +40,15 @@ pub struct DefaultRules {
 
 /// Classifies a default as the catalog spells it.
 pub fn classify_default(src: &str, rules: DefaultRules) -> DefaultExpr {
-    let mut s = src.trim();
-    // Outer parentheses that wrap the whole expression.
-    while s.starts_with('(') && s.ends_with(')') && balanced(&s[1..s.len() - 1]) {
-        s = s[1..s.len() - 1].trim();
+    let mut body = strip_parens(src.trim());
+    // The outermost cast's type, lowercase: the type the value finally has.
+    let mut cast: Option<String> = None;
+    if rules.trailing_casts {
+        while let Some((head, ty)) = split_cast(body) {
+            cast.get_or_insert(ty);
+            body = strip_parens(head);
+        }
     }
-    let body = if rules.trailing_casts {
-        strip_cast(s)
-    } else {
-        s
-    };
-    let body = body.trim();
     let lower = body.to_ascii_lowercase();
     if lower == "null" {
         return DefaultExpr::Null;
@@ -47,8 +56,26 @@ pub fn classify_default(src: &str, rules: DefaultRules) -> DefaultExpr {
     if lower == "true" || lower == "false" {
         return DefaultExpr::Bool(lower == "true");
     }
+    if let Some(bits) = bit_literal(body) {
+        return DefaultExpr::Bits(bits);
+    }
     if let Some(lit) = single_literal(body, rules.backslash_escapes) {
-        return DefaultExpr::Str(lit);
+        return match (lit.to_ascii_lowercase().as_str(), cast.as_deref()) {
+            // Special date/time input strings, evaluated at each INSERT when
+            // the cast happens then (PostgreSQL folds `'now'::date` to a
+            // constant at CREATE time; `('now'::text)::date` stays live).
+            ("now", Some(t)) if t.starts_with("timestamp") => DefaultExpr::Now,
+            ("now" | "today", Some("date")) => DefaultExpr::Today,
+            ("now", Some(t)) if t.starts_with("time") => DefaultExpr::CurrentTime,
+            ("today" | "tomorrow" | "yesterday" | "now", Some(t)) if t.starts_with("time") => {
+                DefaultExpr::Other(src.trim().to_string())
+            }
+            // PostgreSQL stores `B'101'` as `'101'::"bit"`.
+            (_, Some(t)) if t.starts_with("bit") && lit.chars().all(|c| c == '0' || c == '1') => {
+                DefaultExpr::Bits(lit)
+            }
+            _ => DefaultExpr::Str(lit),
+        };
     }
     let num = body.trim_start_matches('(').trim_end_matches(')');
     if !num.is_empty() && num.parse::<f64>().is_ok() && !num.contains(['e', 'E', 'x', 'X']) {
@@ -56,18 +83,58 @@ pub fn classify_default(src: &str, rules: DefaultRules) -> DefaultExpr {
     }
     let call = lower.replace(' ', "");
     let name = call.split('(').next().unwrap_or("");
-    match name {
+    let value = match name {
         "now"
         | "current_timestamp"
         | "localtimestamp"
         | "transaction_timestamp"
-        | "statement_timestamp" => DefaultExpr::Now,
+        | "statement_timestamp"
+        | "clock_timestamp" => DefaultExpr::Now,
         "current_date" | "curdate" => DefaultExpr::Today,
+        "current_time" | "localtime" | "curtime" => DefaultExpr::CurrentTime,
         "gen_random_uuid" | "uuid" | "uuid_generate_v4" if call.ends_with("()") => {
             DefaultExpr::Uuid
         }
-        _ => DefaultExpr::Other(src.trim().to_string()),
+        _ => return DefaultExpr::Other(src.trim().to_string()),
+    };
+    // `now()::date` is today.
+    match (value, cast.as_deref()) {
+        (DefaultExpr::Now, Some("date")) => DefaultExpr::Today,
+        (v, _) => v,
     }
+}
+
+/// Removes parentheses that wrap the whole of `s`.
+fn strip_parens(mut s: &str) -> &str {
+    while s.starts_with('(') && s.ends_with(')') && balanced(&s[1..s.len() - 1]) {
+        s = s[1..s.len() - 1].trim();
+    }
+    s
+}
+
+/// `head::type` → `(head, type)` when the last `::` is a cast of the whole
+/// of `head` (outside quotes and parentheses) to a plain type name.
+fn split_cast(s: &str) -> Option<(&str, String)> {
+    let pos = s.rfind("::")?;
+    let (head, ty) = (s[..pos].trim(), s[pos + 2..].trim());
+    let type_chars = |c: char| c.is_alphanumeric() || " _\"[](),".contains(c);
+    if head.is_empty() || ty.is_empty() || !ty.chars().all(type_chars) {
+        return None;
+    }
+    if !balanced(head) || !balanced(ty) || head.matches('\'').count() % 2 != 0 {
+        return None;
+    }
+    Some((head, ty.replace('"', "").to_ascii_lowercase()))
+}
+
+/// The digits of a bit-string literal `b'0101'` / `B'0101'`.
+fn bit_literal(s: &str) -> Option<String> {
+    let rest = s.strip_prefix(['b', 'B'])?.strip_prefix('\'')?;
+    let digits = rest.strip_suffix('\'')?;
+    digits
+        .chars()
+        .all(|c| c == '0' || c == '1')
+        .then(|| digits.to_string())
 }
 
 fn balanced(s: &str) -> bool {
@@ -87,27 +154,6 @@ fn balanced(s: &str) -> bool {
         }
     }
     depth == 0
-}
-
-/// `'x'::type` → `'x'`; leaves anything else alone.
-fn strip_cast(s: &str) -> &str {
-    if let Some(pos) = s.rfind("::") {
-        let head = &s[..pos];
-        // Only when the head is one literal (its quotes closed) or a number.
-        if (head.starts_with('\'')
-            && head.ends_with('\'')
-            && head.matches('\'').count().is_multiple_of(2))
-            || head
-                .trim_start_matches('(')
-                .trim_end_matches(')')
-                .parse::<f64>()
-                .is_ok()
-            || head.eq_ignore_ascii_case("null")
-        {
-            return head;
-        }
-    }
-    s
 }
 
 /// The value of `s` when it is exactly one string literal.
