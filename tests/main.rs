@@ -16,5 +16,6 @@ mod resume;
 mod schema;
 mod security;
 mod snapshot;
+mod types;
 mod util;
 mod verify;
