@@ -168,7 +168,8 @@ pub fn load_sql(qualified: &str, encoders: &[ColumnEncoder]) -> String {
     let mut cols = Vec::with_capacity(encoders.len());
     let mut sets = Vec::new();
     for (i, e) in encoders.iter().enumerate() {
-        if e.via_variable && !matches!(e.encoder, Encoder::Bit { .. }) {
+        let text = matches!(e.encoder, Encoder::Text { .. } | Encoder::Uuid { .. });
+        if e.via_variable && text {
             // Address and UUID text, converted out of the file's binary charset.
             cols.push(format!("@ferry_v{i}"));
             sets.push(format!(

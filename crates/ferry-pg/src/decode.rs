@@ -33,6 +33,33 @@ const TEXT_CAST: &[&str] = &[
     "inet", "cidr", "macaddr", "macaddr8", "bit", "varbit", "tsvector", "xml", "timetz",
 ];
 
+/// Catalog types [`ColumnDecoder`] decodes from their own binary form.
+const NATIVE: &[&str] = &[
+    "bool",
+    "int2",
+    "int4",
+    "int8",
+    "float4",
+    "float8",
+    "numeric",
+    "money",
+    "jsonb",
+    "text",
+    "varchar",
+    "bpchar",
+    "name",
+    "enum",
+    "json",
+    "bytea",
+    "date",
+    "time",
+    "timestamp",
+    "timestamptz",
+    "interval",
+    "uuid",
+    "array",
+];
+
 /// Types read through a cast of their own to a type this module decodes:
 /// (source type, cast target). hstore has a cast to json (an object of
 /// strings); an oid widens to int8 exactly.
@@ -89,8 +116,11 @@ pub fn wire_type(col: &ColumnPlan) -> RawType {
 /// `None` when the column decodes natively or its kind has no such type.
 fn text_form(col: &ColumnPlan) -> Option<&'static str> {
     use LogicalType as L;
-    let dt = arrow_type(&col.logical);
-    if ColumnDecoder::for_type(&col.raw, &dt).is_some() {
+    // A type decoded natively keeps its binary form even when the plan asks
+    // for another kind: that mismatch is refused by the decoder, not cast.
+    if NATIVE.contains(&col.raw.name.as_str())
+        || ColumnDecoder::for_type(&col.raw, &arrow_type(&col.logical)).is_some()
+    {
         return None;
     }
     Some(match &col.logical {
