@@ -19,5 +19,6 @@ mod schema;
 mod security;
 mod snapshot;
 mod sync;
+mod types;
 mod util;
 mod verify;

@@ -132,11 +132,18 @@ impl Mappings {
                 ty: col.ty.display.clone(),
                 reason,
             };
-            let (read_kind, read_conv, _) = self.read_rule(source, &col.ty).map_err(unsupported)?;
-            let mut kind = read_kind;
-            let mut conversion = read_conv;
+            // A type without a read rule is not refused yet: an override may
+            // name its kind, and the reader then takes the value's text form.
+            let read = self.read_rule(source, &col.ty);
+            let (mut kind, mut conversion, mut rule) = match &read {
+                Ok((k, c, _)) => (k.clone(), *c, format!("{source}.{} → {k}", col.ty.name)),
+                Err(_) => (
+                    String::new(),
+                    Conversion::Exact,
+                    format!("{source}.{} read as its text form", col.ty.name),
+                ),
+            };
             let mut target_type = None;
-            let mut rule = format!("{source}.{} → {kind}", col.ty.name);
             // Overrides, lowest priority first; later ones win field by field.
             let pair_overrides = self
                 .pairs
@@ -175,6 +182,13 @@ impl Mappings {
                         rule.push_str(" (column override)");
                     }
                 }
+            }
+            if kind.is_empty() {
+                let reason = read.err().unwrap_or_default();
+                return Err(unsupported(reason));
+            }
+            if read.is_err() {
+                rule.push_str(&format!(" → {kind}"));
             }
             let logical = self
                 .logical_from(source, &kind, &col.ty)

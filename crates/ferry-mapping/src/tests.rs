@@ -150,14 +150,14 @@ fn unknown_and_unsupported_types_name_the_column() {
     assert!(err.contains("column g") && err.contains("spatial"), "{err}");
     let err = m
         .plan_table(
-            &table(vec![("h", raw("hstore", "hstore"))]),
+            &table(vec![("h", raw("pg_lsn", "pg_lsn"))]),
             Engine::Postgres,
             Engine::MySql,
             TableRef::new(None, "t"),
         )
         .unwrap_err()
         .to_string();
-    assert!(err.contains("column h") && err.contains("hstore"), "{err}");
+    assert!(err.contains("column h") && err.contains("pg_lsn"), "{err}");
 }
 
 #[test]
@@ -240,4 +240,79 @@ fn text_key_columns_fit_innodb_key_limit() {
         .unwrap();
     assert_eq!(p.columns[0].target_type, "varchar(384)");
     assert_eq!(p.columns[1].target_type, "varbinary(1536)");
+}
+
+/// Issue 19: the override the "no read rule" error suggests must work for a
+/// type that has no read rule, and mark the column as read through its text
+/// form. Without a logical kind the type is still refused.
+#[test]
+fn override_gives_a_type_without_a_read_rule_its_text_form() {
+    let lsn = || raw("pg_lsn", "pg_lsn");
+    let m = Mappings::builtin().unwrap();
+    let no_rule = m
+        .plan_table(
+            &table(vec![("id", raw("int4", "integer")), ("l", lsn())]),
+            Engine::Postgres,
+            Engine::MySql,
+            TableRef::new(None, "t"),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(no_rule.contains("no postgres read rule"), "{no_rule}");
+
+    let by_type = Mappings::builtin()
+        .unwrap()
+        .with_overrides(
+            "m.toml",
+            "[[type]]\nsource_type = \"pg_lsn\"\nlogical = \"text\"\n",
+        )
+        .unwrap();
+    let p = plan(
+        &by_type,
+        Engine::Postgres,
+        Engine::MySql,
+        vec![("l", lsn())],
+    );
+    assert_eq!(p.columns[0].logical, LogicalType::Text { max_bytes: None });
+    // The only column is the key: longtext fitted to InnoDB's key limit.
+    assert_eq!(p.columns[0].target_type, "varchar(768)");
+    assert!(
+        p.columns[0].rule.contains("text form"),
+        "{}",
+        p.columns[0].rule
+    );
+
+    let by_column = Mappings::builtin()
+        .unwrap()
+        .with_overrides(
+            "m.toml",
+            "[[column]]\ntable = \"t\"\ncolumn = \"l\"\nlogical = \"varchar\"\ntarget_type = \"varchar(32)\"\n",
+        )
+        .unwrap();
+    let p = plan(
+        &by_column,
+        Engine::Postgres,
+        Engine::MySql,
+        vec![("l", lsn())],
+    );
+    assert_eq!(p.columns[0].target_type, "varchar(32)");
+
+    // A conversion alone gives no kind: still refused, naming the column.
+    let no_kind = Mappings::builtin()
+        .unwrap()
+        .with_overrides(
+            "m.toml",
+            "[[type]]\nsource_type = \"pg_lsn\"\nconversion = \"exact\"\n",
+        )
+        .unwrap();
+    let err = no_kind
+        .plan_table(
+            &table(vec![("l", lsn())]),
+            Engine::Postgres,
+            Engine::MySql,
+            TableRef::new(None, "t"),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("pg_lsn") && err.contains('l'), "{err}");
 }

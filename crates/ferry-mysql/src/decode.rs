@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use arrow_array::builder::{
     ArrayBuilder, BinaryBuilder, BooleanBuilder, Date32Builder, DurationMicrosecondBuilder,
-    Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder,
-    ListBuilder, StringBuilder, TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder,
-    UInt64Builder, UInt8Builder,
+    FixedSizeBinaryBuilder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
+    Int64Builder, Int8Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field};
@@ -71,6 +71,8 @@ pub enum Decoder {
     },
     /// SET as the list of its member labels.
     Set(ListBuilder<StringBuilder>),
+    /// MariaDB UUID: its text form (or 16 raw bytes) as 16 bytes.
+    Uuid(FixedSizeBinaryBuilder),
 }
 
 impl Decoder {
@@ -102,7 +104,9 @@ impl Decoder {
             | L::Text { .. }
             | L::Enum { .. }
             | L::Json
-            | L::Jsonb => Decoder::Text(StringBuilder::new()),
+            | L::Jsonb
+            | L::Inet => Decoder::Text(StringBuilder::new()),
+            L::Uuid => Decoder::Uuid(FixedSizeBinaryBuilder::with_capacity(capacity, 16)),
             L::Binary { .. } | L::VarBinary { .. } => Decoder::Binary(BinaryBuilder::new()),
             L::Date => Decoder::Date {
                 builder: Date32Builder::with_capacity(capacity),
@@ -224,6 +228,9 @@ impl Decoder {
                 }
                 b.append(true);
             }
+            Decoder::Uuid(b) => b
+                .append_value(uuid_bytes(&v)?)
+                .map_err(|_| Problem::from("uuid is not 16 bytes"))?,
         }
         Ok(())
     }
@@ -248,6 +255,7 @@ impl Decoder {
             Decoder::Timestamp { builder, .. } => builder.append_null(),
             Decoder::Duration(b) => b.append_null(),
             Decoder::Set(b) => b.append_null(),
+            Decoder::Uuid(b) => b.append_null(),
         }
     }
 
@@ -272,6 +280,7 @@ impl Decoder {
             Decoder::Timestamp { builder, .. } => Arc::new(builder.finish()),
             Decoder::Duration(b) => Arc::new(b.finish()),
             Decoder::Set(b) => Arc::new(b.finish()),
+            Decoder::Uuid(b) => Arc::new(b.finish()),
         }
     }
 
@@ -295,6 +304,7 @@ impl Decoder {
             Decoder::Timestamp { builder, .. } => builder.len(),
             Decoder::Duration(b) => b.len(),
             Decoder::Set(b) => b.len(),
+            Decoder::Uuid(b) => b.len(),
         }
     }
 
@@ -401,6 +411,20 @@ pub fn utf8_of(v: &Value) -> Result<&str, Problem> {
         Value::Bytes(b) => std::str::from_utf8(b)
             .map_err(|_| "text that is not valid UTF-8 (check the column's character set)".into()),
         _ => Err(unexpected(v, "text")),
+    }
+}
+
+/// A MariaDB UUID value: the server sends its text form; 16 raw bytes (a
+/// BINARY(16) overridden to uuid) are taken as they are.
+pub fn uuid_bytes(v: &Value) -> Result<[u8; 16], Problem> {
+    match v {
+        Value::Bytes(b) if b.len() == 16 => {
+            Ok(<[u8; 16]>::try_from(b.as_slice()).unwrap_or_default())
+        }
+        Value::Bytes(_) => {
+            ferry_core::hex::parse_uuid(utf8_of(v)?).ok_or_else(|| "text that is not a UUID".into())
+        }
+        _ => Err(unexpected(v, "uuid")),
     }
 }
 
@@ -618,6 +642,21 @@ pub(crate) mod tests {
         assert!(l.is_null(2));
     }
 
+    /// Issue 19: MariaDB's UUID arrives as text and must become the hub's 16 bytes.
+    #[test]
+    fn mariadb_uuid_text_becomes_sixteen_bytes() {
+        let text = Value::Bytes(b"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".to_vec());
+        let b = uuid_bytes(&text).unwrap();
+        assert_eq!(b[0], 0xa0);
+        assert_eq!(b[15], 0x11);
+        assert_eq!(uuid_bytes(&Value::Bytes(b.to_vec())).unwrap(), b);
+        assert!(uuid_bytes(&Value::Bytes(b"not-a-uuid".to_vec())).is_err());
+        let mut d = Decoder::for_column(&plan_col(LogicalType::Uuid, true), 1).unwrap();
+        d.push(text).unwrap();
+        d.push(Value::NULL).unwrap();
+        assert_eq!(d.finish().len(), 2);
+    }
+
     #[test]
     fn arrow_types_match_the_hub() {
         use LogicalType as L;
@@ -644,6 +683,8 @@ pub(crate) mod tests {
                 varying: false,
             },
             L::Json,
+            L::Uuid,
+            L::Inet,
         ] {
             let mut d = Decoder::for_column(&plan_col(t.clone(), true), 1).unwrap();
             assert_eq!(

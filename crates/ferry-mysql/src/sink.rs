@@ -149,7 +149,13 @@ impl MySqlAdapter {
                 })?;
                 Ok(ColumnEncoder {
                     name: c.name.clone(),
-                    via_variable: matches!(encoder, Encoder::Bit { .. }),
+                    // MariaDB's UUID/INET4/INET6 read a binary-charset field
+                    // as their binary storage: their text goes through a variable.
+                    via_variable: matches!(encoder, Encoder::Bit { .. })
+                        || matches!(
+                            target.column_type.to_ascii_lowercase().as_str(),
+                            "uuid" | "inet4" | "inet6"
+                        ),
                     encoder,
                 })
             })
@@ -162,7 +168,15 @@ pub fn load_sql(qualified: &str, encoders: &[ColumnEncoder]) -> String {
     let mut cols = Vec::with_capacity(encoders.len());
     let mut sets = Vec::new();
     for (i, e) in encoders.iter().enumerate() {
-        if e.via_variable {
+        let text = matches!(e.encoder, Encoder::Text { .. } | Encoder::Uuid { .. });
+        if e.via_variable && text {
+            // Address and UUID text, converted out of the file's binary charset.
+            cols.push(format!("@ferry_v{i}"));
+            sets.push(format!(
+                "{} = CONVERT(@ferry_v{i} USING utf8mb4)",
+                quote_ident(&e.name)
+            ));
+        } else if e.via_variable {
             // BIT cannot be loaded from text: the field is the number in
             // decimal, cast to an unsigned integer (exact up to 64 bits).
             cols.push(format!("@ferry_v{i}"));

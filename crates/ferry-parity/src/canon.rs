@@ -161,6 +161,10 @@ fn encode_scalar(v: Scalar<'_>, domain: &Domain, flags: SideFlags, out: &mut Vec
                 put_bytes(out, s.as_bytes());
             }
         }
+        (Domain::Inet, Scalar::Str(s)) => {
+            out.push(TEXT);
+            put_bytes(out, host_text(s).as_bytes());
+        }
         (Domain::Bytes, Scalar::Bin(b)) => {
             out.push(BYTES);
             put_bytes(out, b);
@@ -262,6 +266,13 @@ fn put_interval(out: &mut Vec<u8>, months: i32, days: i32, nanos: i64) {
 /// UUID text and its parser: one definition for copy, range bounds and verify.
 pub use ferry_core::hex::{parse_uuid, uuid_text};
 
+/// An inet's text without a mask that covers the whole address (`/32` on
+/// IPv4, `/128` on IPv6): the same host however the engine spells it.
+pub fn host_text(s: &str) -> &str {
+    let full = if s.contains(':') { "/128" } else { "/32" };
+    s.strip_suffix(full).unwrap_or(s)
+}
+
 /// ISO 8601 duration text of an interval: one definition for copy and verify.
 pub use ferry_core::interval::iso8601 as iso8601_interval;
 
@@ -318,4 +329,20 @@ fn ryu_f32(x: f32) -> String {
 
 fn ryu_buffer() -> ryu::Buffer {
     ryu::Buffer::new()
+}
+
+#[cfg(test)]
+mod inet_tests {
+    use super::host_text;
+
+    /// Issue 19: MariaDB INET4/INET6 text and PostgreSQL inet's text cast
+    /// name the same host differently; a real mask must still differ.
+    #[test]
+    fn a_full_length_mask_is_the_same_host() {
+        assert_eq!(host_text("192.168.0.1/32"), "192.168.0.1");
+        assert_eq!(host_text("::ffff:10.0.0.1/128"), "::ffff:10.0.0.1");
+        assert_eq!(host_text("192.168.0.1"), "192.168.0.1");
+        assert_eq!(host_text("192.168.1.5/24"), "192.168.1.5/24");
+        assert_eq!(host_text("2001:db8::/32"), "2001:db8::/32");
+    }
 }

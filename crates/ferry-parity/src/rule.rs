@@ -26,6 +26,9 @@ pub enum Domain {
         trim_trailing_spaces: bool,
     },
     Bytes,
+    /// An address as text without a full-length mask: PostgreSQL's inet
+    /// renders `192.168.0.1/32` where MariaDB's INET4 holds `192.168.0.1`.
+    Inet,
     /// 16 bytes, RFC 4122 order; text sides are parsed (`8-4-4-4-12`, any case).
     Uuid,
     /// Days since 1970-01-01 (PostgreSQL ±infinity as `i32::MAX/MIN`).
@@ -170,6 +173,7 @@ pub fn domain(source: &LogicalType, target: &LogicalType) -> Result<Domain, Stri
         (L::Json | L::Jsonb, x) | (x, L::Json | L::Jsonb) if is_text(x) || is_list(x) => {
             Domain::Json
         }
+        (L::Inet, L::Inet) => Domain::Inet,
         (L::Uuid, L::Uuid) => Domain::Uuid,
         (L::Uuid, x) | (x, L::Uuid) if is_text(x) => Domain::Uuid,
         (L::Binary { .. } | L::VarBinary { .. }, L::Binary { .. } | L::VarBinary { .. }) => {
@@ -245,6 +249,7 @@ fn describe(d: &Domain, ulps: u32) -> String {
         Domain::Timestamp { fsp } => format!("instant in µs at {fsp} fractional digits"),
         Domain::Micros { fsp } => format!("time/duration in µs at {fsp} fractional digits"),
         Domain::Interval => "interval (months, days, ns)".into(),
+        Domain::Inet => "address text, a full-length mask dropped".into(),
         Domain::Json => "canonical JSON (sorted keys, normalised numbers)".into(),
         Domain::List { element } => format!("list of {}", describe(element, ulps)),
     }

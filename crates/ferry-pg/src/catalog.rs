@@ -150,6 +150,8 @@ pub(crate) fn apply_typmod(raw: &mut RawType, typmod: i32) {
     match raw.name.as_str() {
         "varchar" | "bpchar" => raw.length = m.and_then(|m| u32::try_from(m - 4).ok()),
         "bit" | "varbit" => raw.length = m.and_then(|m| u32::try_from(m).ok()),
+        // The internal one-byte "char" (not bpchar): always exactly one.
+        "char" => raw.length = Some(1),
         "numeric" => {
             if let Some(m) = m {
                 let v = m - 4;

@@ -352,8 +352,9 @@ impl Dialect for PgDialect {
             ValueCheck::ArrayShape => {
                 format!("array_ndims({c}) > 1 OR array_lower({c}, 1) <> 1")
             }
-            ValueCheck::LongerThan(n) => format!("char_length({c}) > {n}"),
-            ValueCheck::FourByteUtf8 => format!("{c} ~ '[\\U00010000-\\U0010FFFF]'"),
+            // Through text: the column may be a type read by its text form (pg_lsn).
+            ValueCheck::LongerThan(n) => format!("char_length({c}::text) > {n}"),
+            ValueCheck::FourByteUtf8 => format!("{c}::text ~ '[\\U00010000-\\U0010FFFF]'"),
             // PostgreSQL has no zero dates, no NUL in text, real booleans.
             ValueCheck::ZeroDate | ValueCheck::NulInText | ValueCheck::NotZeroOrOne => {
                 return None

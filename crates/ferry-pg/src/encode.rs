@@ -137,7 +137,8 @@ impl PgEncoder {
                 max_chars: typmod.and_then(|m| usize::try_from(m - 4).ok()),
                 strip_nul,
             },
-            (DataType::Utf8, "text" | "name" | "json" | "xml") => E::Text {
+            // citext's binary form is text's.
+            (DataType::Utf8, "text" | "name" | "json" | "xml" | "citext") => E::Text {
                 max_chars: None,
                 strip_nul,
             },

@@ -107,7 +107,8 @@ pub enum JsonElement {
 pub struct ColumnEncoder {
     pub name: String,
     pub encoder: Encoder,
-    /// Loaded through a user variable and a `SET` clause (BIT targets).
+    /// Loaded through a user variable and a `SET` clause (BIT targets as a
+    /// number; MariaDB UUID/INET4/INET6 as text converted to utf8mb4).
     pub via_variable: bool,
 }
 
@@ -132,11 +133,13 @@ pub fn choose(
     let is_text_target = matches!(
         t,
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "json"
+            // MariaDB's INET4/INET6 take the address text; the server validates it.
+            | "inet4" | "inet6"
     );
     let text_limits = || {
         let (max_chars, max_bytes) = match t {
             "char" | "varchar" => (target.char_length, None),
-            "json" => (None, None),
+            "json" | "inet4" | "inet6" => (None, None),
             _ => (None, target.octet_length),
         };
         Encoder::Text {
@@ -258,7 +261,10 @@ pub fn choose(
             "char" | "varchar" if target.char_length.unwrap_or(0) >= 36 => {
                 Encoder::Uuid { as_text: true }
             }
-            "tinytext" | "text" | "mediumtext" | "longtext" => Encoder::Uuid { as_text: true },
+            // MariaDB's own UUID column takes the text form.
+            "tinytext" | "text" | "mediumtext" | "longtext" | "uuid" => {
+                Encoder::Uuid { as_text: true }
+            }
             "binary" if target.char_length == Some(16) => Encoder::Uuid { as_text: false },
             "varbinary" if target.char_length.unwrap_or(0) >= 16 => {
                 Encoder::Uuid { as_text: false }

@@ -47,6 +47,7 @@ pub fn encode_key(a: &dyn Array, i: usize, domain: &Domain, out: &mut Vec<u8>) {
             None => escaped(out, s.as_bytes()),
         },
         (Domain::Decimal, Scalar::Int(n)) => Decimal::from_int(n).put_key(out),
+        (Domain::Inet, Scalar::Str(s)) => escaped(out, super::host_text(s).as_bytes()),
         (
             Domain::Text {
                 trim_trailing_spaces,

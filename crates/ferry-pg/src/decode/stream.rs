@@ -48,7 +48,7 @@ impl CopyDecoder {
             .iter()
             .zip(schema.fields())
             .map(|(c, f)| {
-                ColumnDecoder::for_type(&c.raw, f.data_type()).ok_or_else(|| {
+                ColumnDecoder::for_type(&super::wire_type(c), f.data_type()).ok_or_else(|| {
                     Error::UnsupportedType {
                         table: plan.source.to_string(),
                         column: c.name.clone(),

@@ -212,3 +212,44 @@ fn select_casts_awkward_types() {
     c.raw.name = "int4".into();
     assert_eq!(select_expr(&c), "\"a\"");
 }
+
+/// Issue 19: a type the decoder has no binary form for (citext, a range, an
+/// extension type a user's override gave a kind) is selected as its text
+/// rendering, cast on to the kind's own type, and decoded as that type.
+#[test]
+fn types_without_a_binary_decoder_are_read_through_their_text_form() {
+    let text = || LogicalType::Text { max_bytes: None };
+    let cases = [
+        (col("c", "citext", text()), "\"c\"::text", "text"),
+        (col("r", "int4range", text()), "\"r\"::text", "text"),
+        (
+            col("l", "pg_lsn", LogicalType::Int64),
+            "\"l\"::text::int8",
+            "int8",
+        ),
+        (col("h", "hstore", LogicalType::Json), "\"h\"::json", "json"),
+        (col("o", "oid", LogicalType::Int64), "\"o\"::int8", "int8"),
+        (
+            col(
+                "b",
+                "pg_lsn",
+                LogicalType::VarBinary {
+                    length: None,
+                    max_bytes: None,
+                },
+            ),
+            "convert_to(\"b\"::text, 'UTF8')",
+            "bytea",
+        ),
+        // Natively decoded types are left alone.
+        (col("t", "text", text()), "\"t\"", "text"),
+        (col("i", "inet", LogicalType::Inet), "\"i\"::text", "inet"),
+    ];
+    for (c, expr, wire) in cases {
+        assert_eq!(select_expr(&c), expr, "{}", c.name);
+        let w = wire_type(&c);
+        assert_eq!(w.name, wire, "{}", c.name);
+        let dt = ferry_core::arrow::arrow_type(&c.logical);
+        assert!(ColumnDecoder::for_type(&w, &dt).is_some(), "{}", c.name);
+    }
+}
