@@ -189,6 +189,19 @@ pub struct TablePlan {
 }
 
 impl TablePlan {
+    /// This plan narrowed to its primary-key columns, in key order (what a
+    /// delete by key reads and writes).
+    pub fn key_plan(&self) -> TablePlan {
+        let mut key = self.clone();
+        key.columns = self
+            .primary_key
+            .iter()
+            .map(|&k| self.columns[k].clone())
+            .collect();
+        key.primary_key = (0..key.columns.len()).collect();
+        key
+    }
+
     /// The primary-key columns, quoted by `quote` and comma-separated
     /// (`"a", "b"`); empty when the table has no key.
     pub fn key_list(&self, quote: impl Fn(&str) -> String) -> String {

@@ -77,13 +77,7 @@ impl MySqlAdapter {
         }
         let mut tables = Vec::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
-            let mut key_plan = plan.clone();
-            key_plan.columns = plan
-                .primary_key
-                .iter()
-                .map(|&k| plan.columns[k].clone())
-                .collect();
-            key_plan.primary_key = (0..key_plan.columns.len()).collect();
+            let key_plan = plan.key_plan();
             let target = self.qualified(&plan.target);
             let (stage, key_stage) = (format!("ferry_stage_{i}"), format!("ferry_stage_{i}_key"));
             let nullable = |p: &TablePlan| {

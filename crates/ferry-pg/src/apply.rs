@@ -69,13 +69,7 @@ impl PgAdapter {
             ))?;
         let mut tables = Vec::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
-            let mut key_plan = plan.clone();
-            key_plan.columns = plan
-                .primary_key
-                .iter()
-                .map(|&k| plan.columns[k].clone())
-                .collect();
-            key_plan.primary_key = (0..key_plan.columns.len()).collect();
+            let key_plan = plan.key_plan();
             let cols = column_list(plan);
             let keys = column_list(&key_plan);
             let (stage, key_stage) = (format!("ferry_stage_{i}"), format!("ferry_stage_{i}_key"));
