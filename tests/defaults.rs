@@ -87,7 +87,9 @@ async fn pg_default_forms_reach_mariadb_with_their_meaning() {
            b1 boolean NOT NULL DEFAULT false,
            bits bit(3) DEFAULT B'101',
            u uuid DEFAULT gen_random_uuid(),
-           arr text[] NOT NULL DEFAULT '{}'::text[]
+           arr text[] NOT NULL DEFAULT '{}'::text[],
+           arr2 text[] DEFAULT '{Trailers,\"Deleted Scenes\",NULL}'::text[],
+           arr3 integer[] DEFAULT '{1,-2,3}'::integer[]
          );
          INSERT INTO forms (id) VALUES (1);",
     )
@@ -112,11 +114,16 @@ async fn pg_default_forms_reach_mariadb_with_their_meaning() {
     assert_eq!(default_of(&d, "bits"), Some("b'101'"));
     assert_eq!(default_of(&d, "u"), Some("uuid()"));
     assert_eq!(default_of(&d, "arr"), Some("'[]'"));
+    assert_eq!(
+        default_of(&d, "arr2"),
+        Some(r#"'["Trailers","Deleted Scenes",null]'"#)
+    );
+    assert_eq!(default_of(&d, "arr3"), Some("'[1,-2,3]'"));
     mysql_exec(&my, "INSERT INTO forms (id) VALUES (2)").await;
     let row = mysql_rows(
         &my,
-        "SELECT d1 = CURDATE(), d2 = CURDATE(), t1 IS NOT NULL, s2, n2, bits + 0, LENGTH(u), arr \
-         FROM forms WHERE id = 2",
+        "SELECT d1 = CURDATE(), d2 = CURDATE(), t1 IS NOT NULL, s2, n2, bits + 0, LENGTH(u), arr, \
+         JSON_EXTRACT(arr2, '$[1]'), JSON_EXTRACT(arr3, '$[1]') FROM forms WHERE id = 2",
     )
     .await;
     let v = |s: &str| Some(s.to_string());
@@ -130,7 +137,9 @@ async fn pg_default_forms_reach_mariadb_with_their_meaning() {
             v("-1"),
             v("5"),
             v("36"),
-            v("[]")
+            v("[]"),
+            v("\"Deleted Scenes\""),
+            v("-2")
         ]]
     );
 }

@@ -236,6 +236,13 @@ pub trait Dialect: Send + Sync {
     fn parse_expr(&self, src: &str, columns: &[String]) -> Result<Expr, String>;
     /// Classifies a catalog default.
     fn parse_default(&self, src: &str) -> DefaultExpr;
+    /// The elements of an array literal as this engine writes one in a
+    /// default (`{a,"b c",NULL}`), `None` for a NULL element; `None` for
+    /// text that is not a one-dimensional array literal, or an engine
+    /// without arrays.
+    fn parse_array_literal(&self, _s: &str) -> Option<Vec<Option<String>>> {
+        None
+    }
     /// The name this dialect calls a neutral function by.
     fn function_name(&self, f: expr::Func) -> &'static str {
         f.name()
@@ -272,8 +279,9 @@ pub trait Dialect: Send + Sync {
     fn set_default(&self, _members: &[&str], _target_type: &str) -> Option<String> {
         None
     }
-    /// The default for an empty array, where the engine can hold one.
-    fn empty_array_default(&self) -> Option<String> {
+    /// The default for an array column that this engine holds as JSON,
+    /// given the array as JSON text (`["a","b"]`); `None` where it cannot.
+    fn json_array_default(&self, _json: &str) -> Option<String> {
         None
     }
     /// A time-zoned literal default whose text is a UTC wall-clock time.

@@ -193,9 +193,9 @@ impl Dialect for MySqlDialect {
         }
     }
 
-    fn empty_array_default(&self) -> Option<String> {
-        // Arrays become JSON.
-        Some("('[]')".into())
+    fn json_array_default(&self, json: &str) -> Option<String> {
+        // Arrays become JSON; a literal default on JSON must be an expression.
+        Some(format!("({})", self.quote_literal(json)))
     }
 
     fn virtual_generated(&self) -> Result<(), &'static str> {

@@ -183,7 +183,10 @@ pub fn domain(source: &LogicalType, target: &LogicalType) -> Result<Domain, Stri
         (a, b) if is_timestamp(a) && is_timestamp(b) => Domain::Timestamp { fsp: fsp() },
         (a, b) if is_micros(a) && is_micros(b) => Domain::Micros { fsp: fsp() },
         (L::Interval, L::Interval) => Domain::Interval,
-        (L::Interval, L::Duration { .. }) | (L::Duration { .. }, L::Interval) => Domain::Interval,
+        // A time of day that went through MySQL TIME comes back a duration,
+        // so PostgreSQL `time` → MySQL → PostgreSQL pairs `time` with `interval`.
+        (L::Interval, L::Duration { .. } | L::Time { .. })
+        | (L::Duration { .. } | L::Time { .. }, L::Interval) => Domain::Interval,
         // PostgreSQL interval → MySQL varchar holds ISO 8601 text.
         (L::Interval, x) | (x, L::Interval) if is_text(x) => Domain::Text {
             trim_trailing_spaces: false,
@@ -300,6 +303,10 @@ mod tests {
             Ok(Domain::Text {
                 trim_trailing_spaces: true
             })
+        );
+        assert_eq!(
+            domain(&L::Time { precision: 6 }, &L::Interval),
+            Ok(Domain::Interval)
         );
         assert!(domain(&L::Date, &L::Int32).is_err());
     }

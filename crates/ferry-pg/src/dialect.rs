@@ -141,6 +141,10 @@ impl Dialect for PgDialect {
         )
     }
 
+    fn parse_array_literal(&self, s: &str) -> Option<Vec<Option<String>>> {
+        parse_array_literal(s)
+    }
+
     fn render_own_default(
         &self,
         src: &str,
@@ -556,5 +560,72 @@ mod tests {
             PgDialect.table_sql(&TableRef::new(None, "t")),
             "\"public\".\"t\""
         );
+    }
+}
+
+/// A one-dimensional array literal (`{a,"b,c",NULL,"NULL"}`) into its
+/// elements; quoted elements take backslash escapes, an unquoted `NULL` (any
+/// case) is a NULL element. Nested arrays, dimension decorations
+/// (`[1:2]={…}`) and malformed text give `None`.
+fn parse_array_literal(s: &str) -> Option<Vec<Option<String>>> {
+    let inner = s.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut out = Vec::new();
+    if inner.trim().is_empty() {
+        return Some(out);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let element = if chars.next_if_eq(&'"').is_some() {
+            let mut e = String::new();
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => e.push(chars.next()?),
+                    c => e.push(c),
+                }
+            }
+            Some(e)
+        } else {
+            let mut e = String::new();
+            while let Some(c) = chars.next_if(|&c| c != ',') {
+                if matches!(c, '{' | '}' | '"' | '\\') {
+                    return None;
+                }
+                e.push(c);
+            }
+            let e = e.trim().to_string();
+            if e.is_empty() {
+                return None;
+            }
+            (!e.eq_ignore_ascii_case("null")).then_some(e)
+        };
+        out.push(element);
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        match chars.next() {
+            None => return Some(out),
+            Some(',') => continue,
+            Some(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod array_literal_tests {
+    use super::parse_array_literal;
+
+    #[test]
+    fn array_literals_split_into_elements() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(parse_array_literal("{}"), Some(vec![]));
+        assert_eq!(parse_array_literal("{a,b}"), Some(vec![s("a"), s("b")]));
+        assert_eq!(
+            parse_array_literal(r#"{"Deleted Scenes", "a\"b" ,NULL,"NULL"}"#),
+            Some(vec![s("Deleted Scenes"), s("a\"b"), None, s("NULL")])
+        );
+        assert_eq!(parse_array_literal("{{1,2},{3,4}}"), None);
+        assert_eq!(parse_array_literal("[1:2]={1,2}"), None);
+        assert_eq!(parse_array_literal("{a,,b}"), None);
+        assert_eq!(parse_array_literal("{\"a}"), None);
     }
 }

@@ -91,11 +91,16 @@ pub fn render(
                     None => wrap(to.quote_literal(&s)),
                 }
             }
-            L::Array { .. } if s == "{}" => match to.empty_array_default() {
-                Some(sql) => sql,
-                None => return Err("an array literal".into()),
-            },
-            L::Array { .. } => return Err("an array literal".into()),
+            L::Array { element } => {
+                let json = from
+                    .parse_array_literal(&s)
+                    .ok_or("an array literal that is not one-dimensional")
+                    .and_then(|items| json_array(&items, element).ok_or("an array literal whose elements are not numbers or text"))?;
+                match to.json_array_default(&json) {
+                    Some(sql) => sql,
+                    None => return Err("an array literal".into()),
+                }
+            }
             // Time-zoned literals from another engine are UTC in ferry's sessions.
             L::TimestampTz { .. } => match to.timestamptz_default(&s) {
                 Some(sql) => sql,
@@ -125,6 +130,63 @@ pub fn render(
         DefaultExpr::Uuid => to.uuid_default(),
         DefaultExpr::Other(o) => format!("({})", expr::translate(&o, from, to, columns)?),
     }))
+}
+
+/// Array elements as the JSON array the copy writes for such a column:
+/// numbers for numeric elements (validated), `true`/`false` for booleans,
+/// strings otherwise; `None` when an element does not fit its type.
+fn json_array(items: &[Option<String>], element: &LogicalType) -> Option<String> {
+    use LogicalType as L;
+    let mut out = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let Some(v) = item else {
+            out.push_str("null");
+            continue;
+        };
+        match element {
+            L::Int8 | L::Int16 | L::Int32 | L::Int64 => out.push_str(&v.parse::<i64>().ok()?.to_string()),
+            L::Decimal { .. } | L::Float32 | L::Float64 => {
+                let n = v.trim();
+                let plain = n.strip_prefix('-').unwrap_or(n);
+                let ok = !plain.is_empty()
+                    && plain.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                    && plain.bytes().filter(|&b| b == b'.').count() <= 1
+                    && !plain.starts_with('.')
+                    && !plain.ends_with('.');
+                if !ok {
+                    return None;
+                }
+                out.push_str(n);
+            }
+            L::Bool => out.push_str(match v.as_str() {
+                "t" | "true" => "true",
+                "f" | "false" => "false",
+                _ => return None,
+            }),
+            _ => json_string(&mut out, v),
+        }
+    }
+    out.push(']');
+    Some(out)
+}
+
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// A MySQL zero or partial date (`0000-00-00`, `2024-00-10 …`): a year,
