@@ -296,3 +296,44 @@ async fn an_unowned_sequence_key_keeps_counting_after_the_copy() {
     .await;
     assert_eq!(key, vec![vec![v("104")]]);
 }
+
+/// A partitioned PostgreSQL table's key starts with its partition column, so
+/// its serial is the second key column. InnoDB takes AUTO_INCREMENT only on a
+/// column that leads an index: the target gets one, and an INSERT without
+/// the key keeps counting.
+#[tokio::test]
+async fn a_serial_that_does_not_lead_the_key_keeps_counting_on_mariadb() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    pg_exec(
+        &pg,
+        "CREATE TABLE payment (
+           payment_id serial,
+           paid_on date NOT NULL,
+           amount numeric(5,2) NOT NULL,
+           PRIMARY KEY (paid_on, payment_id)
+         ) PARTITION BY RANGE (paid_on);
+         CREATE TABLE payment_2022 PARTITION OF payment
+           FOR VALUES FROM ('2022-01-01') TO ('2023-01-01');
+         INSERT INTO payment (paid_on, amount) VALUES ('2022-03-01', 1), ('2022-04-01', 2);",
+    )
+    .await;
+    let run = ferry(&["plan", "--source", &pg.expose(), "--target", &my.expose()]);
+    let out = run.all_output();
+    assert_eq!(run.code, 0, "plan not clean:\n{out}");
+    assert!(!out.contains("auto-increment not translated"), "{out}");
+    copy_ok(&pg, &my, &["--tables", "payment"]);
+    let extra = mysql_rows(
+        &my,
+        "SELECT EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+         AND TABLE_NAME = 'payment' AND COLUMN_NAME = 'payment_id'",
+    )
+    .await;
+    assert_eq!(extra, vec![vec![Some("auto_increment".to_string())]]);
+    mysql_exec(
+        &my,
+        "INSERT INTO payment (paid_on, amount) VALUES ('2022-05-01', 3)",
+    )
+    .await;
+    let key = mysql_rows(&my, "SELECT payment_id FROM payment WHERE amount = 3").await;
+    assert_eq!(key, vec![vec![Some("3".to_string())]]);
+}

@@ -95,7 +95,8 @@ pub struct AutoIncrement<'a> {
     pub table_sql: &'a str,
     pub column: &'a str,
     pub target_type: &'a str,
-    /// The column leads the primary key.
+    /// The column leads the primary key (some engines need the counter to
+    /// lead an index: they add one when it does not).
     pub leads_key: bool,
     /// The value the source's counter hands out next.
     pub next_value: Option<i64>,
@@ -111,6 +112,9 @@ pub struct AutoIncrementSql {
     /// Run last, after the data: set the counter past max(key) and the
     /// source's own next value.
     pub sequences: Vec<String>,
+    /// An index the counter needs, written inside CREATE TABLE after the
+    /// primary key (InnoDB: the counter must lead some index).
+    pub inline_key: Option<String>,
 }
 
 /// Where a comment goes.

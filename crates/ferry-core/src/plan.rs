@@ -237,6 +237,7 @@ impl TablePlan {
         if !self.primary_key.is_empty() {
             defs.push(format!("PRIMARY KEY ({})", self.key_list(&quote)));
         }
+        defs.extend(self.schema.table_elements.iter().cloned());
         defs
     }
 }

@@ -124,6 +124,11 @@ pub struct SchemaPlan {
     pub generated: Vec<GeneratedColumnPlan>,
     /// Target table options appended after the column list (MySQL `COMMENT='…'`).
     pub table_options: String,
+    /// Definitions written inside CREATE TABLE after the primary key: an
+    /// index the table cannot be created without (MySQL: the one an
+    /// AUTO_INCREMENT column that does not lead the key needs).
+    #[serde(default)]
+    pub table_elements: Vec<String>,
     /// Statements run right after CREATE TABLE (PostgreSQL comments).
     pub after_create: Vec<String>,
     /// After the data: secondary indexes, unique constraints, CHECKs, triggers.

@@ -216,16 +216,25 @@ impl Dialect for MySqlDialect {
     fn auto_increment(&self, col: &AutoIncrement<'_>) -> Option<AutoIncrementSql> {
         let tt = col.target_type.to_ascii_lowercase();
         let base = tt.split(['(', ' ']).next().unwrap_or("");
-        // InnoDB needs the counter to lead a key; ferry puts it first in the primary key.
-        if !(col.leads_key
-            && matches!(
-                base,
-                "tinyint" | "smallint" | "mediumint" | "int" | "bigint"
-            ))
-        {
+        if !matches!(
+            base,
+            "tinyint" | "smallint" | "mediumint" | "int" | "bigint"
+        ) {
             return None;
         }
+        // InnoDB needs the counter to lead an index. A counter that is not
+        // the first key column (a partitioned PostgreSQL table's key starts
+        // with its partition column) gets an index of its own, created with
+        // the table because InnoDB refuses the column without it.
+        let inline_key = (!col.leads_key).then(|| {
+            let mut name = format!("{}_auto_increment", col.column);
+            while name.chars().count() > IDENTIFIER_CHARS {
+                name.pop();
+            }
+            format!("KEY {} ({})", quote_ident(&name), quote_ident(col.column))
+        });
         Some(AutoIncrementSql {
+            inline_key,
             suffix: " AUTO_INCREMENT".into(),
             sequences: col
                 .next_value

@@ -188,6 +188,13 @@ impl Ctx<'_> {
                     Some(a) => {
                         s.push_str(&a.suffix);
                         sp.sequences.extend(a.sequences);
+                        if let Some(key) = a.inline_key {
+                            sp.warnings.push(format!(
+                                "column {}: auto-increment kept with an added index `{key}`, as the target needs the counter to lead an index and it is not the first key column",
+                                cp.name
+                            ));
+                            sp.table_elements.push(key);
+                        }
                         if !f.sequence_shared_with.is_empty() {
                             sp.warnings.push(format!(
                                 "column {}: its sequence is shared with table {}; on the target each table counts on its own (from past its max(key) and the sequence's position), so new keys are no longer unique across them",
@@ -197,7 +204,7 @@ impl Ctx<'_> {
                         }
                     }
                     None => sp.warnings.push(format!(
-                        "column {}: auto-increment not translated (the target needs an integer column leading the primary key, it is {})",
+                        "column {}: auto-increment not translated (the target needs an integer column, it is {})",
                         cp.name, cp.target_type
                     )),
                 }
