@@ -249,3 +249,29 @@ async fn preflight_probes_of_an_inheritance_parent_skip_its_childrens_rows() {
         "{doc:#}"
     );
 }
+
+/// A run that leaves a child out copies its parent with ONLY, so the child's
+/// rows stay behind: plan and copy say so on the parent, naming the child.
+#[tokio::test]
+async fn leaving_an_inheritance_child_out_warns_that_its_rows_stay_behind() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    pg_exec(&pg, PG_INHERIT).await;
+    let (s, t) = (pg.expose(), my.expose());
+    let plan = ferry(&[
+        "plan", "--source", &s, "--target", &t, "--exclude", "rental_archive",
+    ]);
+    let out = plan.all_output();
+    assert!(
+        out.contains("inheritance child public.rental_archive is left out of this run"),
+        "{out}"
+    );
+    assert!(!out.contains("inheritance child public.bag_extra"), "{out}");
+    let copy = ferry(&["copy", "--source", &s, "--target", &t, "--tables", "rental"]);
+    assert_eq!(copy.code, 0, "{}", copy.all_output());
+    assert!(
+        copy.all_output()
+            .contains("inheritance child public.rental_archive is left out of this run"),
+        "{}",
+        copy.all_output()
+    );
+}

@@ -103,6 +103,11 @@ pub struct RawTable {
     /// warnings of the table.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Inheritance children whose rows the source shows through this table
+    /// but which are copied as tables of their own (`own_rows_only`): a run
+    /// that leaves one out warns that its rows stay behind.
+    #[serde(default)]
+    pub inherited_by: Vec<TableRef>,
 }
 
 /// A named value conversion: the closed set the mapping data may name.

@@ -23,7 +23,7 @@ pub use copy::{
 };
 pub use job::{Job, TablePattern};
 
-use ferry_core::{Engine, Error, Result, TablePlan, TableRef};
+use ferry_core::{Engine, Error, RawTable, Result, TablePlan, TableRef};
 use ferry_mapping::Mappings;
 
 /// Which tables to take from the source and where they land.
@@ -243,7 +243,24 @@ pub async fn plan_tables_lenient(
         source.dialect(),
         adapter::dialect_of(target),
     );
+    left_out_children(&raws, &tables, &mut plans);
     Ok((plans, unplannable))
+}
+
+/// Warns, on the parent, of each inheritance child this run leaves out: the
+/// parent is read with ONLY, so the child's rows (which the source shows
+/// through the parent) reach the target with no table at all.
+fn left_out_children(raws: &[RawTable], tables: &[TableRef], plans: &mut [TablePlan]) {
+    for (raw, plan) in raws.iter().zip(plans.iter_mut()) {
+        for child in &raw.inherited_by {
+            let same = |t: &TableRef| t.name == child.name && (t.schema.is_none() || t.schema == child.schema);
+            if !tables.iter().any(same) {
+                plan.schema.warnings.push(format!(
+                    "inheritance child {child} is left out of this run: its rows, which the source shows through this table, are not copied (read with ONLY); add it to --tables to copy them"
+                ));
+            }
+        }
+    }
 }
 
 /// Refuses a `[[column]]` override naming a column its table lacks.

@@ -250,7 +250,7 @@ pub(crate) async fn describe(
         .map(|(&a, c)| (a, c.name.clone()))
         .collect();
     let schema = crate::schema::read(client, rel, table, &named).await?;
-    let (own_rows_only, notes) = descendants(client, rel, partitioned, table).await?;
+    let (own_rows_only, notes, children) = descendants(client, rel, partitioned, table).await?;
     Ok(RawTable {
         table: table.clone(),
         columns,
@@ -259,6 +259,7 @@ pub(crate) async fn describe(
         schema,
         own_rows_only,
         notes,
+        inherited_by: if own_rows_only { children } else { Vec::new() },
     })
 }
 
@@ -275,7 +276,7 @@ async fn descendants(
     rel: Oid,
     partitioned: bool,
     table: &TableRef,
-) -> Result<(bool, Vec<String>)> {
+) -> Result<(bool, Vec<String>, Vec<TableRef>)> {
     let rows = client
         .query(
             "SELECT n.nspname::text, c.relname::text FROM pg_catalog.pg_inherits i \
@@ -289,9 +290,16 @@ async fn descendants(
             "reading the tables inheriting from table {table}"
         )))?;
     if rows.is_empty() {
-        return Ok((false, Vec::new()));
+        return Ok((false, Vec::new(), Vec::new()));
     }
     let own = schema_of(table);
+    let children: Vec<TableRef> = rows
+        .iter()
+        .map(|r| TableRef {
+            schema: Some(r.get::<_, &str>(0).to_string()),
+            name: r.get::<_, &str>(1).to_string(),
+        })
+        .collect();
     let names: Vec<String> = rows
         .iter()
         .map(|r| {
@@ -306,10 +314,10 @@ async fn descendants(
     let names = names.join(", ");
     Ok(if partitioned {
         let note = format!("partitioned: partitions {names} copied as rows of this one table");
-        (false, vec![note])
+        (false, vec![note], children)
     } else {
         let note =
             format!("inherits: parent of {names}: copied with ONLY, children as their own tables");
-        (true, vec![note])
+        (true, vec![note], children)
     })
 }
