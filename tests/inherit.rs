@@ -258,7 +258,13 @@ async fn leaving_an_inheritance_child_out_warns_that_its_rows_stay_behind() {
     pg_exec(&pg, PG_INHERIT).await;
     let (s, t) = (pg.expose(), my.expose());
     let plan = ferry(&[
-        "plan", "--source", &s, "--target", &t, "--exclude", "rental_archive",
+        "plan",
+        "--source",
+        &s,
+        "--target",
+        &t,
+        "--exclude",
+        "rental_archive",
     ]);
     let out = plan.all_output();
     assert!(

@@ -251,6 +251,11 @@ pub trait Dialect: Send + Sync {
     fn function_name(&self, f: expr::Func) -> &'static str {
         f.name()
     }
+    /// Whether this dialect has a function with exactly `f`'s meaning; an
+    /// expression calling one it lacks is not translated.
+    fn has_function(&self, _f: expr::Func) -> bool {
+        true
+    }
     /// Renders a neutral expression in this dialect.
     fn render_expr(&self, e: &Expr) -> String {
         expr::render(e, &DialectSpelling(self))

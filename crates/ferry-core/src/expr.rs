@@ -180,7 +180,12 @@ pub enum Func {
     Ceiling,
     Mod,
     Replace,
+    /// `concat(…)` that skips NULL arguments (PostgreSQL's).
     Concat,
+    /// `concat(…)` that is NULL when an argument is (MySQL's). The two share
+    /// a name and differ in meaning, so neither is common: each dialect maps
+    /// its own `concat`, and one renders only where the target has it.
+    ConcatNullIfAnyNull,
     Left,
     Right,
     /// `now(…)` with arguments.
@@ -190,7 +195,7 @@ pub enum Func {
 }
 
 impl Func {
-    const ALL: [(Func, &'static str); 24] = [
+    const ALL: [(Func, &'static str); 25] = [
         (Func::Lower, "lower"),
         (Func::Upper, "upper"),
         (Func::CharLength, "char_length"),
@@ -211,6 +216,7 @@ impl Func {
         (Func::Mod, "mod"),
         (Func::Replace, "replace"),
         (Func::Concat, "concat"),
+        (Func::ConcatNullIfAnyNull, "concat"),
         (Func::Left, "left"),
         (Func::Right, "right"),
         (Func::Now, "now"),
@@ -222,8 +228,33 @@ impl Func {
     pub fn common(lower: &str) -> Option<Func> {
         Func::ALL
             .iter()
-            .find(|(f, s)| *s == lower && *f != Func::CurrentTimestamp)
+            .find(|(f, s)| {
+                *s == lower
+                    && !matches!(
+                        f,
+                        Func::CurrentTimestamp | Func::Concat | Func::ConcatNullIfAnyNull
+                    )
+            })
             .map(|(f, _)| *f)
+    }
+
+    /// Every function a node of `e` calls.
+    pub fn calls(e: &Expr) -> Vec<Func> {
+        fn walk(nodes: &[Node], out: &mut Vec<Func>) {
+            for n in nodes {
+                match n {
+                    Node::Call(f, args) => {
+                        out.push(*f);
+                        walk(args, out);
+                    }
+                    Node::Group(inner) => walk(inner, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&e.0, &mut out);
+        out
     }
 
     /// The neutral (and usual) spelling.

@@ -253,7 +253,9 @@ pub async fn plan_tables_lenient(
 fn left_out_children(raws: &[RawTable], tables: &[TableRef], plans: &mut [TablePlan]) {
     for (raw, plan) in raws.iter().zip(plans.iter_mut()) {
         for child in &raw.inherited_by {
-            let same = |t: &TableRef| t.name == child.name && (t.schema.is_none() || t.schema == child.schema);
+            let same = |t: &TableRef| {
+                t.name == child.name && (t.schema.is_none() || t.schema == child.schema)
+            };
             if !tables.iter().any(same) {
                 plan.schema.warnings.push(format!(
                     "inheritance child {child} is left out of this run: its rows, which the source shows through this table, are not copied (read with ONLY); add it to --tables to copy them"

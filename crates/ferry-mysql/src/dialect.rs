@@ -95,6 +95,7 @@ impl Dialect for MySqlDialect {
                 "curdate" if empty => Callee::Value(Node::Today),
                 // MySQL's length() counts bytes.
                 "length" | "octet_length" => Callee::Func(Func::OctetLength),
+                "concat" => Callee::Func(Func::ConcatNullIfAnyNull),
                 f => Callee::Func(Func::common(f).ok_or_else(|| format!("function {f}()"))?),
             })
         };
@@ -134,6 +135,11 @@ impl Dialect for MySqlDialect {
             Func::OctetLength => "length",
             f => f.name(),
         }
+    }
+
+    fn has_function(&self, f: Func) -> bool {
+        // MySQL's concat() is NULL when any argument is.
+        f != Func::Concat
     }
 
     fn render_own_default(

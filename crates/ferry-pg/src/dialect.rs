@@ -108,6 +108,7 @@ impl Dialect for PgDialect {
                 "current_timestamp" => Callee::Func(Func::CurrentTimestamp),
                 // PostgreSQL's length() counts characters.
                 "length" => Callee::Func(Func::CharLength),
+                "concat" => Callee::Func(Func::Concat),
                 f => Callee::Func(Func::common(f).ok_or_else(|| format!("function {f}()"))?),
             })
         };
@@ -139,6 +140,11 @@ impl Dialect for PgDialect {
                 trailing_casts: true,
             },
         )
+    }
+
+    fn has_function(&self, f: Func) -> bool {
+        // PostgreSQL's concat() skips NULL arguments.
+        f != Func::ConcatNullIfAnyNull
     }
 
     fn parse_array_literal(&self, s: &str) -> Option<Vec<Option<String>>> {

@@ -95,7 +95,10 @@ pub fn render(
                 let json = from
                     .parse_array_literal(&s)
                     .ok_or("an array literal that is not one-dimensional")
-                    .and_then(|items| json_array(&items, element).ok_or("an array literal whose elements are not numbers or text"))?;
+                    .and_then(|items| {
+                        json_array(&items, element)
+                            .ok_or("an array literal whose elements are not numbers or text")
+                    })?;
                 match to.json_array_default(&json) {
                     Some(sql) => sql,
                     None => return Err("an array literal".into()),
@@ -147,7 +150,9 @@ fn json_array(items: &[Option<String>], element: &LogicalType) -> Option<String>
             continue;
         };
         match element {
-            L::Int8 | L::Int16 | L::Int32 | L::Int64 => out.push_str(&v.parse::<i64>().ok()?.to_string()),
+            L::Int8 | L::Int16 | L::Int32 | L::Int64 => {
+                out.push_str(&v.parse::<i64>().ok()?.to_string())
+            }
             L::Decimal { .. } | L::Float32 | L::Float64 => {
                 let n = v.trim();
                 let plain = n.strip_prefix('-').unwrap_or(n);

@@ -6,6 +6,7 @@
 //! caller turns it into a warning naming the object. A translation that might
 //! change meaning is never attempted.
 
+use ferry_core::expr::Func;
 use ferry_core::Dialect;
 
 /// Whether two dialects are the same engine's: then catalog text is kept
@@ -26,6 +27,15 @@ pub fn translate(
         return Ok(src.trim().to_string());
     }
     let tree = from.parse_expr(src, columns)?;
+    if let Some(f) = Func::calls(&tree)
+        .into_iter()
+        .find(|&f| !to.has_function(f))
+    {
+        return Err(format!(
+            "function {}() means something else on the target (NULL arguments)",
+            f.name()
+        ));
+    }
     Ok(to.render_expr(&tree))
 }
 
@@ -65,6 +75,7 @@ mod tests {
         assert!(t("to_tsvector(code) IS NOT NULL").is_err());
         assert!(t("qty::interval > '1 day'").is_err());
         assert!(t("other > 1").is_err());
+        assert!(t("concat(code, 'x') <> 'x'").is_err());
         assert_eq!(t("price > '1\\2'").unwrap(), "`price` > '1\\\\2'");
     }
 
@@ -92,5 +103,7 @@ mod tests {
         assert!(t("`x` regexp '^a'").is_err());
         assert!(t("json_valid(`x`)").is_err());
         assert_eq!(t("current_timestamp()").unwrap(), "CURRENT_TIMESTAMP");
+        // MySQL's concat() is NULL on a NULL argument, PostgreSQL's skips it.
+        assert!(t("concat(`x`,'a') <> ''").is_err());
     }
 }
