@@ -54,7 +54,9 @@ pub(crate) async fn read(
              ARRAY(SELECT DISTINCT od.adrelid::regclass::text FROM pg_catalog.pg_depend odep \
                    JOIN pg_catalog.pg_attrdef od ON odep.classid = 'pg_catalog.pg_attrdef'::regclass AND odep.objid = od.oid \
                    WHERE odep.refclassid = 'pg_catalog.pg_class'::regclass AND odep.refobjid = seq.oid \
-                     AND od.adrelid <> a.attrelid ORDER BY 1) \
+                     AND od.adrelid <> a.attrelid \
+                     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_partition_ancestors(od.adrelid) anc \
+                                     WHERE anc.relid = a.attrelid) ORDER BY 1) \
              FROM pg_catalog.pg_attribute a \
              LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN LATERAL (SELECT s.oid FROM pg_catalog.pg_depend dep \

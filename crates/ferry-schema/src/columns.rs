@@ -190,7 +190,7 @@ impl Ctx<'_> {
                         sp.sequences.extend(a.sequences);
                         if let Some(key) = a.inline_key {
                             sp.warnings.push(format!(
-                                "column {}: auto-increment kept with an added index `{key}`, as the target needs the counter to lead an index and it is not the first key column",
+                                "column {}: auto-increment kept; the target needs the counter to lead an index and it is not the first key column, so the table gets one more: {key}",
                                 cp.name
                             ));
                             sp.table_elements.push(key);
