@@ -175,6 +175,14 @@ pub trait CheckpointStore {
     /// The position last saved for `stream`, if any.
     async fn load_stream_position(&self, run_id: &str, stream: &str) -> Result<Option<String>>;
 
+    /// Saves a report of the run (`kind`: `copy`, `verify`, `sync`,
+    /// `cutover`; `json`: the whole report document). Reports accumulate:
+    /// a restarted run keeps its earlier ones. Durable on return.
+    async fn save_report(&self, run_id: &str, kind: &str, json: &str) -> Result<()>;
+
+    /// The run's saved reports as `(kind, json)`, oldest first.
+    async fn reports(&self, run_id: &str) -> Result<Vec<(String, String)>>;
+
     /// Records cutover step `step` as `status`, with `detail` (opaque JSON),
     /// replacing what was recorded for it before; the step's `started`
     /// time is the first recording's. Durable on return.

@@ -167,6 +167,16 @@ impl StateStore {
         dispatch!(self, s => s.save_stream_position(run_id, stream, json).await)
     }
 
+    /// See [`CheckpointStore::save_report`].
+    pub async fn save_report(&self, run_id: &str, kind: &str, json: &str) -> Result<()> {
+        dispatch!(self, s => s.save_report(run_id, kind, json).await)
+    }
+
+    /// See [`CheckpointStore::reports`].
+    pub async fn reports(&self, run_id: &str) -> Result<Vec<(String, String)>> {
+        dispatch!(self, s => s.reports(run_id).await)
+    }
+
     /// See [`CheckpointStore::load_stream_position`].
     pub async fn load_stream_position(&self, run_id: &str, stream: &str) -> Result<Option<String>> {
         dispatch!(self, s => s.load_stream_position(run_id, stream).await)

@@ -58,6 +58,14 @@ CREATE TABLE IF NOT EXISTS ferry_cutover_steps (
     updated timestamptz NOT NULL,
     PRIMARY KEY (run_id, step)
 );
+CREATE TABLE IF NOT EXISTS ferry_reports (
+    seq bigserial PRIMARY KEY,
+    run_id text NOT NULL,
+    kind text NOT NULL,
+    report_json text NOT NULL,
+    created timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS ferry_reports_run ON ferry_reports (run_id, seq);
 ";
 
 pub struct PgStore {
@@ -442,6 +450,29 @@ impl CheckpointStore for PgStore {
             .await
             .map_err(err("saving a stream position"))?;
         Ok(())
+    }
+
+    async fn save_report(&self, run_id: &str, kind: &str, json: &str) -> Result<()> {
+        self.client
+            .execute(
+                "INSERT INTO ferry_reports (run_id, kind, report_json) VALUES ($1, $2, $3)",
+                &[&run_id, &kind, &json],
+            )
+            .await
+            .map_err(err("saving a run report"))?;
+        Ok(())
+    }
+
+    async fn reports(&self, run_id: &str) -> Result<Vec<(String, String)>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT kind, report_json FROM ferry_reports WHERE run_id = $1 ORDER BY seq",
+                &[&run_id],
+            )
+            .await
+            .map_err(err("reading run reports"))?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     async fn load_stream_position(&self, run_id: &str, stream: &str) -> Result<Option<String>> {

@@ -54,6 +54,14 @@ CREATE TABLE IF NOT EXISTS ferry_cutover_steps (
     updated TEXT NOT NULL,
     UNIQUE (run_id, step)
 );
+CREATE TABLE IF NOT EXISTS ferry_reports (
+    seq INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    report_json TEXT NOT NULL,
+    created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX IF NOT EXISTS ferry_reports_run ON ferry_reports (run_id, seq);
 ";
 
 /// UTC now to the millisecond, as SQLite text (`CURRENT_TIMESTAMP` keeps
@@ -388,6 +396,30 @@ impl CheckpointStore for SqliteStore {
             )
             .optional()
             .map_err(err("reading a stream position"))
+    }
+
+    async fn save_report(&self, run_id: &str, kind: &str, json: &str) -> Result<()> {
+        self.conn()?
+            .execute(
+                "INSERT INTO ferry_reports (run_id, kind, report_json) VALUES (?1, ?2, ?3)",
+                params![run_id, kind, json],
+            )
+            .map_err(err("saving a run report"))?;
+        Ok(())
+    }
+
+    async fn reports(&self, run_id: &str) -> Result<Vec<(String, String)>> {
+        let c = self.conn()?;
+        let mut stmt = c
+            .prepare("SELECT kind, report_json FROM ferry_reports WHERE run_id = ?1 ORDER BY seq")
+            .map_err(err("reading run reports"))?;
+        let rows = stmt
+            .query_map([run_id], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(err("reading run reports"))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(err("reading run reports"))
     }
 
     async fn record_cutover_step(

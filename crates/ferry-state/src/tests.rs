@@ -231,6 +231,38 @@ async fn stream_positions_and_cutover_steps(store: &StateStore, r: &RunInfo) {
     assert!(store.cutover_steps(id).await.unwrap().is_empty());
 }
 
+/// Reports of a run accumulate in order, restarts included, and stay the
+/// run's own.
+async fn reports_accumulate(store: &StateStore) {
+    assert!(store.reports("r1").await.unwrap().is_empty());
+    store.save_report("r1", "copy", r#"{"n":1}"#).await.unwrap();
+    store.save_report("r2", "copy", r#"{"n":2}"#).await.unwrap();
+    store
+        .save_report("r1", "verify", r#"{"n":3}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reports("r1").await.unwrap(),
+        [
+            ("copy".to_string(), r#"{"n":1}"#.to_string()),
+            ("verify".to_string(), r#"{"n":3}"#.to_string())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_reports_accumulate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    reports_accumulate(&StateStore::open(path.to_str().unwrap()).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_reports_accumulate() {
+    let url = ferry_testkit::pg_database().await;
+    reports_accumulate(&StateStore::open(&url.expose()).await.unwrap()).await;
+}
+
 #[tokio::test]
 async fn sqlite_stream_positions_and_cutover_steps() {
     let dir = tempfile::tempdir().unwrap();
