@@ -1,11 +1,11 @@
 //! Typed progress events. The library never draws; the binary renders these
 //! (indicatif bars on a terminal, periodic lines otherwise, nothing with --quiet).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::TableRef;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// Every table is described and planned; nothing was written yet.
@@ -31,6 +31,12 @@ pub enum Event {
         range: usize,
         ranges: usize,
         rows: u64,
+        /// The worker that copied it (0..workers).
+        #[serde(default)]
+        worker: usize,
+        /// How long the range took, retries and its `--verify` included.
+        #[serde(default)]
+        seconds: f64,
     },
     /// The table is done; `summary` is final.
     TableFinished { summary: TableSummary },
@@ -39,7 +45,7 @@ pub enum Event {
 }
 
 /// One table of [`Event::Planned`].
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PlannedTable {
     pub table: TableRef,
     pub target: TableRef,
@@ -47,7 +53,7 @@ pub struct PlannedTable {
 }
 
 /// Per-table result of a copy, as printed at the end and in `--format json`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TableSummary {
     pub table: TableRef,
     pub target: TableRef,

@@ -228,9 +228,9 @@ pub async fn copy(
         writers: Mutex::new(HashMap::new()),
     });
     let mut set = JoinSet::new();
-    for _ in 0..workers {
+    for w in 0..workers {
         let run = run.clone();
-        set.spawn(async move { worker(&run).await });
+        set.spawn(async move { worker(&run, w).await });
     }
     let mut report = CopyReport {
         snapshot: Some(snapshot_info),

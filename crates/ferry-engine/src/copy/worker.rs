@@ -15,8 +15,9 @@ use crate::verify::{self, CompareMode, TableComparison, VerifyOptions};
 pub(super) type TableOutcome = std::result::Result<TableSummary, (Error, usize)>;
 
 /// Takes units until the queue is empty; returns the outcome of each table
-/// whose last range this worker finished.
-pub(super) async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
+/// whose last range this worker finished. `id` numbers the worker (0..n)
+/// in its events, for the report's timeline.
+pub(super) async fn worker(run: &Run, id: usize) -> Vec<(usize, TableOutcome)> {
     let mut done = Vec::new();
     loop {
         let next = match lock(&run.queue) {
@@ -44,6 +45,7 @@ pub(super) async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
             break;
         };
 
+        let range_started = Instant::now();
         let mut result = if skip {
             None
         } else {
@@ -89,6 +91,8 @@ pub(super) async fn worker(run: &Run) -> Vec<(usize, TableOutcome)> {
                         range: r,
                         ranges: total,
                         rows,
+                        worker: id,
+                        seconds: range_started.elapsed().as_secs_f64(),
                     });
                     if let Ok(mut receipts) = lock(&run.receipts) {
                         receipts.push(RangeReceipt {

@@ -57,6 +57,12 @@ pub struct RangeOutcome {
     pub differing_rows: u64,
     /// The first differences in key order, at most `max_diffs`.
     pub diffs: Vec<RowDiff>,
+    /// One character per chunk, in key order: `.` equal, `x` rows differ
+    /// in values, `m` rows missing in the target, `e` extra rows in the
+    /// target (the first that applies, in that order). For the report's
+    /// chunk map.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub chunk_map: String,
 }
 
 impl RangeOutcome {
@@ -73,6 +79,7 @@ impl RangeOutcome {
         self.missing_in_target += other.missing_in_target;
         self.extra_in_target += other.extra_in_target;
         self.differing_rows += other.differing_rows;
+        self.chunk_map.push_str(&other.chunk_map);
         let room = max_diffs.saturating_sub(self.diffs.len());
         self.diffs.extend(other.diffs.into_iter().take(room));
     }
@@ -234,6 +241,11 @@ fn close_chunk(
     options: CompareOptions,
 ) {
     out.chunks += 1;
+    let before = (
+        out.differing_rows,
+        out.missing_in_target,
+        out.extra_in_target,
+    );
     if s.chunk_digest() != t.chunk_digest() {
         // Row hashes only where the chunk differs, then split and re-hash.
         let aligned: Vec<Aligned<usize>> = chunk
@@ -300,6 +312,15 @@ fn close_chunk(
             out.chunks_differing += 1;
         }
     }
+    out.chunk_map.push(if out.differing_rows > before.0 {
+        'x'
+    } else if out.missing_in_target > before.1 {
+        'm'
+    } else if out.extra_in_target > before.2 {
+        'e'
+    } else {
+        '.'
+    });
     chunk.clear();
 }
 
@@ -372,6 +393,13 @@ pub async fn compare_multiset(
             });
         }
     }
+    out.chunk_map.push(if out.missing_in_target > 0 {
+        'm'
+    } else if out.extra_in_target > 0 {
+        'e'
+    } else {
+        '.'
+    });
     Ok(out)
 }
 
@@ -465,6 +493,20 @@ mod tests {
             assert_eq!((o.rows_source, o.rows_target), (300, 299));
             assert_eq!(o.differences(), 5);
             assert_eq!(o.chunks, 301u64.div_ceil(chunk_rows as u64));
+            assert_eq!(o.chunk_map.len() as u64, o.chunks);
+            if chunk_rows == 1 {
+                // One row a chunk: positions 0 and 4 lack a row, 149 and 299
+                // differ, 300 is the extra one.
+                let marked: Vec<(usize, char)> = o
+                    .chunk_map
+                    .char_indices()
+                    .filter(|(_, c)| *c != '.')
+                    .collect();
+                assert_eq!(
+                    marked,
+                    [(0, 'm'), (4, 'm'), (149, 'x'), (299, 'x'), (300, 'e')]
+                );
+            }
         }
         // Identical streams: every chunk digest matches.
         let o = compare_ordered(
