@@ -37,6 +37,16 @@ if [ -n "$v" ] && [ ! -f "/usr/share/postgresql/$v/extension/postgis.control" ];
   $sudo apt-get install -y -qq "postgresql-$v-postgis-3" >/dev/null
 fi
 
+# Headless Chromium opens the HTML reports in tests/report.rs.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  echo "installing: chromium" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq chromium >/dev/null
+fi
+
 # The schema corpus (tests/corpus.rs) lets Django migrate its contrib apps
 # onto both servers; Django and the two database drivers come from PyPI.
 # Installed only when one of them does not import. Distribution Pythons that

@@ -15,6 +15,7 @@ mod job_args;
 mod plan_cmd;
 mod progress;
 mod render;
+mod report_cmd;
 mod resume_args;
 mod sync_cmd;
 mod verify_cmd;
@@ -59,6 +60,9 @@ enum Command {
     /// Apply the changes committed on the source after a `copy --cdc-slot`
     /// to the target, until stopped (SIGINT/SIGTERM) or `--until`.
     Sync(sync_cmd::SyncArgs),
+    /// Write the HTML report of a past run (one made with --report) again
+    /// from the state store.
+    Report(report_cmd::ReportArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -116,6 +120,10 @@ struct CopyArgs {
     /// Treat schema objects that do not translate as blocking.
     #[arg(long)]
     strict: bool,
+    /// Write an HTML report of the run to FILE (self-contained; also saved
+    /// in the state store for `ferry report <run-id>`).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     resume: resume_args::ResumeArgs,
 }
@@ -148,6 +156,7 @@ impl CopyArgs {
                     ..Default::default()
                 })
                 .collect(),
+            report: self.report.clone(),
             ..Job::default()
         };
         self.resume.apply_to(&mut flags.copy, &mut flags.state);
@@ -189,6 +198,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => plan_cmd::run_plan(args).await,
             Command::Verify(args) => verify_cmd::run_verify(args).await,
             Command::Sync(args) => sync_cmd::run_sync(args).await,
+            Command::Report(args) => report_cmd::run_report(args).await,
         }
     });
     match result {
@@ -213,13 +223,13 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
     let job = args.job()?;
     let (source_url, target_url) = args.job.urls(&job)?;
     let progress = progress::Progress::new(args.quiet);
-    let outcome = ferry_engine::run::copy_job(
-        &job,
-        source_url.clone(),
-        target_url.clone(),
-        progress.sink(),
-    )
-    .await;
+    let recording = report_cmd::Recording::start(&job);
+    let sink = match &recording {
+        Some(r) => r.tee(progress.sink()),
+        None => progress.sink(),
+    };
+    let outcome =
+        ferry_engine::run::copy_job(&job, source_url.clone(), target_url.clone(), sink).await;
     progress.finish();
     let outcome = outcome?;
     let report = &outcome.report;
@@ -240,17 +250,44 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let differences: u64 = report.verified.iter().map(|v| v.differences).sum();
-    if report.failed.is_empty() && differences > 0 {
+    let code = if report.failed.is_empty() && differences > 0 {
         eprintln!("ferry: verification after copy found {differences} differences");
-        Ok(ExitCode::from(1))
+        1
     } else if report.failed.is_empty() {
-        Ok(ExitCode::SUCCESS)
+        0
     } else {
         for f in &report.failed {
             eprintln!("{}", render::failure_line(&f.table, &f.error));
         }
-        Ok(ExitCode::from(EXIT_ERROR))
+        EXIT_ERROR
+    };
+    if let Some(recording) = recording {
+        let run_id = report
+            .run
+            .as_ref()
+            .map(|r| r.run_id.clone())
+            .unwrap_or_else(|| report_cmd::fresh_run_id(ferry_report::Command::Copy));
+        let summary = render::copy_document(
+            report,
+            &outcome.not_copied,
+            &source_url,
+            &target_url,
+            outcome.seconds,
+        );
+        recording
+            .finish(
+                &job,
+                ferry_report::Command::Copy,
+                &run_id,
+                &source_url,
+                &target_url,
+                summary,
+                code,
+                outcome.reject_file.as_deref(),
+            )
+            .await?;
     }
+    Ok(ExitCode::from(code))
 }
 
 fn run_mappings(args: MappingsArgs) -> anyhow::Result<ExitCode> {

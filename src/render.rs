@@ -18,6 +18,33 @@ pub fn failure_line(table: &impl std::fmt::Display, error: &str) -> String {
     }
 }
 
+/// The copy's `--format json` document; the HTML report carries the same.
+pub fn copy_document(
+    report: &CopyReport,
+    not_copied: &[OtherObject],
+    source: &DbUrl,
+    target: &DbUrl,
+    seconds: f64,
+) -> serde_json::Value {
+    serde_json::json!({
+        "source": source.to_string(),
+        "target": target.to_string(),
+        "seconds": seconds,
+        "rows_read": report.rows_read(),
+        "rows_written": report.rows_written(),
+        "tables": report.tables,
+        "failed": report.failed,
+        "snapshot": report.snapshot,
+        "splits": report.splits,
+        "ranges": report.ranges,
+        "verified": report.verified,
+        "rows_rejected": report.rows_rejected(),
+        "retries": report.retries,
+        "run": report.run,
+        "not_copied": not_copied,
+    })
+}
+
 pub fn print_report(
     report: &CopyReport,
     not_copied: &[OtherObject],
@@ -28,23 +55,7 @@ pub fn print_report(
 ) {
     match format {
         Format::Json => {
-            let doc = serde_json::json!({
-                "source": source.to_string(),
-                "target": target.to_string(),
-                "seconds": seconds,
-                "rows_read": report.rows_read(),
-                "rows_written": report.rows_written(),
-                "tables": report.tables,
-                "failed": report.failed,
-                "snapshot": report.snapshot,
-                "splits": report.splits,
-                "ranges": report.ranges,
-                "verified": report.verified,
-                "rows_rejected": report.rows_rejected(),
-                "retries": report.retries,
-                "run": report.run,
-                "not_copied": not_copied,
-            });
+            let doc = copy_document(report, not_copied, source, target, seconds);
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Text => {

@@ -36,10 +36,16 @@ pub struct SyncArgs {
     /// Progress and summary format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Write an HTML report (lag and changes/s over time) to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<std::path::PathBuf>,
 }
 
 pub async fn run_sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let job = args.job.job(Job::default())?;
+    let job = args.job.job(Job {
+        report: args.report.clone(),
+        ..Job::default()
+    })?;
     let (source_url, target_url) = args.job.urls(&job)?;
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(stop.clone())?;
@@ -55,15 +61,24 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
         stop,
     };
     let (format, quiet) = (args.format, args.quiet);
-    let report = ferry_engine::sync::sync_job(&job, source_url, target_url, &options, |p| {
-        show(p, format, quiet)
-    })
+    let recording = crate::report_cmd::Recording::start(&job);
+    let recorder = recording.as_ref().map(|r| r.recorder.clone());
+    let report = ferry_engine::sync::sync_job(
+        &job,
+        source_url.clone(),
+        target_url.clone(),
+        &options,
+        |p| {
+            if let Some(r) = &recorder {
+                r.record(&serde_json::json!({ "event": "sync_progress", "progress": p }));
+            }
+            show(p, format, quiet)
+        },
+    )
     .await?;
+    let doc = serde_json::json!({ "event": "sync_finished", "report": report });
     if format == Format::Json {
-        println!(
-            "{}",
-            serde_json::json!({ "event": "sync_finished", "report": report })
-        );
+        println!("{doc}");
     } else {
         println!(
             "sync {}: {} transactions, {} changes in {:.1} s, at {}{}",
@@ -78,6 +93,21 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
                 format!("; slot {} kept", args.slot)
             }
         );
+    }
+    if let Some(recording) = recording {
+        let id = crate::report_cmd::fresh_run_id(ferry_report::Command::Sync);
+        recording
+            .finish(
+                &job,
+                ferry_report::Command::Sync,
+                &id,
+                &source_url,
+                &target_url,
+                doc,
+                0,
+                None,
+            )
+            .await?;
     }
     Ok(ExitCode::SUCCESS)
 }

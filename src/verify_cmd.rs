@@ -45,6 +45,9 @@ pub struct VerifyArgs {
     /// Report format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// Write an HTML report (chunk maps, differing keys) to FILE.
+    #[arg(long, value_name = "FILE")]
+    report: Option<std::path::PathBuf>,
 }
 
 pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -58,30 +61,55 @@ pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             parallel_ranges: args.parallel_ranges,
             min_range_rows: args.min_range_rows,
         },
+        report: args.report.clone(),
         ..Job::default()
     })?;
     let (source_url, target_url) = args.job.urls(&job)?;
+    let recording = crate::report_cmd::Recording::start(&job);
     let started = std::time::Instant::now();
     let report = verify_job(&job, source_url.clone(), target_url.clone()).await?;
     let seconds = started.elapsed().as_secs_f64();
+    let doc = verify_document(&report, &source_url, &target_url, seconds);
     match args.format {
-        Format::Json => print_json(&report, &source_url, &target_url, seconds),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default()),
         Format::Text => print_text(&report, seconds),
     }
-    Ok(if !report.failed.is_empty() {
+    let code = if !report.failed.is_empty() {
         for f in &report.failed {
             eprintln!("{}", crate::render::failure_line(&f.table, &f.error));
         }
-        ExitCode::from(EXIT_ERROR)
+        EXIT_ERROR
     } else if report.differences() > 0 {
-        ExitCode::from(EXIT_DIFFERENCES)
+        EXIT_DIFFERENCES
     } else {
-        ExitCode::SUCCESS
-    })
+        0
+    };
+    if let Some(recording) = recording {
+        let id = crate::report_cmd::fresh_run_id(ferry_report::Command::Verify);
+        recording
+            .finish(
+                &job,
+                ferry_report::Command::Verify,
+                &id,
+                &source_url,
+                &target_url,
+                doc,
+                code,
+                None,
+            )
+            .await?;
+    }
+    Ok(ExitCode::from(code))
 }
 
-fn print_json(report: &VerifyReport, source: &DbUrl, target: &DbUrl, seconds: f64) {
-    let doc = serde_json::json!({
+/// The verify's `--format json` document; the HTML report carries the same.
+fn verify_document(
+    report: &VerifyReport,
+    source: &DbUrl,
+    target: &DbUrl,
+    seconds: f64,
+) -> serde_json::Value {
+    serde_json::json!({
         "source": source.to_string(),
         "target": target.to_string(),
         "encoding_version": ferry_parity_version(),
@@ -90,8 +118,7 @@ fn print_json(report: &VerifyReport, source: &DbUrl, target: &DbUrl, seconds: f6
         "seconds": seconds,
         "tables": report.tables,
         "failed": report.failed,
-    });
-    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    })
 }
 
 fn ferry_parity_version() -> u32 {

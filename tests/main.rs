@@ -13,6 +13,7 @@ mod inherit;
 mod job;
 mod plan;
 mod rejects;
+mod report;
 mod restart;
 mod resume;
 mod schema;

@@ -43,9 +43,15 @@ async fn refused_rows_go_to_the_reject_file_and_the_counts_reconcile() {
         "--format",
         "json",
     ]);
+    let page = dir.path().join("report.html");
+    args.extend(["--report", page.to_str().unwrap()]);
     let run = ferry(&args);
     assert_eq!(run.code, 0, "{}", run.all_output());
     let report: Value = serde_json::from_str(&run.stdout).expect("json report");
+    // The HTML report counts the same rejects by column and reason.
+    let html = std::fs::read_to_string(&page).expect("html report");
+    assert!(html.contains("Rejected rows"), "no rejects section");
+    assert!(!html.contains("secret-"), "a cell value reached the report");
     let table = &report["tables"][0];
     assert_eq!(table["rows_read"], 20000, "{}", run.stdout);
     assert_eq!(table["rows_written"], 19996, "{}", run.stdout);

@@ -59,6 +59,8 @@ pub struct Job {
     pub verify: VerifySettings,
     #[serde(default)]
     pub state: StateSettings,
+    /// Write the run's HTML report here (relative to the working directory).
+    pub report: Option<PathBuf>,
 }
 
 /// `[[table]]`: options for one source table.
@@ -227,6 +229,7 @@ impl Job {
             tables: pick_vec(over.tables, self.tables),
             exclude: pick_vec(over.exclude, self.exclude),
             mapping: pick(over.mapping, self.mapping),
+            report: pick(over.report, self.report),
             type_overrides,
             column_overrides,
             table_options,

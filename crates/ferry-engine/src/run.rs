@@ -313,6 +313,23 @@ async fn open_state(
         Some(id) => id.clone(),
         None => run_id(&[&s, &t, &spec, &mapping]),
     };
+    let store = open_store(job, &id).await?;
+    Ok(RunState {
+        store: Arc::new(store),
+        run: RunInfo {
+            run_id: id,
+            source: s,
+            target: t,
+            job: spec,
+        },
+        resume_only: job.state.resume.unwrap_or(false),
+    })
+}
+
+/// The job's state store: `[state] store` (a SQLite file or a postgres://
+/// URL, its password from `FERRY_STATE_PASSWORD` or `PGPASSWORD`), else the
+/// run's own SQLite file under [`state_dir`].
+async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
     let store_spec = match &job.state.store {
         Some(spec) => spec.clone(),
         None => state_dir()
@@ -338,16 +355,21 @@ async fn open_state(
     } else {
         StateStore::open(&store_spec).await.map_err(cannot)?
     };
-    Ok(RunState {
-        store: Arc::new(store),
-        run: RunInfo {
-            run_id: id,
-            source: s,
-            target: t,
-            job: spec,
-        },
-        resume_only: job.state.resume.unwrap_or(false),
-    })
+    Ok(store)
+}
+
+/// Saves a report document of run `run_id` (see `ferry_state`'s
+/// `save_report`) in the job's state store.
+pub async fn save_report(job: &Job, run_id: &str, kind: &str, json: &str) -> Result<()> {
+    open_store(job, run_id)
+        .await?
+        .save_report(run_id, kind, json)
+        .await
+}
+
+/// The reports saved for `run_id`, oldest first, as `(kind, json)`.
+pub async fn load_reports(job: &Job, run_id: &str) -> Result<Vec<(String, String)>> {
+    open_store(job, run_id).await?.reports(run_id).await
 }
 
 /// Whether this process builds the post-data schema (indexes, constraints):

@@ -4,7 +4,8 @@
 //! enums, JSON, arrays, time zones, emoji, NULLs), copies it PostgreSQL →
 //! MariaDB → PostgreSQL with the real `ferry` binary, proves each hop with
 //! `ferry verify`, then checks with the servers' own SQL that the round trip
-//! kept every row and value.
+//! kept every row and value. Each copy and verify writes its HTML report
+//! under `target/demo-report/`.
 //! `--rows N` sets the number of orders (default 200000).
 
 use std::process::{Command, ExitCode};
@@ -127,13 +128,19 @@ async fn run(orders: u64) -> Result<(), String> {
     )
     .await;
 
-    for (from, to, what) in [
-        (&pg_shop, &my_shop, "PostgreSQL → MariaDB"),
-        (&my_shop, &pg_back, "MariaDB → PostgreSQL"),
+    // The HTML reports of each hop land here (one self-contained file each).
+    let reports = std::path::Path::new("target/demo-report");
+    for (from, to, what, hop) in [
+        (&pg_shop, &my_shop, "PostgreSQL → MariaDB", "pg-to-mariadb"),
+        (&my_shop, &pg_back, "MariaDB → PostgreSQL", "mariadb-to-pg"),
     ] {
         eprintln!("== ferry copy {what}  (ferry copy --source {from} --target {to})");
+        let copy_report = reports.join(format!("copy-{hop}.html"));
+        let verify_report = reports.join(format!("verify-{hop}.html"));
         let status = Command::new(&ferry)
             .args(["copy", "--source", &from.expose(), "--target", &to.expose()])
+            .arg("--report")
+            .arg(&copy_report)
             .status()
             .map_err(|e| e.to_string())?;
         if !status.success() {
@@ -148,6 +155,8 @@ async fn run(orders: u64) -> Result<(), String> {
                 "--target",
                 &to.expose(),
             ])
+            .arg("--report")
+            .arg(&verify_report)
             .status()
             .map_err(|e| e.to_string())?;
         if !status.success() {
