@@ -163,7 +163,7 @@ fn on_bar_event(
             bar.set_prefix(table.to_string());
             tables.insert(table.to_string(), bar);
         }
-        Event::RowsWritten { table, rows } => {
+        Event::RowsWritten { table, rows, .. } => {
             if let Some(bar) = tables.get(&table.to_string()) {
                 if bar.position() + rows > bar.length().unwrap_or(0) {
                     bar.set_length(bar.position() + rows);
@@ -206,7 +206,7 @@ fn on_line_event(state: &Mutex<LineState>, event: Event) {
             s.active
                 .insert(table.to_string(), (0, estimated_rows, Instant::now()));
         }
-        Event::RowsWritten { table, rows } => {
+        Event::RowsWritten { table, rows, .. } => {
             if let Some(e) = s.active.get_mut(&table.to_string()) {
                 e.0 += rows;
             }

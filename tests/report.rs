@@ -159,7 +159,21 @@ async fn a_copy_report_carries_the_json_of_the_run_and_escapes_identifiers() {
     if let Some(pw) = pg.password().filter(|p| !p.is_empty()) {
         assert!(!html.contains(pw), "a password reached the report");
     }
+    for v in printed["verified"].as_array().unwrap() {
+        let map = v["chunk_map"].as_str().unwrap_or_default();
+        assert!(!map.is_empty() && map.chars().all(|c| c == '.'), "{v}");
+    }
+    assert!(
+        html.contains("class=\"chunks\""),
+        "no chunk map for copy --verify"
+    );
     let timeline = data["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().any(
+            |e| e["event"]["event"] == "rows_written" && e["event"]["bytes"].as_u64() > Some(0)
+        ),
+        "rows_written without bytes"
+    );
     assert!(
         timeline
             .iter()

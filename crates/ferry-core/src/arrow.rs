@@ -18,6 +18,16 @@ use crate::types::LogicalType;
 pub const LOGICAL_TYPE_KEY: &str = "ferry.logical_type";
 
 /// The Arrow type that carries values of `t`.
+/// The bytes a batch's rows take as Arrow data (values, offsets, validity;
+/// not the spare capacity of its buffers): the size behind MB/s.
+pub fn data_bytes(batch: &RecordBatch) -> u64 {
+    batch
+        .columns()
+        .iter()
+        .map(|c| c.to_data().get_slice_memory_size().unwrap_or(0) as u64)
+        .sum()
+}
+
 pub fn arrow_type(t: &LogicalType) -> DataType {
     use LogicalType::*;
     match t {

@@ -21,8 +21,15 @@ pub enum Event {
         table: TableRef,
         estimated_rows: Option<u64>,
     },
-    /// `rows` more rows were written to the target for `table`.
-    RowsWritten { table: TableRef, rows: u64 },
+    /// `rows` more rows were sent to the target's writer for `table`
+    /// (counted again when a failed range is retried); `bytes` is their
+    /// size as Arrow data (values, offsets and validity), for MB/s.
+    RowsWritten {
+        table: TableRef,
+        rows: u64,
+        #[serde(default)]
+        bytes: u64,
+    },
     /// One range of `table` was committed to the target (in its own
     /// transaction): durable from now on. `range` indexes the table's
     /// [`RangePlan`](crate::range::RangePlan); issue 6 checkpoints these.

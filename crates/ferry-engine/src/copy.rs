@@ -210,6 +210,8 @@ pub async fn copy(
                 differences: 0,
                 diffs: Vec::new(),
                 mode: cmp.mode.clone(),
+                chunk_map: String::new(),
+                range_maps: Vec::new(),
             });
             st.cmp = Some(Arc::new(cmp));
         }
@@ -291,7 +293,8 @@ pub async fn copy(
         }
     }
     for state in &run.tables {
-        if let Some(v) = lock(state)?.verified.take() {
+        if let Some(mut v) = lock(state)?.verified.take() {
+            v.join_chunk_maps();
             report.verified.push(v);
         }
     }

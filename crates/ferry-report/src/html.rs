@@ -190,13 +190,14 @@ fn tables(v: &View) -> Markup {
     html! {
         h2 { "Tables" }
         table {
-            tr { th { "table" } th { "target" } th { "read" } th { "written" } th { "rejected" } th { "seconds" } th { "rows/s" } th { "split" } }
+            tr { th { "table" } th { "target" } th { "read" } th { "written" } th { "rejected" } th { "seconds" } th { "rows/s" } th title="Arrow data bytes sent to the writer per second" { "MB/s" } th { "split" } }
             @for t in &v.copied {
                 @let name = t.table.to_string();
                 tr {
                     td class="mono" { (name) } td class="mono" { (t.target.to_string()) }
                     td class="n" { (svg::grouped(t.rows_read)) } td class="n" { (svg::grouped(t.rows_written)) } td class="n" { (svg::grouped(t.rows_rejected)) }
                     td class="n" { (format!("{:.2}", t.seconds)) } td class="n" { (format!("{:.0}", t.rows_per_second)) }
+                    td class="n" { @if let Some(m) = v.mb_per_second(t) { (format!("{m:.1}")) } @else { "–" } }
                     td {
                         @if let Some(s) = split(&name) {
                             (s.ranges) " range" @if s.ranges != 1 { "s" }
@@ -208,7 +209,7 @@ fn tables(v: &View) -> Markup {
                 }
             }
             @for f in &v.summary.failed {
-                tr { td class="mono" { (f.table.to_string()) } td colspan="7" { span class="badge bad" { "failed" } " " (f.error) } }
+                tr { td class="mono" { (f.table.to_string()) } td colspan="8" { span class="badge bad" { "failed" } " " (f.error) } }
             }
         }
         @if bars.len() > 1 {

@@ -187,6 +187,8 @@ pub struct View {
     pub ranges: Vec<RangeBar>,
     /// (ms, table, rows) per `rows_written` event.
     pub written: Vec<(u64, String, u64)>,
+    /// Arrow bytes sent to the writer, per table.
+    pub bytes: Vec<(String, u64)>,
     pub warnings: Vec<String>,
     pub sync: Vec<(u64, SyncSample)>,
     /// Tables in the order they get colours: the summary's, then any only
@@ -197,6 +199,13 @@ pub struct View {
 }
 
 impl View {
+    /// MB/s of a copied table: its Arrow bytes over its seconds.
+    pub fn mb_per_second(&self, t: &CopiedTable) -> Option<f64> {
+        let name = t.table.to_string();
+        let bytes = self.bytes.iter().find(|(n, _)| *n == name)?.1;
+        (t.seconds > 0.0 && bytes > 0).then(|| bytes as f64 / 1e6 / t.seconds)
+    }
+
     /// The table's colour, the same in every chart.
     pub fn colour(&self, table: &str) -> &'static str {
         crate::svg::color(
@@ -229,6 +238,7 @@ impl View {
         };
         let mut ranges = Vec::new();
         let mut written = Vec::new();
+        let mut bytes: Vec<(String, u64)> = Vec::new();
         let mut warnings = Vec::new();
         let mut sync = Vec::new();
         for Timed { ms, event } in &report.timeline {
@@ -256,7 +266,14 @@ impl View {
                         rows: num("rows"),
                     });
                 }
-                Some("rows_written") => written.push((*ms, table(), num("rows"))),
+                Some("rows_written") => {
+                    let t = table();
+                    match bytes.iter_mut().find(|(n, _)| *n == t) {
+                        Some(e) => e.1 += num("bytes"),
+                        None => bytes.push((t.clone(), num("bytes"))),
+                    }
+                    written.push((*ms, t, num("rows")));
+                }
                 Some("warning") => {
                     if let Some(l) = get("line").and_then(|l| l.as_str()) {
                         warnings.push(l.to_string());
@@ -289,6 +306,7 @@ impl View {
             verified,
             ranges,
             written,
+            bytes,
             warnings,
             sync,
             order,

@@ -119,12 +119,14 @@ async fn write_bisecting(
         if n == 0 {
             continue;
         }
+        let bytes = ferry_core::arrow::data_bytes(&piece);
         match write_piece(run, plan, piece.clone()).await {
             Ok(rows) => {
                 written += rows;
                 run.events.send(Event::RowsWritten {
                     table: plan.source.clone(),
                     rows,
+                    bytes,
                 });
             }
             // The encoder names the row: set it aside, write the rest.

@@ -49,6 +49,7 @@ pub(super) async fn copy_range(
             };
             for piece in pieces {
                 let rows = piece.num_rows() as u64;
+                let bytes = ferry_core::arrow::data_bytes(&piece);
                 if write_tx.send(piece).await.is_err() {
                     writer_gone = true;
                     break 'batches;
@@ -57,6 +58,7 @@ pub(super) async fn copy_range(
                 run.events.send(Event::RowsWritten {
                     table: plan.source.clone(),
                     rows,
+                    bytes,
                 });
             }
         }

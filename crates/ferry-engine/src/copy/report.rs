@@ -110,6 +110,23 @@ pub struct TableVerified {
     pub diffs: Vec<RowDiff>,
     /// How rows were matched (by key per range, or as a multiset of the whole table).
     pub mode: CompareMode,
+    /// One character per chunk in key order, as `ferry verify`'s
+    /// [`RangeOutcome::chunk_map`](crate::verify::RangeOutcome).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub chunk_map: String,
+    /// Each compared range's chunk map by range index (`usize::MAX` for a
+    /// whole-table comparison), joined in key order when the run ends:
+    /// ranges finish in any order.
+    #[serde(skip)]
+    pub range_maps: Vec<(usize, String)>,
+}
+
+impl TableVerified {
+    /// Joins the ranges' chunk maps in range (key) order.
+    pub fn join_chunk_maps(&mut self) {
+        self.range_maps.sort_by_key(|(i, _)| *i);
+        self.chunk_map = self.range_maps.iter().map(|(_, m)| m.as_str()).collect();
+    }
 }
 
 impl CopyReport {

@@ -80,7 +80,7 @@ pub(super) async fn worker(run: &Run, id: usize) -> Vec<(usize, TableOutcome)> {
             match result {
                 Some(Ok(RangeDone { rows, rejected })) => {
                     if let (Some(v), Some(outcome)) = (state.verified.as_mut(), verdict) {
-                        tally(v, outcome, run.options.verify.as_ref());
+                        tally(v, r, outcome, run.options.verify.as_ref());
                     }
                     state.rows_read += rows + rejected;
                     state.rows_written += rows;
@@ -143,7 +143,7 @@ pub(super) async fn worker(run: &Run, id: usize) -> Vec<(usize, TableOutcome)> {
         match whole_outcome {
             Some(Ok(o)) => {
                 if let Some(v) = state.verified.as_mut() {
-                    tally(v, o, run.options.verify.as_ref());
+                    tally(v, usize::MAX, o, run.options.verify.as_ref());
                 }
             }
             Some(Err(e)) => {
@@ -188,8 +188,14 @@ fn per_range(cmp: &TableComparison, range: &KeyRange) -> bool {
     matches!(cmp.mode, CompareMode::KeyOrder { .. }) && !matches!(range, KeyRange::Blocks { .. })
 }
 
-fn tally(v: &mut TableVerified, outcome: verify::RangeOutcome, opts: Option<&VerifyOptions>) {
+fn tally(
+    v: &mut TableVerified,
+    range: usize,
+    outcome: verify::RangeOutcome,
+    opts: Option<&VerifyOptions>,
+) {
     v.rows_compared += outcome.rows_source;
+    v.range_maps.push((range, outcome.chunk_map.clone()));
     v.differences += outcome.differences();
     let cap = opts.map(|o| o.max_diffs).unwrap_or(100);
     for d in outcome.diffs {
