@@ -69,7 +69,8 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Opens `page` in headless Chromium: its DOM after rendering, and what it
-/// logged to the console. Saves a screenshot next to the page.
+/// logged to the console. Saves a screenshot and a PDF print next to the
+/// page (the test's artifacts).
 fn open_in_browser(browser: &Path, page: &Path) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
     let url = format!("file://{}", page.display());
@@ -106,6 +107,17 @@ fn open_in_browser(browser: &Path, page: &Path) -> (String, String) {
         .output()
         .expect("run chromium");
     assert!(s.status.success() && shot.exists(), "no screenshot");
+    let pdf = page.with_extension("pdf");
+    let mut print = Command::new(browser);
+    base(&mut print);
+    let p = print
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg("--no-pdf-header-footer")
+        .arg(&url)
+        .output()
+        .expect("run chromium");
+    let bytes = std::fs::read(&pdf).unwrap_or_default();
+    assert!(p.status.success() && bytes.starts_with(b"%PDF"), "did not print to PDF");
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
