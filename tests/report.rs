@@ -117,7 +117,10 @@ fn open_in_browser(browser: &Path, page: &Path) -> (String, String) {
         .output()
         .expect("run chromium");
     let bytes = std::fs::read(&pdf).unwrap_or_default();
-    assert!(p.status.success() && bytes.starts_with(b"%PDF"), "did not print to PDF");
+    assert!(
+        p.status.success() && bytes.starts_with(b"%PDF"),
+        "did not print to PDF"
+    );
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

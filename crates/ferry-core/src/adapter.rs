@@ -155,6 +155,29 @@ pub fn where_clause(conditions: &[String]) -> String {
     }
 }
 
+/// A key column as a reader's SQL sorts and compares it (`"id"`,
+/// `CAST(\`name\` AS BINARY)`, `"t" COLLATE "C"`).
+pub trait KeyExpr {
+    fn expr(&self) -> String;
+}
+
+/// The `WHERE` clause selecting the rows a range's `conditions` (each
+/// engine renders its own bounds) and the plan's row filter keep.
+pub fn read_predicate(plan: &TablePlan, mut conditions: Vec<String>) -> String {
+    conditions.extend(filter_condition(plan));
+    where_clause(&conditions)
+}
+
+/// ` ORDER BY` over the key in binary order (with a leading space), or
+/// empty for a keyless read.
+pub fn order_by<K: KeyExpr>(keys: &[K]) -> String {
+    if keys.is_empty() {
+        return String::new();
+    }
+    let exprs: Vec<String> = keys.iter().map(KeyExpr::expr).collect();
+    format!(" ORDER BY {}", exprs.join(", "))
+}
+
 /// Reads rows.
 ///
 /// Every read honours [`TablePlan::row_filter`] (a predicate in this

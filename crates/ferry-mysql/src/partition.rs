@@ -15,7 +15,7 @@
 
 use std::fmt::Write as _;
 
-use ferry_core::adapter::{filter_condition, where_clause, KeySplit};
+use ferry_core::adapter::{filter_condition, where_clause, KeyExpr, KeySplit};
 use ferry_core::range::{
     boundaries_from_sample, KeyBound, KeyRange, KeyValue, RangeOptions, RangePlan, SplitMethod,
 };
@@ -45,7 +45,7 @@ pub struct MySqlKeyColumn {
     pub kind: MySqlKeyKind,
 }
 
-impl MySqlKeyColumn {
+impl ferry_core::adapter::KeyExpr for MySqlKeyColumn {
     fn expr(&self) -> String {
         match self.kind {
             MySqlKeyKind::TextCast => format!("CAST({} AS BINARY)", self.ident),
@@ -193,7 +193,7 @@ fn push_literal(sql: &mut String, kind: MySqlKeyKind, v: &KeyValue) {
 
 fn push_bound(sql: &mut String, keys: &[MySqlKeyColumn], bound: &KeyBound, op: &str) {
     let many = keys.len() > 1;
-    let exprs: Vec<String> = keys.iter().map(MySqlKeyColumn::expr).collect();
+    let exprs: Vec<String> = keys.iter().map(KeyExpr::expr).collect();
     if many {
         let _ = write!(sql, "({}) {op} (", exprs.join(", "));
     } else {
@@ -237,18 +237,12 @@ pub fn range_predicate(keys: &[MySqlKeyColumn], range: &KeyRange) -> String {
 
 /// The `WHERE` clause selecting the rows of `range` the plan's row filter keeps.
 pub fn read_predicate(plan: &TablePlan, keys: &[MySqlKeyColumn], range: &KeyRange) -> String {
-    let mut conditions = range_conditions(keys, range);
-    conditions.extend(filter_condition(plan));
-    where_clause(&conditions)
+    ferry_core::adapter::read_predicate(plan, range_conditions(keys, range))
 }
 
-/// `ORDER BY` over the key in binary order (leading space), or empty.
+/// `ORDER BY` over the key in binary order (with a leading space), or empty.
 pub fn order_by(keys: &[MySqlKeyColumn]) -> String {
-    if keys.is_empty() {
-        return String::new();
-    }
-    let exprs: Vec<String> = keys.iter().map(MySqlKeyColumn::expr).collect();
-    format!(" ORDER BY {}", exprs.join(", "))
+    ferry_core::adapter::order_by(keys)
 }
 
 fn parse_key(keys: &[MySqlKeyColumn], row: mysql_async::Row) -> Option<KeyBound> {

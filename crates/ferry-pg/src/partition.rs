@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use ferry_core::adapter::{filter_condition, where_clause, KeySplit};
+use ferry_core::adapter::{filter_condition, where_clause, KeyExpr, KeySplit};
 use ferry_core::range::{
     boundaries_from_sample, KeyBound, KeyRange, KeyValue, RangeOptions, RangePlan, SplitMethod,
 };
@@ -42,7 +42,7 @@ pub struct PgKeyColumn {
     pub kind: PgKeyKind,
 }
 
-impl PgKeyColumn {
+impl ferry_core::adapter::KeyExpr for PgKeyColumn {
     /// The expression compared and ordered by.
     fn expr(&self) -> String {
         match self.kind {
@@ -50,7 +50,9 @@ impl PgKeyColumn {
             _ => self.ident.clone(),
         }
     }
+}
 
+impl PgKeyColumn {
     /// The expression sampled, in a text form [`parse_key`] reads back.
     fn sample_expr(&self) -> String {
         match self.kind {
@@ -242,18 +244,12 @@ pub fn range_predicate(keys: &[PgKeyColumn], range: &KeyRange) -> String {
 
 /// The `WHERE` clause selecting the rows of `range` the plan's row filter keeps.
 pub fn read_predicate(plan: &TablePlan, keys: &[PgKeyColumn], range: &KeyRange) -> String {
-    let mut conditions = range_conditions(keys, range);
-    conditions.extend(filter_condition(plan));
-    where_clause(&conditions)
+    ferry_core::adapter::read_predicate(plan, range_conditions(keys, range))
 }
 
 /// `ORDER BY` over the key in binary order (with a leading space), or empty.
 pub fn order_by(keys: &[PgKeyColumn]) -> String {
-    if keys.is_empty() {
-        return String::new();
-    }
-    let exprs: Vec<String> = keys.iter().map(PgKeyColumn::expr).collect();
-    format!(" ORDER BY {}", exprs.join(", "))
+    ferry_core::adapter::order_by(keys)
 }
 
 fn parse_key(keys: &[PgKeyColumn], row: &tokio_postgres::Row) -> Option<KeyBound> {
