@@ -55,6 +55,12 @@ pub fn load_mappings(job: &Job) -> Result<Mappings> {
     m.with_override_values(&origin, inline)
 }
 
+/// The job's rules for copying into `target`: [`load_mappings`] with what
+/// the target database has (PostGIS or not decides a spatial column's type).
+pub async fn target_mappings(job: &Job, target: &Adapter) -> Result<Mappings> {
+    Ok(load_mappings(job)?.with_target_features(target.features().await?))
+}
+
 /// Refuses settings the engines cannot honour, before anything connects:
 /// each flag that only some engines take is checked against the
 /// capabilities the engine declares.
@@ -113,7 +119,7 @@ pub async fn copy_job(
     let source = Arc::new(Adapter::new(source_url.clone()));
     let target = Arc::new(Adapter::new(target_url.clone()));
     check_job(job, &source)?;
-    let mappings = load_mappings(job)?;
+    let mappings = target_mappings(job, &target).await?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
     // A later `ferry sync` reads the slot: what it needs must exist before the slot does.
@@ -241,6 +247,10 @@ async fn gate(
     allow_unclean: bool,
     events: &EventSink,
 ) -> Result<()> {
+    // A column no writer can load stops the run here, before any DDL.
+    for p in plans {
+        target.check_writable(p).await?;
+    }
     let findings = preflight(source, target, plans).await?;
     for p in plans {
         for w in &p.schema.warnings {
@@ -452,7 +462,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     let source = Adapter::new(source_url);
     let target = Adapter::new(target_url);
     check_job(job, &source)?;
-    let mappings = load_mappings(job)?;
+    let mappings = target_mappings(job, &target).await?;
     let (plans, unplannable) =
         plan_tables_lenient(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     let unplannable: Vec<(TableRef, String)> = unplannable
@@ -467,6 +477,11 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         &findings,
         job.copy.strict.unwrap_or(false),
     ));
+    for p in &plans {
+        if let Err(e) = target.check_writable(p).await {
+            blocking.push(ferry_core::error::chain_line(&e));
+        }
+    }
     let ddl = all_ddl(&target, &plans);
     let proof = prove_ddl(job, &source, &target, &mappings, &plans).await?;
     let not_copied = source.other_objects(job.schema.as_deref()).await?;
