@@ -463,8 +463,14 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     let target = Adapter::new(target_url);
     check_job(job, &source)?;
     let mappings = target_mappings(job, &target).await?;
-    let (plans, unplannable) =
+    let (mut plans, unplannable) =
         plan_tables_lenient(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    // A column no writer can load: an error of its table, as copy would stop.
+    for p in &mut plans {
+        if let Err(e) = target.check_writable(p).await {
+            p.schema.errors.push(ferry_core::error::chain_line(&e));
+        }
+    }
     let unplannable: Vec<(TableRef, String)> = unplannable
         .into_iter()
         .map(|(t, e)| (t, e.to_string()))
@@ -477,11 +483,6 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         &findings,
         job.copy.strict.unwrap_or(false),
     ));
-    for p in &plans {
-        if let Err(e) = target.check_writable(p).await {
-            blocking.push(ferry_core::error::chain_line(&e));
-        }
-    }
     let ddl = all_ddl(&target, &plans);
     let proof = prove_ddl(job, &source, &target, &mappings, &plans).await?;
     let not_copied = source.other_objects(job.schema.as_deref()).await?;
