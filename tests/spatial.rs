@@ -241,8 +241,10 @@ async fn postgis_geometry_geography_and_point_reach_mariadb_and_verify() {
     );
 }
 
-/// 3D/M geometries and empty points have no MySQL counterpart: refused with
-/// one line naming table, column and key.
+/// 3D/M geometries, empty points and curves have no MySQL counterpart: the
+/// pre-flight counts them and the copy stops before creating anything; with
+/// --allow-unclean the writer refuses the value with one line naming table,
+/// column and key.
 #[tokio::test]
 async fn postgis_z_m_and_empty_points_are_refused_into_mariadb_by_key() {
     for (value, why) in [
@@ -263,6 +265,32 @@ async fn postgis_z_m_and_empty_points_are_refused_into_mariadb_by_key() {
         .await;
         let (s, t) = (pg.expose(), my.expose());
         let run = ferry(&["copy", "--source", &s, "--target", &t, "--quiet"]);
+        assert_ne!(run.code, 0, "{value}: {}", run.all_output());
+        assert!(
+            run.stderr
+                .contains("table public.solid column g: 1 geometries with Z/M")
+                && run.stderr.contains("first at id=7"),
+            "{value}: {}",
+            run.stderr
+        );
+        assert_eq!(
+            mysql_rows(
+                &my,
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+            )
+            .await,
+            vec![some(&["0"])],
+            "{value}: the pre-flight stops the copy before any DDL"
+        );
+        let run = ferry(&[
+            "copy",
+            "--source",
+            &s,
+            "--target",
+            &t,
+            "--quiet",
+            "--allow-unclean",
+        ]);
         assert_ne!(run.code, 0, "{value}: {}", run.all_output());
         let line = run.stderr.clone();
         assert!(
