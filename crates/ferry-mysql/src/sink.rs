@@ -354,9 +354,9 @@ impl TableWriter for MySqlAdapter {
         res
     }
 
-    /// An existing table's columns are checked as `open_writer` will; a
-    /// table still to be created is not (MySQL's DDL cannot be taken back):
-    /// every write rule's DDL has an encoder, which the crate's tests pin.
+    /// An existing table's columns are checked as `open_writer` will. A
+    /// table still to be created is not: MySQL's DDL cannot be taken back,
+    /// so its encoders are chosen when the writer opens, after `prepare`.
     async fn check_writable(&self, plan: &TablePlan) -> Result<()> {
         let (mut conn, flavor) = self.connect_with_flavor().await?;
         let exists = self.table_exists(&mut conn, &plan.target).await;
