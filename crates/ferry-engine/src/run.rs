@@ -247,10 +247,6 @@ async fn gate(
     allow_unclean: bool,
     events: &EventSink,
 ) -> Result<()> {
-    // A column no writer can load stops the run here, before any DDL.
-    for p in plans {
-        target.check_writable(p).await?;
-    }
     let findings = preflight(source, target, plans).await?;
     for p in plans {
         for w in &p.schema.warnings {
@@ -263,21 +259,23 @@ async fn gate(
         events.send(Event::Note { line: f.line() });
     }
     let blocking = blockers(plans, &findings, strict);
-    if blocking.is_empty() {
-        return Ok(());
+    if !blocking.is_empty() && !allow_unclean {
+        return Err(Error::Invalid(format!(
+            "the plan is not clean: {} (`ferry plan` shows the whole report; --allow-unclean copies anyway)",
+            blocking.join("; ")
+        )));
     }
-    if allow_unclean {
-        for b in &blocking {
-            events.send(Event::Warning {
-                line: format!("copying anyway (--allow-unclean): {b}"),
-            });
-        }
-        return Ok(());
+    for b in &blocking {
+        events.send(Event::Warning {
+            line: format!("copying anyway (--allow-unclean): {b}"),
+        });
     }
-    Err(Error::Invalid(format!(
-        "the plan is not clean: {} (`ferry plan` shows the whole report; --allow-unclean copies anyway)",
-        blocking.join("; ")
-    )))
+    // A column no writer can load stops the run here, before any DDL,
+    // whatever --allow-unclean says: its table could not be written at all.
+    for p in plans {
+        target.check_writable(p).await?;
+    }
+    Ok(())
 }
 
 /// Opens the state store and names the run. The id is derived from what
