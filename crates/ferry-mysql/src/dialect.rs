@@ -36,6 +36,7 @@ pub fn value_limits(flavor: Flavor) -> ValueLimits {
         any_year: false,
         nul_in_text: true,
         folding_collations: true,
+        any_geometry: false,
     }
 }
 
@@ -352,7 +353,8 @@ impl Dialect for MySqlDialect {
             | ValueCheck::DecimalTooWide { .. }
             | ValueCheck::InfiniteDate
             | ValueCheck::OutsideYears(_)
-            | ValueCheck::ArrayShape => return None,
+            | ValueCheck::ArrayShape
+            | ValueCheck::BeyondFlatGeometry(_) => return None,
         })
     }
 
