@@ -11,6 +11,7 @@
 pub mod apply;
 mod catalog;
 pub mod cdc;
+pub mod cutover;
 pub mod decode;
 pub mod dialect;
 pub mod encode;
