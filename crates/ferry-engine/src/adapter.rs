@@ -582,3 +582,34 @@ impl Adapter {
         dispatch!(self, a => a.first_commit_after(slot, position, tables).await)
     }
 }
+
+/// The PgBouncer switch helper (PgBouncer speaks the PostgreSQL protocol,
+/// so it carries PostgreSQL → PostgreSQL moves only; `to` must be a
+/// PostgreSQL URL).
+pub async fn pgbouncer_switch(
+    admin: &DbUrl,
+    database: &str,
+    ini: &std::path::Path,
+    to: &DbUrl,
+) -> Result<()> {
+    if to.engine != Engine::Postgres {
+        return Err(Error::Invalid(format!(
+            "the PgBouncer switch moves PostgreSQL clients; {to} is not a PostgreSQL server"
+        )));
+    }
+    ferry_pg::pgbouncer::switch(admin, database, ini, to).await
+}
+
+/// Where PgBouncer sends `database`: host and port.
+pub async fn pgbouncer_points_at(admin: &DbUrl, database: &str) -> Result<(String, u16)> {
+    ferry_pg::pgbouncer::points_at(admin, database).await
+}
+
+impl Adapter {
+    /// Whether ferry can read this database's change stream today (the
+    /// way back reads green's). Kept next to `open_change_source`, whose
+    /// arms it mirrors.
+    pub fn reads_change_stream(&self) -> bool {
+        matches!(self, Adapter::Pg(_))
+    }
+}

@@ -19,6 +19,7 @@ mod error;
 pub mod numeric;
 mod objects;
 pub mod partition;
+pub mod pgbouncer;
 mod prove;
 pub mod replication;
 mod schema;

@@ -32,6 +32,7 @@ pub enum Command {
     Copy,
     Verify,
     Sync,
+    Cutover,
 }
 
 impl Command {
@@ -40,6 +41,7 @@ impl Command {
             Command::Copy => "copy",
             Command::Verify => "verify",
             Command::Sync => "sync",
+            Command::Cutover => "cutover",
         }
     }
 }
