@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod copy_verify;
 mod corpus;
+mod cutover;
 mod defaults;
 mod errors;
 mod faults;
