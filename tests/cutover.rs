@@ -272,6 +272,7 @@ async fn cutover_under_load(blue: Engine, green: Engine) {
         !scene.blue_writable().await,
         "blue stays fenced after the cutover"
     );
+    scene.drop_slots().await;
     eprintln!(
         "window {} ms; breakdown {}",
         out.report["window_ms"], out.report["breakdown"]
@@ -299,4 +300,21 @@ pub async fn count(url: &DbUrl, sql: &str) -> i64 {
         .trim()
         .parse()
         .unwrap_or(-1)
+}
+
+impl Scene {
+    /// Drops what a finished cutover leaves on purpose (the way back's
+    /// slot on green), so tests sharing a server do not run out of slots.
+    pub async fn drop_slots(&self) {
+        for url in [&self.blue, &self.green] {
+            if url.engine == Engine::Postgres {
+                ferry_testkit::pg_exec(
+                    url,
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                     WHERE database = current_database() AND NOT active",
+                )
+                .await;
+            }
+        }
+    }
 }

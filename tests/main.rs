@@ -6,6 +6,7 @@ mod cli;
 mod copy_verify;
 mod corpus;
 mod cutover;
+mod cutover_faults;
 mod defaults;
 mod errors;
 mod faults;

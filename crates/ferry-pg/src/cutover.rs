@@ -398,7 +398,7 @@ impl ferry_core::cutover::CutoverSupport for PgAdapter {
             let rows = client
                 .query(
                     "SELECT a.attname::text, quote_ident(n.nspname) || '.' || quote_ident(s.relname), \
-                       q.last_value, q.increment_by, q.start_value \
+                       q.increment_by \
                      FROM pg_catalog.pg_attribute a \
                      JOIN pg_catalog.pg_class s ON s.relkind = 'S' AND s.oid IN ( \
                        SELECT d.refobjid FROM pg_catalog.pg_attrdef ad JOIN pg_catalog.pg_depend d \
@@ -416,13 +416,24 @@ impl ferry_core::cutover::CutoverSupport for PgAdapter {
                 .await
                 .map_err(ctx(format!("reading the sequences of table {table}")))?;
             for r in rows {
-                let last: Option<i64> = r.get(2);
-                let (step, start): (i64, i64) = (r.get(3), r.get(4));
+                let name: String = r.get(1);
+                let step: i64 = r.get(2);
+                // pg_sequences shows no last value before the first nextval
+                // (or after setval(…, false)): the sequence itself does.
+                let state = client
+                    .query_one(&format!("SELECT last_value, is_called FROM {name}"), &[])
+                    .await
+                    .map_err(ctx(format!("reading sequence {name}")))?;
+                let (last, called): (i64, bool) = (state.get(0), state.get(1));
                 out.push(Generator {
                     table: table.clone(),
                     column: r.get(0),
-                    name: r.get(1),
-                    next: last.map_or(start, |v| v.saturating_add(step)),
+                    name,
+                    next: if called {
+                        last.saturating_add(step)
+                    } else {
+                        last
+                    },
                 });
             }
         }

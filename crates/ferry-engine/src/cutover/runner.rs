@@ -50,6 +50,13 @@ impl SyncTask {
         s.lag + s.at.elapsed().saturating_sub(Duration::from_millis(100))
     }
 
+    /// Stops without waiting: an apply blocked on the target (a lock) is
+    /// rolled back when its session goes with the process.
+    fn cancel(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.handle.abort();
+    }
+
     async fn stop(self) -> Result<()> {
         self.stop.store(true, Ordering::SeqCst);
         match tokio::time::timeout(Duration::from_secs(10), self.handle).await {
@@ -144,7 +151,7 @@ impl<'a> Runner<'a> {
                 }
                 Err(e) => {
                     if let Some(s) = self.sync.take() {
-                        let _ = s.stop().await;
+                        s.cancel();
                     }
                     return Err(e);
                 }
@@ -338,7 +345,7 @@ impl<'a> Runner<'a> {
                 ));
                 self.m.save().await?;
                 if let Some(s) = self.sync.take() {
-                    s.stop().await?;
+                    s.cancel();
                 }
                 return Ok(Some(Ending::NoGo));
             }
@@ -1039,7 +1046,7 @@ impl<'a> Runner<'a> {
     pub(super) async fn abort(&mut self, reason: &str) -> Result<Ending> {
         self.aborting = true;
         if let Some(s) = self.sync.take() {
-            let _ = s.stop().await;
+            s.cancel();
         }
         self.m.data.abort_reason = Some(reason.to_string());
         self.m.data.aborted_by = Some("runner".into());
