@@ -7,6 +7,7 @@ mod copy_verify;
 mod corpus;
 mod cutover;
 mod cutover_faults;
+mod cutover_pgbouncer;
 mod defaults;
 mod errors;
 mod faults;

@@ -206,34 +206,55 @@ async fn connect(url: &DbUrl) -> Result<Conn, String> {
     }
 }
 
+/// Runs one simple-protocol statement: the first cell of its first row
+/// as a number (RETURNING id) and the rows it touched.
+async fn pg_simple(
+    c: &tokio_postgres::Client,
+    sql: &str,
+) -> Result<(Option<i64>, u64), tokio_postgres::Error> {
+    let mut id = None;
+    let mut n = 0;
+    for m in c.simple_query(sql).await? {
+        match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                id = id.or_else(|| r.get(0).and_then(|v| v.parse().ok()))
+            }
+            tokio_postgres::SimpleQueryMessage::CommandComplete(k) => n = k,
+            _ => {}
+        }
+    }
+    Ok((id, n))
+}
+
 /// What one attempt did: the id or rows, or a failure.
 type Done = Result<(Option<i64>, u64), Failure>;
 
 impl Conn {
     async fn run(&mut self, kind: &OpKind, tag: &str) -> Done {
         match self {
+            // The simple protocol only (values are the writer's own tags
+            // and numbers): it also works through PgBouncer's transaction
+            // pooling, where a prepared statement would not.
             Conn::Pg(c) => match kind {
-                OpKind::Insert => c
-                    .query_one(
-                        "INSERT INTO items (tag, val) VALUES ($1, 0) RETURNING id",
-                        &[&tag],
-                    )
-                    .await
-                    .map(|r| (Some(r.get::<_, i64>(0)), 1))
-                    .map_err(|e| pg_failure(&e, false)),
-                OpKind::Update { id } => c
-                    .execute(
-                        "UPDATE items SET val = val + 1, upd = $1 WHERE id = $2",
-                        &[&tag, id],
-                    )
-                    .await
-                    .map(|n| (Some(*id), n))
-                    .map_err(|e| pg_failure(&e, false)),
-                OpKind::Delete { id } => c
-                    .execute("DELETE FROM items WHERE id = $1", &[id])
-                    .await
-                    .map(|n| (Some(*id), n))
-                    .map_err(|e| pg_failure(&e, false)),
+                OpKind::Insert => pg_simple(
+                    c,
+                    &format!("INSERT INTO items (tag, val) VALUES ('{tag}', 0) RETURNING id"),
+                )
+                .await
+                .map_err(|e| pg_failure(&e, false)),
+                OpKind::Update { id } => pg_simple(
+                    c,
+                    &format!("UPDATE items SET val = val + 1, upd = '{tag}' WHERE id = {id}"),
+                )
+                .await
+                .map(|(_, n)| (Some(*id), n))
+                .map_err(|e| pg_failure(&e, false)),
+                OpKind::Delete { id } => {
+                    pg_simple(c, &format!("DELETE FROM items WHERE id = {id}"))
+                        .await
+                        .map(|(_, n)| (Some(*id), n))
+                        .map_err(|e| pg_failure(&e, false))
+                }
                 OpKind::Transfer { from, to, amount } => {
                     let body = format!(
                         "BEGIN; UPDATE accounts SET balance = balance - {amount} WHERE id = {from}; \
