@@ -256,11 +256,30 @@ async fn cutover_under_load(blue: Engine, green: Engine) {
     let scene = Scene::new(blue, green, "").await;
     let sim = scene.sim(200.0);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let out = scene.ferry(&["--execute"]);
+    let html = scene.dir.path().join("cutover.html");
+    let html_arg = html.display().to_string();
+    let out = scene.ferry(&["--execute", "--report", &html_arg]);
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let log = sim.stop().await;
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.phase(), "done", "{}", out.all());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h2>Cutover</h2>") && page.contains("freeze window"));
+    // The report is in the state store too: `ferry report` draws it again.
+    let again = scene.dir.path().join("again.html");
+    let state = scene.dir.path().join("state.db");
+    let redrawn = crate::util::ferry(&[
+        "report",
+        &format!("cutover-{}", scene.name),
+        "--state",
+        &state.display().to_string(),
+        "--output",
+        &again.display().to_string(),
+    ]);
+    assert_eq!(redrawn.code, 0, "{}", redrawn.all_output());
+    assert!(std::fs::read_to_string(&again)
+        .unwrap()
+        .contains("<h2>Cutover</h2>"));
     assert!(
         log.acked(Side::Blue) > 50 && log.acked(Side::Green) > 50,
         "{}",

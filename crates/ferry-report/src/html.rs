@@ -52,6 +52,9 @@ pub fn render_html(report: &Report) -> String {
                 @if !report.rejects.is_empty() { (rejects(report)) }
                 @if !v.verified.is_empty() { (verify(&v)) }
                 @if report.command == Command::Sync { (sync(&v)) }
+                @if report.command == Command::Cutover {
+                    @if let Some(r) = &v.summary.report { (crate::cutover::section(r)) }
+                }
                 footer {
                     "Made by ferry " (report.ferry_version) ". Every number here is in the run's "
                     code { "--format json" } " document, embedded below as data."

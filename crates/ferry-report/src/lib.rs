@@ -15,6 +15,7 @@
 //! that take only the fields they draw and default the rest, so a report of
 //! one command (a verify) simply has no copy sections.
 
+mod cutover;
 mod html;
 mod record;
 mod svg;
