@@ -190,9 +190,9 @@ impl From<std::process::Output> for Outcome {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let report = stdout
             .lines()
+            .rev()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| v["event"] == "cutover_finished" || v["event"] == "cutover_dry_run")
-            .last()
+            .find(|v| v["event"] == "cutover_finished" || v["event"] == "cutover_dry_run")
             .map(|v| {
                 if v["event"] == "cutover_dry_run" {
                     v["dry_run"].clone()

@@ -94,9 +94,12 @@ fn timeline(c: &Cutover) -> Markup {
     let x = |t: f64| LEFT + (t - t0) / span * (W - LEFT - 10.0);
     let h = ROW * c.steps.len() as f64 + 30.0;
     let step = svg::nice_step(span, 6.0);
-    let ticks: Vec<f64> = (0..=((span / step) as usize))
-        .map(|i| i as f64 * step)
-        .collect();
+    let mut ticks = Vec::new();
+    let mut t = 0.0;
+    while t <= span {
+        ticks.push(t);
+        t += step;
+    }
     html! {
         svg class="chart" width=(W) height=(h) viewBox=(format!("0 0 {W} {h}")) role="img" {
             @if let (Some(a), Some(b)) = (c.fence_effective_at_ms, c.first_commit_at_ms) {
@@ -129,17 +132,25 @@ fn window_bar(c: &Cutover) -> Markup {
         return html! {};
     }
     let mut at = 0.0;
+    let placed: Vec<(f64, f64, &Segment)> = c
+        .breakdown
+        .iter()
+        .map(|s| {
+            let w = s.ms / total * (W - 10.0);
+            at += w;
+            (at - w, w, s)
+        })
+        .collect();
     html! {
         svg class="chart" width=(W) height="46" viewBox=(format!("0 0 {W} 46")) role="img" {
-            @for (i, s) in c.breakdown.iter().enumerate() {
-                @let w = s.ms / total * (W - 10.0);
+            @for (i, (at, w, s)) in placed.iter().enumerate() {
+                @let (at, w) = (*at, *w);
                 rect x=(at) y="4" width=(w.max(1.0)) height="22" fill=(svg::color(i)) {
                     title { (s.step) ": " (ms(s.ms)) " (" (format!("{:.0}", s.share * 100.0)) "%)" }
                 }
                 @if w > 60.0 {
                     text x=(at + 4.0) y="40" { (s.step) " " (ms(s.ms)) }
                 }
-                @let _ = { at += w; };
             }
         }
     }

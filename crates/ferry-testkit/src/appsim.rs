@@ -373,10 +373,10 @@ async fn writer(w: usize, cfg: SimConfig, stop: Arc<AtomicBool>) -> Vec<Op> {
             _ if rows.len() < 3 => OpKind::Insert,
             0..=34 => OpKind::Insert,
             35..=59 => OpKind::Update {
-                id: rows[rnd(rows.len() as u64) as usize],
+                id: rows[usize::try_from(rnd(rows.len() as u64)).unwrap_or(0)],
             },
             60..=69 => OpKind::Delete {
-                id: rows[rnd(rows.len() as u64) as usize],
+                id: rows[usize::try_from(rnd(rows.len() as u64)).unwrap_or(0)],
             },
             _ => {
                 let from = 1 + rnd(ACCOUNTS as u64) as i64;
