@@ -357,20 +357,23 @@ impl ferry_core::cutover::CutoverSupport for PgAdapter {
             .map_err(ctx(format!("creating the marker table {table}")))
     }
 
+    /// Committed with `synchronous_commit = on` whatever the server's
+    /// default: a logical stream only carries flushed WAL, so an
+    /// asynchronous commit would reach green only at the next WAL writer
+    /// round (up to `wal_writer_delay`, 200 ms by default), inside the
+    /// freeze. Flushing the marker flushes everything before it.
     async fn write_marker(&self, table: &TableRef, run: &str, attempt: u32) -> Result<()> {
         let client = self.connect().await?;
-        let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
         client
-            .execute(
-                &format!(
-                    "INSERT INTO {} (run_id, attempt) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                    qualified(table)
-                ),
-                &[&run, &attempt],
-            )
+            .batch_execute(&format!(
+                "BEGIN; SET LOCAL synchronous_commit = on; \
+                 INSERT INTO {} (run_id, attempt) VALUES ({}, {attempt}) ON CONFLICT DO NOTHING; \
+                 COMMIT",
+                qualified(table),
+                quote_literal(run)
+            ))
             .await
-            .map_err(ctx("writing the drain marker"))?;
-        Ok(())
+            .map_err(ctx("writing the drain marker"))
     }
 
     async fn marker_present(&self, table: &TableRef, run: &str, attempt: u32) -> Result<bool> {
