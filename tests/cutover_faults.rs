@@ -9,7 +9,7 @@ use ferry_core::Engine;
 use ferry_testkit::appsim::{route_to, Side};
 use ferry_testkit::{exec, pg_client, rows};
 
-use crate::cutover::{assert_clean, count, wait_for, Scene};
+use crate::cutover::{assert_clean, count, wait_for, Outcome, Scene};
 
 /// Polls until blue's application account can write again.
 async fn wait_writable(scene: &Scene, limit: Duration) -> bool {
@@ -350,9 +350,36 @@ async fn a_lag_gate_that_never_opens_fences_nothing() {
     scene.drop_slots().await;
 }
 
+/// An idle source drains through the marker; a schema tool's version
+/// table is baselined on green by a user step and compared before the
+/// switch; a post-cutover check runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_idle_source_still_drains_through_the_marker() {
-    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    let scene = Scene::new(
+        Engine::Postgres,
+        Engine::Postgres,
+        r#"[[steps]]
+at = "verified"
+name = "baseline-green"
+sql = "INSERT INTO schema_version VALUES ('2')"
+side = "green"
+
+[[versions]]
+query = "SELECT v FROM schema_version ORDER BY v"
+
+[[post_checks]]
+name = "error rate"
+run = ["echo", "0.25"]
+max = 1.0
+"#,
+    )
+    .await;
+    exec(
+        &scene.blue,
+        "CREATE TABLE schema_version (v text); INSERT INTO schema_version VALUES ('2')",
+    )
+    .await;
+    exec(&scene.green, "CREATE TABLE schema_version (v text)").await;
     scene.set_plan(
         "first_write_timeout = \"20s\"",
         "first_write_timeout = \"1s\"",
@@ -364,8 +391,93 @@ async fn an_idle_source_still_drains_through_the_marker() {
     assert_eq!(drain["step"], "drain");
     assert!(drain["ms"].as_i64().unwrap() < 5000, "{drain}");
     assert!(out.report["notes"].to_string().contains("open-ended"));
+    let gates = out.report["gates"].to_string();
+    assert!(
+        gates.contains("versions") && gates.contains("error rate"),
+        "{gates}"
+    );
     let marker = count(&scene.green, "SELECT count(*) FROM ferry_cutover_marker").await;
     assert_eq!(marker, 1);
+    scene.drop_slots().await;
+}
+
+/// A version table green lacks stops the cutover before the switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn schema_tool_versions_that_differ_abort_before_the_switch() {
+    let scene = Scene::new(
+        Engine::Postgres,
+        Engine::MySql,
+        "[[versions]]\nquery = \"SELECT v FROM schema_version\"\n",
+    )
+    .await;
+    exec(
+        &scene.blue,
+        "CREATE TABLE schema_version (v text); INSERT INTO schema_version VALUES ('2')",
+    )
+    .await;
+    exec(&scene.green, "CREATE TABLE schema_version (v text)").await;
+    let out = scene.ferry(&["--execute"]);
+    assert_eq!(out.code, 4, "{}", out.all());
+    assert!(
+        out.report["abort_reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("versions"),
+        "{}",
+        out.all()
+    );
+    assert!(scene.blue_writable().await);
+    scene.drop_slots().await;
+}
+
+/// A postpone file holds the cutover in READY with the sync running
+/// until `ferry cutover go`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_postpone_file_holds_in_ready_until_go() {
+    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    let postpone = scene.dir.path().join("postpone");
+    std::fs::write(&postpone, "").unwrap();
+    let text = std::fs::read_to_string(&scene.plan).unwrap();
+    std::fs::write(
+        &scene.plan,
+        format!(
+            "{text}\n[control]\npostpone_file = \"{}\"\n",
+            postpone.display()
+        ),
+    )
+    .unwrap();
+    scene.set_plan(
+        "first_write_timeout = \"20s\"",
+        "first_write_timeout = \"1s\"",
+    );
+    let plan = scene.plan.display().to_string();
+    let child = scene
+        .command(&["--execute", "--format", "json", &plan])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = scene.ferry(&["status"]);
+        if status.phase() == "ready" {
+            break;
+        }
+        assert!(Instant::now() < until, "never READY: {}", status.all());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        scene.ferry(&["status"]).phase(),
+        "ready",
+        "held by the postpone file"
+    );
+    assert!(scene.blue_writable().await);
+    let go = scene.ferry(&["go"]);
+    assert_eq!(go.code, 0, "{}", go.all());
+    let out: Outcome = child.wait_with_output().unwrap().into();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.phase(), "done");
     scene.drop_slots().await;
 }
 

@@ -370,7 +370,7 @@ impl VersionTable {
     }
 
     pub fn label(&self) -> String {
-        self.tool.clone().unwrap_or_else(|| "versions".into())
+        self.tool.clone().unwrap_or_else(|| "schema".into())
     }
 }
 

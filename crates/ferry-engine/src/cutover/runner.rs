@@ -556,17 +556,6 @@ impl<'a> Runner<'a> {
                 format!("{} tables, {rows} rows equal", report.tables.len())
             }
         };
-        for v in &self.ctx.plan.versions {
-            let c = checks::versions_equal(v, &self.legs, true).await?;
-            self.ctx
-                .emit(CutoverEvent::CutoverCheck { check: c.clone() });
-            if !c.ok {
-                return Err(Error::Invalid(format!(
-                    "the {} differs: {}",
-                    c.name, c.value
-                )));
-            }
-        }
         self.m.data.verified_ms = Some(now_ms());
         self.step_done("verify", started, Some(detail));
         self.advance(CutoverPhase::Verified).await
@@ -683,6 +672,17 @@ impl<'a> Runner<'a> {
 
     async fn switch(&mut self) -> Result<Option<Ending>> {
         self.user_steps(StepPoint::BeforeSwitch, true).await?;
+        for v in &self.ctx.plan.versions {
+            let c = checks::versions_equal(v, &self.legs, true).await?;
+            self.ctx
+                .emit(CutoverEvent::CutoverCheck { check: c.clone() });
+            if !c.ok {
+                return Err(Error::Invalid(format!(
+                    "the {} differ: {}",
+                    c.name, c.value
+                )));
+            }
+        }
         if self.remaining().is_zero() {
             return Err(Error::Invalid(format!(
                 "the freeze budget of {} ran out before the switch",
