@@ -142,10 +142,9 @@ impl<'a> Runner<'a> {
             match step {
                 Ok(Some(ending)) => return Ok(ending),
                 Ok(None) => continue,
-                Err(e)
-                    if (phase.fenced_before_switch() || phase == CutoverPhase::Switching)
-                        && !self.aborting =>
-                {
+                // Judged by where the machine is now, not where the step
+                // began: a step that moved to SWITCHING is past undoing.
+                Err(e) if self.m.phase.fenced_before_switch() && !self.aborting => {
                     let reason = ferry_core::error::chain_line(&e);
                     return self.abort(&reason).await;
                 }
@@ -1051,11 +1050,15 @@ impl<'a> Runner<'a> {
         self.m.data.abort_reason = Some(reason.to_string());
         self.m.data.aborted_by = Some("runner".into());
         self.ctx.note(format!("aborting: {reason}"));
-        if self.m.advance(CutoverPhase::Aborting).await.is_err() {
-            // The guardian got there first; it lifts the fence.
+        if let Err(e) = self.m.advance(CutoverPhase::Aborting).await {
+            // Someone else moved the machine: the guardian (aborting too,
+            // so the undo below repeats its own, harmlessly) or a switch
+            // that started, which nothing may undo.
             self.m.reload().await?;
-            if self.m.phase == CutoverPhase::Aborted {
-                return Ok(Ending::Aborted);
+            match self.m.phase {
+                CutoverPhase::Aborted => return Ok(Ending::Aborted),
+                CutoverPhase::Aborting => {}
+                _ => return Err(e),
             }
         }
         self.undo(reason).await
