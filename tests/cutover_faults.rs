@@ -318,6 +318,24 @@ async fn a_long_transaction_on_blue_is_a_no_go() {
     assert_eq!(out.phase(), "preflight");
     assert!(scene.blue_writable().await);
     drop(held);
+    // An application role the fence would not stop is a NO-GO too.
+    exec(
+        &scene.blue,
+        &format!("ALTER ROLE \"{}\" SUPERUSER", scene.blue_app.user),
+    )
+    .await;
+    let dry = scene.ferry(&[]);
+    exec(
+        &scene.blue,
+        &format!("ALTER ROLE \"{}\" NOSUPERUSER", scene.blue_app.user),
+    )
+    .await;
+    assert_eq!(dry.code, 3, "{}", dry.all());
+    assert!(
+        dry.report["checks"].to_string().contains("is a superuser"),
+        "{}",
+        dry.all()
+    );
     scene.drop_slots().await;
 }
 
