@@ -29,12 +29,14 @@
 
 mod checks;
 mod dryrun;
+mod entry;
 pub mod guardian;
 mod hooks;
 pub mod plan;
 pub mod report;
 mod runner;
 pub mod state;
+mod switch;
 
 use std::sync::Arc;
 
@@ -49,9 +51,9 @@ use crate::job::TableOptions;
 use crate::run::load_mappings;
 use crate::{plan_tables, Job, Selection};
 
+pub use entry::{confirm, dry_run, execute, go, resume, rollback, status, DryRun};
 pub use plan::Plan;
 pub use report::CutoverReport;
-pub use runner::{confirm, dry_run, execute, go, resume, rollback, status, DryRun};
 pub use state::{CheckValue, Direction};
 
 /// What the binary renders as the cutover runs.

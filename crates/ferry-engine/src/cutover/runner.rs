@@ -15,17 +15,12 @@ use ferry_core::{Error, Result};
 use ferry_state::{CutoverPhase, StepStatus};
 
 use super::checks::{self, fence_spec};
-use super::hooks::{self, Outcome};
-use super::plan::{FenceMethod, SideName, StepPoint, SwitchKind, VerifyMode};
-use super::report::CutoverReport;
-use super::state::{
-    now_ms, CheckValue, CutoverData, Direction, ForwardResult, GeneratorMove, Machine, StepTime,
-};
+use super::hooks;
+use super::plan::{FenceMethod, SideName, StepPoint, VerifyMode};
+use super::state::{now_ms, CheckValue, Direction, GeneratorMove, Machine, StepTime};
 use super::{Ctx, CutoverEvent, Ending, Legs};
 use crate::sync::{sync_job, SyncOptions, SyncReport, Until};
 use crate::verify::{verify, VerifyOptions};
-
-pub use super::dryrun::{dry_run, DryRun};
 
 /// What the forward sync last said, for the lag gate.
 #[derive(Debug, Clone, Copy)]
@@ -71,8 +66,8 @@ impl SyncTask {
 
 /// The runner of one direction.
 pub(super) struct Runner<'a> {
-    ctx: &'a Ctx,
-    legs: Legs,
+    pub(super) ctx: &'a Ctx,
+    pub(super) legs: Legs,
     pub(super) m: Machine,
     sync: Option<SyncTask>,
     /// Set while a freeze is being undone, so the undo is not undone twice.
@@ -95,7 +90,7 @@ impl<'a> Runner<'a> {
         })
     }
 
-    fn marker_key(&self) -> String {
+    pub(super) fn marker_key(&self) -> String {
         let dir = match self.m.data.direction {
             Direction::Forward => "forward",
             Direction::Rollback => "rollback",
@@ -103,12 +98,12 @@ impl<'a> Runner<'a> {
         format!("{}/{dir}", self.m.run_id)
     }
 
-    fn remaining(&self) -> Duration {
+    pub(super) fn remaining(&self) -> Duration {
         let left = self.m.data.deadline_ms.unwrap_or(i64::MAX) - now_ms();
         Duration::from_millis(u64::try_from(left).unwrap_or(0))
     }
 
-    async fn advance(&mut self, phase: CutoverPhase) -> Result<()> {
+    pub(super) async fn advance(&mut self, phase: CutoverPhase) -> Result<()> {
         self.m.advance(phase).await?;
         self.ctx.emit(CutoverEvent::CutoverPhase {
             phase,
@@ -118,7 +113,7 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    fn step_done(&mut self, step: &str, started_ms: i64, detail: Option<String>) {
+    pub(super) fn step_done(&mut self, step: &str, started_ms: i64, detail: Option<String>) {
         let ended_ms = now_ms();
         self.ctx.emit(CutoverEvent::CutoverStep {
             step: step.into(),
@@ -394,7 +389,7 @@ impl<'a> Runner<'a> {
         self.refence().await
     }
 
-    fn spawn_guardian(&mut self) {
+    pub(super) fn spawn_guardian(&mut self) {
         if !self.ctx.plan.freeze.guardian {
             return;
         }
@@ -667,341 +662,11 @@ impl<'a> Runner<'a> {
         self.advance(CutoverPhase::ReverseArmed).await
     }
 
-    // REVERSE_ARMED → SWITCHING → SWITCHED --------------------------------
-
-    async fn switch(&mut self) -> Result<Option<Ending>> {
-        self.user_steps(StepPoint::BeforeSwitch, true).await?;
-        for v in &self.ctx.plan.versions {
-            let c = checks::versions_equal(v, &self.legs, true).await?;
-            self.ctx
-                .emit(CutoverEvent::CutoverCheck { check: c.clone() });
-            if !c.ok {
-                return Err(Error::Invalid(format!(
-                    "the {} differ: {}",
-                    c.name, c.value
-                )));
-            }
-        }
-        if self.remaining().is_zero() {
-            return Err(Error::Invalid(format!(
-                "the freeze budget of {} ran out before the switch",
-                secs(self.ctx.plan.freeze.budget.0)
-            )));
-        }
-        let started = now_ms();
-        self.m.data.switch_started_ms = Some(started);
-        self.m
-            .log_step(
-                "switch",
-                StepStatus::Running,
-                &serde_json::json!({ "to": self.legs.new.label }),
-            )
-            .await?;
-        self.advance(CutoverPhase::Switching).await?;
-        let verdict = self.do_switch().await;
-        self.decide_switch(verdict, started).await
-    }
-
-    async fn decide_switch(&mut self, verdict: Verdict, started: i64) -> Result<Option<Ending>> {
-        match verdict {
-            Verdict::Switched(detail) => {
-                self.m.data.switched_ms = Some(now_ms());
-                self.m
-                    .log_step(
-                        "switch",
-                        StepStatus::Done,
-                        &serde_json::json!({ "detail": detail }),
-                    )
-                    .await?;
-                self.step_done("switch", started, Some(detail));
-                self.advance(CutoverPhase::Switched).await?;
-                Ok(None)
-            }
-            Verdict::NotSwitched(detail) => {
-                self.m
-                    .log_step(
-                        "switch",
-                        StepStatus::Failed,
-                        &serde_json::json!({ "detail": detail }),
-                    )
-                    .await?;
-                self.abort(&format!("the switch did not happen: {detail}"))
-                    .await
-                    .map(Some)
-            }
-            Verdict::Unknown(detail) => {
-                self.m.data.notes.push(format!(
-                    "switch outcome unknown ({detail}): {} stays fenced; run `ferry cutover \
-                     confirm green` or `confirm blue` once you know where the application writes",
-                    self.legs.old.label
-                ));
-                self.m
-                    .log_step(
-                        "switch",
-                        StepStatus::Failed,
-                        &serde_json::json!({ "unknown": detail }),
-                    )
-                    .await?;
-                self.advance(CutoverPhase::SwitchUnknown).await?;
-                Ok(Some(Ending::SwitchUnknown))
-            }
-        }
-    }
-
-    /// A runner died in SWITCHING: ask the probe, if there is one.
-    async fn switch_interrupted(&mut self) -> Result<Option<Ending>> {
-        let started = self.m.data.switch_started_ms.unwrap_or_else(now_ms);
-        let verdict = match self.probe().await? {
-            Some(true) => Verdict::Switched("the probe says the switch happened".into()),
-            _ => Verdict::Unknown("ferry stopped during the switch".into()),
-        };
-        self.decide_switch(verdict, started).await
-    }
-
-    /// The switch probe: `Some(true)` traffic goes to the new side,
-    /// `Some(false)` to the old one, `None` no probe or no clear answer.
-    async fn probe(&self) -> Result<Option<bool>> {
-        let s = &self.ctx.plan.switch;
-        match s.kind {
-            SwitchKind::Command => {
-                let Some(verify) = &s.verify else {
-                    return Ok(None);
-                };
-                Ok(
-                    match hooks::run(verify, &self.env("switch"), s.timeout.0).await? {
-                        Outcome::Exited { code: 0, .. } => Some(true),
-                        Outcome::Exited { code: 1, .. } => Some(false),
-                        _ => None,
-                    },
-                )
-            }
-            SwitchKind::Pgbouncer => {
-                let Some(pb) = &s.pgbouncer else {
-                    return Ok(None);
-                };
-                let admin = ferry_core::DbUrl::parse(&super::plan::expand(&pb.admin_url)?)?;
-                Ok(
-                    match crate::adapter::pgbouncer_points_at(&admin, &pb.database).await {
-                        Ok((host, port)) => {
-                            let (n, o) = (&self.legs.new.url, &self.legs.old.url);
-                            if host == n.host && port == n.port {
-                                Some(true)
-                            } else if host == o.host && port == o.port {
-                                Some(false)
-                            } else {
-                                None
-                            }
-                        }
-                        Err(_) => None,
-                    },
-                )
-            }
-        }
-    }
-
-    async fn do_switch(&self) -> Verdict {
-        let s = &self.ctx.plan.switch;
-        let done = match s.kind {
-            SwitchKind::Command => hooks::run(&s.command, &self.env("switch"), s.timeout.0)
-                .await
-                .map(|o| (o.ok(), o.describe())),
-            SwitchKind::Pgbouncer => match &s.pgbouncer {
-                None => Err(Error::Bug("pgbouncer switch without settings".into())),
-                Some(pb) => {
-                    let run = async {
-                        let admin = ferry_core::DbUrl::parse(&super::plan::expand(&pb.admin_url)?)?;
-                        crate::adapter::pgbouncer_switch(
-                            &admin,
-                            &pb.database,
-                            &pb.ini,
-                            &self.legs.new.url,
-                        )
-                        .await
-                    };
-                    match tokio::time::timeout(s.timeout.0, run).await {
-                        Ok(Ok(())) => Ok((true, "pgbouncer repointed".to_string())),
-                        Ok(Err(e)) => Ok((false, ferry_core::error::chain_line(&e))),
-                        Err(_) => Ok((false, "timed out".to_string())),
-                    }
-                }
-            },
-        };
-        let (ran_ok, detail) = match done {
-            Ok(d) => d,
-            Err(e) => return Verdict::Unknown(ferry_core::error::chain_line(&e)),
-        };
-        let probe = self.probe().await.unwrap_or(None);
-        match (ran_ok, probe) {
-            (true, None) if s.verify.is_none() && s.kind == SwitchKind::Command => {
-                Verdict::Switched(detail)
-            }
-            (_, Some(true)) => Verdict::Switched(detail),
-            (false, Some(false)) => Verdict::NotSwitched(detail),
-            (true, Some(false)) => {
-                Verdict::Unknown(format!("{detail}, but the probe says it did not switch"))
-            }
-            (_, None) => Verdict::Unknown(detail),
-        }
-    }
-
-    /// The variables every hook and step gets.
-    fn env(&self, step: &str) -> Vec<(String, String)> {
-        let d = &self.m.data;
-        let elapsed = d.fence_started_ms.map_or(0, |t| now_ms() - t);
-        vec![
-            ("FERRY_RUN_ID".into(), self.m.run_id.clone()),
-            ("FERRY_ATTEMPT".into(), self.m.attempt.to_string()),
-            ("FERRY_STEP".into(), step.into()),
-            ("FERRY_SWITCH_TO".into(), self.legs.new.label.into()),
-            ("FERRY_SWITCH_FROM".into(), self.legs.old.label.into()),
-            (
-                "FERRY_DIRECTION".into(),
-                match d.direction {
-                    Direction::Forward => "forward".into(),
-                    Direction::Rollback => "rollback".into(),
-                },
-            ),
-            ("FERRY_FREEZE_ELAPSED_MS".into(), elapsed.to_string()),
-            (
-                "FERRY_FREEZE_BUDGET_MS".into(),
-                self.ctx.plan.freeze.budget.0.as_millis().to_string(),
-            ),
-            (
-                "FERRY_PLAN".into(),
-                self.ctx.plan.origin.display().to_string(),
-            ),
-        ]
-    }
-
-    // SWITCHED → GREEN_OPEN → DONE ----------------------------------------
-
-    async fn open(&mut self) -> Result<()> {
-        self.user_steps(StepPoint::AfterSwitch, false).await.ok();
-        let started = now_ms();
-        let detail = match (&self.m.data.direction, &self.m.data.forward) {
-            (Direction::Rollback, Some(f)) => {
-                self.legs.new.adapter.lift_fence(&f.fence).await?;
-                "blue's fence lifted".to_string()
-            }
-            _ => format!("{} takes writes", self.legs.new.label),
-        };
-        self.m.data.open_ms = Some(now_ms());
-        self.step_done("open", started, Some(detail));
-        self.advance(CutoverPhase::GreenOpen).await
-    }
-
-    async fn finish(&mut self) -> Result<Option<Ending>> {
-        self.user_steps(StepPoint::GreenOpen, false).await.ok();
-        if let (Some(slot), Some(pos)) = (
-            self.m.data.armed_slot.clone(),
-            self.m.data.armed_position.clone(),
-        ) {
-            if self.m.data.first_commit_us.is_none() {
-                let until = Instant::now() + self.ctx.plan.after.first_write_timeout.0;
-                let tables = self.legs.new_tables();
-                while Instant::now() < until {
-                    if let Some(t) = self
-                        .legs
-                        .new
-                        .adapter
-                        .first_commit_after(&slot, &pos, &tables)
-                        .await?
-                    {
-                        self.m.data.first_commit_us = Some(t);
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                if self.m.data.first_commit_us.is_none() {
-                    self.m.data.notes.push(format!(
-                        "no application commit on {} within {:?}: the window is open-ended",
-                        self.legs.new.label, self.ctx.plan.after.first_write_timeout.0
-                    ));
-                }
-            }
-        }
-        let failed = self.post_checks().await?;
-        self.finalize().await?;
-        self.m.data.done_ms = Some(now_ms());
-        self.advance(CutoverPhase::Done).await?;
-        Ok(Some(if failed {
-            Ending::DoneWithFailedChecks
-        } else {
-            Ending::Done
-        }))
-    }
-
-    /// Post-cutover checks; whether one failed (never a rollback by itself).
-    async fn post_checks(&mut self) -> Result<bool> {
-        let mut failed = false;
-        for c in &self.ctx.plan.post_checks {
-            let until = Instant::now() + c.duration.map_or(Duration::ZERO, |d| d.0);
-            let mut worst = f64::MIN;
-            let mut problem = None;
-            loop {
-                match hooks::run(&c.run, &self.env("post_check"), Duration::from_secs(30)).await? {
-                    Outcome::Exited { code: 0, tail } => match hooks::number_in(&tail) {
-                        Some(v) => worst = worst.max(v),
-                        None => problem = Some(format!("printed no number ({tail})")),
-                    },
-                    other => problem = Some(other.describe()),
-                }
-                if problem.is_some() || Instant::now() >= until {
-                    break;
-                }
-                tokio::time::sleep(c.every.0).await;
-            }
-            let ok = problem.is_none() && worst <= c.max;
-            failed |= !ok;
-            let check = CheckValue {
-                name: c.name.clone(),
-                ok,
-                value: problem.unwrap_or_else(|| format!("{worst}")),
-                limit: format!("≤ {}", c.max),
-            };
-            self.ctx.emit(CutoverEvent::CutoverCheck {
-                check: check.clone(),
-            });
-            self.m.data.gates.push(check);
-        }
-        Ok(failed)
-    }
-
-    async fn finalize(&mut self) -> Result<()> {
-        match self.m.data.direction {
-            Direction::Forward => {
-                // The forward stream is finished: blue's slot would only
-                // keep WAL from now on.
-                self.legs
-                    .old
-                    .adapter
-                    .drop_change_stream(&self.legs.stream_slot)
-                    .await?;
-                self.m.data.forward = Some(ForwardResult {
-                    fence: self.m.data.fence.clone().unwrap_or_default(),
-                    reverse_slot: self.m.data.armed_slot.clone(),
-                    reverse_position: self.m.data.armed_position.clone(),
-                });
-            }
-            Direction::Rollback => {
-                self.legs
-                    .old
-                    .adapter
-                    .drop_change_stream(&self.legs.stream_slot)
-                    .await?;
-                if let Some(slot) = &self.m.data.armed_slot {
-                    self.legs.new.adapter.drop_change_stream(slot).await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     // User steps ------------------------------------------------------------
 
     /// Runs the plan's steps at `at`; inside the freeze each gets at most
     /// what is left of the budget.
-    async fn user_steps(&mut self, at: StepPoint, in_freeze: bool) -> Result<()> {
+    pub(super) async fn user_steps(&mut self, at: StepPoint, in_freeze: bool) -> Result<()> {
         let steps: Vec<_> = self.ctx.plan.steps_at(at).cloned().collect();
         for s in steps {
             let started = now_ms();
@@ -1105,191 +770,4 @@ impl<'a> Runner<'a> {
         self.advance(CutoverPhase::Aborted).await?;
         Ok(Ending::Aborted)
     }
-}
-
-/// What a switch came to.
-enum Verdict {
-    Switched(String),
-    NotSwitched(String),
-    Unknown(String),
-}
-
-// Entry points ---------------------------------------------------------------
-
-async fn machine(ctx: &Ctx) -> Result<Machine> {
-    let store = crate::run::open_store(&ctx.job, &ctx.plan.run_id()).await?;
-    Machine::load(store, &ctx.plan.run_id()).await
-}
-
-fn fresh(direction: Direction, ctx: &Ctx, prev: &CutoverData) -> CutoverData {
-    CutoverData {
-        direction,
-        plan_hash: ctx.plan.hash(),
-        started_ms: now_ms(),
-        forward: prev.forward.clone(),
-        ..CutoverData::default()
-    }
-}
-
-async fn finish_run(runner: &mut Runner<'_>) -> Result<(Ending, CutoverReport)> {
-    let ending = runner.run().await?;
-    Ok((ending, CutoverReport::of(&runner.m, ending)))
-}
-
-/// `ferry cutover plan.toml --execute`: a new attempt from PREFLIGHT.
-pub async fn execute(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
-    let mut m = machine(ctx).await?;
-    if m.exists() {
-        use CutoverPhase::*;
-        match (m.phase, m.data.direction) {
-            (Preflight | Ready | Aborted, Direction::Forward) => {}
-            (Done, Direction::Forward) => {
-                return Err(Error::Invalid(
-                    "this cutover is done; `ferry cutover rollback` goes back".into(),
-                ))
-            }
-            (Done | Aborted | Preflight | Ready, Direction::Rollback) => {
-                return Err(Error::Invalid(
-                    "this cutover was rolled back; cutting over again needs a new copy and sync \
-                     (and a new plan name)"
-                        .into(),
-                ))
-            }
-            (phase, _) => {
-                return Err(Error::Invalid(format!(
-                    "an attempt is in progress ({phase}): run `ferry cutover resume`"
-                )))
-            }
-        }
-    }
-    let data = fresh(Direction::Forward, ctx, &m.data);
-    let attempt = m.attempt + 1;
-    m.start_attempt(attempt, data).await?;
-    ctx.emit(CutoverEvent::CutoverPhase {
-        phase: CutoverPhase::Preflight,
-        attempt,
-        at_ms: now_ms(),
-    });
-    let mut runner = Runner::new(ctx, m).await?;
-    finish_run(&mut runner).await
-}
-
-/// `ferry cutover rollback plan.toml --execute`: the mirror plan.
-pub async fn rollback(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
-    let mut m = machine(ctx).await?;
-    use CutoverPhase::*;
-    match (m.phase, m.data.direction) {
-        (Done, Direction::Forward) => {}
-        (Preflight | Ready | Aborted, Direction::Rollback) => {}
-        (phase, direction) => {
-            return Err(Error::Invalid(format!(
-                "nothing to roll back: the cutover is {phase} ({direction:?}); a rollback \
-                 follows a done cutover"
-            )))
-        }
-    }
-    if m.data
-        .forward
-        .as_ref()
-        .and_then(|f| f.reverse_slot.as_ref())
-        .is_none()
-    {
-        return Err(Error::Invalid(
-            "the cutover armed no way back (after.reverse_sync = false)".into(),
-        ));
-    }
-    if !ctx.green.adapter.reads_change_stream() {
-        return Err(Error::Invalid(format!(
-            "the way back reads green's change stream, and ferry does not read {}'s yet",
-            ctx.green.adapter.engine()
-        )));
-    }
-    let data = fresh(Direction::Rollback, ctx, &m.data);
-    let attempt = m.attempt + 1;
-    m.start_attempt(attempt, data).await?;
-    let mut runner = Runner::new(ctx, m).await?;
-    finish_run(&mut runner).await
-}
-
-/// `ferry cutover resume plan.toml`: carries on after a crash. Inside the
-/// freeze it re-applies the step it was in (all are idempotent) while the
-/// budget lasts, else undoes the attempt.
-pub async fn resume(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
-    let m = machine(ctx).await?;
-    if !m.exists() {
-        return Err(Error::Invalid("no cutover to resume".into()));
-    }
-    let phase = m.phase;
-    let mut runner = Runner::new(ctx, m).await?;
-    if phase.fenced_before_switch() {
-        if runner.remaining().is_zero() {
-            let ending = runner
-                .abort("the freeze budget passed while ferry was not running")
-                .await?;
-            let report = CutoverReport::of(&runner.m, ending);
-            return Ok((ending, report));
-        }
-        runner.spawn_guardian();
-    }
-    finish_run(&mut runner).await
-}
-
-/// `ferry cutover confirm green|blue`: a human says where the application
-/// writes after an unknown switch.
-pub async fn confirm(ctx: &Ctx, new_side: bool) -> Result<(Ending, CutoverReport)> {
-    let m = machine(ctx).await?;
-    if !matches!(
-        m.phase,
-        CutoverPhase::SwitchUnknown | CutoverPhase::Switching
-    ) {
-        return Err(Error::Invalid(format!(
-            "nothing to confirm: the cutover is {}",
-            m.phase
-        )));
-    }
-    let mut runner = Runner::new(ctx, m).await?;
-    let who = if new_side {
-        runner.legs.new.label
-    } else {
-        runner.legs.old.label
-    };
-    runner.m.data.notes.push(format!(
-        "the operator confirmed the application writes to {who}"
-    ));
-    if new_side {
-        runner.m.data.switched_ms = Some(now_ms());
-        runner.advance(CutoverPhase::Switched).await?;
-        finish_run(&mut runner).await
-    } else {
-        let ending = runner
-            .abort("the operator confirmed the switch did not happen")
-            .await?;
-        let report = CutoverReport::of(&runner.m, ending);
-        Ok((ending, report))
-    }
-}
-
-/// `ferry cutover go plan.toml`: the human's moment (over a postpone file).
-pub async fn go(ctx: &Ctx) -> Result<CutoverReport> {
-    let mut m = machine(ctx).await?;
-    for _ in 0..20 {
-        m.reload().await?;
-        if !matches!(m.phase, CutoverPhase::Preflight | CutoverPhase::Ready) {
-            return Err(Error::Invalid(format!(
-                "`go` is for a cutover waiting in READY; it is {}",
-                m.phase
-            )));
-        }
-        m.data.go_requested_ms = Some(now_ms());
-        if m.save().await.is_ok() {
-            return Ok(CutoverReport::of(&m, Ending::Reported));
-        }
-    }
-    Err(Error::Invalid("the cutover state kept changing".into()))
-}
-
-/// `ferry cutover status plan.toml`.
-pub async fn status(ctx: &Ctx) -> Result<Option<CutoverReport>> {
-    let m = machine(ctx).await?;
-    Ok(m.exists().then(|| CutoverReport::of(&m, Ending::Reported)))
 }
