@@ -188,9 +188,11 @@ async fn killed_in_fenced_the_guardian_lifts_the_fence_and_a_new_attempt_complet
     assert_eq!(status.report["aborted_by"], "guardian", "{}", status.all());
     let resumed = scene.ferry(&["resume"]);
     assert_eq!(resumed.code, 4, "{}", resumed.all());
-    // Without the step, a second attempt goes through.
+    // Without the step (and with a budget a loaded machine's verify fits
+    // in), a second attempt goes through.
     let text = std::fs::read_to_string(&scene.plan).unwrap();
     std::fs::write(&scene.plan, text.replace(&step, "")).unwrap();
+    scene.set_plan("budget = \"3s\"", "budget = \"30s\"");
     let out = scene.ferry(&["--execute"]);
     tokio::time::sleep(Duration::from_millis(800)).await;
     let log = sim.stop().await;
