@@ -148,12 +148,16 @@ pub trait CutoverSupport: Send + Sync {
         attempt: u32,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// Whether the marker row `(run, attempt)` is in `table`.
-    fn marker_present(
+    /// Waits up to `within` for the marker row `(run, attempt)` to be in
+    /// `table`, polling every few milliseconds in one session (a session per
+    /// poll would cost a connection, with its authentication, each time,
+    /// inside the freeze); whether it is there.
+    fn wait_for_marker(
         &self,
         table: &TableRef,
         run: &str,
         attempt: u32,
+        within: std::time::Duration,
     ) -> impl Future<Output = Result<bool>> + Send;
 
     /// The generators behind the columns of `tables`. Reads only.

@@ -549,8 +549,14 @@ impl Adapter {
         dispatch!(self, a => a.write_marker(table, run, attempt).await)
     }
 
-    pub async fn marker_present(&self, table: &TableRef, run: &str, attempt: u32) -> Result<bool> {
-        dispatch!(self, a => a.marker_present(table, run, attempt).await)
+    pub async fn wait_for_marker(
+        &self,
+        table: &TableRef,
+        run: &str,
+        attempt: u32,
+        within: std::time::Duration,
+    ) -> Result<bool> {
+        dispatch!(self, a => a.wait_for_marker(table, run, attempt, within).await)
     }
 
     pub async fn generators(&self, tables: &[TableRef]) -> Result<Vec<Generator>> {

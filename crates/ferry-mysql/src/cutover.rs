@@ -316,20 +316,31 @@ impl ferry_core::cutover::CutoverSupport for MySqlAdapter {
         Ok(())
     }
 
-    async fn marker_present(&self, table: &TableRef, run: &str, attempt: u32) -> Result<bool> {
+    async fn wait_for_marker(
+        &self,
+        table: &TableRef,
+        run: &str,
+        attempt: u32,
+        within: Duration,
+    ) -> Result<bool> {
         let mut conn = self.connect().await?;
-        let found: Option<u8> = conn
-            .exec_first(
-                format!(
-                    "SELECT 1 FROM {} WHERE run_id = ? AND attempt = ?",
-                    self.qualified(table)
-                ),
-                (run, attempt),
-            )
-            .await
-            .map_err(ctx("looking for the drain marker"))?;
+        let sql = format!(
+            "SELECT 1 FROM {} WHERE run_id = ? AND attempt = ?",
+            self.qualified(table)
+        );
+        let until = Instant::now() + within;
+        let found = loop {
+            let found: Option<u8> = conn
+                .exec_first(sql.as_str(), (run, attempt))
+                .await
+                .map_err(ctx("looking for the drain marker"))?;
+            if found.is_some() || Instant::now() >= until {
+                break found.is_some();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
         disconnect(conn).await;
-        Ok(found.is_some())
+        Ok(found)
     }
 
     async fn generators(&self, tables: &[TableRef]) -> Result<Vec<Generator>> {

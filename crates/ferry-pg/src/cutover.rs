@@ -376,20 +376,31 @@ impl ferry_core::cutover::CutoverSupport for PgAdapter {
             .map_err(ctx("writing the drain marker"))
     }
 
-    async fn marker_present(&self, table: &TableRef, run: &str, attempt: u32) -> Result<bool> {
+    async fn wait_for_marker(
+        &self,
+        table: &TableRef,
+        run: &str,
+        attempt: u32,
+        within: Duration,
+    ) -> Result<bool> {
         let client = self.connect().await?;
         let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
-        let row = client
-            .query_one(
-                &format!(
-                    "SELECT EXISTS (SELECT 1 FROM {} WHERE run_id = $1 AND attempt = $2)",
-                    qualified(table)
-                ),
-                &[&run, &attempt],
-            )
-            .await
-            .map_err(ctx("looking for the drain marker"))?;
-        Ok(row.get(0))
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE run_id = $1 AND attempt = $2)",
+            qualified(table)
+        );
+        let until = Instant::now() + within;
+        loop {
+            let found: bool = client
+                .query_one(&sql, &[&run, &attempt])
+                .await
+                .map_err(ctx("looking for the drain marker"))?
+                .get(0);
+            if found || Instant::now() >= until {
+                return Ok(found);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     async fn generators(&self, tables: &[TableRef]) -> Result<Vec<Generator>> {

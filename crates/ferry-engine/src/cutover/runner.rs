@@ -473,11 +473,18 @@ impl<'a> Runner<'a> {
             if let Some(e) = self.sync_failed().await {
                 return Err(e);
             }
+            // One session polls for a while; between, the sync's health.
+            let left = until.saturating_duration_since(Instant::now());
             if self
                 .legs
                 .new
                 .adapter
-                .marker_present(&self.legs.marker_new, &key, attempt)
+                .wait_for_marker(
+                    &self.legs.marker_new,
+                    &key,
+                    attempt,
+                    left.min(Duration::from_millis(500)),
+                )
                 .await?
             {
                 break;
@@ -488,7 +495,6 @@ impl<'a> Runner<'a> {
                     secs(limit)
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         if let Some(s) = self.sync.take() {
             s.stop().await?;
