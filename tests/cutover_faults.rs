@@ -563,3 +563,58 @@ async fn the_dry_run_prints_every_step_and_changes_nothing() {
     }
     scene.drop_slots().await;
 }
+
+/// A fence by the plan's own commands (here psql revoking and ending the
+/// application's sessions, as an application's read-only switch would):
+/// the cutover and its rollback, each side fenced by the command told
+/// which side it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_command_fence_cuts_over_and_rolls_back() {
+    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    let d = scene.dir.path();
+    let pick = format!(
+        "if [ \"$FERRY_FENCE_SIDE\" = blue ]; then U=\"$BLUE_URL\"; R={}; else U=\"$GREEN_URL\"; R={}; fi\n",
+        scene.blue_app.user, scene.green_app.user
+    );
+    std::fs::write(
+        d.join("fence.sh"),
+        format!(
+            "{pick}psql \"$U\" -qAt -v ON_ERROR_STOP=1 -c \"REVOKE INSERT, UPDATE, DELETE ON items, accounts FROM $R\" \
+             -c \"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '$R'\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("unfence.sh"),
+        format!("{pick}psql \"$U\" -qAt -v ON_ERROR_STOP=1 -c \"GRANT INSERT, UPDATE, DELETE ON items, accounts TO $R\"\n"),
+    )
+    .unwrap();
+    scene.set_plan(
+        "grace = \"500ms\"",
+        &format!(
+            "grace = \"500ms\"\nmethod = \"command\"\ncommand = [\"sh\", \"{f}\"]\nundo = [\"sh\", \"{u}\"]",
+            f = d.join("fence.sh").display(),
+            u = d.join("unfence.sh").display()
+        ),
+    );
+    let sim = scene.sim(100.0);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let out = scene.ferry(&["--execute"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(!scene.blue_writable().await, "the command fenced blue");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let back = scene.ferry(&["rollback", "--execute"]);
+    assert_eq!(back.code, 0, "{}", back.all());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let log = sim.stop().await;
+    assert!(scene.blue_writable().await, "the undo command opened blue");
+    let bad = log.check(&scene.blue, None).await;
+    assert!(
+        bad.is_empty(),
+        "{}\n{}\n{}",
+        bad.join("\n"),
+        out.all(),
+        back.all()
+    );
+    scene.drop_slots().await;
+}

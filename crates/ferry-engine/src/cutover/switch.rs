@@ -10,7 +10,7 @@ use ferry_state::{CutoverPhase, StepStatus};
 
 use super::checks;
 use super::hooks::{self, Outcome};
-use super::plan::{StepPoint, SwitchKind};
+use super::plan::{FenceMethod, StepPoint, SwitchKind};
 use super::runner::Runner;
 use super::state::{now_ms, CheckValue, Direction, ForwardResult};
 use super::{CutoverEvent, Ending};
@@ -211,6 +211,16 @@ impl Runner<'_> {
             ("FERRY_STEP".into(), step.into()),
             ("FERRY_SWITCH_TO".into(), self.legs.new.label.into()),
             ("FERRY_SWITCH_FROM".into(), self.legs.old.label.into()),
+            // Which side a fence or undo command acts on: the side being
+            // left, except when a rollback opens blue again.
+            (
+                "FERRY_FENCE_SIDE".into(),
+                if step == "open" {
+                    self.legs.new.label.into()
+                } else {
+                    self.legs.old.label.into()
+                },
+            ),
             (
                 "FERRY_DIRECTION".into(),
                 match d.direction {
@@ -237,7 +247,20 @@ impl Runner<'_> {
         let started = now_ms();
         let detail = match (&self.m.data.direction, &self.m.data.forward) {
             (Direction::Rollback, Some(f)) => {
-                self.legs.new.adapter.lift_fence(&f.fence).await?;
+                match self.ctx.plan.freeze.method {
+                    FenceMethod::Engine => self.legs.new.adapter.lift_fence(&f.fence).await?,
+                    FenceMethod::Command => {
+                        let undo = &self.ctx.plan.freeze.undo;
+                        let out =
+                            hooks::run(undo, &self.env("open"), Duration::from_secs(60)).await?;
+                        if !out.ok() {
+                            return Err(Error::Invalid(format!(
+                                "the fence's undo command failed: {}",
+                                out.describe()
+                            )));
+                        }
+                    }
+                }
                 "blue's fence lifted".to_string()
             }
             _ => format!("{} takes writes", self.legs.new.label),
