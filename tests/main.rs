@@ -22,4 +22,5 @@ mod snapshot;
 mod sync;
 mod types;
 mod util;
+mod values;
 mod verify;

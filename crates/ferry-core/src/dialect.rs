@@ -138,6 +138,8 @@ pub struct ValueLimits {
     pub infinite_dates: bool,
     /// Years outside 1–9999.
     pub any_year: bool,
+    /// MySQL's zero and partial dates (`0000-00-00`, `2016-07-00`).
+    pub zero_dates: bool,
     /// NUL characters in text.
     pub nul_in_text: bool,
     /// Whether key columns may get collations that fold values the source

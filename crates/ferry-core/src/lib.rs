@@ -24,6 +24,7 @@ pub mod schema;
 pub mod throttle;
 pub mod types;
 pub mod url;
+pub mod zerodate;
 
 pub use capabilities::{Capabilities, ChangeStreamKind};
 pub use dialect::Dialect;

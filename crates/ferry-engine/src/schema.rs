@@ -214,8 +214,12 @@ fn probes(
                         true,
                     );
                 }
-                let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
-                add(check(ValueCheck::ZeroDate), &p, b);
+                // A target that holds them (MySQL) takes them verbatim
+                // unless zero_date_to_null was chosen.
+                if !limits.zero_dates || conv == Conversion::ZeroDateToNull {
+                    let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
+                    add(check(ValueCheck::ZeroDate), &p, b);
+                }
             }
             L::Array { .. } => add(
                 check(ValueCheck::ArrayShape),

@@ -184,26 +184,24 @@ impl Decoder {
                 builder,
                 zero_to_null,
             } => match &v {
-                Value::Date(y, m, d, ..) => match date_days(*y, *m, *d) {
-                    Ok(days) => builder.append_value(days),
-                    Err(_) if *zero_to_null && is_zero_or_partial(*y, *m, *d) => {
+                Value::Date(y, m, d, ..) if is_zero_or_partial(*y, *m, *d) => {
+                    if *zero_to_null {
                         builder.append_null()
+                    } else {
+                        builder.append_value(zero_date_days(*y, *m, *d)?)
                     }
-                    Err(p) => return Err(p),
-                },
+                }
+                Value::Date(y, m, d, ..) => builder.append_value(date_days(*y, *m, *d)?),
                 _ => return Err(unexpected(&v, "date")),
             },
             Decoder::Timestamp {
                 builder,
                 zero_to_null,
             } => match &v {
-                Value::Date(y, m, d, ..) => match datetime_micros(&v) {
-                    Ok(us) => builder.append_value(us),
-                    Err(_) if *zero_to_null && is_zero_or_partial(*y, *m, *d) => {
-                        builder.append_null()
-                    }
-                    Err(p) => return Err(p),
-                },
+                Value::Date(y, m, d, ..) if is_zero_or_partial(*y, *m, *d) && *zero_to_null => {
+                    builder.append_null()
+                }
+                Value::Date(..) => builder.append_value(datetime_micros(&v)?),
                 _ => return Err(unexpected(&v, "datetime")),
             },
             Decoder::Duration(b) => match v {
@@ -428,13 +426,12 @@ pub fn uuid_bytes(v: &Value) -> Result<[u8; 16], Problem> {
     }
 }
 
-fn is_zero_or_partial(y: u16, m: u8, d: u8) -> bool {
-    y == 0 || m == 0 || d == 0
-}
+use ferry_core::zerodate::is_zero_or_partial;
 
-/// Days since 1970-01-01. Zero dates (`0000-00-00`) and partial dates
-/// (`2016-07-00`, `2025-00-15`) are refused here; the caller may turn them
-/// into NULL when the column's conversion says so.
+/// Days since 1970-01-01 of a calendar date. Zero dates (`0000-00-00`) and
+/// partial dates (`2016-07-00`, `2025-00-15`) are not calendar dates: the
+/// decoder carries them as [`zero_date_days`] (or NULL when the column's
+/// conversion says so), so here they are refused.
 pub fn date_days(y: u16, m: u8, d: u8) -> Result<i32, Problem> {
     if is_zero_or_partial(y, m, d) {
         return Err("zero or partial date (use zero_date_to_null to load it as NULL)".into());
@@ -444,20 +441,29 @@ pub fn date_days(y: u16, m: u8, d: u8) -> Result<i32, Problem> {
     Ok(date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
 }
 
+/// The hub's value for a zero or partial date (see [`ferry_core::zerodate`]).
+pub fn zero_date_days(y: u16, m: u8, d: u8) -> Result<i32, Problem> {
+    ferry_core::zerodate::days(y, m, d).ok_or_else(|| "invalid date from the server".into())
+}
+
 use chrono::Datelike as _;
 
-/// A DATETIME/TIMESTAMP value as µs since the epoch (naive, or UTC).
+/// A DATETIME/TIMESTAMP value as µs since the epoch (naive, or UTC); a zero
+/// or partial date as the hub's reserved value for it.
 pub fn datetime_micros(v: &Value) -> Result<i64, Problem> {
     let Value::Date(y, mo, d, h, mi, s, us) = *v else {
         return Err(unexpected(v, "datetime"));
     };
-    let days = i64::from(date_days(y, mo, d)?);
     if h > 23 || mi > 59 || s > 59 || us > 999_999 {
         return Err("invalid time of day from the server".into());
     }
-    Ok(days * MICROS_PER_DAY
-        + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * MICROS_PER_SECOND
-        + i64::from(us))
+    let time = (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * MICROS_PER_SECOND
+        + i64::from(us);
+    if is_zero_or_partial(y, mo, d) {
+        return ferry_core::zerodate::micros(y, mo, d, time)
+            .ok_or_else(|| "invalid date from the server".into());
+    }
+    Ok(i64::from(date_days(y, mo, d)?) * MICROS_PER_DAY + time)
 }
 
 /// A TIME value (sign, days, h, m, s, µs) as signed µs.
@@ -580,8 +586,15 @@ pub(crate) mod tests {
         assert_eq!(a.len(), 3);
         col.conversion = Conversion::Exact;
         let mut d = Decoder::for_column(&col, 4).unwrap();
-        assert!(d.push(Value::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
-        assert_eq!(d.len(), 1, "a refused value still leaves a slot");
+        d.push(Value::Date(2016, 7, 0, 0, 0, 0, 0)).unwrap();
+        assert!(d.push(Value::Date(2023, 2, 31, 0, 0, 0, 0)).is_err());
+        assert_eq!(d.len(), 2, "a refused value still leaves a slot");
+        let a = d.finish();
+        let a = a.as_primitive::<arrow_array::types::Date32Type>();
+        assert_eq!(
+            ferry_core::zerodate::of_days(a.value(0)),
+            Some((2016, 7, 0))
+        );
         col.nullable = false;
         col.conversion = Conversion::ZeroDateToNull;
         assert!(Decoder::for_column(&col, 4).is_err());

@@ -34,6 +34,7 @@ pub fn value_limits(flavor: Flavor) -> ValueLimits {
         negative_zero: flavor != Flavor::MariaDb,
         infinite_dates: false,
         any_year: false,
+        zero_dates: true,
         nul_in_text: true,
         folding_collations: true,
     }
@@ -336,9 +337,9 @@ impl Dialect for MySqlDialect {
 
     fn value_check(&self, check: ValueCheck<'_>, c: &str) -> Option<String> {
         Some(match check {
-            ValueCheck::ZeroDate => {
-                format!("{c} IS NOT NULL AND (MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)")
-            }
+            ValueCheck::ZeroDate => format!(
+                "{c} IS NOT NULL AND (YEAR({c}) = 0 OR MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"
+            ),
             ValueCheck::NulInText => format!("INSTR(CAST({c} AS BINARY), X'00') > 0"),
             ValueCheck::NotZeroOrOne => format!("{c} NOT IN (0, 1)"),
             ValueCheck::LongerThan(n) => format!("CHAR_LENGTH({c}) > {n}"),

@@ -31,10 +31,12 @@ use crate::encode::{choose, encode_batch, ColumnEncoder, Encoder, FieldBuf, Targ
 use crate::error::{ctx, query_error, refusal_class, server_code, LOCAL_INFILE_REFUSED};
 use crate::{disconnect, quote_ident, Flavor, MySqlAdapter};
 
-/// Strict mode plus the zero-date guards: a refused value is a warning under
-/// LOAD DATA LOCAL, which the sink then turns into a failure.
-pub(crate) const SINK_SQL_MODE: &str =
-    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,\
+/// Strict mode: a refused value is a warning under LOAD DATA LOCAL, which
+/// the sink then turns into a failure. Without NO_ZERO_DATE and
+/// NO_ZERO_IN_DATE: the only zero or partial dates ferry writes are the
+/// source's own, carried verbatim from another MySQL (see
+/// [`ferry_core::zerodate`]).
+pub(crate) const SINK_SQL_MODE: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,\
 ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
 
 /// The size of the pieces the infile stream hands the driver: well under any

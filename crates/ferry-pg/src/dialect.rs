@@ -58,6 +58,7 @@ pub const VALUE_LIMITS: ValueLimits = ValueLimits {
     negative_zero: true,
     infinite_dates: true,
     any_year: true,
+    zero_dates: false,
     nul_in_text: false,
     folding_collations: false,
 };

@@ -14,7 +14,7 @@ use arrow_schema::DataType;
 
 use super::text::{
     escape_into, iso8601_interval, json_array, push_uuid_text, write_date, write_duration,
-    write_f64, write_timestamp,
+    write_f64, write_timestamp, write_ymd,
 };
 use super::{Encoder, FieldBuf, Problem};
 use crate::decode::{is_canonical_decimal, MICROS_PER_DAY, MICROS_PER_SECOND};
@@ -201,6 +201,10 @@ impl Encoder {
                     if days == i32::MAX || days == i32::MIN {
                         return infinity(inf_null);
                     }
+                    if let Some(ymd) = ferry_core::zerodate::of_days(days) {
+                        write_zero_date(o, ymd, None, ts)?;
+                        return Ok(Emit::Value);
+                    }
                     if ts {
                         check_timestamp_range(i64::from(days) * MICROS_PER_DAY)?;
                     }
@@ -219,6 +223,11 @@ impl Encoder {
                     let us = v.value(r);
                     if us == i64::MAX || us == i64::MIN {
                         return infinity(inf_null);
+                    }
+                    if let Some((ymd, time)) = ferry_core::zerodate::of_micros(us) {
+                        check_fsp(time % MICROS_PER_SECOND, fsp)?;
+                        write_zero_date(o, ymd, Some(time), ts)?;
+                        return Ok(Emit::Value);
                     }
                     if ts {
                         check_timestamp_range(us)?;
@@ -475,6 +484,27 @@ fn float_field(
     }
     write_f64(o, x);
     Ok(Emit::Value)
+}
+
+/// A zero or partial date (with its time of day) as MySQL writes it
+/// (`2016-07-00 12:00:00.000000`). TIMESTAMP holds only the all-zero value.
+fn write_zero_date(
+    o: &mut Vec<u8>,
+    (y, m, d): (u16, u8, u8),
+    time: Option<i64>,
+    timestamp_target: bool,
+) -> Result<(), Problem> {
+    if timestamp_target && (y, m, d, time.unwrap_or(0)) != (0, 0, 0, 0) {
+        return Err(
+            "partial date, which MySQL TIMESTAMP cannot store (only 0000-00-00 00:00:00)".into(),
+        );
+    }
+    write_ymd(o, y, m, d);
+    if let Some(time) = time {
+        o.push(b' ');
+        write_duration(o, time);
+    }
+    Ok(())
 }
 
 fn check_timestamp_range(us: i64) -> Result<(), Problem> {
