@@ -4,7 +4,7 @@
 //! (`HEX()`, `encode(…, 'hex')`), never ferry's decoders.
 
 use ferry_core::DbUrl;
-use ferry_testkit::{mysql_database, mysql_exec, mysql_rows, pg_database};
+use ferry_testkit::{mysql_database, mysql_exec, mysql_rows, pg_database, pg_exec, pg_rows};
 
 use crate::util::{copy_ok, ferry, Run};
 
@@ -21,6 +21,16 @@ fn run(cmd: &str, source: &DbUrl, target: &DbUrl, extra: &[&str]) -> Run {
 fn verify_ok(source: &DbUrl, target: &DbUrl, extra: &[&str]) {
     let r = run("verify", source, target, extra);
     assert_eq!(r.code, 0, "ferry verify failed:\n{}", r.all_output());
+}
+
+fn mapping_file(toml: &str) -> tempfile::NamedTempFile {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), toml).unwrap();
+    f
+}
+
+fn some(v: &[&str]) -> Vec<Option<String>> {
+    v.iter().map(|s| Some((*s).to_string())).collect()
 }
 
 // --- MySQL zero and partial dates ---------------------------------------
@@ -76,4 +86,144 @@ async fn mysql_zero_dates_still_refused_into_postgres_with_the_key() {
         r.stderr
     );
     assert!(r.stderr.contains("zero_date_to_null"), "{}", r.stderr);
+}
+
+// --- MySQL's enum error value '' ----------------------------------------
+
+/// `e` has no '' label; `f` declares one, so only the index tells its
+/// error value (index 0) from its label '' (index 1).
+const ENUM_ERRORS: &str = "SET SESSION sql_mode = ''; \
+    CREATE TABLE en (id int PRIMARY KEY, e enum('a','b'), f enum('','x')); \
+    INSERT INTO en VALUES (1, 'a', 'x'), (2, 'bogus', 'bogus'), (3, NULL, ''), (4, 'b', NULL)";
+
+/// Before: PostgreSQL refused the value with only "value refused (22P02)",
+/// no column, no key, and the pre-flight did not count it.
+#[tokio::test]
+async fn mysql_enum_error_value_is_counted_and_refused_with_column_and_key() {
+    let (my, pg) = (mysql_database().await, pg_database().await);
+    mysql_exec(&my, ENUM_ERRORS).await;
+    let plan = run("plan", &my, &pg, &[]);
+    assert_eq!(plan.code, 1, "{}", plan.all_output());
+    assert!(
+        plan.stdout.contains("column e: 1 enum error values")
+            && plan.stdout.contains("column f: 1 enum error values"),
+        "{}",
+        plan.stdout
+    );
+    let r = run("copy", &my, &pg, &[]);
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(r.stderr.contains("enum error value"), "{}", r.stderr);
+    let r = run("copy", &my, &pg, &["--allow-unclean"]);
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(
+        r.stderr.contains("column e") && r.stderr.contains("id=2"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("22P02"), "{}", r.stderr);
+    // Into MySQL the same.
+    let dst = mysql_database().await;
+    let r = run("copy", &my, &dst, &["--allow-unclean"]);
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(
+        r.stderr.contains("column e") && r.stderr.contains("id=2"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[tokio::test]
+async fn mysql_enum_error_value_to_null_when_chosen() {
+    let (my, pg, dst) = (
+        mysql_database().await,
+        pg_database().await,
+        mysql_database().await,
+    );
+    mysql_exec(&my, ENUM_ERRORS).await;
+    let m = mapping_file("[[type]]\nsource_type = \"enum\"\nconversion = \"enum_error_to_null\"\n");
+    let m = m.path().to_str().unwrap();
+    copy_ok(&my, &pg, &["--mapping", m]);
+    assert_eq!(
+        pg_rows(&pg, "SELECT id::text, e::text, f::text, encode(convert_to(f::text, 'UTF8'), 'hex') FROM en ORDER BY id").await,
+        vec![
+            some(&["1", "a", "x", "78"]),
+            vec![Some("2".into()), None, None, None],
+            vec![Some("3".into()), None, Some(String::new()), Some(String::new())],
+            vec![Some("4".into()), Some("b".into()), None, None],
+        ]
+    );
+    verify_ok(&my, &pg, &["--mapping", m]);
+    copy_ok(&my, &dst, &["--mapping", m]);
+    assert_eq!(
+        mysql_rows(&dst, "SELECT id, e, f, HEX(f), f + 0 FROM en ORDER BY id").await,
+        vec![
+            some(&["1", "a", "x", "78", "2"]),
+            vec![Some("2".into()), None, None, None, None],
+            vec![
+                Some("3".into()),
+                None,
+                Some(String::new()),
+                Some(String::new()),
+                Some("1".into())
+            ],
+            vec![Some("4".into()), Some("b".into()), None, None, None],
+        ]
+    );
+    verify_ok(&my, &dst, &["--mapping", m]);
+}
+
+#[tokio::test]
+async fn mysql_enum_error_value_gets_an_empty_label_when_chosen() {
+    let (my, pg, dst) = (
+        mysql_database().await,
+        pg_database().await,
+        mysql_database().await,
+    );
+    mysql_exec(&my, ENUM_ERRORS).await;
+    let m = mapping_file(
+        "[[column]]\ntable = \"en\"\ncolumn = \"e\"\nconversion = \"enum_error_to_empty_label\"\n\
+         [[column]]\ntable = \"en\"\ncolumn = \"f\"\nconversion = \"enum_error_to_null\"\n",
+    );
+    let m = m.path().to_str().unwrap();
+    copy_ok(&my, &pg, &["--mapping", m]);
+    assert_eq!(
+        pg_rows(
+            &pg,
+            "SELECT string_agg(quote_literal(enumlabel), ',' ORDER BY enumsortorder) FROM pg_enum \
+             WHERE enumtypid = 'en_e'::regtype"
+        )
+        .await,
+        vec![some(&["'','a','b'"])]
+    );
+    assert_eq!(
+        pg_rows(&pg, "SELECT id::text, e::text FROM en ORDER BY id").await,
+        vec![
+            some(&["1", "a"]),
+            some(&["2", ""]),
+            vec![Some("3".into()), None],
+            some(&["4", "b"]),
+        ]
+    );
+    verify_ok(&my, &pg, &["--mapping", m]);
+    copy_ok(&my, &dst, &["--mapping", m]);
+    assert_eq!(
+        mysql_rows(
+            &dst,
+            "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = 'en' AND COLUMN_NAME = 'e'"
+        )
+        .await,
+        vec![some(&["enum('','a','b')"])]
+    );
+    assert_eq!(
+        mysql_rows(&dst, "SELECT id, e, e + 0 FROM en ORDER BY id").await,
+        vec![
+            some(&["1", "a", "2"]),
+            some(&["2", "", "1"]),
+            vec![Some("3".into()), None, None],
+            some(&["4", "b", "3"]),
+        ]
+    );
+    verify_ok(&my, &dst, &["--mapping", m]);
+    let _ = pg_exec;
 }

@@ -176,6 +176,8 @@ pub enum ValueCheck<'a> {
     LongerThan(u32),
     /// Strings with 4-byte UTF-8 characters.
     FourByteUtf8,
+    /// MySQL's enum error value (index 0: `''` stored for an invalid value).
+    EnumErrorValue,
 }
 
 /// What an existing target table's column already has, for the pre-flight.

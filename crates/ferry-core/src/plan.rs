@@ -129,6 +129,13 @@ pub enum Conversion {
     StripNul,
     /// −0.0 is accepted by a target that stores it as +0 (MariaDB).
     NegativeZeroToZero,
+    /// MySQL's enum error value (index 0, `''`, what a non-strict server
+    /// stores for an invalid value) becomes NULL.
+    EnumErrorToNull,
+    /// MySQL's enum error value becomes the label `''`, added first to the
+    /// target enum (index 0 sorts first); where the source already declares
+    /// `''`, the error value and that label become one.
+    EnumErrorToEmptyLabel,
 }
 
 impl Conversion {
@@ -144,6 +151,8 @@ impl Conversion {
             Conversion::InfinityToNull => "infinity_to_null",
             Conversion::StripNul => "strip_nul",
             Conversion::NegativeZeroToZero => "negative_zero_to_zero",
+            Conversion::EnumErrorToNull => "enum_error_to_null",
+            Conversion::EnumErrorToEmptyLabel => "enum_error_to_empty_label",
         }
     }
 }

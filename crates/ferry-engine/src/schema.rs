@@ -221,6 +221,23 @@ fn probes(
                     add(check(ValueCheck::ZeroDate), &p, b);
                 }
             }
+            L::Enum { .. } => {
+                let (p, b) = match conv {
+                    Conversion::EnumErrorToEmptyLabel => (
+                        "enum error values that enum_error_to_empty_label writes as the label ''"
+                            .to_string(),
+                        false,
+                    ),
+                    Conversion::EnumErrorToNull => nulling(conv, "enum error values"),
+                    _ => (
+                        "enum error values ('' at index 0, stored by a non-strict MySQL for an \
+                         invalid value; choose enum_error_to_null or enum_error_to_empty_label)"
+                            .to_string(),
+                        true,
+                    ),
+                };
+                add(check(ValueCheck::EnumErrorValue), &p, b);
+            }
             L::Array { .. } => add(
                 check(ValueCheck::ArrayShape),
                 "multi-dimensional arrays or arrays whose lower bound is not 1",

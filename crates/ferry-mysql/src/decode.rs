@@ -73,7 +73,42 @@ pub enum Decoder {
     Set(ListBuilder<StringBuilder>),
     /// MariaDB UUID: its text form (or 16 raw bytes) as 16 bytes.
     Uuid(FixedSizeBinaryBuilder),
+    /// ENUM read by its index (see [`reads_enum_index`]): the label, or the
+    /// error value (index 0) as the column's conversion says.
+    Enum {
+        builder: StringBuilder,
+        labels: Vec<String>,
+        error: EnumError,
+    },
 }
+
+/// What becomes of MySQL's enum error value (index 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnumError {
+    Refuse,
+    Null,
+    EmptyLabel,
+}
+
+/// Whether `col` is a MySQL ENUM read by its index (`col + 0`) rather than
+/// its text: the text of the error value (index 0) is `''`, the same as a
+/// declared label `''`, so only the index tells them apart. The reader's
+/// select list and [`Decoder::for_column`] both ask this.
+pub fn reads_enum_index(col: &ColumnPlan) -> bool {
+    col.raw.name == "enum"
+        && matches!(
+            col.logical,
+            LogicalType::Enum { .. }
+                | LogicalType::Char { .. }
+                | LogicalType::Varchar { .. }
+                | LogicalType::Text { .. }
+        )
+}
+
+/// What the reader says of an enum error value it may not carry.
+pub const ENUM_ERROR_REFUSED: &str = "MySQL enum error value '' (index 0, stored by a \
+    non-strict server for an invalid value); choose enum_error_to_null or \
+    enum_error_to_empty_label";
 
 impl Decoder {
     /// Chooses the decoder for a column. `Err` is the reason the logical type
@@ -85,6 +120,24 @@ impl Decoder {
             return Err(
                 "zero_date_to_null needs a nullable column (the column is NOT NULL)".to_string(),
             );
+        }
+        if reads_enum_index(col) {
+            let error = match col.conversion {
+                Conversion::EnumErrorToNull if !col.nullable => {
+                    return Err(
+                        "enum_error_to_null needs a nullable column (the column is NOT NULL)"
+                            .to_string(),
+                    )
+                }
+                Conversion::EnumErrorToNull => EnumError::Null,
+                Conversion::EnumErrorToEmptyLabel => EnumError::EmptyLabel,
+                _ => EnumError::Refuse,
+            };
+            return Ok(Decoder::Enum {
+                builder: StringBuilder::new(),
+                labels: col.raw.values.clone(),
+                error,
+            });
         }
         Ok(match &col.logical {
             L::Bool => Decoder::Bool(BooleanBuilder::with_capacity(capacity)),
@@ -229,6 +282,22 @@ impl Decoder {
             Decoder::Uuid(b) => b
                 .append_value(uuid_bytes(&v)?)
                 .map_err(|_| Problem::from("uuid is not 16 bytes"))?,
+            Decoder::Enum {
+                builder,
+                labels,
+                error,
+            } => {
+                let index: usize = int_as(&v, "enum")?;
+                match (index, *error) {
+                    (0, EnumError::Refuse) => return Err(ENUM_ERROR_REFUSED.into()),
+                    (0, EnumError::Null) => builder.append_null(),
+                    (0, EnumError::EmptyLabel) => builder.append_value(""),
+                    (i, _) => match labels.get(i - 1) {
+                        Some(label) => builder.append_value(label),
+                        None => return Err("enum index beyond the column's labels".into()),
+                    },
+                }
+            }
         }
         Ok(())
     }
@@ -254,6 +323,7 @@ impl Decoder {
             Decoder::Duration(b) => b.append_null(),
             Decoder::Set(b) => b.append_null(),
             Decoder::Uuid(b) => b.append_null(),
+            Decoder::Enum { builder, .. } => builder.append_null(),
         }
     }
 
@@ -279,6 +349,7 @@ impl Decoder {
             Decoder::Duration(b) => Arc::new(b.finish()),
             Decoder::Set(b) => Arc::new(b.finish()),
             Decoder::Uuid(b) => Arc::new(b.finish()),
+            Decoder::Enum { builder, .. } => Arc::new(builder.finish()),
         }
     }
 
@@ -303,6 +374,7 @@ impl Decoder {
             Decoder::Duration(b) => b.len(),
             Decoder::Set(b) => b.len(),
             Decoder::Uuid(b) => b.len(),
+            Decoder::Enum { builder, .. } => builder.len(),
         }
     }
 
@@ -653,6 +725,44 @@ pub(crate) mod tests {
         assert_eq!(l.value(1).len(), 0);
         assert!(l.is_valid(1));
         assert!(l.is_null(2));
+    }
+
+    /// Issue 19: the enum error value (index 0) is told from a declared ''
+    /// label by its index, and refused unless a rule was chosen.
+    #[test]
+    fn enum_by_index_tells_the_error_value_from_an_empty_label() {
+        let mut col = plan_col(
+            LogicalType::Enum {
+                name: None,
+                values: vec![String::new(), "x".into()],
+            },
+            true,
+        );
+        col.raw.name = "enum".into();
+        col.raw.values = vec![String::new(), "x".into()];
+        assert!(reads_enum_index(&col));
+        let mut d = Decoder::for_column(&col, 4).unwrap();
+        d.push(Value::Int(1)).unwrap();
+        d.push(Value::UInt(2)).unwrap();
+        d.push(Value::NULL).unwrap();
+        assert_eq!(d.push(Value::Int(0)).unwrap_err(), ENUM_ERROR_REFUSED);
+        assert!(d.push(Value::Int(3)).is_err());
+        let a = d.finish();
+        let a = a.as_string::<i32>();
+        assert_eq!((a.value(0), a.value(1), a.is_null(2)), ("", "x", true));
+        for (conv, null) in [
+            (Conversion::EnumErrorToNull, true),
+            (Conversion::EnumErrorToEmptyLabel, false),
+        ] {
+            col.conversion = conv;
+            let mut d = Decoder::for_column(&col, 1).unwrap();
+            d.push(Value::Int(0)).unwrap();
+            let a = d.finish();
+            assert_eq!(a.is_null(0), null, "{conv:?}");
+        }
+        col.nullable = false;
+        col.conversion = Conversion::EnumErrorToNull;
+        assert!(Decoder::for_column(&col, 1).is_err());
     }
 
     /// Issue 19: MariaDB's UUID arrives as text and must become the hub's 16 bytes.

@@ -341,6 +341,8 @@ impl Dialect for MySqlDialect {
                 "{c} IS NOT NULL AND (YEAR({c}) = 0 OR MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"
             ),
             ValueCheck::NulInText => format!("INSTR(CAST({c} AS BINARY), X'00') > 0"),
+            // An enum in numeric context is its index; 0 is the error value.
+            ValueCheck::EnumErrorValue => format!("{c} + 0 = 0"),
             ValueCheck::NotZeroOrOne => format!("{c} NOT IN (0, 1)"),
             ValueCheck::LongerThan(n) => format!("CHAR_LENGTH({c}) > {n}"),
             ValueCheck::FourByteUtf8 => {

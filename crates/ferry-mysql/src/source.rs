@@ -27,7 +27,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tokio::sync::mpsc;
 
-use crate::decode::Decoder;
+use crate::decode::{reads_enum_index, Decoder};
 use crate::error::ctx;
 use crate::partition::{self, MySqlKeyColumn};
 use crate::snapshot::MySqlSnapshot;
@@ -300,9 +300,20 @@ pub fn binary_order_sql(
     sql
 }
 
-/// `SELECT <cols> FROM <table>`.
+/// `SELECT <cols> FROM <table>`, each column as its decoder reads it.
 fn select_from(adapter: &MySqlAdapter, plan: &TablePlan) -> String {
-    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let cols: Vec<String> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            let q = quote_ident(&c.name);
+            if reads_enum_index(c) {
+                format!("{q} + 0")
+            } else {
+                q
+            }
+        })
+        .collect();
     format!(
         "SELECT {} FROM {}",
         cols.join(", "),

@@ -367,10 +367,12 @@ impl Dialect for PgDialect {
             // Through text: the column may be a type read by its text form (pg_lsn).
             ValueCheck::LongerThan(n) => format!("char_length({c}::text) > {n}"),
             ValueCheck::FourByteUtf8 => format!("{c}::text ~ '[\\U00010000-\\U0010FFFF]'"),
-            // PostgreSQL has no zero dates, no NUL in text, real booleans.
-            ValueCheck::ZeroDate | ValueCheck::NulInText | ValueCheck::NotZeroOrOne => {
-                return None
-            }
+            // PostgreSQL has no zero dates, no NUL in text, real booleans,
+            // no enum error value.
+            ValueCheck::ZeroDate
+            | ValueCheck::NulInText
+            | ValueCheck::NotZeroOrOne
+            | ValueCheck::EnumErrorValue => return None,
         })
     }
 
