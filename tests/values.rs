@@ -227,3 +227,305 @@ async fn mysql_enum_error_value_gets_an_empty_label_when_chosen() {
     verify_ok(&my, &dst, &["--mapping", m]);
     let _ = pg_exec;
 }
+
+// --- Legacy character sets ------------------------------------------------
+
+/// One column per character set, values given as the bytes the server
+/// stores. Row 1 is ordinary text, row 2 bytes where MySQL's table differs
+/// from the WHATWG tables other tools use, row 3 a real `?`.
+const LEGACY: &[(&str, &str, [&str; 3])] = &[
+    ("c_latin1", "latin1", ["636166E9", "80818D8F909D9FFF", "3F"]),
+    ("c_latin2", "latin2", ["A1B1FF", "E8", "3F"]),
+    ("c_latin5", "latin5", ["DDFD", "80819F", "3F"]),
+    ("c_cp1251", "cp1251", ["CFF0E8E2E5F2", "8088", "3F"]),
+    ("c_koi8r", "koi8r", ["D0D2C9D7C5D4", "9A", "3F"]),
+    ("c_greek", "greek", ["E1E2E3", "A1A2", "3F"]),
+    ("c_gbk", "gbk", ["D6D0CEC4", "A1A4A1AA", "3F"]),
+    ("c_big5", "big5", ["A4A4A4E5", "A145A1C2", "3F"]),
+    ("c_sjis", "sjis", ["82A082A2", "815F8160A1", "3F"]),
+    ("c_cp932", "cp932", ["82A082A2", "815F8160ED40", "3F"]),
+    ("c_euckr", "euckr", ["B0A1B3AA", "A2E6", "3F"]),
+    ("c_ujis", "ujis", ["A4A2A4A4", "8FA2B7A1C0", "3F"]),
+    ("c_ucs2", "ucs2", ["00E920AC", "FFFD", "003F"]),
+    ("c_utf16", "utf16", ["00E9D83DDE00", "FFFD", "003F"]),
+    ("c_utf16le", "utf16le", ["E9003DD800DE", "FDFF", "3F00"]),
+    (
+        "c_utf32",
+        "utf32",
+        ["000000E90001F600", "0000FFFD", "0000003F"],
+    ),
+    ("c_ascii", "ascii", ["706C61696E", "7E", "3F"]),
+];
+
+fn legacy_schema() -> String {
+    let cols: Vec<String> = LEGACY
+        .iter()
+        .map(|(c, cs, _)| format!("{c} varchar(20) CHARACTER SET {cs}"))
+        .collect();
+    let mut sql = format!(
+        "CREATE TABLE legacy (id int PRIMARY KEY, {}) DEFAULT CHARSET=utf8mb4;",
+        cols.join(", ")
+    );
+    for row in 0..3 {
+        let vals: Vec<String> = LEGACY
+            .iter()
+            .map(|(_, _, v)| format!("X'{}'", v[row]))
+            .collect();
+        sql.push_str(&format!(
+            "INSERT INTO legacy VALUES ({}, {});",
+            row + 1,
+            vals.join(", ")
+        ));
+    }
+    let nulls = vec!["NULL"; LEGACY.len()].join(", ");
+    sql.push_str(&format!("INSERT INTO legacy VALUES (4, {nulls});"));
+    sql
+}
+
+/// Each column as UTF-8 bytes, in hex: what the server's own conversion
+/// makes of it, and what PostgreSQL holds.
+fn legacy_hex_mysql() -> String {
+    let cols: Vec<String> = LEGACY
+        .iter()
+        .map(|(c, _, _)| format!("HEX(CONVERT({c} USING utf8mb4))"))
+        .collect();
+    format!("SELECT id, {} FROM legacy ORDER BY id", cols.join(", "))
+}
+
+fn legacy_hex_pg() -> String {
+    let cols: Vec<String> = LEGACY
+        .iter()
+        .map(|(c, _, _)| format!("upper(encode(convert_to({c}, 'UTF8'), 'hex'))"))
+        .collect();
+    format!(
+        "SELECT id::text, {} FROM legacy ORDER BY id",
+        cols.join(", ")
+    )
+}
+
+/// Before: the server converted each value to utf8mb4 for ferry (latin1
+/// worked; an unmapped sequence became `?`). Now ferry reads the bytes and
+/// decodes them with the server's own table: the PostgreSQL bytes are the
+/// server's own conversion, also where WHATWG's tables (encoding_rs, browsers)
+/// differ from MySQL's.
+#[tokio::test]
+async fn mysql_legacy_charsets_reach_postgres_exactly() {
+    let (my, pg) = (mysql_database().await, pg_database().await);
+    mysql_exec(&my, &legacy_schema()).await;
+    copy_ok(&my, &pg, &[]);
+    let source = mysql_rows(&my, &legacy_hex_mysql()).await;
+    let target = pg_rows(&pg, &legacy_hex_pg()).await;
+    assert_eq!(source, target);
+    let col = |name: &str| 1 + LEGACY.iter().position(|c| c.0 == name).unwrap();
+    let edge = &target[1];
+    // MySQL's tables, not WHATWG's: sjis 815F is U+005C (WHATWG U+FF3C),
+    // big5 A145 U+2022 (WHATWG U+2027), latin5 0x80 U+0080 (WHATWG U+20AC),
+    // ujis 8FA2B7 U+007E (WHATWG U+FF5E).
+    assert!(edge[col("c_sjis")].as_deref().unwrap().starts_with("5C"));
+    assert!(edge[col("c_big5")]
+        .as_deref()
+        .unwrap()
+        .starts_with("E280A2"));
+    assert!(edge[col("c_latin5")]
+        .as_deref()
+        .unwrap()
+        .starts_with("C280"));
+    assert!(edge[col("c_ujis")].as_deref().unwrap().starts_with("7E"));
+    // A real `?` is a value, not a refusal.
+    assert!(target[2][1..].iter().all(|v| v.as_deref() == Some("3F")));
+    verify_ok(&my, &pg, &[]);
+    // MySQL → MySQL: the same characters, in the target's utf8mb4.
+    let dst = mysql_database().await;
+    copy_ok(&my, &dst, &[]);
+    assert_eq!(mysql_rows(&dst, &legacy_hex_mysql()).await, source);
+    verify_ok(&my, &dst, &[]);
+}
+
+const UNMAPPABLE: &str = "SET SESSION sql_mode = ''; \
+    CREATE TABLE um (id int PRIMARY KEY, g varchar(10) CHARACTER SET gbk, \
+      a varchar(10) CHARACTER SET ascii, t varchar(10) CHARACTER SET tis620); \
+    INSERT INTO um VALUES (1, X'D6D0', 'ok', X'A1'), (2, X'41A380', 'ok', X'A1'), \
+      (3, X'D6D0', X'80', X'A1'), (4, X'3F', '?', X'A0'), (5, NULL, NULL, NULL)";
+
+/// Before: gbk `A380` (no Unicode mapping) arrived as `?` without a word,
+/// and verify called the tables equal.
+#[tokio::test]
+async fn mysql_bytes_without_a_unicode_mapping_are_refused_never_replaced() {
+    let (my, pg) = (mysql_database().await, pg_database().await);
+    mysql_exec(&my, UNMAPPABLE).await;
+    let plan = run("plan", &my, &pg, &[]);
+    assert_eq!(plan.code, 1, "{}", plan.all_output());
+    for (col, cs) in [("g", "gbk"), ("a", "ascii"), ("t", "tis620")] {
+        let line = format!(
+            "column {col}: 1 values with byte sequences that the {cs} character set has no Unicode mapping for"
+        );
+        assert!(plan.stdout.contains(&line), "{line}\n{}", plan.stdout);
+    }
+    let r = run("copy", &my, &pg, &["--allow-unclean"]);
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(
+        r.stderr.contains("column g key id=2") && r.stderr.contains("gbk"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        pg_rows(&pg, "SELECT count(*)::text FROM um").await,
+        vec![some(&["0"])]
+    );
+    // Into MySQL the same: the hub never carries a replaced value.
+    let dst = mysql_database().await;
+    let r = run("copy", &my, &dst, &["--allow-unclean"]);
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(r.stderr.contains("column g key id=2"), "{}", r.stderr);
+
+    // A lossy copy (the `?` a server conversion makes) never verifies equal.
+    let lossy = pg_database().await;
+    pg_exec(
+        &lossy,
+        "CREATE TABLE um (id int PRIMARY KEY, g varchar(10), a varchar(10), t varchar(10)); \
+         INSERT INTO um VALUES (1, '中', 'ok', '฿'), (2, 'A?', 'ok', '฿'), (3, '中', '?', '฿'), \
+           (4, '?', '?', '?'), (5, NULL, NULL, NULL)",
+    )
+    .await;
+    let r = run("verify", &my, &lossy, &[]);
+    assert_ne!(r.code, 0, "{}", r.all_output());
+    assert!(!r.stdout.contains("1 equal"), "{}", r.stdout);
+    assert!(r.all_output().contains("id=2"), "{}", r.all_output());
+}
+
+/// With `--on-error reject` the refused rows go to the reject file with
+/// key, column and reason; the rest is copied and verifies.
+#[tokio::test]
+async fn mysql_unmappable_rows_go_to_the_reject_file() {
+    let (my, pg) = (mysql_database().await, pg_database().await);
+    mysql_exec(&my, UNMAPPABLE).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rejects = dir.path().join("rejects.jsonl");
+    let r = run(
+        "copy",
+        &my,
+        &pg,
+        &[
+            "--allow-unclean",
+            "--on-error",
+            "reject",
+            "--reject-file",
+            rejects.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let mut got: Vec<(String, String)> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(
+                v["reason"].as_str().unwrap().contains("character set"),
+                "{l}"
+            );
+            (
+                v["key"].as_str().unwrap().to_string(),
+                v["column"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<(String, String)> = [("id=2", "g"), ("id=3", "a"), ("id=4", "t")]
+        .iter()
+        .map(|(k, c)| (k.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(got, want, "{text}");
+    assert_eq!(
+        pg_rows(&pg, "SELECT string_agg(id::text, ',' ORDER BY id) FROM um").await,
+        vec![some(&["1,5"])]
+    );
+}
+
+/// The way in: a PostgreSQL value an existing latin1 (or gbk) column cannot
+/// hold is refused with its key, where the server would have stored `?`.
+#[tokio::test]
+async fn postgres_text_into_a_latin1_column_is_encoded_or_refused_by_key() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    pg_exec(
+        &pg,
+        "CREATE TABLE w (id int PRIMARY KEY, l text, g text); \
+         INSERT INTO w VALUES (1, 'café €‚', '中文'), (2, 'ā', '中'), (3, NULL, '\\'), (4, 'x', '😀')",
+    )
+    .await;
+    mysql_exec(
+        &my,
+        "CREATE TABLE w (id int PRIMARY KEY, l varchar(10) CHARACTER SET latin1, \
+         g varchar(10) CHARACTER SET gbk)",
+    )
+    .await;
+    let r = run("copy", &pg, &my, &["--if-exists", "append"]);
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(
+        r.stderr.contains("column l key id=2") && r.stderr.contains("latin1"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        mysql_rows(&my, "SELECT COUNT(*) FROM w").await,
+        vec![some(&["0"])]
+    );
+    pg_exec(
+        &pg,
+        "UPDATE w SET l = 'a' WHERE id = 2; UPDATE w SET g = 'b' WHERE id = 4",
+    )
+    .await;
+    copy_ok(&pg, &my, &["--if-exists", "append"]);
+    assert_eq!(
+        mysql_rows(&my, "SELECT id, HEX(l), HEX(g) FROM w ORDER BY id").await,
+        vec![
+            some(&["1", "636166E9208082", "D6D0CEC4"]),
+            some(&["2", "61", "D6D0"]),
+            vec![Some("3".into()), None, Some("5C".into())],
+            some(&["4", "78", "62"]),
+        ]
+    );
+    verify_ok(&pg, &my, &[]);
+}
+
+/// Key columns in a legacy character set: ranges are planned and read in
+/// UTF-8 byte order (gbk's byte order is not), so a copy in several ranges
+/// and verify's merge by key agree with PostgreSQL's `COLLATE "C"`.
+#[tokio::test]
+async fn mysql_gbk_and_latin1_keys_split_into_ranges_and_verify() {
+    let (my, pg) = (mysql_database().await, pg_database().await);
+    // Keys whose gbk order and UTF-8 order differ: 中 is D6D0 in gbk and
+    // E4B8AD in UTF-8, 丁 B6A1 and E4B881, ｚ A3FA and EFBD9A.
+    mysql_exec(
+        &my,
+        "CREATE TABLE gk (k varchar(20) CHARACTER SET gbk PRIMARY KEY, n int); \
+         CREATE TABLE lk (k varchar(20) CHARACTER SET latin1 COLLATE latin1_general_ci PRIMARY KEY, n int); \
+         CREATE TABLE s (i int); \
+         INSERT INTO s WITH RECURSIVE d(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM d WHERE j < 59) \
+           SELECT a.j * 60 + b.j + 1 FROM d a JOIN d b WHERE a.j * 60 + b.j < 3000; \
+         INSERT INTO gk SELECT CONCAT(ELT(1 + i % 4, '中', '丁', 'ｚ', 'a'), i), i FROM s; \
+         INSERT INTO lk SELECT CONCAT(ELT(1 + i % 4, 'é', 'E', '€', 'z'), i), i FROM s; \
+         DROP TABLE s",
+    )
+    .await;
+    copy_ok(&my, &pg, &["--min-range-rows", "200", "--workers", "3"]);
+    assert_eq!(
+        pg_rows(&pg, "SELECT count(*)::text, sum(n)::text FROM gk").await,
+        vec![some(&["3000", "4501500"])]
+    );
+    assert_eq!(
+        pg_rows(&pg, "SELECT count(*)::text, sum(n)::text FROM lk").await,
+        vec![some(&["3000", "4501500"])]
+    );
+    verify_ok(
+        &my,
+        &pg,
+        &["--min-range-rows", "200", "--chunk-rows", "100"],
+    );
+    let dst = mysql_database().await;
+    copy_ok(&my, &dst, &["--min-range-rows", "200", "--workers", "3"]);
+    verify_ok(
+        &my,
+        &dst,
+        &["--min-range-rows", "200", "--chunk-rows", "100"],
+    );
+}

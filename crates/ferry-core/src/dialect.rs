@@ -178,6 +178,9 @@ pub enum ValueCheck<'a> {
     FourByteUtf8,
     /// MySQL's enum error value (index 0: `''` stored for an invalid value).
     EnumErrorValue,
+    /// Text holding byte sequences that its character set (the column's
+    /// `RawType::charset`) has no Unicode mapping for.
+    Unmappable(&'a str),
 }
 
 /// What an existing target table's column already has, for the pre-flight.

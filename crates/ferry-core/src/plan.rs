@@ -73,6 +73,10 @@ pub struct RawType {
     pub user_type: Option<String>,
     /// Element type of an array.
     pub element: Option<Box<RawType>>,
+    /// The character set of a text column, lower case, where the engine has
+    /// one per column (MySQL `CHARACTER_SET_NAME`: `latin1`, `gbk`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
 }
 
 /// A column as the source catalog describes it.

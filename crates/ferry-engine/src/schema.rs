@@ -268,6 +268,26 @@ fn probes(
             }
             _ => {}
         }
+        // Text whose character set has no Unicode mapping for some of its
+        // bytes (the source dialect says which character sets need it).
+        if let (
+            Some(cs),
+            L::Char { .. }
+            | L::Varchar { .. }
+            | L::Text { .. }
+            | L::Json
+            | L::Jsonb
+            | L::Set { .. },
+        ) = (col.raw.charset.as_deref(), &col.logical)
+        {
+            add(
+                check(ValueCheck::Unmappable(cs)),
+                &format!(
+                    "values with byte sequences that the {cs} character set has no Unicode mapping for"
+                ),
+                true,
+            );
+        }
         // Strings longer than the target column.
         if matches!(
             col.logical,

@@ -21,6 +21,8 @@ use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field};
 use chrono::NaiveDate;
 use ferry_core::{ColumnPlan, Conversion, LogicalType};
+
+use crate::charset::Charset;
 use mysql_async::Value;
 
 /// What is wrong with a value, in words that never include the value.
@@ -73,6 +75,18 @@ pub enum Decoder {
     Set(ListBuilder<StringBuilder>),
     /// MariaDB UUID: its text form (or 16 raw bytes) as 16 bytes.
     Uuid(FixedSizeBinaryBuilder),
+    /// Text in a legacy character set, read as its raw bytes and decoded by
+    /// ferry (see [`crate::charset`]); `set` splits it into SET labels.
+    RawText {
+        builder: StringBuilder,
+        charset: Arc<Charset>,
+        scratch: String,
+    },
+    RawSet {
+        builder: ListBuilder<StringBuilder>,
+        charset: Arc<Charset>,
+        scratch: String,
+    },
     /// ENUM read by its index (see [`reads_enum_index`]): the label, or the
     /// error value (index 0) as the column's conversion says.
     Enum {
@@ -102,6 +116,28 @@ pub fn reads_enum_index(col: &ColumnPlan) -> bool {
                 | LogicalType::Char { .. }
                 | LogicalType::Varchar { .. }
                 | LogicalType::Text { .. }
+        )
+}
+
+/// Whether `col` is text in a character set ferry decodes itself (see
+/// [`crate::charset`]): the reader selects its raw bytes, and the decoder
+/// takes the character set ([`Decoder::with_charset`]).
+pub fn reads_raw_text(col: &ColumnPlan) -> bool {
+    use LogicalType as L;
+    col.raw
+        .charset
+        .as_deref()
+        .is_some_and(crate::charset::reads_raw)
+        && !reads_enum_index(col)
+        && matches!(
+            col.logical,
+            L::Char { .. }
+                | L::Varchar { .. }
+                | L::Text { .. }
+                | L::Enum { .. }
+                | L::Json
+                | L::Jsonb
+                | L::Set { .. }
         )
 }
 
@@ -200,6 +236,24 @@ impl Decoder {
         })
     }
 
+    /// This decoder reading raw bytes in `charset` (for a column of which
+    /// [`reads_raw_text`] holds).
+    pub fn with_charset(self, charset: Arc<Charset>) -> Decoder {
+        match self {
+            Decoder::Text(builder) => Decoder::RawText {
+                builder,
+                charset,
+                scratch: String::new(),
+            },
+            Decoder::Set(builder) => Decoder::RawSet {
+                builder,
+                charset,
+                scratch: String::new(),
+            },
+            other => other,
+        }
+    }
+
     /// Appends one value. On `Err` a NULL was appended in its place so the
     /// builders stay aligned and the row's key can still be rendered.
     pub fn push(&mut self, v: Value) -> Result<(), Problem> {
@@ -282,6 +336,27 @@ impl Decoder {
             Decoder::Uuid(b) => b
                 .append_value(uuid_bytes(&v)?)
                 .map_err(|_| Problem::from("uuid is not 16 bytes"))?,
+            Decoder::RawText {
+                builder,
+                charset,
+                scratch,
+            } => {
+                scratch.clear();
+                charset.decode_into(raw_bytes(&v)?, scratch)?;
+                builder.append_value(&*scratch);
+            }
+            Decoder::RawSet {
+                builder,
+                charset,
+                scratch,
+            } => {
+                scratch.clear();
+                charset.decode_into(raw_bytes(&v)?, scratch)?;
+                for label in set_labels(scratch) {
+                    builder.values().append_value(label);
+                }
+                builder.append(true);
+            }
             Decoder::Enum {
                 builder,
                 labels,
@@ -323,7 +398,10 @@ impl Decoder {
             Decoder::Duration(b) => b.append_null(),
             Decoder::Set(b) => b.append_null(),
             Decoder::Uuid(b) => b.append_null(),
-            Decoder::Enum { builder, .. } => builder.append_null(),
+            Decoder::Enum { builder, .. } | Decoder::RawText { builder, .. } => {
+                builder.append_null()
+            }
+            Decoder::RawSet { builder, .. } => builder.append_null(),
         }
     }
 
@@ -349,7 +427,10 @@ impl Decoder {
             Decoder::Duration(b) => Arc::new(b.finish()),
             Decoder::Set(b) => Arc::new(b.finish()),
             Decoder::Uuid(b) => Arc::new(b.finish()),
-            Decoder::Enum { builder, .. } => Arc::new(builder.finish()),
+            Decoder::Enum { builder, .. } | Decoder::RawText { builder, .. } => {
+                Arc::new(builder.finish())
+            }
+            Decoder::RawSet { builder, .. } => Arc::new(builder.finish()),
         }
     }
 
@@ -374,7 +455,8 @@ impl Decoder {
             Decoder::Duration(b) => b.len(),
             Decoder::Set(b) => b.len(),
             Decoder::Uuid(b) => b.len(),
-            Decoder::Enum { builder, .. } => builder.len(),
+            Decoder::Enum { builder, .. } | Decoder::RawText { builder, .. } => builder.len(),
+            Decoder::RawSet { builder, .. } => builder.len(),
         }
     }
 
@@ -474,6 +556,13 @@ pub fn is_canonical_decimal(s: &str) -> bool {
         let bare_point = d.point && d.frac.is_empty();
         !(d.plus || d.int.is_empty() || bare_point)
     })
+}
+
+fn raw_bytes(v: &Value) -> Result<&[u8], Problem> {
+    match v {
+        Value::Bytes(b) => Ok(b),
+        _ => Err(unexpected(v, "text")),
+    }
 }
 
 pub fn utf8_of(v: &Value) -> Result<&str, Problem> {

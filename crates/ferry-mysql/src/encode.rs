@@ -24,7 +24,9 @@ mod decision;
 mod field;
 mod text;
 
-pub use decision::{choose, int_range, ColumnEncoder, Encoder, JsonElement, TargetColumn};
+pub use decision::{
+    charset_fits, choose, int_range, ColumnEncoder, Encoder, JsonElement, TargetColumn,
+};
 pub use field::{bit_value, fit_decimal, MAX_TIME_MICROS};
 pub use text::{
     escape_into, iso8601_interval, json_array, push_uuid_text, uuid_text, write_date,
@@ -64,7 +66,7 @@ pub fn encode_batch(
     scratch.resize_with(encoders.len(), FieldBuf::default);
     for (c, (enc, buf)) in encoders.iter().zip(scratch.iter_mut()).enumerate() {
         enc.encoder
-            .encode_column(batch.column(c), buf)
+            .encode_column_in(batch.column(c), buf, enc.charset.as_deref())
             .map_err(|(row, p)| (c, row, p))?;
     }
     for row in 0..batch.num_rows() {

@@ -21,6 +21,7 @@
 
 pub mod apply;
 pub mod catalog;
+pub mod charset;
 pub mod decode;
 pub mod dialect;
 pub mod encode;
@@ -33,7 +34,10 @@ pub mod sink;
 pub mod snapshot;
 pub mod source;
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use charset::Charset;
 
 use ferry_core::throttle::RowThrottle;
 use ferry_core::{DbUrl, Error, ErrorKind, Result, TablePlan, TableRef, TlsMode};
@@ -146,6 +150,8 @@ pub struct MySqlAdapter {
     url: DbUrl,
     flavor: Arc<OnceLock<Flavor>>,
     throttle: Option<Arc<RowThrottle>>,
+    /// Character set tables read from this server, by name (see [`charset`]).
+    charsets: Arc<Mutex<HashMap<String, Arc<Charset>>>>,
 }
 
 /// What MySQL/MariaDB can do: no snapshot shared across sessions without a
@@ -201,7 +207,30 @@ impl MySqlAdapter {
             url,
             flavor: Arc::new(OnceLock::new()),
             throttle,
+            charsets: Arc::default(),
         }
+    }
+
+    /// `name`'s table as this server has it, read once per adapter (and its
+    /// clones) through `conn`.
+    pub async fn charset(&self, conn: &mut Conn, name: &str) -> Result<Arc<Charset>> {
+        let known = self
+            .charsets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned();
+        if let Some(cs) = known {
+            return Ok(cs);
+        }
+        let cs = Arc::new(Charset::load(conn, name).await?);
+        Ok(self
+            .charsets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name.to_string())
+            .or_insert(cs)
+            .clone())
     }
 
     /// The read-side row limit (`max_rows_per_second`), shared by every

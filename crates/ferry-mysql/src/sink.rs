@@ -12,7 +12,7 @@
 //! untouched (every text value is valid UTF-8 already, being Arrow `Utf8`,
 //! and the tables ferry creates are utf8mb4).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
@@ -27,7 +27,10 @@ use mysql_async::{Conn, InfileData, Row};
 use tokio::sync::mpsc;
 
 use crate::catalog::{text, uint};
-use crate::encode::{choose, encode_batch, ColumnEncoder, Encoder, FieldBuf, TargetColumn};
+use crate::charset::{writes_encoded, Charset};
+use crate::encode::{
+    charset_fits, choose, encode_batch, ColumnEncoder, Encoder, FieldBuf, TargetColumn,
+};
 use crate::error::{ctx, query_error, refusal_class, server_code, LOCAL_INFILE_REFUSED};
 use crate::{disconnect, quote_ident, Flavor, MySqlAdapter};
 
@@ -115,12 +118,32 @@ impl MySqlAdapter {
             .collect())
     }
 
-    /// One encoder per plan column, from the Arrow type and the real target column.
+    /// The character sets of `targets` that ferry encodes text for, read
+    /// from the target server (see [`crate::charset`]).
+    pub(crate) async fn target_charsets(
+        &self,
+        conn: &mut Conn,
+        targets: &[TargetColumn],
+    ) -> Result<HashMap<String, Arc<Charset>>> {
+        let mut out = HashMap::new();
+        for t in targets {
+            if let Some(cs) = t.charset.as_deref().filter(|cs| writes_encoded(cs)) {
+                if !out.contains_key(cs) {
+                    out.insert(cs.to_string(), self.charset(conn, cs).await?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One encoder per plan column, from the Arrow type and the real target
+    /// column; `charsets` as [`target_charsets`](Self::target_charsets) read them.
     pub(crate) fn encoders(
         &self,
         plan: &TablePlan,
         targets: &[TargetColumn],
         flavor: Flavor,
+        charsets: &HashMap<String, Arc<Charset>>,
     ) -> Result<Vec<ColumnEncoder>> {
         let table = plan.target.to_string();
         if targets.is_empty() {
@@ -141,16 +164,26 @@ impl MySqlAdapter {
                     })?;
                 let dt = arrow_type(&c.logical);
                 let keeps_negative_zero = flavor == Flavor::MySql;
-                let encoder = choose(c, &dt, target, keeps_negative_zero).map_err(|reason| {
-                    Error::UnsupportedType {
-                        table: table.clone(),
-                        column: c.name.clone(),
-                        ty: target.column_type.clone(),
-                        reason,
+                let unsupported = |reason| Error::UnsupportedType {
+                    table: table.clone(),
+                    column: c.name.clone(),
+                    ty: target.column_type.clone(),
+                    reason,
+                };
+                let encoder = choose(c, &dt, target, keeps_negative_zero).map_err(unsupported)?;
+                let charset = match target.charset.as_deref().filter(|cs| writes_encoded(cs)) {
+                    Some(name) => {
+                        let cs = charsets.get(name).cloned().ok_or_else(|| {
+                            Error::Bug(format!("character set {name} of {table} not loaded"))
+                        })?;
+                        charset_fits(&encoder, &cs).map_err(unsupported)?;
+                        Some(cs)
                     }
-                })?;
+                    None => None,
+                };
                 Ok(ColumnEncoder {
                     name: c.name.clone(),
+                    charset,
                     // MariaDB's UUID/INET4/INET6 read a binary-charset field
                     // as their binary storage: their text goes through a variable.
                     via_variable: matches!(encoder, Encoder::Bit { .. })
@@ -326,9 +359,15 @@ impl TableWriter for MySqlAdapter {
 
     async fn open_writer(&self, plan: &TablePlan) -> Result<MySqlTableWriter> {
         let (mut conn, flavor) = self.connect_with_flavor().await?;
-        let targets = self.target_columns(&mut conn, &plan.target).await;
+        let targets = async {
+            let targets = self.target_columns(&mut conn, &plan.target).await?;
+            let charsets = self.target_charsets(&mut conn, &targets).await?;
+            Ok::<_, Error>((targets, charsets))
+        }
+        .await;
         disconnect(conn).await;
-        let encoders = self.encoders(plan, &targets?, flavor)?;
+        let (targets, charsets) = targets?;
+        let encoders = self.encoders(plan, &targets, flavor, &charsets)?;
         let load_sql = load_sql(&self.qualified(&plan.target), &encoders);
         Ok(MySqlTableWriter {
             adapter: self.clone(),
@@ -621,6 +660,7 @@ mod tests {
         let enc = |name: &str, via_variable| ColumnEncoder {
             name: name.into(),
             encoder: Encoder::Bool,
+            charset: None,
             via_variable,
         };
         let sql = load_sql("`d`.`t`", &[enc("a", false), enc("b`x", true)]);

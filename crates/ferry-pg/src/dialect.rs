@@ -372,7 +372,8 @@ impl Dialect for PgDialect {
             ValueCheck::ZeroDate
             | ValueCheck::NulInText
             | ValueCheck::NotZeroOrOne
-            | ValueCheck::EnumErrorValue => return None,
+            | ValueCheck::EnumErrorValue
+            | ValueCheck::Unmappable(_) => return None,
         })
     }
 
