@@ -529,3 +529,123 @@ async fn mysql_gbk_and_latin1_keys_split_into_ranges_and_verify() {
         &["--min-range-rows", "200", "--chunk-rows", "100"],
     );
 }
+
+// --- Refusals the target server makes -----------------------------------
+
+/// Before: "the target refused a row: CHECK constraint violation (23514)",
+/// no key (and on MySQL "(4025)" alone). Now PostgreSQL's COPY context names
+/// the line (and, for a domain, the column), mapped back to the row's key.
+#[tokio::test]
+async fn postgres_target_refusals_name_column_and_key() {
+    let (my, pg) = (mysql_database().await, pg_database().await);
+    mysql_exec(
+        &my,
+        "CREATE TABLE ck (id int PRIMARY KEY, v int); \
+         CREATE TABLE dm (id int PRIMARY KEY, d int); \
+         CREATE TABLE tg (id int PRIMARY KEY, v int); \
+         INSERT INTO ck VALUES (1, 5), (2, 6), (3, -1), (4, 7); \
+         INSERT INTO dm VALUES (1, 5), (2, 6), (3, 7), (4, 99); \
+         INSERT INTO tg VALUES (1, 5), (2, 7), (3, 1)",
+    )
+    .await;
+    pg_exec(
+        &pg,
+        "CREATE TABLE ck (id int PRIMARY KEY, v int CHECK (v > 0)); \
+         CREATE DOMAIN small AS int CHECK (VALUE < 50); \
+         CREATE TABLE dm (id int PRIMARY KEY, d small); \
+         CREATE TABLE tg (id int PRIMARY KEY, v int); \
+         CREATE FUNCTION no_sevens() RETURNS trigger LANGUAGE plpgsql AS \
+           $$ BEGIN IF NEW.v = 7 THEN RAISE EXCEPTION 'no sevens'; END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER tg_no_sevens BEFORE INSERT ON tg FOR EACH ROW EXECUTE FUNCTION no_sevens();",
+    )
+    .await;
+    for (table, want) in [
+        (
+            "ck",
+            "key id=3: the target refused a row: CHECK constraint violation (23514)",
+        ),
+        (
+            "dm",
+            "column d key id=4: the target refused a row: CHECK constraint violation (23514)",
+        ),
+        (
+            "tg",
+            "key id=2: the target refused a row: refused by a trigger (P0001)",
+        ),
+    ] {
+        let r = run(
+            "copy",
+            &my,
+            &pg,
+            &["--if-exists", "append", "--tables", table],
+        );
+        assert_eq!(r.code, 2, "{}", r.all_output());
+        assert!(r.stderr.contains(&format!(".{table} ")), "{}", r.stderr);
+        assert!(r.stderr.contains(want), "{table}: {}", r.stderr);
+        assert!(!r.stderr.contains("no sevens"), "{}", r.stderr);
+    }
+    assert_eq!(
+        pg_rows(&pg, "SELECT (SELECT count(*) FROM ck) + (SELECT count(*) FROM dm) + (SELECT count(*) FROM tg)").await,
+        vec![some(&["0"])]
+    );
+}
+
+/// MySQL names no row for a CHECK or a duplicate: the copy finds it by
+/// writing the range again in pieces that are all rolled back.
+#[tokio::test]
+async fn mysql_target_refusals_name_column_and_key() {
+    let (pg, my) = (pg_database().await, mysql_database().await);
+    pg_exec(
+        &pg,
+        "CREATE TABLE ck (id int PRIMARY KEY, v int); \
+         CREATE TABLE nn (id int PRIMARY KEY, v int); \
+         CREATE TABLE uq (id int PRIMARY KEY, u text); \
+         INSERT INTO ck SELECT g, CASE WHEN g = 1234 THEN -1 ELSE g END FROM generate_series(1, 3000) g; \
+         INSERT INTO nn VALUES (1, 1), (2, NULL), (3, 3); \
+         INSERT INTO uq VALUES (1, 'a'), (2, 'b'), (3, 'taken')",
+    )
+    .await;
+    mysql_exec(
+        &my,
+        "CREATE TABLE ck (id int PRIMARY KEY, v int CHECK (v > 0)); \
+         CREATE TABLE nn (id int PRIMARY KEY, v int NOT NULL); \
+         CREATE TABLE uq (id int PRIMARY KEY, u varchar(10) UNIQUE); \
+         INSERT INTO uq VALUES (100, 'taken')",
+    )
+    .await;
+    for (table, want) in [
+        (
+            "ck",
+            "key id=1234: the target refused a row: CHECK constraint violation (4025)",
+        ),
+        (
+            "nn",
+            "column v key id=2: the target refused a row: NOT NULL violation (1263)",
+        ),
+        (
+            "uq",
+            "key id=3: the target refused a row: duplicate key (1062)",
+        ),
+    ] {
+        let r = run(
+            "copy",
+            &pg,
+            &my,
+            &[
+                "--if-exists",
+                "append",
+                "--tables",
+                table,
+                "--batch-rows",
+                "500",
+            ],
+        );
+        assert_eq!(r.code, 2, "{}", r.all_output());
+        assert!(r.stderr.contains(want), "{table}: {}", r.stderr);
+        assert!(!r.stderr.contains("taken"), "{}", r.stderr);
+    }
+    assert_eq!(
+        mysql_rows(&my, "SELECT (SELECT COUNT(*) FROM ck) + (SELECT COUNT(*) FROM nn) + (SELECT COUNT(*) FROM uq)").await,
+        vec![some(&["1"])]
+    );
+}

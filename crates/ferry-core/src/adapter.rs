@@ -336,6 +336,15 @@ pub trait RangeWriter: Send + Sync {
         &self,
         rx: mpsc::Receiver<RecordBatch>,
     ) -> impl Future<Output = Result<WriteReceipt>> + Send;
+
+    /// [`write`](Self::write), rolled back instead of committed: nothing of
+    /// the call is ever durable. The copy uses it to find which row a
+    /// target refuses when the server does not say ([`Error::Refused`]
+    /// without a key), without touching the target.
+    fn write_uncommitted(
+        &self,
+        rx: mpsc::Receiver<RecordBatch>,
+    ) -> impl Future<Output = Result<WriteReceipt>> + Send;
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub mod interval;
 pub mod plan;
 pub mod range;
 pub mod schema;
+pub mod sentkeys;
 pub mod throttle;
 pub mod types;
 pub mod url;

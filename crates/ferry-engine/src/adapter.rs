@@ -374,6 +374,14 @@ impl TargetWriter {
             TargetWriter::MySql(w) => w.write(rx).await,
         }
     }
+
+    /// See [`RangeWriter::write_uncommitted`].
+    pub async fn write_uncommitted(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        match self {
+            TargetWriter::Pg(w) => w.write_uncommitted(rx).await,
+            TargetWriter::MySql(w) => w.write_uncommitted(rx).await,
+        }
+    }
 }
 
 /// The dialect of an engine, also when there is no connection to it.

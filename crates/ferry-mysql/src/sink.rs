@@ -20,6 +20,7 @@ use bytes::Bytes;
 use ferry_core::adapter::{RangeWriter, TableWriter, WriteReceipt};
 use ferry_core::arrow::{arrow_type, render_key};
 use ferry_core::range::KeyRange;
+use ferry_core::sentkeys::SentKeys;
 use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
 use futures_util::stream::{self, StreamExt as _};
 use mysql_async::prelude::Queryable;
@@ -236,10 +237,11 @@ pub fn load_sql(qualified: &str, encoders: &[ColumnEncoder]) -> String {
 }
 
 /// What the infile stream tells the sink after the statement.
-#[derive(Default)]
 struct FeedOutcome {
     rows: u64,
     error: Option<Error>,
+    /// The keys of the rows sent, for warnings that name a row.
+    sent: SentKeys,
 }
 
 /// The state the infile stream carries from batch to batch.
@@ -277,6 +279,7 @@ impl Feed {
                     }
                     let mut o = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
                     o.rows += u64::try_from(batch.num_rows()).unwrap_or(u64::MAX);
+                    o.sent.push(&batch);
                 }
                 Err(e) => {
                     self.failed = true;
@@ -425,22 +428,45 @@ pub struct MySqlTableWriter {
 
 impl RangeWriter for MySqlTableWriter {
     async fn write(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
-        let target = &self.plan.target;
-        let mut conn = self.adapter.connect().await?;
-        let res = self.load(&mut conn, rx).await;
-        if res.is_err() {
-            // Nothing of this call may stay; a failed rollback changes nothing
-            // about what to report (the server rolls back on disconnect).
-            if let Err(e) = conn.query_drop("ROLLBACK").await {
-                tracing::debug!(table = %target, error = %e, "rollback failed");
-            }
-        }
-        disconnect(conn).await;
-        res
+        self.write_in_transaction(rx, true).await
+    }
+
+    async fn write_uncommitted(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        self.write_in_transaction(rx, false).await
     }
 }
 
 impl MySqlTableWriter {
+    /// One load in one transaction of a session of its own, committed when
+    /// `commit` says so; rolled back on any error.
+    async fn write_in_transaction(
+        &self,
+        rx: mpsc::Receiver<RecordBatch>,
+        commit: bool,
+    ) -> Result<WriteReceipt> {
+        let target = &self.plan.target;
+        let mut conn = self.adapter.connect().await?;
+        let res = self.load(&mut conn, rx).await;
+        let end = match (&res, commit) {
+            (Ok(_), true) => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        let ended = conn.query_drop(end).await;
+        disconnect(conn).await;
+        match (res, ended) {
+            (Ok(r), Ok(())) => Ok(r),
+            (Ok(_), Err(e)) => Err(query_error(format!("committing the load of {target}"), e)),
+            // Nothing of this call may stay; a failed rollback changes
+            // nothing about what to report (the server rolls back on
+            // disconnect).
+            (Err(e), Err(re)) => {
+                tracing::debug!(table = %target, error = %re, "rollback failed");
+                Err(e)
+            }
+            (Err(e), Ok(())) => Err(e),
+        }
+    }
+
     async fn load(&self, conn: &mut Conn, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
         let plan = &*self.plan;
         let target = &plan.target;
@@ -456,7 +482,11 @@ impl MySqlTableWriter {
                 .map_err(ctx(format!("starting the load of {target}")))?;
         }
 
-        let outcome = Arc::new(Mutex::new(FeedOutcome::default()));
+        let outcome = Arc::new(Mutex::new(FeedOutcome {
+            rows: 0,
+            error: None,
+            sent: SentKeys::new(plan),
+        }));
         let feed = Feed {
             rx,
             encoders: self.encoders.clone(),
@@ -496,6 +526,7 @@ impl MySqlTableWriter {
                 return Err(Error::Refused {
                     table: target.to_string(),
                     column: None,
+                    key: None,
                     reason: format!("{class} ({})", server_code(&e).unwrap_or(0)),
                 });
             }
@@ -505,10 +536,11 @@ impl MySqlTableWriter {
         let warnings = conn.get_warnings();
         if warnings > 0 || affected != rows_sent {
             let shown = show_warnings(conn).await;
-            if let Some(refused) = refusal_of(&shown, plan) {
+            let o = outcome.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(refused) = refusal_of(&shown, plan, &o.sent) {
                 return Err(refused);
             }
-            let detail = warning_detail(&shown, plan);
+            let detail = warning_detail(&shown, plan, &o.sent);
             return Err(Error::Table {
                 table: target.to_string(),
                 problem: format!(
@@ -517,9 +549,6 @@ impl MySqlTableWriter {
                 ),
             });
         }
-        conn.query_drop("COMMIT")
-            .await
-            .map_err(ctx(format!("committing the load of {target}")))?;
         Ok(WriteReceipt {
             rows_written: rows_sent,
         })
@@ -545,7 +574,7 @@ async fn show_warnings(conn: &mut Conn) -> Vec<(u64, String)> {
 /// [`Error::Refused`] when every warning of a load is a row refusal (a
 /// duplicate key, a CHECK, a foreign key…): the statement's rows must then
 /// be bisected to find the refused ones. Named by code and plan column only.
-fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan) -> Option<Error> {
+fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan, sent: &SentKeys) -> Option<Error> {
     let classes = warnings
         .iter()
         .map(|(code, _)| u16::try_from(*code).ok().and_then(refusal_class))
@@ -554,18 +583,20 @@ fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan) -> Option<Error> {
     Some(Error::Refused {
         table: plan.target.to_string(),
         column: warning_column(message, plan),
+        key: warning_row(message).map(|row| sent.describe(row)),
         reason: format!("{} ({code})", classes[0]),
     })
 }
 
-/// `: warning 1265 at row 3 column c, …` from SHOW WARNINGS, naming only
-/// codes, row numbers and known column names (messages may quote values).
-fn warning_detail(warnings: &[(u64, String)], plan: &TablePlan) -> String {
+/// `: warning 1265 at key id=3 column c, …` from SHOW WARNINGS, naming only
+/// codes, keys (or row numbers) and known column names (messages may quote
+/// values).
+fn warning_detail(warnings: &[(u64, String)], plan: &TablePlan, sent: &SentKeys) -> String {
     let mut parts = Vec::new();
     for (code, message) in warnings.iter().take(WARNINGS_SHOWN) {
         let mut s = format!("warning {code}");
         if let Some(row) = warning_row(message) {
-            s.push_str(&format!(" at row {row}"));
+            s.push_str(&format!(" at key {}", sent.describe(row)));
         }
         if let Some(col) = warning_column(message, plan) {
             s.push_str(&format!(" column {col}"));
