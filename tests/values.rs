@@ -4,7 +4,10 @@
 //! (`HEX()`, `encode(…, 'hex')`), never ferry's decoders.
 
 use ferry_core::DbUrl;
-use ferry_testkit::{mysql_database, mysql_exec, mysql_rows, pg_database, pg_exec, pg_rows};
+use ferry_testkit::{
+    mysql_database, mysql_exec, mysql_no_local_infile_database, mysql_rows, pg_database, pg_exec,
+    pg_rows,
+};
 
 use crate::util::{copy_ok, ferry, Run};
 
@@ -647,5 +650,109 @@ async fn mysql_target_refusals_name_column_and_key() {
     assert_eq!(
         mysql_rows(&my, "SELECT (SELECT COUNT(*) FROM ck) + (SELECT COUNT(*) FROM nn) + (SELECT COUNT(*) FROM uq)").await,
         vec![some(&["1"])]
+    );
+}
+
+// --- A MySQL target with local_infile off ----------------------------------
+
+/// Before: the copy created the empty table, then failed ("the server
+/// refuses LOAD DATA LOCAL INFILE"). Now `plan` says how it will write, the
+/// copy warns once and writes through batched INSERTs, byte for byte what
+/// LOAD DATA writes.
+#[tokio::test]
+async fn mysql_target_without_local_infile_is_written_by_insert() {
+    let pg = pg_database().await;
+    let (bulk, no_infile) = (
+        mysql_database().await,
+        mysql_no_local_infile_database().await,
+    );
+    pg_exec(&pg, crate::fidelity::PG_SCHEMA).await;
+    pg_exec(&pg, "UPDATE everything SET c_double = 0 WHERE id = 4").await;
+    let plan = run("plan", &pg, &no_infile, &[]);
+    assert!(
+        plan.stdout
+            .contains("note: the target refuses LOAD DATA LOCAL INFILE"),
+        "{}",
+        plan.all_output()
+    );
+    copy_ok(&pg, &bulk, &[]);
+    let (s, t) = (pg.expose(), no_infile.expose());
+    let r = ferry(&["copy", "--source", &s, "--target", &t, "--batch-rows", "2"]);
+    assert_eq!(r.code, 0, "{}", r.all_output());
+    assert_eq!(
+        r.stderr.matches("refuses LOAD DATA LOCAL INFILE").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    let q = "SELECT *, HEX(c_bytea), HEX(c_text), HEX(c_varchar) FROM everything ORDER BY id";
+    assert_eq!(mysql_rows(&bulk, q).await, mysql_rows(&no_infile, q).await);
+    verify_ok(&pg, &no_infile, &[]);
+
+    // MySQL → MySQL: every MySQL type, zero dates, legacy character sets.
+    let my = mysql_database().await;
+    mysql_exec(&my, crate::fidelity::MY_SCHEMA).await;
+    mysql_exec(&my, ZERO_DATES).await;
+    mysql_exec(&my, &legacy_schema()).await;
+    let dst = mysql_no_local_infile_database().await;
+    copy_ok(&my, &dst, &[]);
+    for q in [
+        "SELECT *, HEX(c_binary), HEX(c_varbinary), HEX(c_blob), HEX(c_longblob), HEX(c_varchar), \
+         BIN(c_bit64) FROM everything ORDER BY id",
+        ZERO_DATES_BYTES,
+        &legacy_hex_mysql(),
+    ] {
+        assert_eq!(mysql_rows(&my, q).await, mysql_rows(&dst, q).await, "{q}");
+    }
+    verify_ok(&my, &dst, &[]);
+}
+
+/// Refusals through INSERT name their key too, and roll everything back.
+#[tokio::test]
+async fn insert_path_refusals_name_the_key() {
+    let (pg, my) = (pg_database().await, mysql_no_local_infile_database().await);
+    pg_exec(
+        &pg,
+        "CREATE TABLE ck (id int PRIMARY KEY, v int, s text); \
+         INSERT INTO ck SELECT g, CASE WHEN g = 777 THEN -1 ELSE g END, 'x' FROM generate_series(1, 2000) g; \
+         CREATE TABLE ln (id int PRIMARY KEY, s text); \
+         INSERT INTO ln VALUES (1, 'ok'), (2, 'much too long'), (3, 'ok')",
+    )
+    .await;
+    mysql_exec(
+        &my,
+        "CREATE TABLE ck (id int PRIMARY KEY, v int CHECK (v > 0), s text); \
+         CREATE TABLE ln (id int PRIMARY KEY, s varchar(4))",
+    )
+    .await;
+    let r = run(
+        "copy",
+        &pg,
+        &my,
+        &["--if-exists", "append", "--tables", "ck"],
+    );
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(
+        r.stderr
+            .contains("key id=777: the target refused a row: CHECK constraint violation (4025)"),
+        "{}",
+        r.stderr
+    );
+    // ferry's own check names this one before the server sees it.
+    let r = run(
+        "copy",
+        &pg,
+        &my,
+        &["--if-exists", "append", "--tables", "ln"],
+    );
+    assert_eq!(r.code, 2, "{}", r.all_output());
+    assert!(r.stderr.contains("column s key id=2"), "{}", r.stderr);
+    assert_eq!(
+        mysql_rows(
+            &my,
+            "SELECT (SELECT COUNT(*) FROM ck) + (SELECT COUNT(*) FROM ln)"
+        )
+        .await,
+        vec![some(&["0"])]
     );
 }

@@ -294,23 +294,7 @@ impl Feed {
 
     fn encode(&mut self, batch: &RecordBatch, out: &mut Vec<u8>) -> Result<()> {
         let table = &self.plan.target;
-        if batch.num_columns() != self.encoders.len() {
-            return Err(Error::Bug(format!(
-                "{table}: batch has {} columns, plan has {}",
-                batch.num_columns(),
-                self.encoders.len()
-            )));
-        }
-        for (c, col) in self.plan.columns.iter().enumerate() {
-            if batch.column(c).data_type() != &arrow_type(&col.logical) {
-                return Err(Error::Bug(format!(
-                    "{table}: column {} arrived as {} instead of {}",
-                    col.name,
-                    batch.column(c).data_type(),
-                    arrow_type(&col.logical)
-                )));
-            }
-        }
+        check_batch(&self.plan, &self.encoders, batch)?;
         encode_batch(&self.encoders, batch, &mut self.scratch, out).map_err(|(c, row, problem)| {
             Error::value(
                 table,
@@ -320,6 +304,34 @@ impl Feed {
             )
         })
     }
+}
+
+/// A batch has the plan's columns with the plan's Arrow types (a broken
+/// invariant otherwise).
+pub(crate) fn check_batch(
+    plan: &TablePlan,
+    encoders: &[ColumnEncoder],
+    batch: &RecordBatch,
+) -> Result<()> {
+    let table = &plan.target;
+    if batch.num_columns() != encoders.len() {
+        return Err(Error::Bug(format!(
+            "{table}: batch has {} columns, plan has {}",
+            batch.num_columns(),
+            encoders.len()
+        )));
+    }
+    for (c, col) in plan.columns.iter().enumerate() {
+        if batch.column(c).data_type() != &arrow_type(&col.logical) {
+            return Err(Error::Bug(format!(
+                "{table}: column {} arrived as {} instead of {}",
+                col.name,
+                batch.column(c).data_type(),
+                arrow_type(&col.logical)
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl TableWriter for MySqlAdapter {
@@ -372,11 +384,13 @@ impl TableWriter for MySqlAdapter {
         let (targets, charsets) = targets?;
         let encoders = self.encoders(plan, &targets, flavor, &charsets)?;
         let load_sql = load_sql(&self.qualified(&plan.target), &encoders);
+        let by_insert = !self.accepts_local_infile().await?;
         Ok(MySqlTableWriter {
             adapter: self.clone(),
             plan: Arc::new(plan.clone()),
             encoders: Arc::new(encoders),
             load_sql,
+            by_insert,
         })
     }
 
@@ -424,6 +438,9 @@ pub struct MySqlTableWriter {
     plan: Arc<TablePlan>,
     encoders: Arc<Vec<ColumnEncoder>>,
     load_sql: String,
+    /// The target refuses LOAD DATA LOCAL INFILE: write through INSERTs
+    /// (see [`crate::insert`]).
+    by_insert: bool,
 }
 
 impl RangeWriter for MySqlTableWriter {
@@ -481,6 +498,12 @@ impl MySqlTableWriter {
                 .await
                 .map_err(ctx(format!("starting the load of {target}")))?;
         }
+        if self.by_insert {
+            let qualified = self.adapter.qualified(target);
+            let rows =
+                crate::insert::insert_all(conn, plan, &qualified, &self.encoders, rx).await?;
+            return Ok(WriteReceipt { rows_written: rows });
+        }
 
         let outcome = Arc::new(Mutex::new(FeedOutcome {
             rows: 0,
@@ -537,10 +560,10 @@ impl MySqlTableWriter {
         if warnings > 0 || affected != rows_sent {
             let shown = show_warnings(conn).await;
             let o = outcome.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(refused) = refusal_of(&shown, plan, &o.sent) {
+            if let Some(refused) = refusal_of(&shown, plan, &o.sent, 0) {
                 return Err(refused);
             }
-            let detail = warning_detail(&shown, plan, &o.sent);
+            let detail = warning_detail(&shown, plan, &o.sent, 0);
             return Err(Error::Table {
                 table: target.to_string(),
                 problem: format!(
@@ -556,7 +579,7 @@ impl MySqlTableWriter {
 }
 
 /// SHOW WARNINGS as (code, message); empty if it cannot be read.
-async fn show_warnings(conn: &mut Conn) -> Vec<(u64, String)> {
+pub(crate) async fn show_warnings(conn: &mut Conn) -> Vec<(u64, String)> {
     let rows: Vec<Row> = match conn.query("SHOW WARNINGS").await {
         Ok(r) => r,
         Err(_) => return Vec::new(),
@@ -574,7 +597,13 @@ async fn show_warnings(conn: &mut Conn) -> Vec<(u64, String)> {
 /// [`Error::Refused`] when every warning of a load is a row refusal (a
 /// duplicate key, a CHECK, a foreign key…): the statement's rows must then
 /// be bisected to find the refused ones. Named by code and plan column only.
-fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan, sent: &SentKeys) -> Option<Error> {
+/// `offset` is the number of rows `sent` holds before the statement's first.
+pub(crate) fn refusal_of(
+    warnings: &[(u64, String)],
+    plan: &TablePlan,
+    sent: &SentKeys,
+    offset: u64,
+) -> Option<Error> {
     let classes = warnings
         .iter()
         .map(|(code, _)| u16::try_from(*code).ok().and_then(refusal_class))
@@ -583,7 +612,7 @@ fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan, sent: &SentKeys) -> 
     Some(Error::Refused {
         table: plan.target.to_string(),
         column: warning_column(message, plan),
-        key: warning_row(message).map(|row| sent.describe(row)),
+        key: warning_row(message).map(|row| sent.describe(offset + row)),
         reason: format!("{} ({code})", classes[0]),
     })
 }
@@ -591,12 +620,17 @@ fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan, sent: &SentKeys) -> 
 /// `: warning 1265 at key id=3 column c, …` from SHOW WARNINGS, naming only
 /// codes, keys (or row numbers) and known column names (messages may quote
 /// values).
-fn warning_detail(warnings: &[(u64, String)], plan: &TablePlan, sent: &SentKeys) -> String {
+pub(crate) fn warning_detail(
+    warnings: &[(u64, String)],
+    plan: &TablePlan,
+    sent: &SentKeys,
+    offset: u64,
+) -> String {
     let mut parts = Vec::new();
     for (code, message) in warnings.iter().take(WARNINGS_SHOWN) {
         let mut s = format!("warning {code}");
         if let Some(row) = warning_row(message) {
-            s.push_str(&format!(" at key {}", sent.describe(row)));
+            s.push_str(&format!(" at key {}", sent.describe(offset + row)));
         }
         if let Some(col) = warning_column(message, plan) {
             s.push_str(&format!(" column {col}"));
