@@ -56,7 +56,7 @@ run() { # path round → seconds
   my -e "FLUSH TABLES; DO SLEEP(1)"
   local t0 t1
   t0=$(date +%s.%N)
-  "$FERRY" copy --source "$(pgurl src)" --target "$(myurl "$db")" --quiet
+  "$FERRY" copy --source "$(pgurl src)" --target "$(myurl "$db")" --quiet >&2
   t1=$(date +%s.%N)
   "$FERRY" verify --source "$(pgurl src)" --target "$(myurl "$db")" >/dev/null \
     || { echo "verify failed for $db" >&2; exit 1; }

@@ -243,7 +243,9 @@ impl MySqlAdapter {
     /// `Some` when LOAD DATA LOCAL is off and rows go through INSERTs.
     pub async fn write_note(&self) -> Result<Option<String>> {
         Ok((!self.accepts_local_infile().await?).then(|| {
-            "the target refuses LOAD DATA LOCAL INFILE (local_infile is OFF): rows are written              through batched INSERTs with prepared statements, about 1.6× slower;              SET GLOBAL local_infile = 1 restores the bulk path"
+            "the target refuses LOAD DATA LOCAL INFILE (local_infile is OFF): rows are written \
+             through batched INSERTs with prepared statements, about 1.7× the time of LOAD \
+             DATA; SET GLOBAL local_infile = 1 restores the bulk path"
                 .to_string()
         }))
     }
