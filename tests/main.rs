@@ -26,4 +26,5 @@ mod spatial;
 mod sync;
 mod types;
 mod util;
+mod values;
 mod verify;

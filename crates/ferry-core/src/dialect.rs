@@ -138,6 +138,8 @@ pub struct ValueLimits {
     pub infinite_dates: bool,
     /// Years outside 1–9999.
     pub any_year: bool,
+    /// MySQL's zero and partial dates (`0000-00-00`, `2016-07-00`).
+    pub zero_dates: bool,
     /// NUL characters in text.
     pub nul_in_text: bool,
     /// Whether key columns may get collations that fold values the source
@@ -181,6 +183,11 @@ pub enum ValueCheck<'a> {
     /// and surfaces, an empty value other than an empty collection), in a
     /// column whose catalog type name is this.
     BeyondFlatGeometry(&'a str),
+    /// MySQL's enum error value (index 0: `''` stored for an invalid value).
+    EnumErrorValue,
+    /// Text holding byte sequences that its character set (the column's
+    /// `RawType::charset`) has no Unicode mapping for.
+    Unmappable(&'a str),
 }
 
 /// What an existing target table's column already has, for the pre-flight.

@@ -23,9 +23,11 @@ pub mod interval;
 pub mod plan;
 pub mod range;
 pub mod schema;
+pub mod sentkeys;
 pub mod throttle;
 pub mod types;
 pub mod url;
+pub mod zerodate;
 
 pub use capabilities::{Capabilities, ChangeStreamKind};
 pub use dialect::Dialect;

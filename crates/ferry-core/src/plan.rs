@@ -73,6 +73,10 @@ pub struct RawType {
     pub user_type: Option<String>,
     /// Element type of an array.
     pub element: Option<Box<RawType>>,
+    /// The character set of a text column, lower case, where the engine has
+    /// one per column (MySQL `CHARACTER_SET_NAME`: `latin1`, `gbk`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
     /// What a spatial column declares (PostGIS typmod, MySQL/MariaDB type
     /// name and column SRID); `None` for other columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +152,13 @@ pub enum Conversion {
     NegativeZeroToZero,
     /// A geometry's SRID is left behind (PostgreSQL's own `point` has none).
     DropSrid,
+    /// MySQL's enum error value (index 0, `''`, what a non-strict server
+    /// stores for an invalid value) becomes NULL.
+    EnumErrorToNull,
+    /// MySQL's enum error value becomes the label `''`, added first to the
+    /// target enum (index 0 sorts first); where the source already declares
+    /// `''`, the error value and that label become one.
+    EnumErrorToEmptyLabel,
 }
 
 impl Conversion {
@@ -164,6 +175,8 @@ impl Conversion {
             Conversion::StripNul => "strip_nul",
             Conversion::NegativeZeroToZero => "negative_zero_to_zero",
             Conversion::DropSrid => "drop_srid",
+            Conversion::EnumErrorToNull => "enum_error_to_null",
+            Conversion::EnumErrorToEmptyLabel => "enum_error_to_empty_label",
         }
     }
 }

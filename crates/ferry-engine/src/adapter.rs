@@ -369,6 +369,15 @@ impl Adapter {
         })
     }
 
+    /// How this target is written, when the user should know (a slower
+    /// path because the bulk one is off); `None` for the usual path.
+    pub async fn write_note(&self) -> Result<Option<String>> {
+        match self {
+            Adapter::Pg(_) => Ok(None),
+            Adapter::MySql(a) => a.write_note().await,
+        }
+    }
+
     /// Charsets and collations of an existing target table's columns, where
     /// the engine has per-column charsets (else, or for a new table, none).
     pub async fn column_charsets(&self, table: &TableRef) -> Result<Vec<ExistingColumn>> {
@@ -385,6 +394,14 @@ impl TargetWriter {
         match self {
             TargetWriter::Pg(w) => w.write(rx).await,
             TargetWriter::MySql(w) => w.write(rx).await,
+        }
+    }
+
+    /// See [`RangeWriter::write_uncommitted`].
+    pub async fn write_uncommitted(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        match self {
+            TargetWriter::Pg(w) => w.write_uncommitted(rx).await,
+            TargetWriter::MySql(w) => w.write_uncommitted(rx).await,
         }
     }
 }

@@ -248,6 +248,10 @@ async fn gate(
     events: &EventSink,
 ) -> Result<()> {
     let findings = preflight(source, target, plans).await?;
+    // Once per copy, before anything is written.
+    if let Some(line) = target.write_note().await? {
+        events.send(Event::Warning { line });
+    }
     for p in plans {
         for w in &p.schema.warnings {
             events.send(Event::Warning {
@@ -433,6 +437,8 @@ pub struct PlanOutcome {
     pub unplannable: Vec<(TableRef, String)>,
     /// Views, routines, events… of the source schema, which are not copied.
     pub not_copied: Vec<OtherObject>,
+    /// How the target will be written, when it is not the bulk path.
+    pub write_note: Option<String>,
 }
 
 /// What running a plan's DDL against the target, and taking it back, showed.
@@ -487,6 +493,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     if let DdlProof::Refused { table, error } = &proof {
         blocking.push(format!("table {table}: {error}"));
     }
+    let write_note = target.write_note().await?;
     Ok(PlanOutcome {
         source,
         target,
@@ -497,6 +504,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         proof,
         unplannable,
         not_copied,
+        write_note,
     })
 }
 

@@ -214,8 +214,29 @@ fn probes(
                         true,
                     );
                 }
-                let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
-                add(check(ValueCheck::ZeroDate), &p, b);
+                // A target that holds them (MySQL) takes them verbatim
+                // unless zero_date_to_null was chosen.
+                if !limits.zero_dates || conv == Conversion::ZeroDateToNull {
+                    let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
+                    add(check(ValueCheck::ZeroDate), &p, b);
+                }
+            }
+            L::Enum { .. } => {
+                let (p, b) = match conv {
+                    Conversion::EnumErrorToEmptyLabel => (
+                        "enum error values that enum_error_to_empty_label writes as the label ''"
+                            .to_string(),
+                        false,
+                    ),
+                    Conversion::EnumErrorToNull => nulling(conv, "enum error values"),
+                    _ => (
+                        "enum error values ('' at index 0, stored by a non-strict MySQL for an \
+                         invalid value; choose enum_error_to_null or enum_error_to_empty_label)"
+                            .to_string(),
+                        true,
+                    ),
+                };
+                add(check(ValueCheck::EnumErrorValue), &p, b);
             }
             L::Array { .. } => add(
                 check(ValueCheck::ArrayShape),
@@ -251,6 +272,26 @@ fn probes(
                 }
             }
             _ => {}
+        }
+        // Text whose character set has no Unicode mapping for some of its
+        // bytes (the source dialect says which character sets need it).
+        if let (
+            Some(cs),
+            L::Char { .. }
+            | L::Varchar { .. }
+            | L::Text { .. }
+            | L::Json
+            | L::Jsonb
+            | L::Set { .. },
+        ) = (col.raw.charset.as_deref(), &col.logical)
+        {
+            add(
+                check(ValueCheck::Unmappable(cs)),
+                &format!(
+                    "values with byte sequences that the {cs} character set has no Unicode mapping for"
+                ),
+                true,
+            );
         }
         // Strings longer than the target column.
         if matches!(

@@ -212,13 +212,24 @@ impl Mappings {
             if read.is_err() {
                 rule.push_str(&format!(" → {kind}"));
             }
-            let logical = self
+            let mut logical = self
                 .logical_from(source, &kind, &col.ty)
                 .map_err(unsupported)?;
+            // The enum error value as a real label: first, where index 0 sorts.
+            let empty_label = conversion == Conversion::EnumErrorToEmptyLabel;
+            if let (true, LogicalType::Enum { values, .. }) = (empty_label, &mut logical) {
+                if !values.iter().any(String::is_empty) {
+                    values.insert(0, String::new());
+                }
+            }
             let target_type = match target_type {
                 Some(t) => t,
                 // Same engine: keep the declaration exactly as the DBA wrote it.
-                None if source == target && keep && keeps_declaration(&logical, &col.ty) => {
+                None if source == target
+                    && keep
+                    && !empty_label
+                    && keeps_declaration(&logical, &col.ty) =>
+                {
                     rule.push_str(" (declaration kept)");
                     col.ty.display.clone()
                 }

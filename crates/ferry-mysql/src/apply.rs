@@ -100,8 +100,9 @@ impl MySqlAdapter {
                 )))?;
             }
             let targets = self.target_columns(&mut conn, &plan.target).await?;
-            let encoders = self.encoders(plan, &targets, flavor)?;
-            let key_encoders = self.encoders(&key_plan, &targets, flavor)?;
+            let charsets = self.target_charsets(&mut conn, &targets).await?;
+            let encoders = self.encoders(plan, &targets, flavor, &charsets)?;
+            let key_encoders = self.encoders(&key_plan, &targets, flavor, &charsets)?;
             tables.push(TableApply {
                 stage_load: load_sql(&stage, &encoders),
                 key_load: load_sql(&key_stage, &key_encoders),

@@ -31,6 +31,7 @@ use crate::encode::{put_field, PgEncoder, Typed, COPY_HEADER, COPY_TRAILER};
 use crate::error::{ctx, load_ctx};
 use crate::sink::choose_encoders;
 use crate::{qualified, quote_ident, PgAdapter};
+use ferry_core::sentkeys::SentKeys;
 
 /// The table that holds each sync job's last applied position.
 pub const POSITION_TABLE: &str = "ferry_sync_position";
@@ -261,7 +262,8 @@ impl PgApply {
             .execute(&t.statements[&key], &[])
             .await
             .map_err(load_ctx(
-                &table,
+                &t.plan,
+                None,
                 format!("applying changes to table {table}"),
             ))?;
         if batch.op == ChangeOp::Upsert
@@ -331,12 +333,21 @@ async fn copy_into(
         .await
         .map_err(ctx(format!("staging changes of table {table}")))?;
     pin_mut!(sink);
+    // The stage's rows are this batch's, in order: a refused line names its key.
+    let mut sent = SentKeys::new(plan);
+    sent.push(rows);
+    let target = TablePlan {
+        target: full.target.clone(),
+        ..plan.clone()
+    };
     sink.send(buf.freeze()).await.map_err(load_ctx(
-        &table,
+        &target,
+        Some(&sent),
         format!("staging changes of table {table}"),
     ))?;
     sink.as_mut().finish().await.map_err(load_ctx(
-        &table,
+        &target,
+        Some(&sent),
         format!("staging changes of table {table}"),
     ))?;
     Ok(())

@@ -58,6 +58,7 @@ pub const VALUE_LIMITS: ValueLimits = ValueLimits {
     negative_zero: true,
     infinite_dates: true,
     any_year: true,
+    zero_dates: false,
     nul_in_text: false,
     folding_collations: false,
     any_geometry: true,
@@ -378,10 +379,13 @@ impl Dialect for PgDialect {
             }
             // PostgreSQL's own point is always a 2D, non-empty point.
             ValueCheck::BeyondFlatGeometry(_) => return None,
-            // PostgreSQL has no zero dates, no NUL in text, real booleans.
-            ValueCheck::ZeroDate | ValueCheck::NulInText | ValueCheck::NotZeroOrOne => {
-                return None
-            }
+            // PostgreSQL has no zero dates, no NUL in text, real booleans,
+            // no enum error value.
+            ValueCheck::ZeroDate
+            | ValueCheck::NulInText
+            | ValueCheck::NotZeroOrOne
+            | ValueCheck::EnumErrorValue
+            | ValueCheck::Unmappable(_) => return None,
         })
     }
 

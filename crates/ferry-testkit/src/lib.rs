@@ -22,7 +22,10 @@ use std::sync::OnceLock;
 
 use ferry_core::DbUrl;
 
-pub use server::{start_mariadb, start_mariadb_tls, start_postgres, start_postgres_tls, Server};
+pub use server::{
+    start_mariadb, start_mariadb_args, start_mariadb_tls, start_postgres, start_postgres_tls,
+    Server,
+};
 pub use tls::TlsCerts;
 
 /// The password of the test kit's administrative accounts.
@@ -33,6 +36,7 @@ static MYSQL: OnceLock<Result<DbUrl, String>> = OnceLock::new();
 static TLS_CERTS: OnceLock<Result<TlsCerts, String>> = OnceLock::new();
 static PG_TLS: OnceLock<Result<DbUrl, String>> = OnceLock::new();
 static MYSQL_TLS: OnceLock<Result<DbUrl, String>> = OnceLock::new();
+static MYSQL_NO_INFILE: OnceLock<Result<DbUrl, String>> = OnceLock::new();
 
 /// The test CA and server certificate, generated once per test process.
 pub fn tls_certs() -> TlsCerts {
@@ -58,6 +62,31 @@ pub fn mysql_tls_admin_url() -> DbUrl {
         .get_or_init(|| start_mariadb_tls(&tls_certs()).map(|s| s.leak_url()))
         .clone()
         .unwrap_or_else(|e| panic!("test MariaDB TLS server: {e}"))
+}
+
+/// A MariaDB server of its own with `local_infile` OFF (MySQL 8's default
+/// and many managed services'): `local_infile` is global, so a test that
+/// needs it off must not share the server other tests load into.
+/// Administrative URL, database `mysql`.
+pub fn mysql_no_local_infile_admin_url() -> DbUrl {
+    MYSQL_NO_INFILE
+        .get_or_init(|| start_mariadb_args(&["--local-infile=0"]).map(|s| s.leak_url()))
+        .clone()
+        .unwrap_or_else(|e| panic!("test MariaDB server without local_infile: {e}"))
+}
+
+/// A fresh database on [`mysql_no_local_infile_admin_url`]'s server.
+pub async fn mysql_no_local_infile_database() -> DbUrl {
+    let admin = tokio::task::spawn_blocking(mysql_no_local_infile_admin_url)
+        .await
+        .expect("mysql server");
+    let name = unique_name("ferry_t");
+    mysql_exec(
+        &admin,
+        &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+    )
+    .await;
+    admin.with_database(&name)
 }
 
 /// The administrative URL of the test PostgreSQL server (database `postgres`).

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use ferry_core::adapter::ReadOptions;
 use ferry_core::event::Event;
 use ferry_core::range::KeyRange;
 use ferry_core::{Error, Result, TablePlan};
@@ -32,9 +33,15 @@ pub(super) async fn copy_range(
     let batch_rows = run.options.batch_rows;
     // The reader runs in this task (it borrows the snapshot); the forwarder
     // runs beside it, so batches flow while the reader waits on the network.
+    // Rows rejected earlier whose value the reader itself refuses are left
+    // out by the reader; the others are left out below.
+    let options = ReadOptions {
+        skip_keys: Arc::new(skip.clone()),
+        ..ReadOptions::copy(batch_rows)
+    };
     let reader = run
         .source
-        .read_range(plan, range, Some(&run.snapshot), batch_rows, read_tx);
+        .read_range_with(plan, range, Some(&run.snapshot), &options, read_tx);
     let forward = async {
         let mut forwarded: u64 = 0;
         let mut skipped: u64 = 0;
