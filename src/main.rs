@@ -58,8 +58,9 @@ enum Command {
     /// Compare tables across engines: exit 0 when equal, 1 on differences, 2 on error.
     Verify(verify_cmd::VerifyArgs),
     /// Apply the changes committed on the source after a `copy --cdc-slot`
-    /// to the target, until stopped (SIGINT/SIGTERM) or `--until`.
-    Sync(sync_cmd::SyncArgs),
+    /// to the target, until stopped (SIGINT/SIGTERM) or `--until`; `ferry
+    /// sync status` shows where a sync stands.
+    Sync(Box<sync_cmd::SyncArgs>),
     /// Write the HTML report of a past run (one made with --report) again
     /// from the state store.
     Report(report_cmd::ReportArgs),
@@ -96,9 +97,12 @@ struct CopyArgs {
     /// Default: the machine's available parallelism, at least 2.
     #[arg(long, value_parser = at_least_one())]
     workers: Option<usize>,
-    /// Create this logical replication slot (pgoutput) and copy from its
-    /// exported snapshot, so a later sync starts exactly there.
-    #[arg(long, value_name = "NAME", conflicts_with = "lock_source")]
+    /// Make the copy followable by `ferry sync --slot NAME`: on PostgreSQL,
+    /// create this logical replication slot (pgoutput) and copy from its
+    /// exported snapshot; on MySQL, record the snapshot's binary log
+    /// position under this name. Either way a sync starts exactly where the
+    /// copy's snapshot ends.
+    #[arg(long, value_name = "NAME")]
     cdc_slot: Option<String>,
     /// Allow a brief global read lock (MySQL FLUSH TABLES WITH READ LOCK,
     /// needs RELOAD) so every worker reads the same instant.
@@ -197,7 +201,7 @@ fn main() -> ExitCode {
             Command::Mappings(args) => run_mappings(args),
             Command::Plan(args) => plan_cmd::run_plan(args).await,
             Command::Verify(args) => verify_cmd::run_verify(args).await,
-            Command::Sync(args) => sync_cmd::run_sync(args).await,
+            Command::Sync(args) => sync_cmd::run_sync(*args).await,
             Command::Report(args) => report_cmd::run_report(args).await,
         }
     });

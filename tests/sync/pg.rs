@@ -1,5 +1,5 @@
-//! `ferry sync` (issue 11): changes committed after `copy --cdc-slot` reach
-//! the target exactly once, PostgreSQL → PostgreSQL.
+//! PostgreSQL as the change source: every kind of change, unchanged TOAST,
+//! replica identity.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -7,29 +7,8 @@ use std::time::Duration;
 use ferry_core::DbUrl;
 use ferry_testkit::{mysql_database, mysql_rows, pg_database, pg_exec, pg_rows};
 
+use super::{slots, sync, verify_equal};
 use crate::util::{copy_ok, ferry};
-
-fn sync(source: &DbUrl, target: &DbUrl, extra: &[&str]) -> crate::util::Run {
-    let (s, t) = (source.expose(), target.expose());
-    let mut args = vec!["sync", "--source", &s, "--target", &t, "--quiet"];
-    args.extend_from_slice(extra);
-    ferry(&args)
-}
-
-fn verify_equal(source: &DbUrl, target: &DbUrl, tables: &str) {
-    let (s, t) = (source.expose(), target.expose());
-    let run = ferry(&["verify", "--source", &s, "--target", &t, "--tables", tables]);
-    assert_eq!(run.code, 0, "verify:\n{}", run.all_output());
-}
-
-async fn slots(url: &DbUrl, slot: &str) -> usize {
-    pg_rows(
-        url,
-        &format!("SELECT 1 FROM pg_replication_slots WHERE slot_name = '{slot}'"),
-    )
-    .await
-    .len()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pg_sync_applies_every_kind_of_change_then_verifies_equal() {

@@ -65,5 +65,13 @@ pub enum SourceEvent {
     Txn(SourceTxn),
     /// Nothing committed lately; the source's log ends at `wal_end` (same
     /// numbering as [`SourceTxn::position_num`]).
-    Idle { wal_end: u64 },
+    Idle {
+        wal_end: u64,
+        /// A position the source vouches for: every change before it was
+        /// yielded already (the rest of the log up to it touched no synced
+        /// table). A sink may store it with no changes, so a restart does
+        /// not read that stretch again. `None` when the source cannot say
+        /// (a PostgreSQL keepalive's end of WAL may be ahead of decoding).
+        resume: Option<String>,
+    },
 }

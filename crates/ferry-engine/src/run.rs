@@ -69,10 +69,10 @@ pub fn check_job(job: &Job, source: &Adapter) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" or ")
     };
-    if job.copy.cdc_slot.is_some() && !caps.snapshot_slot {
+    if job.copy.cdc_slot.is_some() && caps.change_stream.is_none() {
         return Err(Error::Invalid(format!(
             "--cdc-slot needs a {} source (the source is {})",
-            takers(|c| c.snapshot_slot),
+            takers(|c| c.change_stream.is_some()),
             source.engine()
         )));
     }
@@ -119,6 +119,7 @@ pub async fn copy_job(
     // A later `ferry sync` reads the slot: what it needs must exist before the slot does.
     if let Some(slot) = &job.copy.cdc_slot {
         source.prepare_change_stream(slot, &plans).await?;
+        crate::sync::check_followable(&plans)?;
     }
     // Reaching the target before any work: a wrong password fails here, not after reading.
     let preexisting = target.list_tables(job.target_schema.as_deref()).await?;
@@ -280,6 +281,31 @@ async fn open_state(
     target: &DbUrl,
     plans: &[TablePlan],
 ) -> Result<RunState> {
+    let (id, spec) = run_identity(job, source, target, plans, job.if_exists_or_default());
+    let store = open_store(job, &id).await?;
+    Ok(RunState {
+        store: Arc::new(store),
+        run: RunInfo {
+            run_id: id,
+            source: source.to_string(),
+            target: target.to_string(),
+            job: spec,
+        },
+        resume_only: job.state.resume.unwrap_or(false),
+    })
+}
+
+/// The run id of the copy a job describes, and the description stored
+/// with it: the same source, target, tables (with filters), if-exists
+/// choice, overrides and mapping file always give the same id, so running
+/// the same command again resumes the run (unless the job names its id).
+pub(crate) fn run_identity(
+    job: &Job,
+    source: &DbUrl,
+    target: &DbUrl,
+    plans: &[TablePlan],
+    if_exists: ferry_core::IfExists,
+) -> (String, String) {
     let mut tables: Vec<String> = plans
         .iter()
         .map(|p| match &p.row_filter {
@@ -288,7 +314,7 @@ async fn open_state(
         })
         .collect();
     tables.sort();
-    let if_exists = serde_json::to_value(job.if_exists_or_default())
+    let if_exists = serde_json::to_value(if_exists)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
@@ -313,17 +339,45 @@ async fn open_state(
         Some(id) => id.clone(),
         None => run_id(&[&s, &t, &spec, &mapping]),
     };
-    let store = open_store(job, &id).await?;
-    Ok(RunState {
-        store: Arc::new(store),
-        run: RunInfo {
-            run_id: id,
-            source: s,
-            target: t,
-            job: spec,
-        },
-        resume_only: job.state.resume.unwrap_or(false),
-    })
+    (id, spec)
+}
+
+/// The copy run of this job that recorded change stream `stream` (`copy
+/// --cdc-slot`), with its store: what a sync marks dirty ranges in and
+/// saves its status to. A sync given the copy's flags finds it whatever
+/// `--if-exists` the copy had (the sync does not take that flag): each
+/// choice's run is tried, and only stores that exist are opened.
+pub(crate) async fn find_stream_run(
+    job: &Job,
+    source: &DbUrl,
+    target: &DbUrl,
+    plans: &[TablePlan],
+    stream: &str,
+) -> Result<Option<(StateStore, String)>> {
+    use ferry_core::IfExists;
+    let mut ids: Vec<String> = Vec::new();
+    for choice in [
+        job.if_exists_or_default(),
+        IfExists::Fail,
+        IfExists::Truncate,
+        IfExists::Append,
+    ] {
+        let (id, _) = run_identity(job, source, target, plans, choice);
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    for id in ids {
+        let local = job.state.store.is_none();
+        if local && !state_dir().join(format!("{id}.db")).exists() {
+            continue;
+        }
+        let store = open_store(job, &id).await?;
+        if store.load_stream_position(&id, stream).await?.is_some() {
+            return Ok(Some((store, id)));
+        }
+    }
+    Ok(None)
 }
 
 /// The job's state store: `[state] store` (a SQLite file or a postgres://

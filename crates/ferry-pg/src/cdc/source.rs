@@ -137,6 +137,7 @@ impl PgChangeSource {
                     if self.txn.is_none() {
                         return Ok(SourceEvent::Idle {
                             wal_end: self.wal_end,
+                            resume: None,
                         });
                     }
                     continue;
@@ -148,6 +149,7 @@ impl PgChangeSource {
                     if self.txn.is_none() {
                         return Ok(SourceEvent::Idle {
                             wal_end: self.wal_end,
+                            resume: None,
                         });
                     }
                     continue;
