@@ -3,9 +3,10 @@
 
 mod mysql;
 mod pg;
+mod workload;
 
-use ferry_core::DbUrl;
-use ferry_testkit::pg_rows;
+use ferry_core::{DbUrl, Engine};
+use ferry_testkit::{mysql_exec, mysql_rows, pg_exec, pg_rows};
 
 use crate::util::{ferry, Run};
 
@@ -32,4 +33,45 @@ pub(crate) async fn slots(url: &DbUrl, slot: &str) -> usize {
     )
     .await
     .len()
+}
+
+/// A database of either engine, for tests that run in every direction.
+#[derive(Clone)]
+pub(crate) enum Db {
+    Pg(DbUrl),
+    My(DbUrl),
+}
+
+impl Db {
+    pub(crate) fn of(url: &DbUrl) -> Db {
+        match url.engine {
+            Engine::Postgres => Db::Pg(url.clone()),
+            Engine::MySql => Db::My(url.clone()),
+        }
+    }
+
+    pub(crate) fn url(&self) -> &DbUrl {
+        match self {
+            Db::Pg(u) | Db::My(u) => u,
+        }
+    }
+
+    pub(crate) async fn exec(&self, sql: &str) {
+        match self {
+            Db::Pg(u) => pg_exec(u, sql).await,
+            Db::My(u) => mysql_exec(u, sql).await,
+        }
+    }
+
+    pub(crate) async fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        match self {
+            Db::Pg(u) => pg_rows(u, sql).await,
+            Db::My(u) => mysql_rows(u, sql).await,
+        }
+    }
+
+    /// The bank's total, as text.
+    pub(crate) async fn total(&self) -> Option<String> {
+        self.rows("SELECT SUM(bal) FROM acct").await[0][0].clone()
+    }
 }

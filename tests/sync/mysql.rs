@@ -246,3 +246,58 @@ async fn mariadb_change_the_target_refuses_stops_with_table_column_and_key() {
         "nothing of the refused transaction is applied"
     );
 }
+
+/// The binary log holding the changes since the copy was purged: the sync
+/// says so in one line, and never starts past the gap. On a MariaDB of its
+/// own: purging the shared server's logs would break other tests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_purged_binary_log_is_refused_in_one_line() {
+    let admin = tokio::task::spawn_blocking(|| ferry_testkit::start_mariadb(None))
+        .await
+        .unwrap()
+        .expect("a MariaDB of the test's own")
+        .leak_url();
+    mysql_exec(&admin, "CREATE DATABASE src; CREATE DATABASE dst").await;
+    let (src, dst) = (admin.with_database("src"), admin.with_database("dst"));
+    mysql_exec(
+        &src,
+        "CREATE TABLE p (id int PRIMARY KEY, v int); INSERT INTO p VALUES (1, 1);",
+    )
+    .await;
+    copy_ok(&src, &dst, &["--tables", "p", "--cdc-slot", "my_purged"]);
+    mysql_exec(&src, "UPDATE p SET v = 2").await;
+    let last: String = {
+        mysql_exec(&admin, "FLUSH BINARY LOGS").await;
+        let rows = mysql_rows(&admin, "SHOW MASTER STATUS").await;
+        rows[0][0].clone().unwrap()
+    };
+    // MariaDB keeps a log until its binlog checkpoint passes it (crash
+    // recovery may need it), so the purge is repeated until it took.
+    for _ in 0..100 {
+        mysql_exec(&admin, &format!("PURGE BINARY LOGS TO '{last}'")).await;
+        if mysql_rows(&admin, "SHOW BINARY LOGS").await.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(mysql_rows(&admin, "SHOW BINARY LOGS").await.len(), 1);
+    let run = sync(
+        &src,
+        &dst,
+        &["--tables", "p", "--slot", "my_purged", "--until", "now"],
+    );
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(
+        lines[0].contains("no longer has binary log")
+            && lines[0].contains("purged")
+            && lines[0].contains("copy the tables again"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        mysql_rows(&dst, "SELECT v FROM p").await[0][0].as_deref(),
+        Some("1")
+    );
+}
