@@ -3,6 +3,7 @@
 
 mod mysql;
 mod pg;
+mod types;
 mod workload;
 
 use ferry_core::{DbUrl, Engine};

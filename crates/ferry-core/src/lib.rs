@@ -18,6 +18,7 @@ pub mod event;
 pub mod expr;
 pub mod hex;
 pub mod interval;
+pub mod net;
 pub mod plan;
 pub mod range;
 pub mod schema;

@@ -12,9 +12,10 @@
 //! job's rules (zero dates, booleans, ranges) unchanged. So a change is
 //! decoded exactly as a copied row.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 
 use chrono::{DateTime, Datelike, Timelike};
+use ferry_core::net::ipv6_text;
 use ferry_core::RawType;
 use mysql_async::binlog::value::BinlogValue;
 use mysql_async::Value;
@@ -29,6 +30,9 @@ pub enum BinlogColumn {
     Plain,
     /// An unsigned integer of `bits` bits, logged as a signed one.
     Unsigned { bits: u32 },
+    /// A signed MEDIUMINT: mysql_common 0.35 reads the 3 logged bytes
+    /// without extending their sign (-8388608 comes back as 8388608).
+    Signed24,
     /// YEAR: logged as `1900 + stored`, where stored 0 means 0000.
     Year,
     /// ENUM: the 1-based index of a label (0 is the empty error value).
@@ -66,10 +70,10 @@ impl BinlogColumn {
             _ => 0,
         };
         if bits > 0 {
-            return Ok(if raw.unsigned {
-                BinlogColumn::Unsigned { bits }
-            } else {
-                BinlogColumn::Plain
+            return Ok(match (raw.unsigned, bits) {
+                (true, _) => BinlogColumn::Unsigned { bits },
+                (false, 24) => BinlogColumn::Signed24,
+                (false, _) => BinlogColumn::Plain,
             });
         }
         Ok(match raw.name.as_str() {
@@ -128,6 +132,10 @@ impl BinlogColumn {
         match self {
             BinlogColumn::Plain | BinlogColumn::Json => Ok(v),
             BinlogColumn::Unsigned { bits } => unsigned(v, *bits),
+            BinlogColumn::Signed24 => match v {
+                Value::Int(i) => Ok(Value::Int(((i & 0xff_ffff) ^ 0x80_0000) - 0x80_0000)),
+                _ => Err("a MEDIUMINT logged as something else".into()),
+            },
             BinlogColumn::Year => match &v {
                 Value::Bytes(b) if b == b"1900" => Ok(Value::Int(0)),
                 _ => Ok(v),
@@ -175,7 +183,7 @@ impl BinlogColumn {
             }
             BinlogColumn::Inet6 => {
                 let b = padded::<16>(&v)?;
-                Ok(Value::Bytes(inet6_text(b).into_bytes()))
+                Ok(Value::Bytes(ipv6_text(b).into_bytes()))
             }
             BinlogColumn::Latin1 => match v {
                 Value::Bytes(b) => Ok(Value::Bytes(latin1_to_utf8(&b).into_bytes())),
@@ -241,18 +249,6 @@ fn padded<const N: usize>(v: &Value) -> Result<[u8; N], Problem> {
     Ok(out)
 }
 
-/// MariaDB's text form of an INET6 value: RFC 5952, as `inet_ntop` writes
-/// it, including `::a.b.c.d` for the IPv4-compatible form (which Rust's
-/// formatter writes in hex) and `::ffff:a.b.c.d` for mapped addresses.
-pub fn inet6_text(bytes: [u8; 16]) -> String {
-    let compatible = bytes[..12].iter().all(|b| *b == 0) && (bytes[12] != 0 || bytes[13] != 0);
-    if compatible {
-        let v4 = Ipv4Addr::new(bytes[12], bytes[13], bytes[14], bytes[15]);
-        return format!("::{v4}");
-    }
-    Ipv6Addr::from(bytes).to_string()
-}
-
 /// Bytes 0x80–0x9F of MySQL's `latin1`: Windows-1252, where 0x81, 0x8D,
 /// 0x8F, 0x90 and 0x9D (undefined there) are the C1 controls of the same
 /// number, as the server converts them.
@@ -309,6 +305,19 @@ mod tests {
         }
         let signed = BinlogColumn::for_column(&raw("int"), None).unwrap();
         assert_eq!(conv(&signed, Value::Int(-1)), Value::Int(-1));
+    }
+
+    /// mysql_common reads a logged MEDIUMINT's three bytes as a positive
+    /// number: the minimum came back as 8388608 and overflowed the target.
+    #[test]
+    fn signed_mediumint_minimum_stays_negative() {
+        let c = BinlogColumn::for_column(&raw("mediumint"), None).unwrap();
+        assert_eq!(c, BinlogColumn::Signed24);
+        assert_eq!(conv(&c, Value::Int(8_388_608)), Value::Int(-8_388_608));
+        assert_eq!(conv(&c, Value::Int(16_777_215)), Value::Int(-1));
+        assert_eq!(conv(&c, Value::Int(8_388_607)), Value::Int(8_388_607));
+        assert_eq!(conv(&c, Value::Int(-5)), Value::Int(-5));
+        assert_eq!(conv(&c, Value::Int(0)), Value::Int(0));
     }
 
     #[test]
@@ -385,15 +394,6 @@ mod tests {
             conv(&i6, Value::Bytes(mapped)),
             Value::Bytes(b"::ffff:1.2.3.4".to_vec())
         );
-        let mut compat = [0u8; 16];
-        compat[12..].copy_from_slice(&[1, 2, 3, 4]);
-        assert_eq!(inet6_text(compat), "::1.2.3.4");
-        let mut one = [0u8; 16];
-        one[15] = 1;
-        assert_eq!(inet6_text(one), "::1");
-        assert_eq!(inet6_text([0; 16]), "::");
-        let doc: Ipv6Addr = "2001:db8::1".parse().unwrap();
-        assert_eq!(inet6_text(doc.octets()), "2001:db8::1");
     }
 
     #[test]
