@@ -3,6 +3,7 @@
 
 mod mysql;
 mod pg;
+mod status;
 mod types;
 mod workload;
 

@@ -424,7 +424,9 @@ async fn follow(
                         break "until";
                     }
                     state.lag_seconds = 0.0;
-                    state.behind_bytes = f.applied.and_then(|a| f.source.bytes_between(a, through));
+                    // Everything up to `through` is handled (applied, or
+                    // other tables'): what is behind is the rest of the log.
+                    state.behind_bytes = f.source.bytes_between(through, wal_end);
                     state.changes_per_second = rate.add(0);
                     state.at = unix_now();
                     report(f, &state, progress).await?;
