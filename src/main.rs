@@ -104,6 +104,21 @@ struct CopyArgs {
     /// copy's snapshot ends.
     #[arg(long, value_name = "NAME")]
     cdc_slot: Option<String>,
+    /// Copy, then keep following: apply every change committed on the
+    /// source after the copy's snapshot, as `ferry sync` does, until
+    /// stopped (SIGINT/SIGTERM) or --until. Implies --cdc-slot (named
+    /// ferry_follow_<hash of source, target and tables> unless given). If
+    /// the following stops, `ferry sync --slot NAME` with the same flags
+    /// resumes it.
+    #[arg(long)]
+    follow: bool,
+    /// With --follow: stop by itself at this source position, or `now`
+    /// (the source's position when the following started).
+    #[arg(long, value_name = "POSITION|now", requires = "follow")]
+    until: Option<String>,
+    /// With --follow: leave the slot on the source when it ends.
+    #[arg(long, requires = "follow")]
+    keep_slot: bool,
     /// Allow a brief global read lock (MySQL FLUSH TABLES WITH READ LOCK,
     /// needs RELOAD) so every worker reads the same instant.
     #[arg(long)]
@@ -224,8 +239,11 @@ fn at_least_one() -> fn(&str) -> Result<usize, String> {
 }
 
 async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
-    let job = args.job()?;
+    let mut job = args.job()?;
     let (source_url, target_url) = args.job.urls(&job)?;
+    if args.follow && job.copy.cdc_slot.is_none() {
+        job.copy.cdc_slot = Some(follow_slot(&job, &source_url, &target_url));
+    }
     let progress = progress::Progress::new(args.quiet);
     let recording = report_cmd::Recording::start(&job);
     let sink = match &recording {
@@ -265,6 +283,7 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         }
         EXIT_ERROR
     };
+    let follow = args.follow && code == 0;
     if let Some(recording) = recording {
         let run_id = report
             .run
@@ -291,7 +310,38 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
             )
             .await?;
     }
-    Ok(ExitCode::from(code))
+    if !follow {
+        return Ok(ExitCode::from(code));
+    }
+    let slot = job.copy.cdc_slot.clone().unwrap_or_default();
+    if args.format == Format::Text && !args.quiet {
+        eprintln!("following the source's changes on stream {slot}");
+    }
+    let settings = sync_cmd::FollowSettings {
+        until: args.until.clone(),
+        keep_slot: args.keep_slot,
+        group_changes: 5000,
+        group_wait_ms: 200,
+        quiet: args.quiet,
+        format: args.format,
+    };
+    // The copy's report is written; the sync's would replace it.
+    let follow_job = Job {
+        report: None,
+        ..job.clone()
+    };
+    sync_cmd::follow(&follow_job, &slot, &settings, source_url, target_url).await
+}
+
+/// The stream name `copy --follow` uses when none is given: the same for
+/// the same source, target and tables, so a `ferry sync` with the copy's
+/// flags can name it again (`ferry_follow_<16 hex digits>`, a valid
+/// PostgreSQL slot name).
+fn follow_slot(job: &Job, source: &ferry_core::DbUrl, target: &ferry_core::DbUrl) -> String {
+    let (s, t) = (source.to_string(), target.to_string());
+    let mut parts: Vec<&str> = vec![&s, &t];
+    parts.extend(job.tables.iter().map(String::as_str));
+    format!("ferry_follow_{}", ferry_state::run_id(&parts))
 }
 
 fn run_mappings(args: MappingsArgs) -> anyhow::Result<ExitCode> {

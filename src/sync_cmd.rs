@@ -99,7 +99,37 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
         ..Job::default()
     })?;
     let (source_url, target_url) = args.job.urls(&job)?;
-    follow(&job, &slot, &args.follow, source_url, target_url).await
+    follow(
+        &job,
+        &slot,
+        &FollowSettings::from(&args.follow),
+        source_url,
+        target_url,
+    )
+    .await
+}
+
+/// What the sync part of `ferry sync` and `ferry copy --follow` takes.
+pub struct FollowSettings {
+    pub until: Option<String>,
+    pub keep_slot: bool,
+    pub group_changes: usize,
+    pub group_wait_ms: u64,
+    pub quiet: bool,
+    pub format: Format,
+}
+
+impl From<&FollowArgs> for FollowSettings {
+    fn from(a: &FollowArgs) -> Self {
+        FollowSettings {
+            until: a.until.clone(),
+            keep_slot: a.keep_slot,
+            group_changes: a.group_changes,
+            group_wait_ms: a.group_wait_ms,
+            quiet: a.quiet,
+            format: a.format,
+        }
+    }
 }
 
 /// Runs a sync of `job` on stream `slot` and prints its summary (and its
@@ -107,7 +137,7 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
 pub async fn follow(
     job: &Job,
     slot: &str,
-    args: &FollowArgs,
+    args: &FollowSettings,
     source_url: DbUrl,
     target_url: DbUrl,
 ) -> anyhow::Result<ExitCode> {
