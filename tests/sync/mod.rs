@@ -1,6 +1,7 @@
 //! `ferry sync` (issue 11): changes committed after `copy --cdc-slot` reach
 //! the target exactly once, from PostgreSQL and from MariaDB, into both.
 
+mod dirty;
 mod follow;
 mod mysql;
 mod pg;

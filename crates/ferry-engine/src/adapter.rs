@@ -438,8 +438,13 @@ impl Adapter {
         }
     }
 
-    /// Opens an apply session for `plans` on this target.
-    pub async fn open_change_sink(&self, plans: &[TablePlan], job: &str) -> Result<ChangeSink> {
+    /// Opens an apply session for `plans` on this target; `job` names the
+    /// sync whose position it stores (`None`: a repair, which stores none).
+    pub async fn open_change_sink(
+        &self,
+        plans: &[TablePlan],
+        job: Option<&str>,
+    ) -> Result<ChangeSink> {
         Ok(match self {
             Adapter::Pg(a) => ChangeSink::Pg(a.open_apply(plans, job).await?),
             Adapter::MySql(a) => ChangeSink::MySql(a.open_apply(plans, job).await?),

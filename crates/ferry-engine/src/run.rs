@@ -342,17 +342,19 @@ pub(crate) fn run_identity(
     (id, spec)
 }
 
-/// The copy run of this job that recorded change stream `stream` (`copy
-/// --cdc-slot`), with its store: what a sync marks dirty ranges in and
-/// saves its status to. A sync given the copy's flags finds it whatever
-/// `--if-exists` the copy had (the sync does not take that flag): each
-/// choice's run is tried, and only stores that exist are opened.
-pub(crate) async fn find_stream_run(
+/// The copy run of this job, with its store: with a `stream`, the run
+/// that recorded that change stream (`copy --cdc-slot`), where a sync marks
+/// dirty ranges and saves its status; without, the run that stored ranges
+/// for the job's tables (what `verify --dirty` reads). A sync or verify
+/// given the copy's flags finds it whatever `--if-exists` the copy had
+/// (they do not take that flag): each choice's run is tried, and only
+/// stores that exist are opened.
+pub(crate) async fn find_copy_run(
     job: &Job,
     source: &DbUrl,
     target: &DbUrl,
     plans: &[TablePlan],
-    stream: &str,
+    stream: Option<&str>,
 ) -> Result<Option<(StateStore, String)>> {
     use ferry_core::IfExists;
     let mut ids: Vec<String> = Vec::new();
@@ -373,7 +375,14 @@ pub(crate) async fn find_stream_run(
             continue;
         }
         let store = open_store(job, &id).await?;
-        if store.load_stream_position(&id, stream).await?.is_some() {
+        let found = match stream {
+            Some(stream) => store.load_stream_position(&id, stream).await?.is_some(),
+            None => match plans.first() {
+                Some(p) => !store.ranges(&id, &p.source.to_string()).await?.is_empty(),
+                None => false,
+            },
+        };
+        if found {
             return Ok(Some((store, id)));
         }
     }
@@ -658,8 +667,15 @@ fn tagged_ddl(
     out
 }
 
-/// `ferry verify`: compares every table of the job between source and target.
-pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result<VerifyReport> {
+/// `ferry verify`: compares every table of the job between source and
+/// target; `scope` narrows it to the ranges a sync dirtied and/or repairs
+/// what differs (see [`crate::verify::scope`]).
+pub async fn verify_job(
+    job: &Job,
+    source_url: DbUrl,
+    target_url: DbUrl,
+    scope: crate::verify::VerifyScope,
+) -> Result<VerifyReport> {
     let v = &job.verify;
     let (batch_rows, chunk_rows) = (v.batch_rows.unwrap_or(8192), v.chunk_rows.unwrap_or(10_000));
     if batch_rows == 0 || chunk_rows == 0 {
@@ -667,11 +683,25 @@ pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Resu
             "--batch-rows and --chunk-rows must be at least 1".into(),
         ));
     }
-    let source = Arc::new(Adapter::new(source_url));
-    let target = Arc::new(Adapter::new(target_url));
+    let source = Arc::new(Adapter::new(source_url.clone()));
+    let target = Arc::new(Adapter::new(target_url.clone()));
     let mappings = load_mappings(job)?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     target.list_tables(job.target_schema.as_deref()).await?;
+    let run = if scope.dirty {
+        let Some((store, run_id)) =
+            find_copy_run(job, &source_url, &target_url, &plans, None).await?
+        else {
+            return Err(Error::Invalid(
+                "verify --dirty: no copy of these tables in the state store (run it with the \
+                 copy's flags, or the same [state] store)"
+                    .into(),
+            ));
+        };
+        Some(Arc::new(crate::verify::scope::CopyRun { store, run_id }))
+    } else {
+        None
+    };
     let options = VerifyOptions {
         batch_rows,
         chunk_rows,
@@ -684,5 +714,8 @@ pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Resu
             ..Default::default()
         },
     };
-    verify(source, target, plans, &options).await
+    if scope == crate::verify::VerifyScope::default() {
+        return verify(source, target, plans, &options).await;
+    }
+    crate::verify::scope::verify_scoped(source, target, plans, &options, scope, run).await
 }

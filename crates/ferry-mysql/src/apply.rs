@@ -44,7 +44,9 @@ struct TableApply {
 /// An apply session on the target.
 pub struct MySqlApply {
     conn: Conn,
-    job: String,
+    /// The sync whose position each apply stores; `None` for a repair
+    /// session (`verify --repair`), which stores no position.
+    job: Option<String>,
     tables: Vec<TableApply>,
     scratch: Vec<FieldBuf>,
 }
@@ -58,22 +60,28 @@ fn column_list(plan: &TablePlan) -> String {
 }
 
 impl MySqlAdapter {
-    /// Opens the apply session for `plans` (indexes as the source's) and
-    /// makes sure the position table exists. `job` names the sync (its slot).
-    pub async fn open_apply(&self, plans: &[TablePlan], job: &str) -> Result<MySqlApply> {
+    /// Opens the apply session for `plans` (indexes as the source's). With a
+    /// `job` (the sync's name: its slot), makes sure the position table
+    /// exists and each apply stores the job's position; without (a repair),
+    /// the target gains no table and no position.
+    pub async fn open_apply(&self, plans: &[TablePlan], job: Option<&str>) -> Result<MySqlApply> {
         let (mut conn, flavor) = self.connect_with_flavor().await?;
         for stmt in [
             SINK_SQL_MODE.to_string(),
             "SET time_zone = '+00:00'".into(),
             "SET SESSION foreign_key_checks = 0".into(),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {POSITION_TABLE} (job VARCHAR(255) PRIMARY KEY, \
-                 position VARCHAR(255) NOT NULL, applied_at DATETIME(6) NOT NULL)"
-            ),
         ] {
             conn.query_drop(stmt)
                 .await
                 .map_err(ctx("preparing the apply session"))?;
+        }
+        if job.is_some() {
+            conn.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {POSITION_TABLE} (job VARCHAR(255) PRIMARY KEY, \
+                 position VARCHAR(255) NOT NULL, applied_at DATETIME(6) NOT NULL)"
+            ))
+            .await
+            .map_err(ctx("creating the sync position table"))?;
         }
         let mut tables = Vec::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
@@ -116,7 +124,7 @@ impl MySqlAdapter {
         }
         Ok(MySqlApply {
             conn,
-            job: job.to_string(),
+            job: job.map(str::to_string),
             tables,
             scratch: Vec::new(),
         })
@@ -187,10 +195,13 @@ fn apply_sql(t: &TableApply, op: ChangeOp, unchanged: &[usize]) -> String {
 impl MySqlApply {
     /// The position this job stored last, if any.
     pub async fn stored_position(&mut self) -> Result<Option<String>> {
+        let Some(job) = self.job.clone() else {
+            return Ok(None);
+        };
         self.conn
             .exec_first(
                 format!("SELECT position FROM {POSITION_TABLE} WHERE job = ?"),
-                (self.job.clone(),),
+                (job,),
             )
             .await
             .map_err(ctx("reading the stored sync position"))
@@ -226,6 +237,9 @@ impl MySqlApply {
                 self.apply_batch(batch).await?;
             }
         }
+        let Some(job) = self.job.clone() else {
+            return Ok(());
+        };
         self.conn
             .exec_drop(
                 format!(
@@ -233,7 +247,7 @@ impl MySqlApply {
                      ON DUPLICATE KEY UPDATE position = VALUES(position), \
                      applied_at = VALUES(applied_at)"
                 ),
-                (self.job.clone(), position),
+                (job, position),
             )
             .await
             .map_err(ctx("storing the sync position"))

@@ -48,25 +48,34 @@ struct TableApply {
 /// An apply session on the target.
 pub struct PgApply {
     client: Client,
-    job: String,
+    /// The sync whose position each apply stores; `None` for a repair
+    /// session (`verify --repair`), which stores no position.
+    job: Option<String>,
     tables: Vec<TableApply>,
 }
 
 impl PgAdapter {
-    /// Opens the apply session for `plans` (indexes as the source's) and
-    /// makes sure the position table exists. `job` names the sync (its slot).
-    pub async fn open_apply(&self, plans: &[TablePlan], job: &str) -> Result<PgApply> {
+    /// Opens the apply session for `plans` (indexes as the source's). With a
+    /// `job` (the sync's name: its slot), makes sure the position table
+    /// exists and each apply stores the job's position; without (a repair),
+    /// the target gains no table and no position.
+    pub async fn open_apply(&self, plans: &[TablePlan], job: Option<&str>) -> Result<PgApply> {
         let client = self.connect().await?;
         client
-            .batch_execute(&format!(
-                "SET session_replication_role = replica; SET TimeZone = 'UTC'; \
-                 CREATE TABLE IF NOT EXISTS {POSITION_TABLE} (job text PRIMARY KEY, \
-                 position text NOT NULL, applied_at timestamptz NOT NULL)"
-            ))
+            .batch_execute("SET session_replication_role = replica; SET TimeZone = 'UTC'")
             .await
             .map_err(ctx(
                 "preparing the apply session (session_replication_role needs a superuser)",
             ))?;
+        if job.is_some() {
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {POSITION_TABLE} (job text PRIMARY KEY, \
+                     position text NOT NULL, applied_at timestamptz NOT NULL)"
+                ))
+                .await
+                .map_err(ctx("creating the sync position table"))?;
+        }
         let mut tables = Vec::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
             let key_plan = plan.key_plan();
@@ -96,7 +105,7 @@ impl PgAdapter {
         }
         Ok(PgApply {
             client,
-            job: job.to_string(),
+            job: job.map(str::to_string),
             tables,
         })
     }
@@ -173,11 +182,14 @@ fn apply_sql(t: &TableApply, op: ChangeOp, unchanged: &[usize]) -> String {
 impl PgApply {
     /// The position this job stored last, if any.
     pub async fn stored_position(&self) -> Result<Option<String>> {
+        let Some(job) = &self.job else {
+            return Ok(None);
+        };
         let row = self
             .client
             .query_opt(
                 &format!("SELECT position FROM {POSITION_TABLE} WHERE job = $1"),
-                &[&self.job],
+                &[job],
             )
             .await
             .map_err(ctx("reading the stored sync position"))?;
@@ -214,6 +226,9 @@ impl PgApply {
                 self.apply_batch(batch).await?;
             }
         }
+        let Some(job) = &self.job else {
+            return Ok(());
+        };
         self.client
             .execute(
                 &format!(
@@ -221,7 +236,7 @@ impl PgApply {
                      ON CONFLICT (job) DO UPDATE SET position = EXCLUDED.position, \
                      applied_at = EXCLUDED.applied_at"
                 ),
-                &[&self.job, &position],
+                &[job, &position],
             )
             .await
             .map_err(ctx("storing the sync position"))?;

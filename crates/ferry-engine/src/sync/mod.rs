@@ -292,7 +292,7 @@ async fn run(
         Until::Position(p) => Some(source.parse_position(p)?),
     };
     check_target_shape(target, &plans).await?;
-    let mut sink = target.open_change_sink(&plans, &options.slot).await?;
+    let mut sink = target.open_change_sink(&plans, Some(&options.slot)).await?;
     let stored = sink.stored_position().await?;
     let start = match (&stored, record.as_ref()) {
         (Some(p), _) => Some(p.clone()),

@@ -24,7 +24,7 @@ use ferry_state::StateStore;
 use serde::{Deserialize, Serialize};
 
 use crate::job::Job;
-use crate::run::find_stream_run;
+use crate::run::find_copy_run;
 
 /// How often a running sync saves its status (and on every end).
 const STATUS_EVERY: Duration = Duration::from_secs(1);
@@ -73,7 +73,7 @@ impl SyncRecord {
         plans: &[TablePlan],
         stream: &str,
     ) -> Result<Option<SyncRecord>> {
-        let Some((store, run_id)) = find_stream_run(job, source, target, plans, stream).await?
+        let Some((store, run_id)) = find_copy_run(job, source, target, plans, Some(stream)).await?
         else {
             return Ok(None);
         };
