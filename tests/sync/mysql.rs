@@ -301,3 +301,37 @@ async fn mariadb_purged_binary_log_is_refused_in_one_line() {
         Some("1")
     );
 }
+
+/// A session that logs its changes as statements (binlog_format=STATEMENT)
+/// cannot be followed: the sync stops with one line that names the table
+/// and the fix, and no value the statement holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_change_logged_as_a_statement_stops_without_showing_values() {
+    let (src, dst) = (mysql_database().await, pg_database().await);
+    mysql_exec(
+        &src,
+        "CREATE TABLE s (id int PRIMARY KEY, v int); INSERT INTO s VALUES (1, 1);",
+    )
+    .await;
+    copy_ok(&src, &dst, &["--tables", "s", "--cdc-slot", "my_stmt"]);
+    mysql_exec(
+        &src,
+        "SET SESSION binlog_format = 'STATEMENT'; UPDATE s SET v = 424242 WHERE id = 1;",
+    )
+    .await;
+    let run = sync(
+        &src,
+        &dst,
+        &["--tables", "s", "--slot", "my_stmt", "--until", "now"],
+    );
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", run.stderr);
+    assert!(
+        lines[0].contains(&format!("table {}.s", src.database))
+            && lines[0].contains("logged as a statement")
+            && !lines[0].contains("424242"),
+        "{}",
+        lines[0]
+    );
+}

@@ -38,6 +38,15 @@ pub fn is_xa(sql: &str) -> bool {
     words(sql).next().as_deref() == Some("xa")
 }
 
+/// Whether a statement changes rows (and so quotes values, which an error
+/// must not show).
+pub fn is_data_change(sql: &str) -> bool {
+    matches!(
+        words(sql).next().as_deref(),
+        Some("insert" | "update" | "delete" | "replace" | "load" | "call" | "with")
+    )
+}
+
 /// The first table of `tables` (`(database, name)`, compared exactly as
 /// the server does on Linux: case-sensitive) that `sql`, run in database
 /// `default_db`, names as an identifier.
@@ -181,6 +190,9 @@ mod tests {
             Statement::Other
         );
         assert!(is_xa("XA START 'x'"));
+        assert!(is_data_change("UPDATE acct SET bal = 0"));
+        assert!(is_data_change("/* x */ insert into t values (1)"));
+        assert!(!is_data_change("ALTER TABLE t ADD c int DEFAULT 5"));
         assert!(!is_xa("ALTER TABLE xa ADD c int"));
     }
 

@@ -294,14 +294,24 @@ impl MySqlChangeSource {
                         if let Some((db, table)) =
                             ddl::touched_table(&sql, &q.schema(), &self.names)
                         {
+                            // A data change logged as a statement quotes values:
+                            // it is named by its kind only.
+                            let problem = if ddl::is_data_change(&sql) {
+                                "a change logged as a statement (a session with \
+                                 binlog_format = STATEMENT or MIXED): ferry sync needs row \
+                                 events; set binlog_format = ROW for every session and copy \
+                                 the table again"
+                                    .to_string()
+                            } else {
+                                format!(
+                                    "DDL on the source while syncing: {}; ferry sync does not \
+                                     apply DDL: copy the table again",
+                                    statement_excerpt(&sql)
+                                )
+                            };
                             return Err(Error::Table {
                                 table: format!("{db}.{table}"),
-                                problem: format!(
-                                    "a statement on the source while syncing: {}; ferry sync \
-                                     does not apply DDL (or changes logged as statements): \
-                                     copy the table again",
-                                    statement_excerpt(&sql)
-                                ),
+                                problem,
                             });
                         }
                         if self.txn.is_none() {
