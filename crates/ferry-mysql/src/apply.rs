@@ -15,7 +15,7 @@
 //! to `ferry_sync_position` in the same transaction as the changes.
 
 use bytes::Bytes;
-use ferry_core::change::{ChangeBatch, ChangeOp, SourceTxn};
+use ferry_core::change::{runs, ChangeOp, ChangeRun, SourceTxn};
 use ferry_core::{Error, Result, TablePlan};
 use futures_util::stream::{self, StreamExt as _};
 use mysql_async::prelude::Queryable;
@@ -232,10 +232,14 @@ impl MySqlApply {
     }
 
     async fn apply_in_transaction(&mut self, txns: &[SourceTxn], position: String) -> Result<()> {
-        for txn in txns {
-            for batch in &txn.batches {
-                self.apply_batch(batch).await?;
-            }
+        // Copied out: the runs borrow them while `self` applies.
+        let keys: Vec<Vec<usize>> = self
+            .tables
+            .iter()
+            .map(|t| t.plan.primary_key.clone())
+            .collect();
+        for run in runs(txns, |t| keys.get(t).map_or(&[][..], Vec::as_slice)) {
+            self.apply_run(&run).await?;
         }
         let Some(job) = self.job.clone() else {
             return Ok(());
@@ -253,41 +257,35 @@ impl MySqlApply {
             .map_err(ctx("storing the sync position"))
     }
 
-    async fn apply_batch(&mut self, batch: &ChangeBatch) -> Result<()> {
-        let t = self.tables.get(batch.table).ok_or_else(|| {
-            Error::Bug(format!("change batch for unknown table #{}", batch.table))
-        })?;
+    async fn apply_run(&mut self, run: &ChangeRun<'_>) -> Result<()> {
+        let t = self
+            .tables
+            .get(run.table)
+            .ok_or_else(|| Error::Bug(format!("change batch for unknown table #{}", run.table)))?;
         let table = t.plan.target.to_string();
-        let (load, stage, plan, encoders, rows) = match batch.op {
-            ChangeOp::Upsert => (
-                &t.stage_load,
-                &t.stage,
-                &t.plan,
-                &t.encoders,
-                batch.rows.clone(),
-            ),
-            ChangeOp::Delete => (
-                &t.key_load,
-                &t.key_stage,
-                &t.key_plan,
-                &t.key_encoders,
-                batch
-                    .rows
-                    .project(&t.plan.primary_key)
-                    .map_err(|e| Error::Bug(format!("projecting keys: {e}")))?,
-            ),
+        let (load, stage, plan, encoders) = match run.op {
+            ChangeOp::Upsert => (&t.stage_load, &t.stage, &t.plan, &t.encoders),
+            ChangeOp::Delete => (&t.key_load, &t.key_stage, &t.key_plan, &t.key_encoders),
         };
         let mut out = Vec::new();
-        encode_batch(encoders, &rows, &mut self.scratch, &mut out).map_err(
-            |(c, row, problem)| {
-                Error::value(
-                    &table,
-                    plan.columns[c].name.clone(),
-                    ferry_core::arrow::render_key(plan, &rows, row),
-                    problem,
-                )
-            },
-        )?;
+        for part in &run.parts {
+            let rows = match run.op {
+                ChangeOp::Upsert => (*part).clone(),
+                ChangeOp::Delete => part
+                    .project(&t.plan.primary_key)
+                    .map_err(|e| Error::Bug(format!("projecting keys: {e}")))?,
+            };
+            encode_batch(encoders, &rows, &mut self.scratch, &mut out).map_err(
+                |(c, row, problem)| {
+                    Error::value(
+                        &table,
+                        plan.columns[c].name.clone(),
+                        ferry_core::arrow::render_key(plan, &rows, row),
+                        problem,
+                    )
+                },
+            )?;
+        }
         let data = Bytes::from(out);
         self.conn.set_infile_handler(async move {
             Ok(stream::once(async move { Ok(data) }).boxed() as InfileData)
@@ -296,7 +294,7 @@ impl MySqlApply {
             .query_drop(load.as_str())
             .await
             .map_err(ctx(format!("staging changes of {table}")))?;
-        let sql = apply_sql(t, batch.op, &batch.unchanged);
+        let sql = apply_sql(t, run.op, run.unchanged);
         let stage = stage.clone();
         self.conn
             .exec_drop(sql, ())

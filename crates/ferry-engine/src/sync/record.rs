@@ -13,12 +13,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime};
 
-use arrow_array::cast::AsArray;
-use arrow_array::types::*;
-use arrow_array::{Array, RecordBatch};
-use arrow_schema::DataType;
+use arrow_array::RecordBatch;
 use ferry_core::change::SourceTxn;
-use ferry_core::range::{KeyBound, KeyRange, KeyValue, SnapshotPosition};
+use ferry_core::range::{key_of_row, KeyBound, KeyRange, KeyValue, SnapshotPosition};
 use ferry_core::{DbUrl, Error, Result, TablePlan};
 use ferry_state::StateStore;
 use serde::{Deserialize, Serialize};
@@ -219,37 +216,9 @@ fn same_kinds(key: &KeyBound, lowers: &[Option<KeyBound>]) -> bool {
         .all(|b| b.len() == key.len() && b.iter().zip(key).all(|(x, y)| kind(x) == kind(y)))
 }
 
-/// A row's key as range bounds hold it, or `None` for a key column of a
-/// kind ranges are not planned on (or a NULL).
+/// A row's key as range bounds hold it (see [`key_of_row`]).
 pub fn key_of(plan: &TablePlan, rows: &RecordBatch, row: usize) -> Option<KeyBound> {
-    plan.primary_key
-        .iter()
-        .map(|&k| key_value(rows.column(k).as_ref(), row))
-        .collect()
-}
-
-fn key_value(a: &dyn Array, row: usize) -> Option<KeyValue> {
-    if a.is_null(row) {
-        return None;
-    }
-    Some(match a.data_type() {
-        DataType::Int8 => KeyValue::Int(i64::from(a.as_primitive::<Int8Type>().value(row))),
-        DataType::Int16 => KeyValue::Int(i64::from(a.as_primitive::<Int16Type>().value(row))),
-        DataType::Int32 => KeyValue::Int(i64::from(a.as_primitive::<Int32Type>().value(row))),
-        DataType::Int64 => KeyValue::Int(a.as_primitive::<Int64Type>().value(row)),
-        DataType::UInt8 => KeyValue::UInt(u64::from(a.as_primitive::<UInt8Type>().value(row))),
-        DataType::UInt16 => KeyValue::UInt(u64::from(a.as_primitive::<UInt16Type>().value(row))),
-        DataType::UInt32 => KeyValue::UInt(u64::from(a.as_primitive::<UInt32Type>().value(row))),
-        DataType::UInt64 => KeyValue::UInt(a.as_primitive::<UInt64Type>().value(row)),
-        DataType::Utf8 => KeyValue::Text(a.as_string::<i32>().value(row).to_string()),
-        DataType::LargeUtf8 => KeyValue::Text(a.as_string::<i64>().value(row).to_string()),
-        DataType::Binary => KeyValue::Bytes(a.as_binary::<i32>().value(row).to_vec()),
-        DataType::LargeBinary => KeyValue::Bytes(a.as_binary::<i64>().value(row).to_vec()),
-        DataType::FixedSizeBinary(16) => {
-            KeyValue::Uuid(a.as_fixed_size_binary().value(row).try_into().ok()?)
-        }
-        _ => return None,
-    })
+    key_of_row(rows, &plan.primary_key, row)
 }
 
 #[cfg(test)]
@@ -257,7 +226,7 @@ mod tests {
     use std::sync::Arc;
 
     use arrow_array::{Int32Array, StringArray};
-    use arrow_schema::{Field, Schema};
+    use arrow_schema::{DataType, Field, Schema};
 
     use super::*;
 
