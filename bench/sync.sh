@@ -94,6 +94,9 @@ bench() { # label source-url target-url source-kind
     TPS=$(grep -o '"tps":[0-9.]*' "$WORK/probe.json" | cut -d: -f2)
   fi
   t1=$(date +%s.%N)
+  # The load's backends have exited: a second for the postmaster to reap
+  # them, so their CPU shows in its children's total.
+  sleep 1
   local f1 p1 m1 wall
   f1=$(ticks "$fpid"); p1=$(pg_ticks); m1=$(my_ticks)
   wall=$(echo "$t1 - $t0" | bc)
