@@ -20,6 +20,7 @@ pub mod expr;
 pub mod geometry;
 pub mod hex;
 pub mod interval;
+pub mod net;
 pub mod plan;
 pub mod range;
 pub mod schema;

@@ -343,6 +343,12 @@ fn check_param(key: &str, value: &str) -> Result<(), String> {
             Ok(n) if n > 0 => Ok(()),
             _ => Err(format!("{key}={value}: expected a positive whole number")),
         }
+    } else if key == "server_id" {
+        // The replica id `ferry sync` registers with on a MySQL source.
+        match value.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(()),
+            _ => Err(format!("{key}={value}: expected 1 to 4294967295")),
+        }
     } else {
         Ok(())
     }
@@ -459,6 +465,8 @@ mod tests {
             "postgres://u:pw@h/db?sslmode=sometimes",
             "postgres://u:pw@h/db?connect_timeout=soon",
             "mysql://u:pw@h/db?max_rows_per_second=0",
+            "mysql://u:pw@h/db?server_id=0",
+            "mysql://u:pw@h/db?server_id=x",
         ] {
             let e = DbUrl::parse(bad).unwrap_err().to_string();
             assert!(!e.contains("pw@"), "{e}");

@@ -417,6 +417,7 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
 /// A change stream being read (`ferry sync`); see [`ferry_core::change`].
 pub enum ChangeSource {
     Pg(ferry_pg::cdc::PgChangeSource),
+    MySql(ferry_mysql::cdc::MySqlChangeSource),
 }
 
 /// An apply session on a sync target.
@@ -425,56 +426,103 @@ pub enum ChangeSink {
     MySql(ferry_mysql::apply::MySqlApply),
 }
 
-fn no_change_stream(a: &Adapter, what: &str) -> Error {
-    Error::Invalid(format!("{what} is not supported on {} yet", a.engine()))
-}
-
 impl Adapter {
-    /// Before a copy creates its slot: the replica-identity check and the
-    /// publication (engines whose change stream needs them).
+    /// Before a copy meant to be followed takes its snapshot: what the
+    /// engine's change stream needs from the source (PostgreSQL: the
+    /// replica-identity check and the publication; MySQL: the binary log
+    /// settings), so a copy that could not be followed fails first.
     pub async fn prepare_change_stream(&self, slot: &str, plans: &[TablePlan]) -> Result<()> {
-        match self {
-            Adapter::Pg(a) => a.prepare_change_stream(slot, plans).await,
-            _ => Err(no_change_stream(self, "a change stream from this source")),
-        }
+        dispatch!(self, a => a.prepare_change_stream(slot, plans).await)
     }
 
-    /// Starts reading the changes of `slot` after `after` (the target's stored position).
+    /// Starts reading the changes of stream `slot` after `after` (where
+    /// every earlier change is in the target: its stored position, or the
+    /// copy's snapshot). See [`ferry_core::change`].
     pub async fn open_change_source(
         &self,
         slot: &str,
         plans: Vec<TablePlan>,
         after: Option<&str>,
     ) -> Result<ChangeSource> {
-        match self {
-            Adapter::Pg(a) => Ok(ChangeSource::Pg(
-                ferry_pg::cdc::PgChangeSource::open(a, slot, plans, after).await?,
-            )),
-            _ => Err(no_change_stream(self, "ferry sync from this source")),
-        }
+        Ok(match self {
+            Adapter::Pg(a) => {
+                ChangeSource::Pg(ferry_pg::cdc::PgChangeSource::open(a, slot, plans, after).await?)
+            }
+            Adapter::MySql(a) => ChangeSource::MySql(
+                ferry_mysql::cdc::MySqlChangeSource::open(a, slot, plans, after).await?,
+            ),
+        })
     }
 
     /// The source's current log position (`--until now`): text and number.
     pub async fn current_position(&self) -> Result<(String, u64)> {
-        match self {
-            Adapter::Pg(a) => a.current_position().await,
-            _ => Err(no_change_stream(self, "ferry sync from this source")),
-        }
+        dispatch!(self, a => a.current_position().await)
     }
 
-    /// Drops the slot (and what belongs to it) on the source.
+    /// Drops what the stream keeps on the source (a PostgreSQL slot and its
+    /// publication); nothing on engines whose log is not kept for ferry.
     pub async fn drop_change_stream(&self, slot: &str) -> Result<()> {
         match self {
             Adapter::Pg(a) => a.drop_change_stream(slot).await,
-            _ => Ok(()),
+            Adapter::MySql(_) => Ok(()),
         }
     }
 
-    /// Opens an apply session for `plans` on this target.
-    pub async fn open_change_sink(&self, plans: &[TablePlan], job: &str) -> Result<ChangeSink> {
+    /// Opens an apply session for `plans` on this target; `job` names the
+    /// sync whose position it stores (`None`: a repair, which stores none).
+    pub async fn open_change_sink(
+        &self,
+        plans: &[TablePlan],
+        job: Option<&str>,
+    ) -> Result<ChangeSink> {
+        Ok(match self {
+            Adapter::Pg(a) => ChangeSink::Pg(a.open_apply(plans, job).await?),
+            Adapter::MySql(a) => ChangeSink::MySql(a.open_apply(plans, job).await?),
+        })
+    }
+
+    /// Where a sync starts after a copy whose snapshot sat at `snapshot`,
+    /// in this source's position notation.
+    pub fn snapshot_start(&self, snapshot: &ferry_core::range::SnapshotPosition) -> Result<String> {
+        use ferry_core::range::SnapshotPosition;
+        match (self, snapshot) {
+            (
+                Adapter::Pg(_),
+                SnapshotPosition::PgSlot {
+                    consistent_point, ..
+                },
+            ) => Ok(consistent_point.clone()),
+            (Adapter::MySql(a), p) => a.snapshot_start(p),
+            (_, other) => Err(Error::Bug(format!(
+                "a sync cannot start from snapshot position {other:?}"
+            ))),
+        }
+    }
+
+    /// Reads a position in this source's notation (`--until`) as the number
+    /// [`SourceTxn::position_num`](ferry_core::change::SourceTxn) uses.
+    pub fn parse_position(&self, text: &str) -> Result<u64> {
         match self {
-            Adapter::Pg(a) => Ok(ChangeSink::Pg(a.open_apply(plans, job).await?)),
-            Adapter::MySql(a) => Ok(ChangeSink::MySql(a.open_apply(plans, job).await?)),
+            Adapter::Pg(_) => ferry_pg::cdc::pgoutput::parse_lsn(text).ok_or_else(|| {
+                Error::Invalid(format!("--until {text}: expected an LSN such as 0/16B3748"))
+            }),
+            Adapter::MySql(_) => ferry_mysql::cdc::BinlogPos::parse(text)
+                .map(|p| p.num())
+                .map_err(|_| {
+                    Error::Invalid(format!(
+                        "--until {text}: expected a binary log position such as binlog.000042:1234"
+                    ))
+                }),
+        }
+    }
+
+    /// Log bytes from position `from` to `to` (numbers as
+    /// [`parse_position`](Self::parse_position) gives them), when the
+    /// engine can tell (a MySQL distance across files is unknown).
+    pub fn bytes_between(&self, from: u64, to: u64) -> Option<u64> {
+        match self {
+            Adapter::Pg(_) => Some(to.saturating_sub(from)),
+            Adapter::MySql(_) => ferry_mysql::cdc::position::bytes_between(from, to),
         }
     }
 }
@@ -486,6 +534,7 @@ impl ChangeSource {
     ) -> Result<ferry_core::change::SourceEvent> {
         match self {
             ChangeSource::Pg(s) => s.next(idle).await,
+            ChangeSource::MySql(s) => s.next(idle).await,
         }
     }
 
@@ -493,12 +542,14 @@ impl ChangeSource {
     pub fn confirm(&mut self, position: u64) {
         match self {
             ChangeSource::Pg(s) => s.confirm(position),
+            ChangeSource::MySql(s) => s.confirm(position),
         }
     }
 
     pub async fn close(self) -> Result<()> {
         match self {
             ChangeSource::Pg(s) => s.close().await,
+            ChangeSource::MySql(s) => s.close().await,
         }
     }
 }
@@ -516,19 +567,6 @@ impl ChangeSink {
         match self {
             ChangeSink::Pg(s) => s.apply(txns).await,
             ChangeSink::MySql(s) => s.apply(txns).await,
-        }
-    }
-}
-
-impl Adapter {
-    /// Reads a position in this source's notation (`--until`) as the number
-    /// [`SourceTxn::position_num`](ferry_core::change::SourceTxn) uses.
-    pub fn parse_position(&self, text: &str) -> Result<u64> {
-        match self {
-            Adapter::Pg(_) => ferry_pg::cdc::pgoutput::parse_lsn(text).ok_or_else(|| {
-                Error::Invalid(format!("--until {text}: expected an LSN such as 0/16B3748"))
-            }),
-            _ => Err(no_change_stream(self, "ferry sync from this source")),
         }
     }
 }
@@ -643,6 +681,6 @@ impl Adapter {
     /// way back reads green's). Kept next to `open_change_source`, whose
     /// arms it mirrors.
     pub fn reads_change_stream(&self) -> bool {
-        matches!(self, Adapter::Pg(_))
+        self.capabilities().change_stream.is_some()
     }
 }

@@ -104,6 +104,46 @@ struct Run {
     writers: Mutex<HashMap<String, Arc<TargetWriter>>>,
 }
 
+/// A copy meant to be followed (`--cdc-slot`) records where its snapshot
+/// sits in the source's log, under the stream's name: where a sync whose
+/// source does not keep its place (a MySQL binary log) starts. A resumed
+/// copy keeps the first run's position: its snapshot is older, so a sync
+/// from there replays changes that ranges copied later already hold (each
+/// replayed change writes a whole row or deletes one by key, so they
+/// converge) rather than miss changes the earlier ranges lack.
+async fn record_stream_start(
+    state: Option<&RunState>,
+    stream: &str,
+    info: &ferry_core::range::SnapshotInfo,
+) -> Result<()> {
+    use ferry_core::range::SnapshotConsistency;
+    let position = match (&info.position, info.consistency) {
+        (Some(p), SnapshotConsistency::Exact) => p,
+        _ => {
+            return Err(Error::Invalid(format!(
+                "--cdc-slot {stream}: the copy's snapshot has no exact position in the source's \
+                 log ({}), so a sync could not start where the copy ends; on MySQL give \
+                 --lock-source",
+                info.method
+            )))
+        }
+    };
+    let Some(state) = state else {
+        return Ok(());
+    };
+    let run = &state.run.run_id;
+    if state
+        .store
+        .load_stream_position(run, stream)
+        .await?
+        .is_none()
+    {
+        let json = serde_json::to_string(position).map_err(|e| Error::Bug(e.to_string()))?;
+        state.store.save_stream_position(run, stream, &json).await?;
+    }
+    Ok(())
+}
+
 /// Prepares every target table, opens the source snapshot, plans ranges,
 /// then copies them with `options.workers` workers.
 ///
@@ -152,6 +192,9 @@ pub async fn copy(
     snapshot_options.sessions = workers;
     let (snapshot, snapshot_info) = source.open_snapshot(&snapshot_options).await?;
     tracing::debug!(method = %snapshot_info.method, "source snapshot open");
+    if let Some(stream) = &options.snapshot.cdc_slot {
+        record_stream_start(options.state.as_ref(), stream, &snapshot_info).await?;
+    }
 
     let mut splits = Vec::with_capacity(plans.len());
     let mut tables = Vec::with_capacity(plans.len());

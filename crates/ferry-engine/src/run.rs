@@ -75,10 +75,10 @@ pub fn check_job(job: &Job, source: &Adapter) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" or ")
     };
-    if job.copy.cdc_slot.is_some() && !caps.snapshot_slot {
+    if job.copy.cdc_slot.is_some() && caps.change_stream.is_none() {
         return Err(Error::Invalid(format!(
             "--cdc-slot needs a {} source (the source is {})",
-            takers(|c| c.snapshot_slot),
+            takers(|c| c.change_stream.is_some()),
             source.engine()
         )));
     }
@@ -125,6 +125,7 @@ pub async fn copy_job(
     // A later `ferry sync` reads the slot: what it needs must exist before the slot does.
     if let Some(slot) = &job.copy.cdc_slot {
         source.prepare_change_stream(slot, &plans).await?;
+        crate::sync::check_followable(&plans)?;
     }
     // Reaching the target before any work: a wrong password fails here, not after reading.
     let preexisting = target.list_tables(job.target_schema.as_deref()).await?;
@@ -292,6 +293,31 @@ async fn open_state(
     target: &DbUrl,
     plans: &[TablePlan],
 ) -> Result<RunState> {
+    let (id, spec) = run_identity(job, source, target, plans, job.if_exists_or_default());
+    let store = open_store(job, &id).await?;
+    Ok(RunState {
+        store: Arc::new(store),
+        run: RunInfo {
+            run_id: id,
+            source: source.to_string(),
+            target: target.to_string(),
+            job: spec,
+        },
+        resume_only: job.state.resume.unwrap_or(false),
+    })
+}
+
+/// The run id of the copy a job describes, and the description stored
+/// with it: the same source, target, tables (with filters), if-exists
+/// choice, overrides and mapping file always give the same id, so running
+/// the same command again resumes the run (unless the job names its id).
+pub(crate) fn run_identity(
+    job: &Job,
+    source: &DbUrl,
+    target: &DbUrl,
+    plans: &[TablePlan],
+    if_exists: ferry_core::IfExists,
+) -> (String, String) {
     let mut tables: Vec<String> = plans
         .iter()
         .map(|p| match &p.row_filter {
@@ -300,7 +326,7 @@ async fn open_state(
         })
         .collect();
     tables.sort();
-    let if_exists = serde_json::to_value(job.if_exists_or_default())
+    let if_exists = serde_json::to_value(if_exists)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
@@ -325,17 +351,54 @@ async fn open_state(
         Some(id) => id.clone(),
         None => run_id(&[&s, &t, &spec, &mapping]),
     };
-    let store = open_store(job, &id).await?;
-    Ok(RunState {
-        store: Arc::new(store),
-        run: RunInfo {
-            run_id: id,
-            source: s,
-            target: t,
-            job: spec,
-        },
-        resume_only: job.state.resume.unwrap_or(false),
-    })
+    (id, spec)
+}
+
+/// The copy run of this job, with its store: with a `stream`, the run
+/// that recorded that change stream (`copy --cdc-slot`), where a sync marks
+/// dirty ranges and saves its status; without, the run that stored ranges
+/// for the job's tables (what `verify --dirty` reads). A sync or verify
+/// given the copy's flags finds it whatever `--if-exists` the copy had
+/// (they do not take that flag): each choice's run is tried, and only
+/// stores that exist are opened.
+pub(crate) async fn find_copy_run(
+    job: &Job,
+    source: &DbUrl,
+    target: &DbUrl,
+    plans: &[TablePlan],
+    stream: Option<&str>,
+) -> Result<Option<(StateStore, String)>> {
+    use ferry_core::IfExists;
+    let mut ids: Vec<String> = Vec::new();
+    for choice in [
+        job.if_exists_or_default(),
+        IfExists::Fail,
+        IfExists::Truncate,
+        IfExists::Append,
+    ] {
+        let (id, _) = run_identity(job, source, target, plans, choice);
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    for id in ids {
+        let local = job.state.store.is_none();
+        if local && !state_dir().join(format!("{id}.db")).exists() {
+            continue;
+        }
+        let store = open_store(job, &id).await?;
+        let found = match stream {
+            Some(stream) => store.load_stream_position(&id, stream).await?.is_some(),
+            None => match plans.first() {
+                Some(p) => !store.ranges(&id, &p.source.to_string()).await?.is_empty(),
+                None => false,
+            },
+        };
+        if found {
+            return Ok(Some((store, id)));
+        }
+    }
+    Ok(None)
 }
 
 /// The job's state store: `[state] store` (a SQLite file or a postgres://
@@ -626,8 +689,15 @@ fn tagged_ddl(
     out
 }
 
-/// `ferry verify`: compares every table of the job between source and target.
-pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result<VerifyReport> {
+/// `ferry verify`: compares every table of the job between source and
+/// target; `scope` narrows it to the ranges a sync dirtied and/or repairs
+/// what differs (see [`crate::verify::scope`]).
+pub async fn verify_job(
+    job: &Job,
+    source_url: DbUrl,
+    target_url: DbUrl,
+    scope: crate::verify::VerifyScope,
+) -> Result<VerifyReport> {
     let v = &job.verify;
     let (batch_rows, chunk_rows) = (v.batch_rows.unwrap_or(8192), v.chunk_rows.unwrap_or(10_000));
     if batch_rows == 0 || chunk_rows == 0 {
@@ -635,11 +705,25 @@ pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Resu
             "--batch-rows and --chunk-rows must be at least 1".into(),
         ));
     }
-    let source = Arc::new(Adapter::new(source_url));
-    let target = Arc::new(Adapter::new(target_url));
+    let source = Arc::new(Adapter::new(source_url.clone()));
+    let target = Arc::new(Adapter::new(target_url.clone()));
     let mappings = load_mappings(job)?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     target.list_tables(job.target_schema.as_deref()).await?;
+    let run = if scope.dirty {
+        let Some((store, run_id)) =
+            find_copy_run(job, &source_url, &target_url, &plans, None).await?
+        else {
+            return Err(Error::Invalid(
+                "verify --dirty: no copy of these tables in the state store (run it with the \
+                 copy's flags, or the same [state] store)"
+                    .into(),
+            ));
+        };
+        Some(Arc::new(crate::verify::scope::CopyRun { store, run_id }))
+    } else {
+        None
+    };
     let options = VerifyOptions {
         batch_rows,
         chunk_rows,
@@ -652,5 +736,8 @@ pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Resu
             ..Default::default()
         },
     };
-    verify(source, target, plans, &options).await
+    if scope == crate::verify::VerifyScope::default() {
+        return verify(source, target, plans, &options).await;
+    }
+    crate::verify::scope::verify_scoped(source, target, plans, &options, scope, run).await
 }

@@ -21,6 +21,7 @@
 
 pub mod apply;
 pub mod catalog;
+pub mod cdc;
 pub mod charset;
 pub mod cutover;
 pub mod decode;
