@@ -30,6 +30,7 @@ pub use dialect::Dialect;
 pub use error::{Error, ErrorKind, Result};
 pub use plan::{
     ColumnPlan, Conversion, IfExists, RawColumn, RawTable, RawType, TablePlan, TableRef,
+    TimeStorage,
 };
 pub use types::LogicalType;
 pub use url::{DbUrl, Engine, TlsMode};

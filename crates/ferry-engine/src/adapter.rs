@@ -20,12 +20,14 @@ use ferry_core::{
 };
 use ferry_mysql::{MySqlAdapter, MySqlSnapshot, MySqlTableWriter};
 use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
+use ferry_sqlite::{SqliteAdapter, SqliteSnapshot, SqliteTableWriter};
 
 /// A source's snapshot, shared by every range reader of a run; the snapshot
 /// ends when this is dropped.
 pub enum SourceSnapshot {
     Pg(PgSnapshot),
     MySql(MySqlSnapshot),
+    Sqlite(SqliteSnapshot),
 }
 
 /// How a table of `engine` is named when the user gave `schema` (or none):
@@ -43,6 +45,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
     match engine {
         Engine::Postgres => ferry_pg::CAPABILITIES,
         Engine::MySql => ferry_mysql::CAPABILITIES,
+        Engine::Sqlite => ferry_sqlite::CAPABILITIES,
     }
 }
 
@@ -50,6 +53,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
 pub enum Adapter {
     Pg(PgAdapter),
     MySql(MySqlAdapter),
+    Sqlite(SqliteAdapter),
 }
 
 /// One target table's loader, opened once per table
@@ -57,6 +61,7 @@ pub enum Adapter {
 pub enum TargetWriter {
     Pg(PgTableWriter),
     MySql(MySqlTableWriter),
+    Sqlite(SqliteTableWriter),
 }
 
 macro_rules! dispatch {
@@ -64,6 +69,7 @@ macro_rules! dispatch {
         match $self {
             Adapter::Pg($a) => $body,
             Adapter::MySql($a) => $body,
+            Adapter::Sqlite($a) => $body,
         }
     };
 }
@@ -73,6 +79,7 @@ impl Adapter {
         match url.engine {
             Engine::Postgres => Adapter::Pg(PgAdapter::new(url)),
             Engine::MySql => Adapter::MySql(MySqlAdapter::new(url)),
+            Engine::Sqlite => Adapter::Sqlite(SqliteAdapter::new(url)),
         }
     }
 
@@ -85,6 +92,7 @@ impl Adapter {
         match self {
             Adapter::Pg(_) => Engine::Postgres,
             Adapter::MySql(_) => Engine::MySql,
+            Adapter::Sqlite(_) => Engine::Sqlite,
         }
     }
 
@@ -153,6 +161,10 @@ impl Adapter {
                 let (s, info) = a.open_snapshot(options).await?;
                 (SourceSnapshot::MySql(s), info)
             }
+            Adapter::Sqlite(a) => {
+                let (s, info) = a.open_snapshot(options).await?;
+                (SourceSnapshot::Sqlite(s), info)
+            }
         })
     }
 
@@ -196,6 +208,10 @@ impl Adapter {
             (Adapter::MySql(a), Some(SourceSnapshot::MySql(s))) => {
                 a.read_range(plan, range, Some(s), options, tx).await
             }
+            (Adapter::Sqlite(a), None) => a.read_range(plan, range, None, options, tx).await,
+            (Adapter::Sqlite(a), Some(SourceSnapshot::Sqlite(s))) => {
+                a.read_range(plan, range, Some(s), options, tx).await
+            }
             _ => Err(Error::Bug("a snapshot of another engine".into())),
         }
     }
@@ -233,6 +249,7 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(a) => TargetWriter::Pg(a.open_writer(plan).await?),
             Adapter::MySql(a) => TargetWriter::MySql(a.open_writer(plan).await?),
+            Adapter::Sqlite(a) => TargetWriter::Sqlite(a.open_writer(plan).await?),
         })
     }
 
@@ -293,6 +310,7 @@ impl Adapter {
     ) -> Result<Option<(usize, Error)>> {
         match self {
             Adapter::Pg(a) => a.try_ddl_rolled_back(statements).await,
+            Adapter::Sqlite(a) => a.try_ddl_rolled_back(statements).await,
             _ => Err(Error::Bug(
                 "DDL proof by rollback on an engine without transactional DDL".into(),
             )),
@@ -353,6 +371,7 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(_) => ferry_pg::dialect::VALUE_LIMITS,
             Adapter::MySql(a) => ferry_mysql::dialect::value_limits(a.flavor().await?),
+            Adapter::Sqlite(_) => ferry_sqlite::dialect::VALUE_LIMITS,
         })
     }
 
@@ -360,7 +379,7 @@ impl Adapter {
     /// the engine has per-column charsets (else, or for a new table, none).
     pub async fn column_charsets(&self, table: &TableRef) -> Result<Vec<ExistingColumn>> {
         match self {
-            Adapter::Pg(_) => Ok(Vec::new()),
+            Adapter::Pg(_) | Adapter::Sqlite(_) => Ok(Vec::new()),
             Adapter::MySql(a) => a.column_charsets(table).await,
         }
     }
@@ -372,6 +391,7 @@ impl TargetWriter {
         match self {
             TargetWriter::Pg(w) => w.write(rx).await,
             TargetWriter::MySql(w) => w.write(rx).await,
+            TargetWriter::Sqlite(w) => w.write(rx).await,
         }
     }
 }
@@ -381,6 +401,7 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
     match engine {
         Engine::Postgres => &ferry_pg::PgDialect,
         Engine::MySql => &ferry_mysql::MySqlDialect,
+        Engine::Sqlite => &ferry_sqlite::SqliteDialect,
     }
 }
 
@@ -445,6 +466,7 @@ impl Adapter {
         match self {
             Adapter::Pg(a) => Ok(ChangeSink::Pg(a.open_apply(plans, job).await?)),
             Adapter::MySql(a) => Ok(ChangeSink::MySql(a.open_apply(plans, job).await?)),
+            Adapter::Sqlite(_) => Err(no_change_stream(self, "ferry sync into this target")),
         }
     }
 }

@@ -114,6 +114,8 @@ pub async fn copy_job(
     let target = Arc::new(Adapter::new(target_url.clone()));
     check_job(job, &source)?;
     let mappings = load_mappings(job)?;
+    // Reaching the source first: a missing database file is said as such.
+    source.ping().await?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
     // A later `ferry sync` reads the slot: what it needs must exist before the slot does.
@@ -313,6 +315,10 @@ async fn open_state(
         Some(id) => id.clone(),
         None => run_id(&[&s, &t, &spec, &mapping]),
     };
+    let store_spec = store_spec(job, &id);
+    for url in [source, target] {
+        check_store_apart(&store_spec, url)?;
+    }
     let store = open_store(job, &id).await?;
     Ok(RunState {
         store: Arc::new(store),
@@ -330,13 +336,7 @@ async fn open_state(
 /// URL, its password from `FERRY_STATE_PASSWORD` or `PGPASSWORD`), else the
 /// run's own SQLite file under [`state_dir`].
 async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
-    let store_spec = match &job.state.store {
-        Some(spec) => spec.clone(),
-        None => state_dir()
-            .join(format!("{id}.db"))
-            .to_string_lossy()
-            .into_owned(),
-    };
+    let store_spec = store_spec(job, id);
     let shown = ferry_core::url::redact_raw(&store_spec);
     let cannot = |e: Error| {
         Error::Invalid(format!(
@@ -356,6 +356,43 @@ async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
         StateStore::open(&store_spec).await.map_err(cannot)?
     };
     Ok(store)
+}
+
+/// Where the job's state store is: `[state] store`, or the run's own
+/// SQLite file under [`state_dir`].
+fn store_spec(job: &Job, id: &str) -> String {
+    match &job.state.store {
+        Some(spec) => spec.clone(),
+        None => state_dir()
+            .join(format!("{id}.db"))
+            .to_string_lossy()
+            .into_owned(),
+    }
+}
+
+/// Refuses a SQLite state store that is the source's or the target's own
+/// database file: checkpoints would be written into the data, and a
+/// target's transactions would wait on the store's.
+fn check_store_apart(store_spec: &str, url: &DbUrl) -> Result<()> {
+    let Some(file) = url.file_path() else {
+        return Ok(());
+    };
+    if store_spec.contains("://") {
+        return Ok(());
+    }
+    let resolve = |p: &std::path::Path| {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            std::env::current_dir()
+                .map(|d| d.join(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        })
+    };
+    if resolve(std::path::Path::new(store_spec)) == resolve(&file) {
+        return Err(Error::Invalid(format!(
+            "the state store {store_spec} is the database file of {url}: give --state another file"
+        )));
+    }
+    Ok(())
 }
 
 /// Saves a report document of run `run_id` (see `ferry_state`'s
@@ -453,6 +490,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     let target = Adapter::new(target_url);
     check_job(job, &source)?;
     let mappings = load_mappings(job)?;
+    source.ping().await?;
     let (plans, unplannable) =
         plan_tables_lenient(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     let unplannable: Vec<(TableRef, String)> = unplannable
@@ -616,7 +654,9 @@ pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Resu
     let source = Arc::new(Adapter::new(source_url));
     let target = Arc::new(Adapter::new(target_url));
     let mappings = load_mappings(job)?;
+    source.ping().await?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    target.ping().await?;
     target.list_tables(job.target_schema.as_deref()).await?;
     let options = VerifyOptions {
         batch_rows,

@@ -5,7 +5,10 @@
 //! or that a chosen lossy rule would change (zero and partial dates, NaN and
 //! ±Infinity, out-of-range dates, NUL bytes, 4-byte UTF-8 into a 3-byte
 //! charset, strings longer than the target column, unsigned values above a
-//! signed maximum, booleans other than 0/1, arrays the hub cannot carry), and
+//! signed maximum, booleans other than 0/1, arrays the hub cannot carry),
+//! what a source that lets any value sit in any column (SQLite) holds that
+//! the column's plan cannot read, counted per storage class, rows whose
+//! foreign key finds no parent in a source that does not enforce them, and
 //! the unique keys whose values would collide under the target's collation.
 //! It reads each table once with one aggregate query (plus one grouped query
 //! per unique key at risk), on the source server, so nothing is transferred.
@@ -83,7 +86,15 @@ pub async fn preflight(
             .into_iter()
             .map(|c| (c.name.clone(), c))
             .collect();
-        let probes = probes(plan, source.dialect(), limits, &existing);
+        let mut probes = probes(plan, source.dialect(), limits, &existing);
+        // Rows the target's constraints would refuse, where the source does
+        // not enforce its own (SQLite's foreign keys).
+        probes.extend(plan.schema.row_checks.iter().map(|r| Probe {
+            column: r.column.clone(),
+            cond: r.cond.clone(),
+            problem: r.problem.clone(),
+            blocking: true,
+        }));
         out.extend(run_probes(source, plan, &probes).await?);
         out.extend(collisions(source, plan, limits, &existing).await?);
     }
@@ -140,8 +151,17 @@ fn probes(
 ) -> Vec<Probe> {
     use LogicalType as L;
     let mut out = Vec::new();
-    for col in &plan.columns {
+    for (i, col) in plan.columns.iter().enumerate() {
         let c = source.quote_ident(&col.name);
+        // What the source holds that its own column types do not constrain.
+        for check in source.column_checks(plan, i) {
+            out.push(Probe {
+                column: col.name.clone(),
+                cond: check.cond,
+                problem: check.problem,
+                blocking: check.blocking,
+            });
+        }
         let check = |v: ValueCheck<'_>| source.value_check(v, &c);
         let mut add = |cond: Option<String>, problem: &str, blocking: bool| {
             if let Some(cond) = cond {
@@ -172,6 +192,19 @@ fn probes(
         };
         let tt = col.target_type.to_ascii_lowercase();
         match &col.logical {
+            L::Float32 | L::Float64 if limits.float_specials && !limits.float_nan => {
+                let (p, b) = nulling(Conversion::NanToNull, "NaN");
+                add(check(ValueCheck::FloatNaN), &p, b);
+                if !limits.negative_zero {
+                    let blocking = conv != Conversion::NegativeZeroToZero;
+                    let p = if blocking {
+                        "−0.0 (the target stores it as 0)"
+                    } else {
+                        "−0.0 that negative_zero_to_zero makes +0"
+                    };
+                    add(check(ValueCheck::NegativeZero), p, blocking);
+                }
+            }
             L::Float32 | L::Float64 if !limits.float_specials => {
                 let (p, b) = nulling(Conversion::NanToNull, "NaN or ±Infinity");
                 add(check(ValueCheck::FloatSpecial), &p, b);
@@ -209,7 +242,7 @@ fn probes(
                 }
                 if !limits.any_year {
                     add(
-                        check(ValueCheck::OutsideYears(&col.logical)),
+                        check(ValueCheck::OutsideYears(col)),
                         "values outside years 1–9999",
                         true,
                     );

@@ -1,6 +1,16 @@
 use super::*;
 use ferry_core::{RawColumn, RawType};
 
+/// The dialect of an engine (the engine crate's `dialect_of`, which this
+/// crate sits below).
+fn dialect(e: Engine) -> &'static dyn Dialect {
+    match e {
+        Engine::Postgres => &ferry_pg::PgDialect,
+        Engine::MySql => &ferry_mysql::MySqlDialect,
+        Engine::Sqlite => &ferry_sqlite::SqliteDialect,
+    }
+}
+
 fn raw(name: &str, display: &str) -> RawType {
     RawType {
         name: name.into(),
@@ -28,7 +38,7 @@ fn table(cols: Vec<(&str, RawType)>) -> RawTable {
 }
 
 fn plan(m: &Mappings, s: Engine, t: Engine, cols: Vec<(&str, RawType)>) -> TablePlan {
-    m.plan_table(&table(cols), s, t, TableRef::new(None, "t"))
+    m.plan_table(&table(cols), s, dialect(t), TableRef::new(None, "t"))
         .unwrap()
 }
 
@@ -142,7 +152,7 @@ fn unknown_and_unsupported_types_name_the_column() {
         .plan_table(
             &table(vec![("g", raw("geometry", "geometry"))]),
             Engine::MySql,
-            Engine::Postgres,
+            dialect(Engine::Postgres),
             TableRef::new(None, "t"),
         )
         .unwrap_err()
@@ -152,7 +162,7 @@ fn unknown_and_unsupported_types_name_the_column() {
         .plan_table(
             &table(vec![("h", raw("pg_lsn", "pg_lsn"))]),
             Engine::Postgres,
-            Engine::MySql,
+            dialect(Engine::MySql),
             TableRef::new(None, "t"),
         )
         .unwrap_err()
@@ -194,8 +204,8 @@ fn bad_override_files_say_where() {
 #[test]
 fn every_read_rule_reaches_every_target() {
     let m = Mappings::builtin().unwrap();
-    for s in [Engine::Postgres, Engine::MySql] {
-        for t in [Engine::Postgres, Engine::MySql] {
+    for &s in Engine::ALL {
+        for &t in Engine::ALL {
             for row in m.matrix(s, t) {
                 assert!(!row.target_type.is_empty(), "{s}->{t}: {row:?}");
             }
@@ -234,7 +244,7 @@ fn text_key_columns_fit_innodb_key_limit() {
         .plan_table(
             &t,
             Engine::Postgres,
-            Engine::MySql,
+            dialect(Engine::MySql),
             TableRef::new(None, "t"),
         )
         .unwrap();
@@ -253,7 +263,7 @@ fn override_gives_a_type_without_a_read_rule_its_text_form() {
         .plan_table(
             &table(vec![("id", raw("int4", "integer")), ("l", lsn())]),
             Engine::Postgres,
-            Engine::MySql,
+            dialect(Engine::MySql),
             TableRef::new(None, "t"),
         )
         .unwrap_err()
@@ -309,7 +319,7 @@ fn override_gives_a_type_without_a_read_rule_its_text_form() {
         .plan_table(
             &table(vec![("l", lsn())]),
             Engine::Postgres,
-            Engine::MySql,
+            dialect(Engine::MySql),
             TableRef::new(None, "t"),
         )
         .unwrap_err()

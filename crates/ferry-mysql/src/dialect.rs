@@ -30,6 +30,7 @@ pub const KEY_BYTES: u32 = 3072;
 pub fn value_limits(flavor: Flavor) -> ValueLimits {
     ValueLimits {
         float_specials: false,
+        float_nan: false,
         // MariaDB turns −0.0 into +0.
         negative_zero: flavor != Flavor::MariaDb,
         infinite_dates: false,
@@ -348,6 +349,7 @@ impl Dialect for MySqlDialect {
             // MySQL holds no NaN, infinities or arrays, and its decimals and
             // dates always fit another engine's: nothing to count.
             ValueCheck::FloatSpecial
+            | ValueCheck::FloatNaN
             | ValueCheck::NegativeZero
             | ValueCheck::DecimalTooWide { .. }
             | ValueCheck::InfiniteDate

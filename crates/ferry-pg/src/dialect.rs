@@ -55,6 +55,7 @@ const CAST_WORDS: &[&str] = &[
 /// What a PostgreSQL target holds: everything but nothing folds.
 pub const VALUE_LIMITS: ValueLimits = ValueLimits {
     float_specials: true,
+    float_nan: true,
     negative_zero: true,
     infinite_dates: true,
     any_year: true,
@@ -291,6 +292,10 @@ impl Dialect for PgDialect {
         false
     }
 
+    fn partial_indexes(&self) -> bool {
+        true
+    }
+
     /// An expression index on `left(c, n)` indexes exactly the same prefix
     /// (and enforces the same uniqueness) as a prefix key part.
     fn prefix_part(&self, column_sql: &str, n: u32) -> String {
@@ -347,13 +352,14 @@ impl Dialect for PgDialect {
         use LogicalType as L;
         Some(match check {
             ValueCheck::FloatSpecial => format!("{c} IN ('NaN', 'Infinity', '-Infinity')"),
+            ValueCheck::FloatNaN => format!("{c} = 'NaN'"),
             ValueCheck::NegativeZero => format!("{c} = 0 AND {c}::text LIKE '-%'"),
             ValueCheck::DecimalTooWide { scale, int_digits } => format!(
                 "{c} NOT IN ('NaN', 'Infinity', '-Infinity') AND (scale({c}) > {scale} OR abs({c}) >= 1e{int_digits})"
             ),
             ValueCheck::InfiniteDate => format!("NOT isfinite({c})"),
-            ValueCheck::OutsideYears(logical) => {
-                let (lo, hi) = match logical {
+            ValueCheck::OutsideYears(col) => {
+                let (lo, hi) = match &col.logical {
                     L::Date => ("'0001-01-01'", "'10000-01-01'"),
                     L::Timestamp { .. } => ("'0001-01-01 00:00:00'", "'10000-01-01 00:00:00'"),
                     _ => ("'0001-01-01 00:00:00+00'", "'10000-01-01 00:00:00+00'"),
