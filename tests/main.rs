@@ -19,6 +19,7 @@ mod resume;
 mod schema;
 mod security;
 mod snapshot;
+mod sqlite;
 mod sync;
 mod types;
 mod util;

@@ -414,6 +414,12 @@ pub trait Dialect: Send + Sync {
         self.table_sql(&plan.source)
     }
 
+    /// The largest value a signed integer column of `target_type` holds,
+    /// or `None` when the type is not a signed integer (for counting
+    /// unsigned source values above it).
+    fn signed_integer_max(&self, _target_type: &str) -> Option<u64> {
+        None
+    }
     /// Whether this engine refuses rows that break a declared foreign key.
     /// `false` (SQLite, which checks them only under `PRAGMA foreign_keys`):
     /// the pre-flight counts the source rows without a parent before a

@@ -86,7 +86,7 @@ pub async fn preflight(
             .into_iter()
             .map(|c| (c.name.clone(), c))
             .collect();
-        let mut probes = probes(plan, source.dialect(), limits, &existing);
+        let mut probes = probes(plan, source.dialect(), target.dialect(), limits, &existing);
         // Rows the target's constraints would refuse, where the source does
         // not enforce its own (SQLite's foreign keys).
         probes.extend(plan.schema.row_checks.iter().map(|r| Probe {
@@ -128,24 +128,13 @@ fn source_length(logical: &LogicalType) -> Option<u32> {
     }
 }
 
-/// The largest value of a signed integer target type, for unsigned sources.
-fn signed_max(target_type: &str) -> Option<&'static str> {
-    let base = target_type.split(['(', ' ']).next().unwrap_or("");
-    Some(match base {
-        "bigint" | "int8" => "9223372036854775807",
-        "integer" | "int" | "int4" => "2147483647",
-        "smallint" | "int2" => "32767",
-        "tinyint" => "127",
-        _ => return None,
-    })
-}
-
 /// The checks for one table's columns. Each asks the source dialect for its
 /// condition; a check the source cannot express is one whose values the
 /// source cannot hold, so it is skipped.
 fn probes(
     plan: &TablePlan,
     source: &dyn Dialect,
+    target: &dyn Dialect,
     limits: ValueLimits,
     existing: &HashMap<String, ExistingColumn>,
 ) -> Vec<Probe> {
@@ -269,8 +258,8 @@ fn probes(
                 "values other than 0 and 1 in a column read as boolean",
                 true,
             ),
-            L::UInt8 | L::UInt16 | L::UInt32 | L::UInt64 if !tt.contains("unsigned") => {
-                if let Some(max) = signed_max(&tt) {
+            L::UInt8 | L::UInt16 | L::UInt32 | L::UInt64 => {
+                if let Some(max) = target.signed_integer_max(&tt) {
                     add(
                         Some(format!("{c} > {max}")),
                         &format!("unsigned values above {tt}'s maximum {max}"),
@@ -656,11 +645,13 @@ mod tests {
         };
         let limits = ferry_mysql::dialect::value_limits(ferry_mysql::Flavor::MariaDb);
         let none = HashMap::new();
-        let pg = probes(&plan, &ferry_pg::PgDialect, limits, &none);
+        let my = &ferry_mysql::MySqlDialect;
+        let pg = probes(&plan, &ferry_pg::PgDialect, my, limits, &none);
         assert_eq!(pg.len(), 2, "NaN and −0.0 from a PostgreSQL source");
-        assert!(probes(&plan, &ferry_mysql::MySqlDialect, limits, &none).is_empty());
+        assert!(probes(&plan, my, my, limits, &none).is_empty());
         assert!(probes(
             &plan,
+            &ferry_pg::PgDialect,
             &ferry_pg::PgDialect,
             ferry_pg::dialect::VALUE_LIMITS,
             &none

@@ -344,6 +344,16 @@ impl Dialect for PgDialect {
         crate::source::source_from(plan)
     }
 
+    fn signed_integer_max(&self, target_type: &str) -> Option<u64> {
+        let t = target_type.to_ascii_lowercase();
+        Some(match t.split(['(', ' ']).next().unwrap_or("") {
+            "bigint" | "int8" => i64::MAX as u64,
+            "integer" | "int" | "int4" => i32::MAX as u64,
+            "smallint" | "int2" => i16::MAX as u64,
+            _ => return None,
+        })
+    }
+
     fn count_where(&self, cond: &str) -> String {
         format!("count(*) FILTER (WHERE {cond})")
     }

@@ -378,6 +378,22 @@ impl Dialect for SqliteDialect {
         out
     }
 
+    /// What a copy back reads: the declared type's read rule (SMALLINT is
+    /// read as int16), and any other integer is 64-bit.
+    fn signed_integer_max(&self, target_type: &str) -> Option<u64> {
+        let t = target_type.trim().to_ascii_lowercase();
+        let base = t.split('(').next().unwrap_or("").trim();
+        if crate::desc::Affinity::of(&t) != crate::desc::Affinity::Integer {
+            return None;
+        }
+        Some(match base {
+            "tinyint" => i8::MAX as u64,
+            "smallint" | "int2" => i16::MAX as u64,
+            "mediumint" => i32::MAX as u64,
+            _ => i64::MAX as u64,
+        })
+    }
+
     fn count_where(&self, cond: &str) -> String {
         format!("coalesce(sum(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)")
     }

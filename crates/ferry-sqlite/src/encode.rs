@@ -22,7 +22,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, TimeUnit};
-use ferry_core::{ColumnPlan, Conversion, LogicalType, TimeStorage};
+use ferry_core::{ColumnPlan, Conversion, LogicalType};
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 
 use crate::desc::Affinity;
@@ -69,27 +69,30 @@ pub enum Writing {
     Uuid {
         as_text: bool,
     },
+    /// ISO 8601 text, SQLite's own form, whatever form a SQLite source
+    /// held (so the target reads back under its declared type's default
+    /// rule, which `verify` uses).
     Date {
-        stored: TimeStorage,
         infinity_to_null: bool,
     },
     Timestamp {
-        stored: TimeStorage,
         zoned: bool,
         infinity_to_null: bool,
     },
     Time,
     /// A signed duration or an interval as ISO 8601 text.
     Interval,
-    /// A list as a JSON array.
-    List,
+    /// A list as a JSON array; `decimal_elements` when its elements are
+    /// decimals carried as text (they are JSON numbers).
+    List {
+        decimal_elements: bool,
+    },
 }
 
 /// Chooses how `col` (Arrow type `dt`) is bound into `target`.
 pub fn choose(col: &ColumnPlan, dt: &DataType, target: &TargetColumn) -> Result<Writing, String> {
     let affinity = Affinity::of(&target.declared);
     let conv = col.conversion;
-    let stored = col.stored_as.unwrap_or(TimeStorage::Iso8601);
     let infinity_to_null = conv == Conversion::InfinityToNull;
     let unsupported = || {
         Err(format!(
@@ -120,19 +123,21 @@ pub fn choose(col: &ColumnPlan, dt: &DataType, target: &TargetColumn) -> Result<
             as_text: affinity != Affinity::Blob
                 || target.declared.to_ascii_lowercase().starts_with("uuid"),
         },
-        DataType::Date32 => Writing::Date {
-            stored,
-            infinity_to_null,
-        },
+        DataType::Date32 => Writing::Date { infinity_to_null },
         DataType::Timestamp(TimeUnit::Microsecond, tz) => Writing::Timestamp {
-            stored,
             zoned: tz.is_some(),
             infinity_to_null,
         },
         DataType::Time64(TimeUnit::Microsecond) => Writing::Time,
         DataType::Duration(TimeUnit::Microsecond)
         | DataType::Interval(arrow_schema::IntervalUnit::MonthDayNano) => Writing::Interval,
-        DataType::List(_) => Writing::List,
+        DataType::List(_) => Writing::List {
+            decimal_elements: matches!(
+                &col.logical,
+                LogicalType::Array { element }
+                    if matches!(**element, LogicalType::Decimal { .. } | LogicalType::Money)
+            ),
+        },
         _ => return unsupported(),
     })
 }
@@ -298,10 +303,12 @@ pub fn value<'a>(w: &Writing, col: &'a Column<'_>, r: usize) -> Result<ToSqlOutp
                 Column::F64(a) => a.value(r),
                 _ => return Err(mismatch()),
             };
+            // nan_to_null means what it says everywhere: NaN and ±Infinity
+            // become NULL (verify expects that), though SQLite holds ±Infinity.
+            if *nan_to_null && !x.is_finite() {
+                return Ok(ToSqlOutput::Owned(Value::Null));
+            }
             if x.is_nan() {
-                if *nan_to_null {
-                    return Ok(ToSqlOutput::Owned(Value::Null));
-                }
                 return Err("NaN, which SQLite stores as NULL (choose nan_to_null)".into());
             }
             if x == 0.0 && x.is_sign_negative() {
@@ -356,13 +363,7 @@ pub fn value<'a>(w: &Writing, col: &'a Column<'_>, r: usize) -> Result<ToSqlOutp
                 ToSqlOutput::Borrowed(ValueRef::Blob(a.value(r)))
             }
         }
-        (
-            Writing::Date {
-                stored,
-                infinity_to_null,
-            },
-            Column::Date(a),
-        ) => {
+        (Writing::Date { infinity_to_null }, Column::Date(a)) => {
             let days = a.value(r);
             if days == i32::MAX || days == i32::MIN {
                 if *infinity_to_null {
@@ -372,24 +373,13 @@ pub fn value<'a>(w: &Writing, col: &'a Column<'_>, r: usize) -> Result<ToSqlOutp
                     "±infinity date, which SQLite cannot hold (choose infinity_to_null)".into(),
                 );
             }
-            match stored {
-                TimeStorage::Iso8601 => {
-                    let mut s = String::with_capacity(10);
-                    time::format_date(days, &mut s)
-                        .ok_or("date outside years 0–9999, which ISO 8601 text cannot hold")?;
-                    owned_text(s)
-                }
-                TimeStorage::JulianDay => ToSqlOutput::Owned(Value::Real(time::julian_day(
-                    i64::from(days) * time::MS_PER_DAY,
-                ))),
-                TimeStorage::UnixEpoch => {
-                    ToSqlOutput::Owned(Value::Integer(i64::from(days) * 86_400))
-                }
-            }
+            let mut s = String::with_capacity(10);
+            time::format_date(days, &mut s)
+                .ok_or("date outside years 0–9999, which ISO 8601 text cannot hold")?;
+            owned_text(s)
         }
         (
             Writing::Timestamp {
-                stored,
                 zoned,
                 infinity_to_null,
             },
@@ -405,26 +395,10 @@ pub fn value<'a>(w: &Writing, col: &'a Column<'_>, r: usize) -> Result<ToSqlOutp
                         .into(),
                 );
             }
-            match stored {
-                TimeStorage::Iso8601 => {
-                    let mut s = String::with_capacity(32);
-                    time::format_timestamp(us, *zoned, &mut s)
-                        .ok_or("timestamp outside years 0–9999, which ISO 8601 text cannot hold")?;
-                    owned_text(s)
-                }
-                TimeStorage::JulianDay if us % 1000 == 0 => {
-                    ToSqlOutput::Owned(Value::Real(time::julian_day(us / 1000)))
-                }
-                TimeStorage::UnixEpoch if us % 1_000_000 == 0 => {
-                    ToSqlOutput::Owned(Value::Integer(us / 1_000_000))
-                }
-                _ => {
-                    return Err(format!(
-                        "timestamp with a finer fraction than a column stored as {} holds",
-                        stored.name()
-                    ))
-                }
-            }
+            let mut s = String::with_capacity(32);
+            time::format_timestamp(us, *zoned, &mut s)
+                .ok_or("timestamp outside years 0–9999, which ISO 8601 text cannot hold")?;
+            owned_text(s)
         }
         (Writing::Time, Column::Time(a)) => {
             let mut s = String::with_capacity(16);
@@ -446,14 +420,16 @@ pub fn value<'a>(w: &Writing, col: &'a Column<'_>, r: usize) -> Result<ToSqlOutp
                 v.nanoseconds,
             ))
         }
-        (Writing::List, Column::List(a)) => owned_text(json_array(a.value(r).as_ref())?),
+        (Writing::List { decimal_elements }, Column::List(a)) => {
+            owned_text(json_array(a.value(r).as_ref(), *decimal_elements)?)
+        }
         _ => return Err(mismatch()),
     })
 }
 
 /// A list as the JSON array verify expects: numbers as numbers, decimals
 /// as numbers, dates and timestamps as their text, UUIDs as text.
-fn json_array(a: &dyn Array) -> Result<String, Problem> {
+fn json_array(a: &dyn Array, decimal_elements: bool) -> Result<String, Problem> {
     let mut items = Vec::with_capacity(a.len());
     for i in 0..a.len() {
         if a.is_null(i) {
@@ -474,6 +450,13 @@ fn json_array(a: &dyn Array) -> Result<String, Problem> {
                     return Err("NaN/Infinity in an array, which JSON cannot hold".into());
                 }
                 ryu::Buffer::new().format_finite(x).to_string()
+            }
+            DataType::Utf8 if decimal_elements => {
+                let s = a.as_string::<i32>().value(i);
+                if ferry_core::decimal::split_plain(s).is_none() {
+                    return Err("NaN/Infinity in an array, which JSON cannot hold".into());
+                }
+                s.to_string()
             }
             DataType::Utf8 => {
                 let s = a.as_string::<i32>().value(i);

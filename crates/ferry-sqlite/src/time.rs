@@ -214,7 +214,8 @@ pub fn format_timestamp(us: i64, zoned: bool, out: &mut String) -> Option<()> {
 
 /// ms since the epoch as a Julian day number (exact to the millisecond
 /// when read back as SQLite reads it).
-pub fn julian_day(ms: i64) -> f64 {
+#[cfg(test)]
+fn julian_day(ms: i64) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let jd = (ms + UNIX_EPOCH_JD_MS) as f64 / 86_400_000.0;
     jd
