@@ -78,6 +78,20 @@ pub enum Reading {
     Interval,
 }
 
+/// Whether values of one storage class fit a [`Reading`], as far as the
+/// class alone tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClassFit {
+    /// Every value of the class fits.
+    Always,
+    /// No value of the class fits.
+    Never,
+    /// Values fit when this SQL condition on the column (`{c}`) holds.
+    When(String),
+    /// The content decides: [`Reading::check`] must look at each value.
+    Content,
+}
+
 /// Names a storage class for messages.
 pub fn class_name(v: &ValueRef<'_>) -> &'static str {
     match v {
@@ -172,6 +186,60 @@ impl Reading {
         })
     }
 
+    /// Whether values of storage class `class` (`typeof()`'s name) fit,
+    /// as far as the class tells: the pre-flight asks SQLite itself where it
+    /// can (`c BETWEEN min AND max`) and calls [`check`](Self::check) back
+    /// only for content (dates, decimals, JSON, text).
+    pub fn class_fit(&self, class: &str) -> ClassFit {
+        use ClassFit::{Always, Content, Never, When};
+        match (self, class) {
+            (Reading::Bool, "integer") => When("{c} IN (0, 1)".into()),
+            (Reading::Int { min, max }, "integer") => {
+                if *min == i64::MIN && *max == i64::MAX {
+                    Always
+                } else {
+                    When(format!("{{c}} BETWEEN {min} AND {max}"))
+                }
+            }
+            (Reading::UInt64, "integer") => When("{c} >= 0".into()),
+            (Reading::Float64, "real") => Always,
+            (Reading::Float64, "integer") => {
+                When(format!("{{c}} BETWEEN -{EXACT_IN_F64} AND {EXACT_IN_F64}"))
+            }
+            (Reading::Float32, "real" | "integer") => Content,
+            (
+                Reading::Decimal {
+                    precision: None, ..
+                },
+                "integer" | "real",
+            ) => Always,
+            (Reading::Decimal { .. }, "integer" | "real" | "text") => Content,
+            (Reading::Text { .. }, "text") => Content,
+            (Reading::Json, "integer") => Always,
+            (Reading::Json, "text" | "real") => Content,
+            (
+                Reading::Bytes {
+                    exact: None,
+                    max: None,
+                },
+                "blob",
+            ) => Always,
+            (Reading::Bytes { .. }, "blob") => Content,
+            (Reading::Uuid, "text" | "blob") => Content,
+            (Reading::Date { stored, .. } | Reading::Timestamp { stored, .. }, class) => {
+                match (stored, class) {
+                    (TimeStorage::Iso8601, "text") => Content,
+                    (TimeStorage::JulianDay | TimeStorage::UnixEpoch, "integer" | "real") => {
+                        Content
+                    }
+                    _ => Never,
+                }
+            }
+            (Reading::Time | Reading::Interval, "text") => Content,
+            _ => Never,
+        }
+    }
+
     /// Whether `v` fits this reading (NULL always does).
     pub fn check(&self, v: ValueRef<'_>) -> Result<(), Problem> {
         if matches!(v, ValueRef::Null) {
@@ -245,7 +313,7 @@ pub fn f64_of(v: ValueRef<'_>) -> Result<f64, Problem> {
     match v {
         ValueRef::Real(f) => Ok(f),
         // A column with NUMERIC affinity holds whole numbers as INTEGER.
-        ValueRef::Integer(i) if i.abs() <= EXACT_IN_F64 => Ok(i as f64),
+        ValueRef::Integer(i) if i.unsigned_abs() <= EXACT_IN_F64.unsigned_abs() => Ok(i as f64),
         ValueRef::Integer(_) => {
             Err("INTEGER value beyond 2^53, which a double cannot hold exactly".into())
         }

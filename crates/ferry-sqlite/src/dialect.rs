@@ -23,7 +23,7 @@ use ferry_core::expr::{self, Callee, DefaultExpr, DefaultRules, Expr, Func, Keyw
 use ferry_core::expr::{Node, Op, Token, Vocabulary};
 use ferry_core::{ColumnPlan, Engine, LogicalType, TablePlan};
 
-use crate::decode::Reading;
+use crate::decode::{ClassFit, Reading};
 use crate::{quote_ident, quote_literal};
 
 /// What a SQLite target holds: ±Infinity but not NaN (stored as NULL),
@@ -350,8 +350,14 @@ impl Dialect for SqliteDialect {
         if let Ok(reading) = Reading::for_column(col) {
             let spec = quote_literal(&serde_json::to_string(&reading).unwrap_or_default());
             for (class, shown) in CLASSES {
+                let misfit = match reading.class_fit(class) {
+                    ClassFit::Always => continue,
+                    ClassFit::Never => String::new(),
+                    ClassFit::When(fits) => format!(" AND NOT ({})", fits.replace("{c}", &c)),
+                    ClassFit::Content => format!(" AND NOT ferry_fits({c}, {spec})"),
+                };
                 out.push(ColumnCheck {
-                    cond: format!("typeof({c}) = '{class}' AND NOT ferry_fits({c}, {spec})"),
+                    cond: format!("typeof({c}) = '{class}'{misfit}"),
                     problem: format!(
                         "{shown} values that do not fit {} (declared {}; SQLite does not enforce it: give the column another rule with a [[column]] override)",
                         col.logical,
@@ -395,7 +401,7 @@ impl Dialect for SqliteDialect {
     }
 
     fn count_where(&self, cond: &str) -> String {
-        format!("coalesce(sum(CASE WHEN {cond} THEN 1 ELSE 0 END), 0)")
+        format!("count(*) FILTER (WHERE {cond})")
     }
 
     fn value_check(&self, check: ValueCheck<'_>, c: &str) -> Option<String> {
@@ -417,21 +423,20 @@ impl Dialect for SqliteDialect {
                     ),
                 )
             }
-            ValueCheck::ZeroDate => format!(
-                "typeof({c}) = 'text' AND {c} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' \
-                 AND (substr({c}, 1, 4) = '0000' OR substr({c}, 6, 2) = '00' OR substr({c}, 9, 2) = '00')"
-            ),
             ValueCheck::NulInText => {
                 format!("typeof({c}) = 'text' AND instr(CAST({c} AS BLOB), x'00') > 0")
             }
             ValueCheck::LongerThan(n) => format!("typeof({c}) = 'text' AND length({c}) > {n}"),
             ValueCheck::FourByteUtf8 => Self::check(c, "four_byte"),
             // No NaN (SQLite stores NULL), no infinite dates, no arrays; a
-            // boolean other than 0/1 is counted by the storage checks.
+            // boolean other than 0/1 and a zero date (`0000-00-00`, unless
+            // zero_date_to_null) are counted by the storage checks, which
+            // read each value as the copy does.
             ValueCheck::FloatNaN
             | ValueCheck::InfiniteDate
             | ValueCheck::ArrayShape
-            | ValueCheck::NotZeroOrOne => return None,
+            | ValueCheck::NotZeroOrOne
+            | ValueCheck::ZeroDate => return None,
         })
     }
 

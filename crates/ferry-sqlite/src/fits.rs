@@ -56,16 +56,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("ferry_fits", 2, flags, |ctx| {
         let reading: Arc<Reading> = ctx.get_or_create_aux(1, |v| -> Result<Reading, BoxError> {
-            // Zero dates are counted by their own check (and loaded as NULL
-            // under zero_date_to_null): here they fit.
-            let mut r: Reading = serde_json::from_str(&text_arg(v)?)?;
-            match &mut r {
-                Reading::Date { zero_to_null, .. } | Reading::Timestamp { zero_to_null, .. } => {
-                    *zero_to_null = true
-                }
-                _ => {}
-            }
-            Ok(r)
+            Ok(serde_json::from_str(&text_arg(v)?)?)
         })?;
         Ok(reading.check(ctx.get_raw(0)).is_ok())
     })?;
@@ -153,7 +144,7 @@ mod tests {
         let fits_date: bool = conn
             .query_row("SELECT ferry_fits('0000-00-00', ?1)", [&date], |r| r.get(0))
             .unwrap();
-        assert!(fits_date, "zero dates are the zero-date check's to count");
+        assert!(!fits_date, "a zero date fits only under zero_date_to_null");
         let old: bool = conn
             .query_row(
                 "SELECT ferry_check('0000-01-01', 'outside_years:' || ?1)",

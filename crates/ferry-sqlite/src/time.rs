@@ -22,11 +22,14 @@ const UNIX_EPOCH_JD_MS: i64 = 210_866_760_000_000;
 /// SQLite's last valid Julian day in ms (9999-12-31 23:59:59.999).
 const MAX_JD_MS: i64 = 464_269_060_799_999;
 
+/// ASCII digits (at most 9, which every field here is) as a number.
 fn digits(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+    if s.is_empty() || s.len() > 9 {
         return None;
     }
-    std::str::from_utf8(s).ok()?.parse().ok()
+    s.iter().try_fold(0u32, |n, &c| {
+        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+    })
 }
 
 /// `YYYY-MM-DD` (years 0000–9999) as days since 1970-01-01.

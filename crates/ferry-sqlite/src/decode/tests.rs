@@ -226,3 +226,76 @@ fn decoders_build_the_hub_arrow_types() {
     let a = d.finish();
     assert!(a.as_primitive::<arrow_array::types::Int16Type>().is_null(0));
 }
+
+/// The pre-flight's shortcuts (a class that always or never fits, a SQL
+/// range) say what `check` says, value by value.
+#[test]
+fn class_shortcuts_agree_with_the_value_checks() {
+    use LogicalType as L;
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let values: Vec<rusqlite::types::Value> = vec![
+        0i64.into(),
+        1i64.into(),
+        2i64.into(),
+        (-129i64).into(),
+        40_000i64.into(),
+        i64::MAX.into(),
+        i64::MIN.into(),
+        (1i64 << 53).into(),
+        ((1i64 << 53) + 1).into(),
+        0.5f64.into(),
+        f64::INFINITY.into(),
+        "x".to_string().into(),
+        vec![1u8, 2].into(),
+    ];
+    for t in [
+        L::Bool,
+        L::Int8,
+        L::Int16,
+        L::Int64,
+        L::UInt64,
+        L::Float64,
+        L::Decimal {
+            precision: None,
+            scale: None,
+        },
+        L::Json,
+        L::VarBinary {
+            length: None,
+            max_bytes: None,
+        },
+        L::Text { max_bytes: None },
+        L::Date,
+    ] {
+        let r = Reading::for_column(&col(t.clone())).unwrap();
+        for v in &values {
+            let class = match v {
+                rusqlite::types::Value::Integer(_) => "integer",
+                rusqlite::types::Value::Real(_) => "real",
+                rusqlite::types::Value::Text(_) => "text",
+                rusqlite::types::Value::Blob(_) => "blob",
+                rusqlite::types::Value::Null => continue,
+            };
+            let by_class = match r.class_fit(class) {
+                ClassFit::Always => Some(true),
+                ClassFit::Never => Some(false),
+                ClassFit::When(cond) => Some(
+                    conn.query_row(
+                        &format!("SELECT {}", cond.replace("{c}", "?1")),
+                        [v],
+                        |row| row.get::<_, bool>(0),
+                    )
+                    .unwrap(),
+                ),
+                ClassFit::Content => None,
+            };
+            if let Some(fits) = by_class {
+                assert_eq!(
+                    fits,
+                    r.check(rusqlite::types::ValueRef::from(v)).is_ok(),
+                    "{t} {v:?}"
+                );
+            }
+        }
+    }
+}
