@@ -135,11 +135,33 @@ pub async fn sqlite_database() -> DbUrl {
             .prefix("ferry-sqlite-")
             .tempdir()
             .map(tempfile::TempDir::keep)
+            .map(remove_when_this_process_exits)
             .unwrap_or_else(|e| panic!("SQLite test directory: {e}"))
     });
     let path = dir.join(format!("{}.db", unique_name("t")));
     DbUrl::parse(&format!("sqlite://{}", path.display()))
         .unwrap_or_else(|e| panic!("SQLite test URL: {e}"))
+}
+
+/// A static is never dropped, so a `TempDir` in one would outlive every test
+/// run; a small shell (as the servers' watchdog does) removes the directory
+/// once this process is gone, however it ended.
+fn remove_when_this_process_exits(dir: std::path::PathBuf) -> std::path::PathBuf {
+    use std::process::{Command, Stdio};
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; rm -rf "$2""#)
+        .arg("sh")
+        .arg(std::process::id().to_string())
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        // It outlives this process by design, so nothing here waits for it.
+        .map(drop)
+        .unwrap_or_else(|e| panic!("SQLite test directory watcher: {e}"));
+    dir
 }
 
 /// The file of a `sqlite://` URL.
