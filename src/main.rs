@@ -352,7 +352,7 @@ fn follow_slot(job: &Job, source: &ferry_core::DbUrl, target: &ferry_core::DbUrl
 
 fn run_mappings(args: MappingsArgs) -> anyhow::Result<ExitCode> {
     let parse = |s: &str| {
-        Engine::parse(s).with_context(|| format!("unknown engine `{s}` (postgres or mysql)"))
+        Engine::parse(s).with_context(|| format!("unknown engine `{s}` ({})", Engine::names()))
     };
     let (source, target) = (parse(&args.source)?, parse(&args.target)?);
     let mappings = ferry_engine::run::load_mappings(&Job {

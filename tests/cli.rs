@@ -33,6 +33,11 @@ fn mappings_tables_are_pinned() {
         ("mysql", "postgres"),
         ("postgres", "postgres"),
         ("mysql", "mysql"),
+        ("sqlite", "postgres"),
+        ("sqlite", "mysql"),
+        ("sqlite", "sqlite"),
+        ("postgres", "sqlite"),
+        ("mysql", "sqlite"),
     ] {
         let run = ferry(&["mappings", "--source", s, "--target", t]);
         assert_eq!(run.code, 0, "{}", run.all_output());

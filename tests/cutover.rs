@@ -32,6 +32,7 @@ async fn database(engine: Engine) -> DbUrl {
     match engine {
         Engine::Postgres => pg_database().await,
         Engine::MySql => mysql_database().await,
+        Engine::Sqlite => unreachable!("a cutover has servers on both sides"),
     }
 }
 
@@ -167,6 +168,7 @@ first_write_timeout = "20s"
                 };
                 c.query_drop(sql).await.is_ok()
             }
+            Engine::Sqlite => unreachable!("a cutover has servers on both sides"),
         }
     }
 

@@ -23,6 +23,7 @@ mod schema;
 mod security;
 mod snapshot;
 mod spatial;
+mod sqlite;
 mod sync;
 mod types;
 mod util;

@@ -51,6 +51,7 @@ impl Db {
         match url.engine {
             Engine::Postgres => Db::Pg(url.clone()),
             Engine::MySql => Db::My(url.clone()),
+            Engine::Sqlite => unreachable!("a SQLite file has no change stream"),
         }
     }
 

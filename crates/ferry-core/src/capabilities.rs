@@ -59,4 +59,9 @@ pub struct Capabilities {
     /// Several sessions may write one table at once; `false` means one
     /// writer (SQLite), so the engine serialises range writes.
     pub concurrent_writers: bool,
+    /// `ferry cutover` can drive this engine as blue or green: it has a
+    /// write fence for application roles, the probes the gates read
+    /// (long and prepared transactions, fence bypasses), a marker table,
+    /// generators to raise, and a change stream to arm the way back.
+    pub cutover: bool,
 }

@@ -34,7 +34,8 @@ pub use capabilities::{Capabilities, ChangeStreamKind};
 pub use dialect::Dialect;
 pub use error::{Error, ErrorKind, Result};
 pub use plan::{
-    ColumnPlan, Conversion, IfExists, RawColumn, RawSpatial, RawTable, RawType, TablePlan, TableRef,
+    ColumnPlan, Conversion, IfExists, RawColumn, RawSpatial, RawTable, RawType, TablePlan,
+    TableRef, TimeStorage,
 };
 pub use types::{GeometryKind, LogicalType};
 pub use url::{DbUrl, Engine, TlsMode};

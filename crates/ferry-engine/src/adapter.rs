@@ -23,12 +23,14 @@ use ferry_core::{
 };
 use ferry_mysql::{MySqlAdapter, MySqlSnapshot, MySqlTableWriter};
 use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
+use ferry_sqlite::{SqliteAdapter, SqliteSnapshot, SqliteTableWriter};
 
 /// A source's snapshot, shared by every range reader of a run; the snapshot
 /// ends when this is dropped.
 pub enum SourceSnapshot {
     Pg(PgSnapshot),
     MySql(MySqlSnapshot),
+    Sqlite(SqliteSnapshot),
 }
 
 /// How a table of `engine` is named when the user gave `schema` (or none):
@@ -46,6 +48,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
     match engine {
         Engine::Postgres => ferry_pg::CAPABILITIES,
         Engine::MySql => ferry_mysql::CAPABILITIES,
+        Engine::Sqlite => ferry_sqlite::CAPABILITIES,
     }
 }
 
@@ -53,6 +56,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
 pub enum Adapter {
     Pg(PgAdapter),
     MySql(MySqlAdapter),
+    Sqlite(SqliteAdapter),
 }
 
 /// One target table's loader, opened once per table
@@ -60,6 +64,7 @@ pub enum Adapter {
 pub enum TargetWriter {
     Pg(PgTableWriter),
     MySql(MySqlTableWriter),
+    Sqlite(SqliteTableWriter),
 }
 
 macro_rules! dispatch {
@@ -67,6 +72,7 @@ macro_rules! dispatch {
         match $self {
             Adapter::Pg($a) => $body,
             Adapter::MySql($a) => $body,
+            Adapter::Sqlite($a) => $body,
         }
     };
 }
@@ -76,6 +82,7 @@ impl Adapter {
         match url.engine {
             Engine::Postgres => Adapter::Pg(PgAdapter::new(url)),
             Engine::MySql => Adapter::MySql(MySqlAdapter::new(url)),
+            Engine::Sqlite => Adapter::Sqlite(SqliteAdapter::new(url)),
         }
     }
 
@@ -88,6 +95,7 @@ impl Adapter {
         match self {
             Adapter::Pg(_) => Engine::Postgres,
             Adapter::MySql(_) => Engine::MySql,
+            Adapter::Sqlite(_) => Engine::Sqlite,
         }
     }
 
@@ -161,6 +169,10 @@ impl Adapter {
                 let (s, info) = a.open_snapshot(options).await?;
                 (SourceSnapshot::MySql(s), info)
             }
+            Adapter::Sqlite(a) => {
+                let (s, info) = a.open_snapshot(options).await?;
+                (SourceSnapshot::Sqlite(s), info)
+            }
         })
     }
 
@@ -202,6 +214,10 @@ impl Adapter {
             }
             (Adapter::MySql(a), None) => a.read_range(plan, range, None, options, tx).await,
             (Adapter::MySql(a), Some(SourceSnapshot::MySql(s))) => {
+                a.read_range(plan, range, Some(s), options, tx).await
+            }
+            (Adapter::Sqlite(a), None) => a.read_range(plan, range, None, options, tx).await,
+            (Adapter::Sqlite(a), Some(SourceSnapshot::Sqlite(s))) => {
                 a.read_range(plan, range, Some(s), options, tx).await
             }
             _ => Err(Error::Bug("a snapshot of another engine".into())),
@@ -246,6 +262,7 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(a) => TargetWriter::Pg(a.open_writer(plan).await?),
             Adapter::MySql(a) => TargetWriter::MySql(a.open_writer(plan).await?),
+            Adapter::Sqlite(a) => TargetWriter::Sqlite(a.open_writer(plan).await?),
         })
     }
 
@@ -306,6 +323,7 @@ impl Adapter {
     ) -> Result<Option<(usize, Error)>> {
         match self {
             Adapter::Pg(a) => a.try_ddl_rolled_back(statements).await,
+            Adapter::Sqlite(a) => a.try_ddl_rolled_back(statements).await,
             _ => Err(Error::Bug(
                 "DDL proof by rollback on an engine without transactional DDL".into(),
             )),
@@ -366,6 +384,7 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(_) => ferry_pg::dialect::VALUE_LIMITS,
             Adapter::MySql(a) => ferry_mysql::dialect::value_limits(a.flavor().await?),
+            Adapter::Sqlite(_) => ferry_sqlite::dialect::VALUE_LIMITS,
         })
     }
 
@@ -373,7 +392,7 @@ impl Adapter {
     /// path because the bulk one is off); `None` for the usual path.
     pub async fn write_note(&self) -> Result<Option<String>> {
         match self {
-            Adapter::Pg(_) => Ok(None),
+            Adapter::Pg(_) | Adapter::Sqlite(_) => Ok(None),
             Adapter::MySql(a) => a.write_note().await,
         }
     }
@@ -382,7 +401,7 @@ impl Adapter {
     /// the engine has per-column charsets (else, or for a new table, none).
     pub async fn column_charsets(&self, table: &TableRef) -> Result<Vec<ExistingColumn>> {
         match self {
-            Adapter::Pg(_) => Ok(Vec::new()),
+            Adapter::Pg(_) | Adapter::Sqlite(_) => Ok(Vec::new()),
             Adapter::MySql(a) => a.column_charsets(table).await,
         }
     }
@@ -394,6 +413,7 @@ impl TargetWriter {
         match self {
             TargetWriter::Pg(w) => w.write(rx).await,
             TargetWriter::MySql(w) => w.write(rx).await,
+            TargetWriter::Sqlite(w) => w.write(rx).await,
         }
     }
 
@@ -402,6 +422,7 @@ impl TargetWriter {
         match self {
             TargetWriter::Pg(w) => w.write_uncommitted(rx).await,
             TargetWriter::MySql(w) => w.write_uncommitted(rx).await,
+            TargetWriter::Sqlite(w) => w.write_uncommitted(rx).await,
         }
     }
 }
@@ -411,6 +432,7 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
     match engine {
         Engine::Postgres => &ferry_pg::PgDialect,
         Engine::MySql => &ferry_mysql::MySqlDialect,
+        Engine::Sqlite => &ferry_sqlite::SqliteDialect,
     }
 }
 
@@ -426,13 +448,25 @@ pub enum ChangeSink {
     MySql(ferry_mysql::apply::MySqlApply),
 }
 
+/// `what` on an engine whose capabilities declare no change stream.
+fn no_change_stream(a: &Adapter, what: &str) -> Error {
+    Error::Invalid(format!(
+        "{what} needs a change stream, which {} does not have",
+        a.engine().product()
+    ))
+}
+
 impl Adapter {
     /// Before a copy meant to be followed takes its snapshot: what the
     /// engine's change stream needs from the source (PostgreSQL: the
     /// replica-identity check and the publication; MySQL: the binary log
     /// settings), so a copy that could not be followed fails first.
     pub async fn prepare_change_stream(&self, slot: &str, plans: &[TablePlan]) -> Result<()> {
-        dispatch!(self, a => a.prepare_change_stream(slot, plans).await)
+        match self {
+            Adapter::Pg(a) => a.prepare_change_stream(slot, plans).await,
+            Adapter::MySql(a) => a.prepare_change_stream(slot, plans).await,
+            Adapter::Sqlite(_) => Err(no_change_stream(self, "a copy to be followed")),
+        }
     }
 
     /// Starts reading the changes of stream `slot` after `after` (where
@@ -451,12 +485,19 @@ impl Adapter {
             Adapter::MySql(a) => ChangeSource::MySql(
                 ferry_mysql::cdc::MySqlChangeSource::open(a, slot, plans, after).await?,
             ),
+            Adapter::Sqlite(_) => {
+                return Err(no_change_stream(self, "ferry sync from this source"))
+            }
         })
     }
 
     /// The source's current log position (`--until now`): text and number.
     pub async fn current_position(&self) -> Result<(String, u64)> {
-        dispatch!(self, a => a.current_position().await)
+        match self {
+            Adapter::Pg(a) => a.current_position().await,
+            Adapter::MySql(a) => a.current_position().await,
+            Adapter::Sqlite(_) => Err(no_change_stream(self, "ferry sync from this source")),
+        }
     }
 
     /// Drops what the stream keeps on the source (a PostgreSQL slot and its
@@ -464,7 +505,7 @@ impl Adapter {
     pub async fn drop_change_stream(&self, slot: &str) -> Result<()> {
         match self {
             Adapter::Pg(a) => a.drop_change_stream(slot).await,
-            Adapter::MySql(_) => Ok(()),
+            Adapter::MySql(_) | Adapter::Sqlite(_) => Ok(()),
         }
     }
 
@@ -478,6 +519,9 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(a) => ChangeSink::Pg(a.open_apply(plans, job).await?),
             Adapter::MySql(a) => ChangeSink::MySql(a.open_apply(plans, job).await?),
+            Adapter::Sqlite(_) => {
+                return Err(no_change_stream(self, "ferry sync into this target"))
+            }
         })
     }
 
@@ -513,6 +557,7 @@ impl Adapter {
                         "--until {text}: expected a binary log position such as binlog.000042:1234"
                     ))
                 }),
+            Adapter::Sqlite(_) => Err(no_change_stream(self, "ferry sync from this source")),
         }
     }
 
@@ -523,6 +568,7 @@ impl Adapter {
         match self {
             Adapter::Pg(_) => Some(to.saturating_sub(from)),
             Adapter::MySql(_) => ferry_mysql::cdc::position::bytes_between(from, to),
+            Adapter::Sqlite(_) => None,
         }
     }
 }
@@ -571,47 +617,67 @@ impl ChangeSink {
     }
 }
 
+/// Dispatches a cutover operation to the engines that declare
+/// [`Capabilities::cutover`]; the others refuse (the cutover checks the
+/// capability first, so this is the second line of defence).
+macro_rules! cutover {
+    ($self:expr, $a:ident => $body:expr) => {
+        match $self {
+            Adapter::Pg($a) => $body,
+            Adapter::MySql($a) => $body,
+            Adapter::Sqlite(_) => Err(no_cutover($self)),
+        }
+    };
+}
+
+fn no_cutover(a: &Adapter) -> Error {
+    Error::Invalid(format!(
+        "ferry cutover cannot drive {}: it has no write fence or change stream",
+        a.engine().product()
+    ))
+}
+
 /// The cutover operations (see [`ferry_core::cutover::CutoverSupport`]),
 /// each dispatched to the engine's own implementation.
 impl Adapter {
     pub async fn fence_bypasses(&self, spec: &FenceSpec) -> Result<Vec<Bypass>> {
-        dispatch!(self, a => a.fence_bypasses(spec).await)
+        cutover!(self, a => a.fence_bypasses(spec).await)
     }
 
     pub async fn plan_fence(&self, spec: &FenceSpec) -> Result<FencePlan> {
-        dispatch!(self, a => a.plan_fence(spec).await)
+        cutover!(self, a => a.plan_fence(spec).await)
     }
 
     pub async fn apply_fence(&self, spec: &FenceSpec, plan: &FencePlan) -> Result<FenceOutcome> {
-        dispatch!(self, a => a.apply_fence(spec, plan).await)
+        cutover!(self, a => a.apply_fence(spec, plan).await)
     }
 
     pub async fn lift_fence(&self, plan: &FencePlan) -> Result<()> {
-        dispatch!(self, a => a.lift_fence(plan).await)
+        cutover!(self, a => a.lift_fence(plan).await)
     }
 
     pub async fn fence_holds(&self, spec: &FenceSpec) -> Result<bool> {
-        dispatch!(self, a => a.fence_holds(spec).await)
+        cutover!(self, a => a.fence_holds(spec).await)
     }
 
     pub async fn open_transactions(&self, older_than: std::time::Duration) -> Result<Vec<OpenTxn>> {
-        dispatch!(self, a => a.open_transactions(older_than).await)
+        cutover!(self, a => a.open_transactions(older_than).await)
     }
 
     pub async fn prepared_transactions(&self) -> Result<Vec<String>> {
-        dispatch!(self, a => a.prepared_transactions().await)
+        cutover!(self, a => a.prepared_transactions().await)
     }
 
     pub async fn own_write_problem(&self, spec: &FenceSpec) -> Result<Option<String>> {
-        dispatch!(self, a => a.own_write_problem(spec).await)
+        cutover!(self, a => a.own_write_problem(spec).await)
     }
 
     pub async fn create_marker_table(&self, table: &TableRef) -> Result<()> {
-        dispatch!(self, a => a.create_marker_table(table).await)
+        cutover!(self, a => a.create_marker_table(table).await)
     }
 
     pub async fn write_marker(&self, table: &TableRef, run: &str, attempt: u32) -> Result<()> {
-        dispatch!(self, a => a.write_marker(table, run, attempt).await)
+        cutover!(self, a => a.write_marker(table, run, attempt).await)
     }
 
     pub async fn wait_for_marker(
@@ -621,27 +687,32 @@ impl Adapter {
         attempt: u32,
         within: std::time::Duration,
     ) -> Result<bool> {
-        dispatch!(self, a => a.wait_for_marker(table, run, attempt, within).await)
+        cutover!(self, a => a.wait_for_marker(table, run, attempt, within).await)
     }
 
     pub async fn generators(&self, tables: &[TableRef]) -> Result<Vec<Generator>> {
-        dispatch!(self, a => a.generators(tables).await)
+        cutover!(self, a => a.generators(tables).await)
     }
 
     pub fn raise_generator_sql(&self, generator: &Generator, next: i64) -> Vec<String> {
-        dispatch!(self, a => a.raise_generator_sql(generator, next))
+        match self {
+            Adapter::Pg(a) => a.raise_generator_sql(generator, next),
+            Adapter::MySql(a) => a.raise_generator_sql(generator, next),
+            // No generators are read from an engine without cutover.
+            Adapter::Sqlite(_) => Vec::new(),
+        }
     }
 
     pub async fn change_stream_problem(&self) -> Result<Option<String>> {
-        dispatch!(self, a => a.change_stream_problem().await)
+        cutover!(self, a => a.change_stream_problem().await)
     }
 
     pub async fn arm_change_stream(&self, slot: &str, tables: &[TableRef]) -> Result<String> {
-        dispatch!(self, a => a.arm_change_stream(slot, tables).await)
+        cutover!(self, a => a.arm_change_stream(slot, tables).await)
     }
 
     pub async fn stream_table(&self, slot: &str, table: &TableRef) -> Result<()> {
-        dispatch!(self, a => a.stream_table(slot, table).await)
+        cutover!(self, a => a.stream_table(slot, table).await)
     }
 
     pub async fn first_commit_after(
@@ -650,7 +721,7 @@ impl Adapter {
         position: &str,
         tables: &[TableRef],
     ) -> Result<Option<i64>> {
-        dispatch!(self, a => a.first_commit_after(slot, position, tables).await)
+        cutover!(self, a => a.first_commit_after(slot, position, tables).await)
     }
 }
 

@@ -102,6 +102,11 @@ struct Run {
     /// Each target table's writer by name, opened by its first range so its
     /// encoders are chosen once per table.
     writers: Mutex<HashMap<String, Arc<TargetWriter>>>,
+    /// One permit when the target takes one writer at a time
+    /// ([`Capabilities::concurrent_writers`](ferry_core::Capabilities)):
+    /// ranges are still read in parallel, up to their channels, and written
+    /// one after another.
+    write_gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// A copy meant to be followed (`--cdc-slot`) records where its snapshot
@@ -260,6 +265,7 @@ pub async fn copy(
         }
     }
 
+    let target_one_writer_ok = target.capabilities().concurrent_writers;
     let run = Arc::new(Run {
         source,
         target,
@@ -271,6 +277,7 @@ pub async fn copy(
         receipts: Mutex::new(Vec::new()),
         retries: Mutex::new(Vec::new()),
         writers: Mutex::new(HashMap::new()),
+        write_gate: (!target_one_writer_ok).then(|| Arc::new(tokio::sync::Semaphore::new(1))),
     });
     let mut set = JoinSet::new();
     for w in 0..workers {
@@ -395,6 +402,24 @@ async fn writer_for(run: &Run, plan: &TablePlan) -> Result<Arc<TargetWriter>> {
     }
     let opened = Arc::new(run.target.open_writer(plan).await?);
     Ok(lock(&run.writers)?.entry(name).or_insert(opened).clone())
+}
+
+/// Writes `rx` through `writer`, holding the run's write permit for the
+/// whole transaction when the target takes one writer at a time.
+async fn write_gated(
+    gate: Option<Arc<tokio::sync::Semaphore>>,
+    writer: Arc<TargetWriter>,
+    rx: tokio::sync::mpsc::Receiver<arrow_array::RecordBatch>,
+) -> Result<ferry_core::adapter::WriteReceipt> {
+    let _permit = match gate {
+        Some(g) => Some(
+            g.acquire_owned()
+                .await
+                .map_err(|_| Error::Bug("the write gate closed".into()))?,
+        ),
+        None => None,
+    };
+    writer.write(rx).await
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {

@@ -120,6 +120,8 @@ pub async fn copy_job(
     let target = Arc::new(Adapter::new(target_url.clone()));
     check_job(job, &source)?;
     let mappings = target_mappings(job, &target).await?;
+    // Reaching the source first: a missing database file is said as such.
+    source.ping().await?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
     // A later `ferry sync` reads the slot: what it needs must exist before the slot does.
@@ -294,6 +296,10 @@ async fn open_state(
     plans: &[TablePlan],
 ) -> Result<RunState> {
     let (id, spec) = run_identity(job, source, target, plans, job.if_exists_or_default());
+    let spec_of_store = store_spec(job, &id);
+    for url in [source, target] {
+        check_store_apart(&spec_of_store, url)?;
+    }
     let store = open_store(job, &id).await?;
     Ok(RunState {
         store: Arc::new(store),
@@ -405,13 +411,7 @@ pub(crate) async fn find_copy_run(
 /// URL, its password from `FERRY_STATE_PASSWORD` or `PGPASSWORD`), else the
 /// run's own SQLite file under [`state_dir`].
 pub(crate) async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
-    let store_spec = match &job.state.store {
-        Some(spec) => spec.clone(),
-        None => state_dir()
-            .join(format!("{id}.db"))
-            .to_string_lossy()
-            .into_owned(),
-    };
+    let store_spec = store_spec(job, id);
     let shown = ferry_core::url::redact_raw(&store_spec);
     let cannot = |e: Error| {
         Error::Invalid(format!(
@@ -431,6 +431,43 @@ pub(crate) async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
         StateStore::open(&store_spec).await.map_err(cannot)?
     };
     Ok(store)
+}
+
+/// Where the job's state store is: `[state] store`, or the run's own
+/// SQLite file under [`state_dir`].
+fn store_spec(job: &Job, id: &str) -> String {
+    match &job.state.store {
+        Some(spec) => spec.clone(),
+        None => state_dir()
+            .join(format!("{id}.db"))
+            .to_string_lossy()
+            .into_owned(),
+    }
+}
+
+/// Refuses a SQLite state store that is the source's or the target's own
+/// database file: checkpoints would be written into the data, and a
+/// target's transactions would wait on the store's.
+fn check_store_apart(store_spec: &str, url: &DbUrl) -> Result<()> {
+    let Some(file) = url.file_path() else {
+        return Ok(());
+    };
+    if store_spec.contains("://") {
+        return Ok(());
+    }
+    let resolve = |p: &std::path::Path| {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            std::env::current_dir()
+                .map(|d| d.join(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        })
+    };
+    if resolve(std::path::Path::new(store_spec)) == resolve(&file) {
+        return Err(Error::Invalid(format!(
+            "the state store {store_spec} is the database file of {url}: give --state another file"
+        )));
+    }
+    Ok(())
 }
 
 /// Saves a report document of run `run_id` (see `ferry_state`'s
@@ -530,6 +567,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     let target = Adapter::new(target_url);
     check_job(job, &source)?;
     let mappings = target_mappings(job, &target).await?;
+    source.ping().await?;
     let (mut plans, unplannable) =
         plan_tables_lenient(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     // A column no writer can load: an error of its table, as copy would stop.
@@ -708,7 +746,9 @@ pub async fn verify_job(
     let source = Arc::new(Adapter::new(source_url.clone()));
     let target = Arc::new(Adapter::new(target_url.clone()));
     let mappings = load_mappings(job)?;
+    source.ping().await?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    target.ping().await?;
     target.list_tables(job.target_schema.as_deref()).await?;
     let run = if scope.dirty {
         let Some((store, run_id)) =

@@ -162,7 +162,7 @@ pub async fn prepare_table(
     let raw = target.describe(&plan.target).await?;
     let builtin = Mappings::builtin().map_err(|e| Error::Bug(format!("built-in mappings: {e}")))?;
     let mut target_plan = builtin
-        .plan_table(&raw, target.engine(), source.engine(), plan.source.clone())
+        .plan_table(&raw, target.engine(), source.dialect(), plan.source.clone())
         .map_err(|e| Error::Table {
             table: plan.target.to_string(),
             problem: format!("cannot read the target for verification: {e}"),

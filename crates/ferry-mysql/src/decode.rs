@@ -928,6 +928,7 @@ pub(crate) mod tests {
             conversion: Conversion::Exact,
             target_type: "x".into(),
             rule: "test".into(),
+            stored_as: None,
         }
     }
 }

@@ -30,6 +30,7 @@ pub const KEY_BYTES: u32 = 3072;
 pub fn value_limits(flavor: Flavor) -> ValueLimits {
     ValueLimits {
         float_specials: false,
+        float_nan: false,
         // MariaDB turns −0.0 into +0.
         negative_zero: flavor != Flavor::MariaDb,
         infinite_dates: false,
@@ -332,6 +333,21 @@ impl Dialect for MySqlDialect {
         Ok(())
     }
 
+    fn signed_integer_max(&self, target_type: &str) -> Option<u64> {
+        let t = target_type.to_ascii_lowercase();
+        if t.contains("unsigned") {
+            return None;
+        }
+        Some(match t.split(['(', ' ']).next().unwrap_or("") {
+            "bigint" => i64::MAX as u64,
+            "int" | "integer" => i32::MAX as u64,
+            "mediumint" => 8_388_607,
+            "smallint" => i16::MAX as u64,
+            "tinyint" => i8::MAX as u64,
+            _ => return None,
+        })
+    }
+
     fn count_where(&self, cond: &str) -> String {
         format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS SIGNED)")
     }
@@ -386,6 +402,7 @@ impl Dialect for MySqlDialect {
             // MySQL holds no NaN, infinities or arrays, and its decimals and
             // dates always fit another engine's: nothing to count.
             ValueCheck::FloatSpecial
+            | ValueCheck::FloatNaN
             | ValueCheck::NegativeZero
             | ValueCheck::DecimalTooWide { .. }
             | ValueCheck::InfiniteDate

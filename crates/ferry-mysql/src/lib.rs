@@ -171,6 +171,7 @@ pub const CAPABILITIES: ferry_core::Capabilities = ferry_core::Capabilities {
     schemas: false,
     transactional_ddl: false,
     concurrent_writers: true,
+    cutover: true,
 };
 
 impl ferry_core::adapter::Database for MySqlAdapter {

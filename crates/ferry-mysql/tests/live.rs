@@ -20,7 +20,12 @@ async fn plan(adapter: &MySqlAdapter, src: &str, dst: &str) -> TablePlan {
         .expect("describe");
     Mappings::builtin()
         .expect("rules")
-        .plan_table(&raw, Engine::MySql, Engine::MySql, TableRef::new(None, dst))
+        .plan_table(
+            &raw,
+            Engine::MySql,
+            &ferry_mysql::MySqlDialect,
+            TableRef::new(None, dst),
+        )
         .expect("plan")
 }
 
@@ -290,6 +295,7 @@ fn hand_plan(target: &str, logical: LogicalType, target_type: &str) -> TablePlan
         conversion: Conversion::Exact,
         target_type: target_type.into(),
         rule: "test".into(),
+        stored_as: None,
     };
     TablePlan {
         source: TableRef::new(None, "nowhere"),

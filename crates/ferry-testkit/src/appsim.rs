@@ -37,6 +37,9 @@ pub fn schema_sql(engine: Engine) -> String {
             "CREATE TABLE items (id bigint AUTO_INCREMENT PRIMARY KEY, tag varchar(64) NOT NULL, \
              val int NOT NULL, upd varchar(64))"
         }
+        // The simulator stands in for an application writing to a server
+        // through a cutover; SQLite has no cutover.
+        Engine::Sqlite => panic!("the application simulator writes to servers only"),
     };
     format!(
         "{items}; CREATE TABLE accounts (id integer PRIMARY KEY, balance bigint NOT NULL); \
@@ -203,6 +206,7 @@ async fn connect(url: &DbUrl) -> Result<Conn, String> {
                     _ => "connect".into(),
                 })
         }
+        Engine::Sqlite => Err("the application simulator writes to servers only".into()),
     }
 }
 

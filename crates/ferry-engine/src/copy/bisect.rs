@@ -190,7 +190,8 @@ async fn write_piece(run: &Run, plan: &TablePlan, piece: RecordBatch) -> Result<
         .await
         .map_err(|_| Error::Bug("piece channel closed".into()))?;
     drop(tx);
-    let receipt = super::writer_for(run, plan).await?.write(rx).await?;
+    let writer = super::writer_for(run, plan).await?;
+    let receipt = super::write_gated(run.write_gate.clone(), writer, rx).await?;
     if receipt.rows_written != rows {
         return Err(Error::Table {
             table: plan.source.to_string(),
