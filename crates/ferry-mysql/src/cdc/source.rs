@@ -573,7 +573,7 @@ async fn table_state(
             });
         };
         let conv =
-            BinlogColumn::for_column(&c.raw, catalog[at].1.as_deref()).map_err(|reason| {
+            BinlogColumn::for_plan_column(c, catalog[at].1.as_deref()).map_err(|reason| {
                 Error::UnsupportedType {
                     table: plan.source.to_string(),
                     column: c.name.clone(),

@@ -37,6 +37,9 @@ pub enum BinlogColumn {
     Year,
     /// ENUM: the 1-based index of a label (0 is the empty error value).
     Enum(Vec<String>),
+    /// ENUM read by its index, as the copy reads it (see
+    /// [`crate::decode::reads_enum_index`]): the logged index is the read form.
+    EnumIndex,
     /// SET: a little-endian bit mask over the labels.
     Set(Vec<String>),
     /// TIMESTAMP: seconds (and µs) since the epoch; the copy reads it in UTC.
@@ -58,6 +61,20 @@ pub enum BinlogColumn {
 const UTF8_CHARSETS: &[&str] = &["utf8mb4", "utf8mb3", "utf8", "ascii", "binary"];
 
 impl BinlogColumn {
+    /// Chooses the conversion of a plan's column: as
+    /// [`for_column`](Self::for_column), except that an ENUM the copy
+    /// reads by its index keeps the logged index, so the copy's decoder
+    /// tells the error value (index 0) from a declared `''` label.
+    pub fn for_plan_column(
+        col: &ferry_core::ColumnPlan,
+        charset: Option<&str>,
+    ) -> Result<BinlogColumn, String> {
+        if crate::decode::reads_enum_index(col) {
+            return Ok(BinlogColumn::EnumIndex);
+        }
+        BinlogColumn::for_column(&col.raw, charset)
+    }
+
     /// Chooses the conversion of a column from its catalog type and
     /// character set. `Err` says why its changes cannot be read.
     pub fn for_column(raw: &RawType, charset: Option<&str>) -> Result<BinlogColumn, String> {
@@ -155,6 +172,10 @@ impl BinlogColumn {
                         .ok_or_else(|| "an ENUM index beyond the column's labels".into()),
                 }
             }
+            BinlogColumn::EnumIndex => match v {
+                Value::Int(_) | Value::UInt(_) => Ok(v),
+                _ => Err("an ENUM value that is not an index".into()),
+            },
             BinlogColumn::Set(labels) => {
                 let Value::Bytes(mask) = v else {
                     return Err("a SET value that is not a bit mask".into());
@@ -328,6 +349,20 @@ mod tests {
         assert_eq!(conv(&c, Value::Int(2)), Value::Bytes(b"b,c".to_vec()));
         assert_eq!(conv(&c, Value::Int(0)), Value::Bytes(Vec::new()));
         assert!(c.convert(BinlogValue::Value(Value::Int(3))).is_err());
+        // An enum the copy reads by index (mapped to an enum or text) keeps
+        // the logged index, so the copy's decoder sees the error value 0.
+        let col = ferry_core::ColumnPlan {
+            raw: e.clone(),
+            logical: ferry_core::LogicalType::Enum {
+                name: None,
+                values: e.values.clone(),
+            },
+            ..Default::default()
+        };
+        let c = BinlogColumn::for_plan_column(&col, None).unwrap();
+        assert_eq!(c, BinlogColumn::EnumIndex);
+        assert_eq!(conv(&c, Value::Int(0)), Value::Int(0));
+        assert_eq!(conv(&c, Value::Int(2)), Value::Int(2));
 
         let mut s = raw("set");
         s.values = (0..10).map(|i| format!("l{i}")).collect();
