@@ -457,3 +457,49 @@ async fn a_mapping_override_lands_points_in_postgresql_point() {
     );
     verify_ok(&my, &pg, &["--mapping", m]);
 }
+
+/// SQLite has no spatial type: a geometry lands as canonical EWKB in a
+/// BLOB (the value's SRID in its header, Z/M and empties kept), the plan
+/// warns, and verify compares the geometries canonically.
+#[tokio::test]
+async fn postgis_geometries_land_in_sqlite_as_ewkb_blobs_and_verify() {
+    let (pg, file) = (
+        postgis_database().await,
+        ferry_testkit::sqlite_database().await,
+    );
+    pg_exec(
+        &pg,
+        "CREATE TABLE shapes (id integer PRIMARY KEY, g geometry, p geometry(Point, 4326), z geometry(PointZ)); \
+         INSERT INTO shapes VALUES \
+         (1, 'LINESTRING(0 0, 1 1)', 'SRID=4326;POINT(2.3522 48.8566)', 'POINT Z (1 2 3)'), \
+         (2, 'SRID=3857;POLYGON((0 0, 1 0, 1 1, 0 0))', NULL, 'POINT Z EMPTY'), \
+         (3, NULL, NULL, NULL)",
+    )
+    .await;
+    let (s, t) = (pg.expose(), file.expose());
+    let plan = ferry(&["plan", "--source", &s, "--target", &t]);
+    assert_eq!(plan.code, 0, "{}", plan.all_output());
+    assert!(
+        plan.all_output()
+            .contains("column p: SQLite has no spatial type: the geometry is stored as EWKB"),
+        "{}",
+        plan.all_output()
+    );
+    copy_ok(&pg, &file, &[]);
+    let source = pg_rows(
+        &pg,
+        "SELECT id::text, encode(ST_AsEWKB(g, 'NDR'), 'hex'), encode(ST_AsEWKB(p, 'NDR'), 'hex'), \
+         encode(ST_AsEWKB(z, 'NDR'), 'hex') FROM shapes ORDER BY id",
+    )
+    .await;
+    let target = ferry_testkit::sqlite_rows(&file, "SELECT id, g, p, z FROM shapes ORDER BY id");
+    assert_eq!(source, target);
+    assert_eq!(
+        ferry_testkit::sqlite3_rows(
+            &file,
+            "SELECT group_concat(type, ',') FROM pragma_table_info('shapes') WHERE name <> 'id'"
+        ),
+        vec![some(&["BLOB,BLOB,BLOB"])]
+    );
+    verify_ok(&pg, &file, &[]);
+}
