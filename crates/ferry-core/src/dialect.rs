@@ -174,6 +174,12 @@ pub enum ValueCheck<'a> {
     LongerThan(u32),
     /// Strings with 4-byte UTF-8 characters.
     FourByteUtf8,
+    /// Times or timestamps with digits finer than a microsecond (SQL
+    /// Server's 100 ns `datetime2(7)`, `time(7)`, `datetimeoffset(7)`).
+    FinerThanMicros,
+    /// Zoned timestamps whose offset is not +00:00 (SQL Server
+    /// `datetimeoffset`), which the hub's UTC instant does not keep.
+    NonUtcOffset,
 }
 
 /// What an existing target table's column already has, for the pre-flight.

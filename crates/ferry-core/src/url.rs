@@ -17,17 +17,20 @@ pub enum Engine {
     Postgres,
     /// MySQL and MariaDB; server differences are detected at connect time.
     MySql,
+    /// Microsoft SQL Server (2008 and later), over TDS.
+    Mssql,
 }
 
 impl Engine {
     /// Every engine, in the order messages list them.
-    pub const ALL: &'static [Engine] = &[Engine::Postgres, Engine::MySql];
+    pub const ALL: &'static [Engine] = &[Engine::Postgres, Engine::MySql, Engine::Mssql];
 
     /// The product name people know (`PostgreSQL`, `MySQL/MariaDB`), for messages.
     pub fn product(self) -> &'static str {
         match self {
             Engine::Postgres => "PostgreSQL",
             Engine::MySql => "MySQL/MariaDB",
+            Engine::Mssql => "SQL Server",
         }
     }
 
@@ -35,6 +38,7 @@ impl Engine {
         match self {
             Engine::Postgres => "postgres",
             Engine::MySql => "mysql",
+            Engine::Mssql => "mssql",
         }
     }
 
@@ -42,16 +46,19 @@ impl Engine {
         match s.to_ascii_lowercase().as_str() {
             "postgres" | "postgresql" | "pg" => Some(Engine::Postgres),
             "mysql" | "mariadb" => Some(Engine::MySql),
+            "mssql" | "sqlserver" => Some(Engine::Mssql),
             _ => None,
         }
     }
 
     /// The environment variable the engine's own clients read a password
-    /// from (`psql`'s `PGPASSWORD`, `mysql`'s `MYSQL_PWD`).
+    /// from (`psql`'s `PGPASSWORD`, `mysql`'s `MYSQL_PWD`, `sqlcmd`'s
+    /// `SQLCMDPASSWORD`).
     pub fn password_env(self) -> &'static str {
         match self {
             Engine::Postgres => "PGPASSWORD",
             Engine::MySql => "MYSQL_PWD",
+            Engine::Mssql => "SQLCMDPASSWORD",
         }
     }
 
@@ -59,6 +66,7 @@ impl Engine {
         match self {
             Engine::Postgres => 5432,
             Engine::MySql => 3306,
+            Engine::Mssql => 1433,
         }
     }
 }
@@ -69,7 +77,7 @@ impl std::fmt::Display for Engine {
     }
 }
 
-/// A parsed `postgres://` or `mysql://` URL.
+/// A parsed `postgres://`, `mysql://` or `mssql://` URL.
 #[derive(Clone)]
 pub struct DbUrl {
     pub engine: Engine,
@@ -91,15 +99,17 @@ impl DbUrl {
         };
         let parsed = url::Url::parse(input).map_err(|e| bad(&e.to_string()))?;
         let engine = Engine::parse(parsed.scheme()).ok_or_else(|| {
-            bad("unknown scheme (expected postgres://, postgresql://, mysql:// or mariadb://)")
+            bad("unknown scheme (expected postgres://, postgresql://, mysql://, mariadb://, mssql:// or sqlserver://)")
         })?;
         let host = parsed
             .host_str()
             .filter(|h| !h.is_empty())
             .ok_or_else(|| bad("missing host"))?
             .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+            .trim_end_matches(']');
+        // SQL Server names an instance as `host\INSTANCE`, which a URL
+        // carries percent-encoded (`host%5CINSTANCE`).
+        let host = decode(host).map_err(bad)?;
         let port = parsed.port().unwrap_or(engine.default_port());
         let user = decode(parsed.username()).map_err(bad)?;
         let password = match parsed.password() {
@@ -254,7 +264,7 @@ impl DbUrl {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
-            self.host.clone()
+            self.host.replace('\\', "%5C")
         };
         let mut s = format!(
             "{scheme}://{auth}{host}:{}/{}",
@@ -338,6 +348,19 @@ fn check_param(key: &str, value: &str) -> Result<(), String> {
         "connect_timeout" | "lock_timeout" | "statement_timeout"
     ) {
         parse_duration(value).map(|_| ())
+    } else if key.eq_ignore_ascii_case("encrypt") {
+        // SQL Server's spellings (ADO.NET, JDBC, sqlcmd).
+        match value.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "mandatory" | "false" | "no" | "optional" | "strict" => Ok(()),
+            _ => Err(format!(
+                "{key}={value}: expected true, false, strict (or yes, no, mandatory, optional)"
+            )),
+        }
+    } else if key.eq_ignore_ascii_case("trustServerCertificate") {
+        match value.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "false" | "no" => Ok(()),
+            _ => Err(format!("{key}={value}: expected true or false")),
+        }
     } else if key == "max_rows_per_second" {
         match value.parse::<u64>() {
             Ok(n) if n > 0 => Ok(()),
@@ -380,6 +403,9 @@ fn default_user(engine: Engine) -> String {
             .or_else(|_| std::env::var("USER"))
             .unwrap_or_else(|_| "postgres".into()),
         Engine::MySql => std::env::var("USER").unwrap_or_else(|_| "root".into()),
+        // sqlcmd's default login is Windows authentication, which ferry does
+        // not speak; `sa` is the SQL login every server has.
+        Engine::Mssql => "sa".into(),
     }
 }
 
@@ -463,6 +489,34 @@ mod tests {
             let e = DbUrl::parse(bad).unwrap_err().to_string();
             assert!(!e.contains("pw@"), "{e}");
             assert!(e.contains("expected") || e.contains("duration"), "{e}");
+        }
+    }
+
+    #[test]
+    fn sql_server_urls_with_instances_and_encryption() {
+        let u = DbUrl::parse(
+            "sqlserver://sa:p%40ss@db%5CSQLEXPRESS/app?encrypt=true&trustServerCertificate=true",
+        )
+        .unwrap();
+        assert_eq!(u.engine, Engine::Mssql);
+        assert_eq!(u.host, "db\\SQLEXPRESS");
+        assert_eq!(u.port, 1433);
+        assert_eq!(u.password(), Some("p@ss"));
+        let shown = u.to_string();
+        assert!(
+            shown.starts_with("mssql://sa:***@db%5CSQLEXPRESS:1433/app?"),
+            "{shown}"
+        );
+        assert_eq!(DbUrl::parse(&u.expose()).unwrap().host, "db\\SQLEXPRESS");
+        let u = DbUrl::parse("mssql://h/app").unwrap();
+        assert_eq!(u.user, "sa");
+        for bad in [
+            "mssql://sa:pw@h/app?encrypt=maybe",
+            "mssql://sa:pw@h/app?trustServerCertificate=perhaps",
+        ] {
+            let e = DbUrl::parse(bad).unwrap_err().to_string();
+            assert!(!e.contains("pw@"), "{e}");
+            assert!(e.contains("expected"), "{e}");
         }
     }
 

@@ -18,6 +18,7 @@ use ferry_core::Error;
 use ferry_core::{
     Capabilities, DbUrl, Dialect, Engine, IfExists, RawTable, Result, TablePlan, TableRef,
 };
+use ferry_mssql::{MssqlAdapter, MssqlSnapshot, MssqlTableWriter};
 use ferry_mysql::{MySqlAdapter, MySqlSnapshot, MySqlTableWriter};
 use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
 
@@ -26,6 +27,7 @@ use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
 pub enum SourceSnapshot {
     Pg(PgSnapshot),
     MySql(MySqlSnapshot),
+    Mssql(MssqlSnapshot),
 }
 
 /// How a table of `engine` is named when the user gave `schema` (or none):
@@ -43,6 +45,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
     match engine {
         Engine::Postgres => ferry_pg::CAPABILITIES,
         Engine::MySql => ferry_mysql::CAPABILITIES,
+        Engine::Mssql => ferry_mssql::CAPABILITIES,
     }
 }
 
@@ -50,6 +53,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
 pub enum Adapter {
     Pg(PgAdapter),
     MySql(MySqlAdapter),
+    Mssql(MssqlAdapter),
 }
 
 /// One target table's loader, opened once per table
@@ -57,6 +61,7 @@ pub enum Adapter {
 pub enum TargetWriter {
     Pg(PgTableWriter),
     MySql(MySqlTableWriter),
+    Mssql(MssqlTableWriter),
 }
 
 macro_rules! dispatch {
@@ -64,6 +69,7 @@ macro_rules! dispatch {
         match $self {
             Adapter::Pg($a) => $body,
             Adapter::MySql($a) => $body,
+            Adapter::Mssql($a) => $body,
         }
     };
 }
@@ -73,6 +79,7 @@ impl Adapter {
         match url.engine {
             Engine::Postgres => Adapter::Pg(PgAdapter::new(url)),
             Engine::MySql => Adapter::MySql(MySqlAdapter::new(url)),
+            Engine::Mssql => Adapter::Mssql(MssqlAdapter::new(url)),
         }
     }
 
@@ -85,6 +92,7 @@ impl Adapter {
         match self {
             Adapter::Pg(_) => Engine::Postgres,
             Adapter::MySql(_) => Engine::MySql,
+            Adapter::Mssql(_) => Engine::Mssql,
         }
     }
 
@@ -153,6 +161,10 @@ impl Adapter {
                 let (s, info) = a.open_snapshot(options).await?;
                 (SourceSnapshot::MySql(s), info)
             }
+            Adapter::Mssql(a) => {
+                let (s, info) = a.open_snapshot(options).await?;
+                (SourceSnapshot::Mssql(s), info)
+            }
         })
     }
 
@@ -196,6 +208,10 @@ impl Adapter {
             (Adapter::MySql(a), Some(SourceSnapshot::MySql(s))) => {
                 a.read_range(plan, range, Some(s), options, tx).await
             }
+            (Adapter::Mssql(a), None) => a.read_range(plan, range, None, options, tx).await,
+            (Adapter::Mssql(a), Some(SourceSnapshot::Mssql(s))) => {
+                a.read_range(plan, range, Some(s), options, tx).await
+            }
             _ => Err(Error::Bug("a snapshot of another engine".into())),
         }
     }
@@ -233,6 +249,7 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(a) => TargetWriter::Pg(a.open_writer(plan).await?),
             Adapter::MySql(a) => TargetWriter::MySql(a.open_writer(plan).await?),
+            Adapter::Mssql(a) => TargetWriter::Mssql(a.open_writer(plan).await?),
         })
     }
 
@@ -293,6 +310,7 @@ impl Adapter {
     ) -> Result<Option<(usize, Error)>> {
         match self {
             Adapter::Pg(a) => a.try_ddl_rolled_back(statements).await,
+            Adapter::Mssql(a) => a.try_ddl_rolled_back(statements).await,
             _ => Err(Error::Bug(
                 "DDL proof by rollback on an engine without transactional DDL".into(),
             )),
@@ -353,6 +371,7 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(_) => ferry_pg::dialect::VALUE_LIMITS,
             Adapter::MySql(a) => ferry_mysql::dialect::value_limits(a.flavor().await?),
+            Adapter::Mssql(_) => ferry_mssql::dialect::VALUE_LIMITS,
         })
     }
 
@@ -362,6 +381,7 @@ impl Adapter {
         match self {
             Adapter::Pg(_) => Ok(Vec::new()),
             Adapter::MySql(a) => a.column_charsets(table).await,
+            Adapter::Mssql(a) => a.column_charsets(table).await,
         }
     }
 }
@@ -372,6 +392,7 @@ impl TargetWriter {
         match self {
             TargetWriter::Pg(w) => w.write(rx).await,
             TargetWriter::MySql(w) => w.write(rx).await,
+            TargetWriter::Mssql(w) => w.write(rx).await,
         }
     }
 }
@@ -381,6 +402,7 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
     match engine {
         Engine::Postgres => &ferry_pg::PgDialect,
         Engine::MySql => &ferry_mysql::MySqlDialect,
+        Engine::Mssql => &ferry_mssql::MssqlDialect,
     }
 }
 
@@ -445,6 +467,7 @@ impl Adapter {
         match self {
             Adapter::Pg(a) => Ok(ChangeSink::Pg(a.open_apply(plans, job).await?)),
             Adapter::MySql(a) => Ok(ChangeSink::MySql(a.open_apply(plans, job).await?)),
+            _ => Err(no_change_stream(self, "ferry sync into this target")),
         }
     }
 }

@@ -24,6 +24,7 @@ pub use rules::{ColumnOverride, EngineRules, Overrides, PairFile, TypeOverride};
 
 const POSTGRES_RULES: &str = include_str!("../../../mappings/postgres.toml");
 const MYSQL_RULES: &str = include_str!("../../../mappings/mysql.toml");
+const MSSQL_RULES: &str = include_str!("../../../mappings/mssql.toml");
 const PAIR_RULES: &str = include_str!("../../../mappings/pairs.toml");
 
 /// The effective rule set: built-in engine rules, pair exceptions, user overrides.
@@ -43,6 +44,7 @@ impl Mappings {
         for (engine, origin, text) in [
             (Engine::Postgres, "mappings/postgres.toml", POSTGRES_RULES),
             (Engine::MySql, "mappings/mysql.toml", MYSQL_RULES),
+            (Engine::Mssql, "mappings/mssql.toml", MSSQL_RULES),
         ] {
             let rules: EngineRules = rules::parse(origin, text)?;
             rules.validate(origin)?;
@@ -540,6 +542,7 @@ fn quote_ident(engine: Engine, s: &str) -> String {
     match engine {
         Engine::Postgres => format!("\"{}\"", s.replace('"', "\"\"")),
         Engine::MySql => format!("`{}`", s.replace('`', "``")),
+        Engine::Mssql => format!("[{}]", s.replace(']', "]]")),
     }
 }
 
@@ -549,6 +552,7 @@ fn quote_literal(engine: Engine, s: &str) -> String {
         Engine::Postgres => format!("'{}'", s.replace('\'', "''")),
         // The sink's sql_mode keeps backslash escapes on, so double them too.
         Engine::MySql => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
+        Engine::Mssql => format!("N'{}'", s.replace('\'', "''")),
     }
 }
 

@@ -352,7 +352,9 @@ impl Dialect for MySqlDialect {
             | ValueCheck::DecimalTooWide { .. }
             | ValueCheck::InfiniteDate
             | ValueCheck::OutsideYears(_)
-            | ValueCheck::ArrayShape => return None,
+            | ValueCheck::ArrayShape
+            | ValueCheck::FinerThanMicros
+            | ValueCheck::NonUtcOffset => return None,
         })
     }
 

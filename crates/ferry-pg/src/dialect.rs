@@ -366,10 +366,13 @@ impl Dialect for PgDialect {
             // Through text: the column may be a type read by its text form (pg_lsn).
             ValueCheck::LongerThan(n) => format!("char_length({c}::text) > {n}"),
             ValueCheck::FourByteUtf8 => format!("{c}::text ~ '[\\U00010000-\\U0010FFFF]'"),
-            // PostgreSQL has no zero dates, no NUL in text, real booleans.
-            ValueCheck::ZeroDate | ValueCheck::NulInText | ValueCheck::NotZeroOrOne => {
-                return None
-            }
+            // PostgreSQL has no zero dates, no NUL in text, real booleans,
+            // µs at most, and no offsets kept with its instants.
+            ValueCheck::ZeroDate
+            | ValueCheck::NulInText
+            | ValueCheck::NotZeroOrOne
+            | ValueCheck::FinerThanMicros
+            | ValueCheck::NonUtcOffset => return None,
         })
     }
 

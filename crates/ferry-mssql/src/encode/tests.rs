@@ -1,0 +1,304 @@
+//! Value-level encoding: Arrow arrays into tiberius's own `ColumnData`
+//! values, and the pairs refused before any row is sent. No server needed.
+
+use std::sync::Arc;
+
+use arrow_array::builder::*;
+use arrow_array::{ArrayRef, FixedSizeBinaryArray, StringArray};
+use ferry_core::arrow::arrow_type;
+use ferry_core::{ColumnPlan, Conversion, LogicalType};
+use tiberius::ColumnData;
+
+use super::*;
+
+fn col(logical: LogicalType, conversion: Conversion) -> ColumnPlan {
+    ColumnPlan {
+        name: "c".into(),
+        logical,
+        conversion,
+        nullable: true,
+        ..ColumnPlan::default()
+    }
+}
+
+fn target(t: &str, max_length: i16, precision: u8, scale: u8) -> TargetColumn {
+    TargetColumn {
+        name: "c".into(),
+        type_name: t.into(),
+        max_length,
+        precision,
+        scale,
+        ..TargetColumn::default()
+    }
+}
+
+fn encoder(logical: LogicalType, conv: Conversion, t: &TargetColumn) -> Encoder {
+    choose(&col(logical.clone(), conv), &arrow_type(&logical), t).unwrap()
+}
+
+fn encode(e: &Encoder, a: ArrayRef) -> Result<Vec<ColumnData<'static>>, (usize, String)> {
+    let mut out = Vec::new();
+    e.encode_column(a.as_ref(), &mut out)?;
+    Ok(out)
+}
+
+fn strings(v: &[Option<&str>]) -> ArrayRef {
+    Arc::new(StringArray::from(v.to_vec()))
+}
+
+#[test]
+fn tinyint_takes_0_to_255_only() {
+    let e = encoder(
+        LogicalType::Int16,
+        Conversion::Exact,
+        &target("tinyint", 1, 3, 0),
+    );
+    let mut b = Int16Builder::new();
+    b.append_value(255);
+    b.append_value(0);
+    let out = encode(&e, Arc::new(b.finish())).unwrap();
+    assert_eq!(out[0], ColumnData::U8(Some(255)));
+    let mut b = Int16Builder::new();
+    b.append_value(7);
+    b.append_value(-1);
+    let (row, p) = encode(&e, Arc::new(b.finish())).unwrap_err();
+    assert_eq!(row, 1);
+    assert!(p.contains("0…255"), "{p}");
+}
+
+/// The tiberius bug class: a decimal whose scale differs from the column's
+/// is rescaled by the driver with rounding. ferry always sends the column's
+/// own scale and refuses digits it would round.
+#[test]
+fn decimals_go_at_the_column_scale_and_never_round() {
+    let dec = LogicalType::Decimal {
+        precision: Some(12),
+        scale: Some(3),
+    };
+    let e = encoder(dec.clone(), Conversion::Exact, &target("decimal", 9, 10, 2));
+    let out = encode(&e, strings(&[Some("1.5"), Some("-0.25"), None])).unwrap();
+    match &out[0] {
+        ColumnData::Numeric(Some(n)) => assert_eq!((n.value(), n.scale()), (150, 2)),
+        other => panic!("{other:?}"),
+    }
+    match &out[1] {
+        ColumnData::Numeric(Some(n)) => assert_eq!((n.value(), n.scale()), (-25, 2)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(out[2], ColumnData::Numeric(None));
+    let (row, p) = encode(&e, strings(&[Some("1.005")])).unwrap_err();
+    assert_eq!(row, 0);
+    assert!(p.contains("would round"), "{p}");
+    // NaN: refused, or NULL when chosen.
+    assert!(encode(&e, strings(&[Some("NaN")])).is_err());
+    let e = encoder(dec, Conversion::NanToNull, &target("decimal", 9, 10, 2));
+    assert_eq!(
+        encode(&e, strings(&[Some("NaN")])).unwrap()[0],
+        ColumnData::Numeric(None)
+    );
+}
+
+#[test]
+fn money_takes_four_decimals_within_its_range() {
+    let dec = LogicalType::Decimal {
+        precision: Some(19),
+        scale: Some(4),
+    };
+    let e = encoder(dec.clone(), Conversion::Exact, &target("money", 8, 19, 4));
+    let out = encode(&e, strings(&[Some("922337203685477.5807")])).unwrap();
+    match &out[0] {
+        ColumnData::Numeric(Some(n)) => assert_eq!(n.value(), i128::from(i64::MAX)),
+        other => panic!("{other:?}"),
+    }
+    let e = encoder(dec, Conversion::Exact, &target("smallmoney", 4, 10, 4));
+    assert!(encode(&e, strings(&[Some("214748.3648")])).is_err());
+}
+
+/// S3: text goes to nvarchar; a length counts UTF-16 code units.
+#[test]
+fn nvarchar_length_counts_utf16_units() {
+    let e = encoder(
+        LogicalType::Varchar { length: None },
+        Conversion::Exact,
+        &target("nvarchar", 8, 0, 0),
+    );
+    // 4 units: fits nvarchar(4).
+    let out = encode(&e, strings(&[Some("йцук"), Some("😀😀")])).unwrap();
+    assert_eq!(out[0], ColumnData::String(Some("йцук".into())));
+    // 5 units.
+    let (_, p) = encode(&e, strings(&[Some("😀😀a")])).unwrap_err();
+    assert!(p.contains("UTF-16"), "{p}");
+}
+
+#[test]
+fn binary_n_refuses_values_sql_server_would_pad() {
+    let e = encoder(
+        LogicalType::VarBinary {
+            length: None,
+            max_bytes: None,
+        },
+        Conversion::Exact,
+        &target("binary", 4, 0, 0),
+    );
+    let mut b = BinaryBuilder::new();
+    b.append_value([1u8, 2, 3]);
+    let (_, p) = encode(&e, Arc::new(b.finish())).unwrap_err();
+    assert!(p.contains("pad"), "{p}");
+}
+
+/// J3: the hub's RFC bytes become tiberius's Uuid, which tiberius writes
+/// mixed-endian; the text is the same everywhere.
+#[test]
+fn uuids_into_uniqueidentifier_binary_or_text() {
+    let bytes = ferry_core::hex::parse_uuid("825b076b-44ec-e511-80dc-00155d0abc54").unwrap();
+    let a: ArrayRef = Arc::new(FixedSizeBinaryArray::try_from_iter([bytes].into_iter()).unwrap());
+    let e = encoder(
+        LogicalType::Uuid,
+        Conversion::Exact,
+        &target("uniqueidentifier", 16, 0, 0),
+    );
+    match &encode(&e, a.clone()).unwrap()[0] {
+        ColumnData::Guid(Some(u)) => {
+            assert_eq!(
+                u.to_string().to_uppercase(),
+                "825B076B-44EC-E511-80DC-00155D0ABC54"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = encoder(
+        LogicalType::Uuid,
+        Conversion::Exact,
+        &target("nchar", 72, 0, 0),
+    );
+    assert_eq!(
+        encode(&e, a).unwrap()[0],
+        ColumnData::String(Some("825b076b-44ec-e511-80dc-00155d0abc54".into()))
+    );
+}
+
+/// T6: µs into datetime's ticks: only a tick's millisecond is exact.
+#[test]
+fn timestamps_into_datetime_exact_or_rounded() {
+    let ts = LogicalType::Timestamp { precision: 6 };
+    let mut b = TimestampMicrosecondBuilder::new();
+    b.append_value(997_000); // 1970-01-01 00:00:00.997
+    b.append_value(998_000);
+    let a: ArrayRef = Arc::new(b.finish());
+    let e = encoder(ts.clone(), Conversion::Exact, &target("datetime", 8, 23, 3));
+    let (row, p) = encode(&e, a.clone()).unwrap_err();
+    assert_eq!(row, 1);
+    assert!(p.contains("1/300"), "{p}");
+    let e = encoder(ts, Conversion::RoundFraction, &target("datetime", 8, 23, 3));
+    let out = encode(&e, a).unwrap();
+    assert_eq!(out[0], out[1]);
+    match &out[0] {
+        ColumnData::DateTime(Some(d)) => {
+            assert_eq!((d.days(), d.seconds_fragments()), (25_567, 299))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// tiberius rescales datetime2 through an f64; ferry sends the column's scale.
+#[test]
+fn datetime2_goes_at_the_column_scale() {
+    let ts = LogicalType::Timestamp { precision: 6 };
+    let mut b = TimestampMicrosecondBuilder::new();
+    b.append_value(123_456);
+    let a: ArrayRef = Arc::new(b.finish());
+    let e = encoder(
+        ts.clone(),
+        Conversion::Exact,
+        &target("datetime2", 8, 27, 7),
+    );
+    match &encode(&e, a.clone()).unwrap()[0] {
+        ColumnData::DateTime2(Some(d)) => {
+            assert_eq!((d.time().increments(), d.time().scale()), (1_234_560, 7));
+            assert_eq!(d.date().days(), 719_162);
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = encoder(ts, Conversion::Exact, &target("datetime2", 7, 23, 3));
+    assert!(encode(&e, a).is_err());
+    // ±infinity: refused, or NULL when chosen.
+    let mut b = TimestampMicrosecondBuilder::new();
+    b.append_value(i64::MAX);
+    let a: ArrayRef = Arc::new(b.finish());
+    let e = encoder(
+        LogicalType::Timestamp { precision: 6 },
+        Conversion::InfinityToNull,
+        &target("datetime2", 8, 27, 7),
+    );
+    assert_eq!(encode(&e, a).unwrap()[0], ColumnData::DateTime2(None));
+}
+
+#[test]
+fn timestamptz_into_datetimeoffset_at_utc() {
+    let tz = LogicalType::TimestampTz { precision: 6 };
+    let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    b.append_value(0);
+    let a: ArrayRef = Arc::new(b.finish());
+    let e = encoder(tz, Conversion::Exact, &target("datetimeoffset", 10, 34, 7));
+    match &encode(&e, a).unwrap()[0] {
+        ColumnData::DateTimeOffset(Some(d)) => assert_eq!(d.offset(), 0),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// N7: floats without NaN, infinities or −0.0.
+#[test]
+fn float_specials_are_refused_unless_chosen() {
+    let mut b = Float64Builder::new();
+    b.append_value(f64::NAN);
+    let a: ArrayRef = Arc::new(b.finish());
+    let e = encoder(
+        LogicalType::Float64,
+        Conversion::Exact,
+        &target("float", 8, 53, 0),
+    );
+    assert!(encode(&e, a.clone()).is_err());
+    let e = encoder(
+        LogicalType::Float64,
+        Conversion::NanToNull,
+        &target("float", 8, 53, 0),
+    );
+    assert_eq!(encode(&e, a).unwrap()[0], ColumnData::F64(None));
+    let mut b = Float64Builder::new();
+    b.append_value(-0.0);
+    let a: ArrayRef = Arc::new(b.finish());
+    let e = encoder(
+        LogicalType::Float64,
+        Conversion::Exact,
+        &target("float", 8, 53, 0),
+    );
+    assert!(encode(&e, a).is_err());
+    // A double never goes into real.
+    let c = col(LogicalType::Float64, Conversion::Exact);
+    assert!(choose(&c, &arrow_type(&c.logical), &target("real", 4, 24, 0)).is_err());
+}
+
+#[test]
+fn arrays_become_json_text() {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    b.values().append_value("a\"b");
+    b.values().append_null();
+    b.append(true);
+    let logical = LogicalType::Array {
+        element: Box::new(LogicalType::Text { max_bytes: None }),
+    };
+    let e = encoder(logical, Conversion::Exact, &target("nvarchar", -1, 0, 0));
+    assert_eq!(
+        encode(&e, Arc::new(b.finish())).unwrap()[0],
+        ColumnData::String(Some("[\"a\\\"b\",null]".into()))
+    );
+}
+
+#[test]
+fn computed_and_rowversion_targets_are_refused_before_any_row() {
+    let mut t = target("timestamp", 8, 0, 0);
+    t.computed = true;
+    let c = col(LogicalType::Binary { length: Some(8) }, Conversion::Exact);
+    let e = choose(&c, &arrow_type(&c.logical), &t).unwrap_err();
+    assert!(e.contains("server sets it"), "{e}");
+}
