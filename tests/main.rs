@@ -11,6 +11,7 @@ mod faults;
 mod fidelity;
 mod inherit;
 mod job;
+mod mssql;
 mod plan;
 mod rejects;
 mod report;

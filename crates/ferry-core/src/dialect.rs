@@ -308,6 +308,22 @@ pub trait Dialect: Send + Sync {
 
     /// `Err(why)` when generated columns can only be STORED, not VIRTUAL.
     fn virtual_generated(&self) -> Result<(), &'static str>;
+    /// A generated column's definition (its comment, when inline, is
+    /// appended by the caller): standard SQL's `name type GENERATED ALWAYS
+    /// AS (expr) STORED|VIRTUAL [NOT NULL]` unless the engine spells it
+    /// otherwise (SQL Server: `name AS (expr) [PERSISTED]`).
+    fn generated_column_sql(
+        &self,
+        name_sql: &str,
+        target_type: &str,
+        expr: &str,
+        stored: bool,
+        not_null: bool,
+    ) -> String {
+        let kind = if stored { "STORED" } else { "VIRTUAL" };
+        let null = if not_null { " NOT NULL" } else { "" };
+        format!("{name_sql} {target_type} GENERATED ALWAYS AS ({expr}) {kind}{null}")
+    }
     fn on_update_now(&self, target_type: &str) -> OnUpdateNow;
     /// The statements that emulate `ON UPDATE CURRENT_TIMESTAMP` for the
     /// `(column, trigger name)` pairs of one table (run after the data).

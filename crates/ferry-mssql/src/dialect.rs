@@ -398,6 +398,21 @@ impl Dialect for MssqlDialect {
         Ok(())
     }
 
+    fn generated_column_sql(
+        &self,
+        name_sql: &str,
+        _target_type: &str,
+        expr: &str,
+        stored: bool,
+        not_null: bool,
+    ) -> String {
+        // A computed column takes its type from the expression; only a
+        // PERSISTED one may be NOT NULL.
+        let persisted = if stored { " PERSISTED" } else { "" };
+        let null = if stored && not_null { " NOT NULL" } else { "" };
+        format!("{name_sql} AS ({expr}){persisted}{null}")
+    }
+
     fn on_update_now(&self, _target_type: &str) -> OnUpdateNow {
         // T-SQL has no ON UPDATE clause, and a trigger needs the table's key
         // to find the rows it touched: the translator warns instead.
@@ -529,7 +544,13 @@ impl Dialect for MssqlDialect {
         format!("CREATE {u}INDEX {n} ON {t} ({cols}){predicate}")
     }
 
-    fn foreign_key_action(&self, _action: &str) -> Result<(), &'static str> {
+    fn foreign_key_action(&self, action: &str) -> Result<(), &'static str> {
+        if action == "RESTRICT" {
+            return Err(
+                "which T-SQL does not spell (its NO ACTION checks at once, as RESTRICT \
+                        does: declare the source's key NO ACTION to carry it)",
+            );
+        }
         Ok(())
     }
 

@@ -184,11 +184,19 @@ pub(crate) async fn read(
                 f.ref_columns.extend(text(&r[4]));
             }
             _ => {
-                let extra = match (flag(&r[7]), flag(&r[8])) {
-                    (true, _) => Some("disabled (NOCHECK) in the source".to_string()),
-                    (false, true) => Some("not trusted in the source (added WITH NOCHECK)".into()),
-                    _ => None,
-                };
+                // `extra` is SQL for a same-engine target; these are facts
+                // for the user: the copy creates the key enabled and checked.
+                match (flag(&r[7]), flag(&r[8])) {
+                    (true, _) => notes.push(format!(
+                        "foreign key {name} is disabled (NOCHECK) in the source; the target's is \
+                         enabled and checked"
+                    )),
+                    (false, true) => notes.push(format!(
+                        "foreign key {name} is not trusted in the source (added WITH NOCHECK); \
+                         the target's is checked"
+                    )),
+                    _ => {}
+                }
                 schema.foreign_keys.push(ForeignKeyDef {
                     name,
                     columns: text(&r[1]).into_iter().collect(),
@@ -199,7 +207,7 @@ pub(crate) async fn read(
                     ref_columns: text(&r[4]).into_iter().collect(),
                     on_delete: action(text(&r[5])),
                     on_update: action(text(&r[6])),
-                    extra,
+                    extra: None,
                 });
             }
         }
