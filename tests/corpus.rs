@@ -16,6 +16,10 @@
 //! exits 0 but verifies unequal, or a table whose rows doubled, is written
 //! down visibly (`DIFFERS`) rather than hidden.
 //!
+//! The hand-written schemas carry spatial columns: every PostgreSQL database
+//! of their journeys gets PostGIS (`CREATE EXTENSION`), which
+//! `scripts/ensure-servers.sh` installs; without it they fail, not skip.
+//!
 //! Django is installed with pip (`scripts/ensure-servers.sh`). Where it is
 //! missing the Django cases are skipped with a message, except under CI
 //! (`CI=true`), where a missing package fails them so CI cannot skip quietly.
@@ -51,9 +55,17 @@ impl Side {
         }
     }
 
-    async fn fresh(self) -> DbUrl {
+    /// A fresh database; on PostgreSQL with `extensions` created in it, as
+    /// a DBA prepares a target for a schema that needs them.
+    async fn fresh(self, extensions: &[&str]) -> DbUrl {
         match self {
-            Side::Pg => pg_database().await,
+            Side::Pg => {
+                let url = pg_database().await;
+                for e in extensions {
+                    pg_exec(&url, &format!("CREATE EXTENSION IF NOT EXISTS {e}")).await;
+                }
+                url
+            }
             Side::My => mysql_database().await,
         }
     }
@@ -77,7 +89,9 @@ impl Side {
                     "SELECT c.relname, c.relkind::text, c.relispartition::text, \
                        (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid) \
                      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-                     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1",
+                     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') \
+                       AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass \
+                         AND e.objid = c.oid AND e.deptype = 'e') ORDER BY 1",
                 )
                 .await
             }
@@ -117,7 +131,9 @@ impl Side {
     }
 
     /// Schema objects other than tables (views, routines, triggers, types,
-    /// sequences no column owns), from the server's own catalog.
+    /// sequences no column owns), from the server's own catalog; an
+    /// extension's own objects (PostGIS's functions and views) are the
+    /// extension's, not the schema's.
     async fn objects(self, url: &DbUrl) -> Vec<String> {
         let sql = match self {
             Side::Pg => {
@@ -126,8 +142,11 @@ impl Side {
                  WHERE c.relnamespace = 'public'::regnamespace AND (c.relkind IN ('v', 'm') \
                    OR (c.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM pg_depend d \
                      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))) \
-                 UNION ALL SELECT 'function ' || proname FROM pg_proc \
-                   WHERE pronamespace = 'public'::regnamespace \
+                   AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = 'pg_class'::regclass \
+                     AND e.objid = c.oid AND e.deptype = 'e') \
+                 UNION ALL SELECT 'function ' || proname FROM pg_proc p \
+                   WHERE pronamespace = 'public'::regnamespace AND NOT EXISTS (SELECT 1 FROM pg_depend e \
+                     WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e') \
                  UNION ALL SELECT 'trigger ' || c.relname || '.' || tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
                    WHERE NOT t.tgisinternal AND c.relnamespace = 'public'::regnamespace \
                  UNION ALL SELECT CASE typtype WHEN 'e' THEN 'enum ' ELSE 'domain ' END || typname \
@@ -460,10 +479,11 @@ fn list(items: &[String]) -> String {
 }
 
 /// Runs the journey from a loaded origin database: there, back, and the
-/// origin compared with what came back.
-async fn journey(name: &str, origin_side: Side, origin: DbUrl) {
+/// origin compared with what came back. `extensions` are created in every
+/// PostgreSQL database of the journey.
+async fn journey(name: &str, origin_side: Side, origin: DbUrl, extensions: &[&str]) {
     let mut out = format!("# corpus {name}, loaded into {}\n", origin_side.name());
-    let there = origin_side.other().fresh().await;
+    let there = origin_side.other().fresh(extensions).await;
     // A blocked table is left out and the hop planned again, a few times at
     // most: the target's DDL proof stops at the first table it refuses.
     let mut exclude: Vec<String> = Vec::new();
@@ -482,7 +502,7 @@ async fn journey(name: &str, origin_side: Side, origin: DbUrl) {
         forward = hop(&mut out, origin_side, &origin, &there, &exclude).await;
     }
     if forward.copied {
-        let back = origin_side.fresh().await;
+        let back = origin_side.fresh(extensions).await;
         if hop(&mut out, origin_side.other(), &there, &back, &[])
             .await
             .copied
@@ -499,11 +519,11 @@ async fn journey(name: &str, origin_side: Side, origin: DbUrl) {
     pinned(name, &out);
 }
 
-async fn sql_case(name: &str, side: Side, file: &str) {
-    let url = side.fresh().await;
+async fn sql_case(name: &str, side: Side, file: &str, extensions: &[&str]) {
+    let url = side.fresh(extensions).await;
     let sql = std::fs::read_to_string(corpus_dir().join(file)).unwrap();
     side.load_sql(&url, &sql).await;
-    journey(name, side, url).await;
+    journey(name, side, url, extensions).await;
 }
 
 /// Whether Django and both drivers import; `None` when they do, else why not.
@@ -535,7 +555,7 @@ async fn django_case(name: &str, side: Side) {
         eprintln!("skipping corpus {name}: Django or a driver is missing ({why}); run scripts/ensure-servers.sh");
         return;
     }
-    let url = side.fresh().await;
+    let url = side.fresh(&[]).await;
     let dir = corpus_dir().join("django");
     let load = tokio::task::spawn_blocking(move || {
         Command::new("python3")
@@ -554,7 +574,7 @@ async fn django_case(name: &str, side: Side) {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    journey(name, side, url).await;
+    journey(name, side, url, &[]).await;
 }
 
 #[tokio::test]
@@ -569,10 +589,10 @@ async fn corpus_django_on_mariadb() {
 
 #[tokio::test]
 async fn corpus_pagila_like_postgres() {
-    sql_case("pagila-like", Side::Pg, "pagila_like.sql").await;
+    sql_case("pagila-like", Side::Pg, "pagila_like.sql", &["postgis"]).await;
 }
 
 #[tokio::test]
 async fn corpus_sakila_like_mysql() {
-    sql_case("sakila-like", Side::My, "sakila_like.sql").await;
+    sql_case("sakila-like", Side::My, "sakila_like.sql", &["postgis"]).await;
 }

@@ -20,6 +20,7 @@ mod resume;
 mod schema;
 mod security;
 mod snapshot;
+mod spatial;
 mod sync;
 mod types;
 mod util;

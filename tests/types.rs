@@ -228,3 +228,107 @@ async fn text_override_copies_a_type_without_a_rule() {
     );
     verify_ok(&pg, &my, &["--mapping", m]);
 }
+
+/// Before: the PostgreSQL sink had no writer for hstore, ranges,
+/// multiranges, "char" or oid, and refused the column after creating the
+/// empty table. Now they keep their types and their bytes; reg* columns
+/// become text naming the object (an OID means nothing in another database).
+#[tokio::test]
+async fn pg_hstore_ranges_char_oid_stay_themselves_pg_to_pg() {
+    let (src, dst) = (pg_database().await, pg_database().await);
+    pg_exec(&src, PG_EXT_SCHEMA).await;
+    pg_exec(
+        &src,
+        "INSERT INTO ext_types (id, c_char, c_numr, c_dr, c_tstzr) VALUES \
+         (4, '\\200'::\"char\", '[-1.5e-20,NaN]', '[0044-03-15 BC,infinity)', \
+          '[-infinity,\"1999-12-31 23:59:59.999999+00\"]'), \
+         (5, '\\'::\"char\", 'empty', '(,2000-01-01]', '(\"2262-04-11 23:47:16.854775+00\",)')",
+    )
+    .await;
+    pg_exec(&dst, "CREATE EXTENSION hstore; CREATE EXTENSION citext").await;
+    copy_ok(&src, &dst, &[]);
+    // The servers' own binary send forms, byte for byte.
+    let q = "SELECT id, encode(hstore_send(c_hstore), 'hex'), encode(range_send(c_i4r), 'hex'), \
+             encode(range_send(c_numr), 'hex'), encode(range_send(c_dr), 'hex'), \
+             encode(range_send(c_tstzr), 'hex'), encode(multirange_send(c_i8mr), 'hex'), \
+             encode(charsend(c_char), 'hex'), encode(oidsend(c_oid), 'hex') \
+             FROM ext_types ORDER BY id";
+    assert_eq!(pg_rows(&src, q).await, pg_rows(&dst, q).await);
+    let types = "SELECT string_agg(format_type(atttypid, atttypmod), ', ' ORDER BY attnum) \
+                 FROM pg_attribute WHERE attrelid = 'ext_types'::regclass AND attnum > 0";
+    assert_eq!(
+        pg_rows(&dst, types).await,
+        vec![some(&[
+            "integer, citext, hstore, int4range, numrange, daterange, tstzrange, \
+             int8multirange, \"char\", oid, text, text"
+        ])]
+    );
+    // reg*: the name the source rendered, as text.
+    assert_eq!(
+        pg_rows(
+            &src,
+            "SELECT c_regclass::text, c_regtype::text FROM ext_types ORDER BY id"
+        )
+        .await,
+        pg_rows(
+            &dst,
+            "SELECT c_regclass, c_regtype FROM ext_types ORDER BY id"
+        )
+        .await
+    );
+    verify_ok(&src, &dst, &[]);
+}
+
+/// A column the PostgreSQL sink has no writer for stops the run before any
+/// DDL: the target is left without the table (before: created empty, then
+/// the copy failed), and `plan` blocks on the same line.
+#[tokio::test]
+async fn a_column_without_a_writer_stops_the_copy_before_any_ddl() {
+    let (src, dst) = (pg_database().await, pg_database().await);
+    pg_exec(
+        &src,
+        "CREATE TABLE first (id integer PRIMARY KEY); \
+         CREATE TABLE lsn (id integer PRIMARY KEY, l pg_lsn); \
+         INSERT INTO lsn VALUES (1, '16/B374D848')",
+    )
+    .await;
+    let mapping = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        mapping.path(),
+        "[[type]]\nsource_type = \"pg_lsn\"\nlogical = \"text\"\n",
+    )
+    .unwrap();
+    let (s, t, m) = (src.expose(), dst.expose(), mapping.path().to_str().unwrap());
+    let plan = ferry(&["plan", "--source", &s, "--target", &t, "--mapping", m]);
+    assert_eq!(plan.code, 1, "{}", plan.all_output());
+    assert!(
+        plan.all_output().contains("column l") && plan.all_output().contains("pg_lsn"),
+        "{}",
+        plan.all_output()
+    );
+    let run = ferry(&[
+        "copy",
+        "--source",
+        &s,
+        "--target",
+        &t,
+        "--mapping",
+        m,
+        "--quiet",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("lsn") && run.stderr.contains("column l"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        pg_rows(
+            &dst,
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        )
+        .await,
+        vec![some(&["0"])],
+        "no table was created"
+    );
+}

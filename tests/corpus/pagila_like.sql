@@ -2,6 +2,10 @@
 -- (written for ferry's corpus, not taken from one): the objects and default
 -- forms real PostgreSQL applications have, each on purpose.
 
+-- PostGIS, as a store locator would use it (the corpus creates it in every
+-- PostgreSQL database of this journey).
+CREATE EXTENSION IF NOT EXISTS postgis;
+
 CREATE TYPE mpaa_rating AS ENUM ('G', 'PG', 'PG-13', 'R', 'NC-17');
 CREATE DOMAIN year AS integer CONSTRAINT year_check CHECK (VALUE >= 1901 AND VALUE <= 2155);
 
@@ -56,6 +60,16 @@ CREATE TABLE customer (
   balance numeric NOT NULL DEFAULT (0)::numeric,
   lifetime_cents bigint,
   last_update timestamp without time zone DEFAULT now()
+);
+
+-- Spatial columns: a typed point with an SRID, and an untyped geometry
+-- holding whatever shape (and SRID) each row has.
+CREATE TABLE address (
+  address_id serial PRIMARY KEY,
+  address character varying(50) NOT NULL,
+  location geometry(Point, 4326) NOT NULL,
+  service_area geometry,
+  last_update timestamp without time zone NOT NULL DEFAULT now()
 );
 
 -- Declarative partitions: the rows live in the partitions only.
@@ -114,6 +128,12 @@ INSERT INTO customer (first_name, last_name, email, activebool, create_date, bal
   ('Mary', 'Smith', 'mary@example.com', true, '2020-02-14', 12345678901234567890.123456789, 9223372036854775807, '2020-02-14 08:00:00'),
   ('Łukasz', 'Nowak', '', false, '2020-02-15', -0.5, -9223372036854775808, NULL),
   ('Ana', 'Núñez', NULL, true, '2020-02-16', 0, NULL, '2020-02-16 08:00:00');
+INSERT INTO address (address, location, service_area, last_update) VALUES
+  ('47 MySakila Drive', 'SRID=4326;POINT(-112.8185647 49.6999986)',
+   'SRID=4326;POLYGON((-113 49.5, -112.5 49.5, -112.5 50, -113 50, -113 49.5))', '2020-01-04 00:00:00'),
+  ('28 MySQL Boulevard', 'SRID=4326;POINT(-112.8185673 49.6999951)',
+   'SRID=3857;MULTIPOINT((1 2), (3 4))', '2020-01-04 00:00:00'),
+  ('23 Workhaven Lane', 'SRID=4326;POINT(0 0)', NULL, '2020-01-04 00:00:00');
 INSERT INTO payment (customer_id, amount, payment_date) VALUES
   (1, 2.99, '2022-01-15 12:00:00+00'), (2, 0.99, '2022-01-31 23:59:59.999999+00'),
   (1, 999.99, '2022-02-01 00:00:00+00');

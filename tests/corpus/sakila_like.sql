@@ -1,8 +1,8 @@
 -- A rental-shop schema in the style of the MySQL sample databases (written
 -- for ferry's corpus, not taken from one): AUTO_INCREMENT keys, ENUM and SET
 -- with defaults, zero-date defaults as lax servers allow them, bit(1) flags,
--- timestamps maintained by ON UPDATE, an expression default, a view, a
--- trigger and a procedure.
+-- timestamps maintained by ON UPDATE, an expression default, a spatial
+-- column with an SRID and a SPATIAL index, a view, a trigger and a procedure.
 
 -- Zero-date defaults need the lax mode old MySQL applications ran under.
 SET SESSION sql_mode = '';
@@ -40,6 +40,17 @@ CREATE TABLE customer (
   last_update timestamp NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- MySQL 8 would write `location point NOT NULL SRID 4326`; MariaDB keeps
+-- the column SRID as REF_SYSTEM_ID.
+CREATE TABLE address (
+  address_id smallint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  address varchar(50) NOT NULL,
+  district varchar(20) NOT NULL,
+  location point REF_SYSTEM_ID=4326 NOT NULL,
+  last_update timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  SPATIAL KEY idx_location (location)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE payment (
   payment_id int unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
   customer_id smallint unsigned NOT NULL,
@@ -69,5 +80,9 @@ INSERT INTO customer (first_name, last_name, email, active, create_date, birthda
   ('MARY', 'SMITH', 'mary@example.com', b'1', '2020-02-14 08:00:00', '1980-01-01', '3f0c8a5e-0000-4000-8000-000000000001', 18446744073709551615, '2020-02-14 08:00:00'),
   ('ŁUKASZ', 'NOWAK', '', b'0', '2020-02-15 08:00:00', '1999-12-31', '3f0c8a5e-0000-4000-8000-000000000002', 0, NULL),
   ('ANA', 'NÚÑEZ', NULL, b'1', '2020-02-16 08:00:00', '2000-02-29', '3f0c8a5e-0000-4000-8000-000000000003', NULL, '2020-02-16 08:00:00');
+INSERT INTO address (address, district, location, last_update) VALUES
+  ('47 MySakila Drive', 'Alberta', ST_GeomFromText('POINT(-112.8185647 49.6999986)', 4326), '2020-01-04 00:00:00'),
+  ('28 MySQL Boulevard', 'QLD', ST_GeomFromText('POINT(153.0251 -27.4698)', 4326), '2020-01-04 00:00:00'),
+  ('23 Workhaven Lane', 'Alberta', ST_GeomFromText('POINT(0 0)', 4326), '2020-01-04 00:00:00');
 INSERT INTO payment (customer_id, amount, payment_date) VALUES
   (1, 2.99, '2022-01-15 12:00:00'), (2, 0.99, '2022-01-31 23:59:59.999999'), (1, 999.99, '2022-02-01 00:00:00');

@@ -59,6 +59,11 @@ pub trait Database: Send + Sync {
         what: &str,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// What this database has that a type mapping may require of a target
+    /// (`requires` in `mappings/`): PostgreSQL its installed extensions
+    /// (`postgis`, `hstore`…). One short catalog query.
+    fn features(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
+
     /// The collation of every column of `plan.source` by name, in ordinal
     /// order (verify notes case- or accent-insensitive ones); `None` for
     /// columns without one (non-text columns).
@@ -281,6 +286,15 @@ pub trait TableWriter: Send + Sync {
         plan: &TablePlan,
         if_exists: IfExists,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Checks, before anything is created or emptied, that every column of
+    /// `plan` can be loaded: into the target table as it exists, or else
+    /// into the table [`create_ddl`](Self::create_ddl) would create. Fails
+    /// as [`open_writer`](Self::open_writer) would (naming table, column
+    /// and type), so a column without a writer stops the run before any
+    /// DDL. DDL the target refuses is not this check's to report (the plan's
+    /// DDL proof and `prepare` do). Leaves the target as it was.
+    fn check_writable(&self, plan: &TablePlan) -> impl Future<Output = Result<()>> + Send;
 
     /// Opens the loader of `plan.target`, which must exist (after
     /// [`prepare`](Self::prepare)): reads the target's real column types

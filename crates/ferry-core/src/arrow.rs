@@ -58,7 +58,7 @@ pub fn arrow_type(t: &LogicalType) -> DataType {
         | MacAddr8
         | TsVector
         | Xml => DataType::Utf8,
-        Binary { .. } | VarBinary { .. } => DataType::Binary,
+        Binary { .. } | VarBinary { .. } | Geometry { .. } => DataType::Binary,
         Date => DataType::Date32,
         Time { .. } => DataType::Time64(TimeUnit::Microsecond),
         Timestamp { .. } => DataType::Timestamp(TimeUnit::Microsecond, None),

@@ -144,6 +144,9 @@ pub struct ValueLimits {
     /// keeps apart (case, accents, trailing spaces): the pre-flight then
     /// counts the collisions.
     pub folding_collations: bool,
+    /// Every geometry PostGIS holds: Z/M coordinates, curves and surfaces,
+    /// empty points, lines and polygons (MySQL has none of them).
+    pub any_geometry: bool,
 }
 
 /// A check on one column's values, rendered by the *source* dialect as a
@@ -180,6 +183,10 @@ pub enum ValueCheck<'a> {
     /// Zoned timestamps whose offset is not +00:00 (SQL Server
     /// `datetimeoffset`), which the hub's UTC instant does not keep.
     NonUtcOffset,
+    /// Geometries a 2D-only target cannot hold (Z or M coordinates, curves
+    /// and surfaces, an empty value other than an empty collection), in a
+    /// column whose catalog type name is this.
+    BeyondFlatGeometry(&'a str),
 }
 
 /// What an existing target table's column already has, for the pre-flight.

@@ -16,6 +16,7 @@ pub mod dialect;
 pub mod error;
 pub mod event;
 pub mod expr;
+pub mod geometry;
 pub mod hex;
 pub mod interval;
 pub mod plan;
@@ -29,7 +30,7 @@ pub use capabilities::{Capabilities, ChangeStreamKind};
 pub use dialect::Dialect;
 pub use error::{Error, ErrorKind, Result};
 pub use plan::{
-    ColumnPlan, Conversion, IfExists, RawColumn, RawTable, RawType, TablePlan, TableRef,
+    ColumnPlan, Conversion, IfExists, RawColumn, RawSpatial, RawTable, RawType, TablePlan, TableRef,
 };
-pub use types::LogicalType;
+pub use types::{GeometryKind, LogicalType};
 pub use url::{DbUrl, Engine, TlsMode};

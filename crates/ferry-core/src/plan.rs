@@ -73,6 +73,23 @@ pub struct RawType {
     pub user_type: Option<String>,
     /// Element type of an array.
     pub element: Option<Box<RawType>>,
+    /// What a spatial column declares (PostGIS typmod, MySQL/MariaDB type
+    /// name and column SRID); `None` for other columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spatial: Option<RawSpatial>,
+}
+
+/// A spatial column's declaration as its catalog gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RawSpatial {
+    pub kind: crate::types::GeometryKind,
+    /// The SRID the column constrains its values to; `None` when any.
+    pub srid: Option<u32>,
+    /// PostGIS `geography` rather than `geometry`.
+    pub geography: bool,
+    /// Declared Z / M coordinates (PostGIS `PointZ`, `PointM`, `PointZM`).
+    pub z: bool,
+    pub m: bool,
 }
 
 /// A column as the source catalog describes it.
@@ -138,6 +155,8 @@ pub enum Conversion {
     /// their offset (`12:00 +05:30` becomes `06:30 +00:00`), as PostgreSQL's
     /// `timestamptz` does; without it a non-zero offset stops the table.
     OffsetToUtc,
+    /// A geometry's SRID is left behind (PostgreSQL's own `point` has none).
+    DropSrid,
 }
 
 impl Conversion {
@@ -155,6 +174,7 @@ impl Conversion {
             Conversion::NegativeZeroToZero => "negative_zero_to_zero",
             Conversion::RoundFraction => "round_fraction",
             Conversion::OffsetToUtc => "offset_to_utc",
+            Conversion::DropSrid => "drop_srid",
         }
     }
 }

@@ -26,6 +26,10 @@ use serde::{Deserialize, Serialize};
 ///   `Interval` has months, days and µs (PostgreSQL `interval`).
 /// - `Uuid` is 16 bytes in RFC 4122 order.
 /// - `Bit` travels as text of `0`/`1`, one character per bit.
+/// - `Geometry` travels as canonical EWKB (see [`crate::geometry`]):
+///   little-endian throughout, the SRID on the outer header when it is not
+///   0, PostGIS's Z/M flags. Each value carries its own SRID, as on both
+///   engines; the type's `srid` is only what the column declares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LogicalType {
@@ -115,6 +119,88 @@ pub enum LogicalType {
     Array {
         element: Box<LogicalType>,
     },
+    /// A spatial value: MySQL/MariaDB geometry types, PostGIS `geometry`
+    /// and `geography`, PostgreSQL's own `point`. `srid` is the SRID the
+    /// column declares (PostGIS typmod, MySQL 8 `SRID n`, MariaDB
+    /// `REF_SYSTEM_ID`), `None` when it declares none; `geography` marks
+    /// PostGIS's geodetic type.
+    Geometry {
+        subtype: GeometryKind,
+        srid: Option<u32>,
+        geography: bool,
+    },
+}
+
+/// The declared shape of a spatial column (the OGC simple-feature types
+/// both engines share); `Geometry` takes any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeometryKind {
+    #[default]
+    Geometry,
+    Point,
+    LineString,
+    Polygon,
+    MultiPoint,
+    MultiLineString,
+    MultiPolygon,
+    GeometryCollection,
+}
+
+impl GeometryKind {
+    /// Every kind, in WKB code order (`Geometry` is 0).
+    pub const ALL: [GeometryKind; 8] = [
+        GeometryKind::Geometry,
+        GeometryKind::Point,
+        GeometryKind::LineString,
+        GeometryKind::Polygon,
+        GeometryKind::MultiPoint,
+        GeometryKind::MultiLineString,
+        GeometryKind::MultiPolygon,
+        GeometryKind::GeometryCollection,
+    ];
+
+    /// The type name both engines accept in DDL, lower case as MySQL
+    /// spells it (`point`, `multilinestring`, `geometrycollection`;
+    /// PostGIS takes these names in a typmod too).
+    pub fn name(self) -> &'static str {
+        match self {
+            GeometryKind::Geometry => "geometry",
+            GeometryKind::Point => "point",
+            GeometryKind::LineString => "linestring",
+            GeometryKind::Polygon => "polygon",
+            GeometryKind::MultiPoint => "multipoint",
+            GeometryKind::MultiLineString => "multilinestring",
+            GeometryKind::MultiPolygon => "multipolygon",
+            GeometryKind::GeometryCollection => "geometrycollection",
+        }
+    }
+
+    /// The kind a type name means, case-insensitively (MySQL 8's
+    /// `geomcollection` included).
+    pub fn parse(name: &str) -> Option<GeometryKind> {
+        let n = name.to_ascii_lowercase();
+        if n == "geomcollection" {
+            return Some(GeometryKind::GeometryCollection);
+        }
+        GeometryKind::ALL.into_iter().find(|k| k.name() == n)
+    }
+
+    /// The OGC WKB type code (0 for `Geometry`).
+    pub fn wkb_code(self) -> u32 {
+        GeometryKind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(0)
+    }
+
+    /// The kind of a WKB type code 0–7.
+    pub fn from_wkb_code(code: u32) -> Option<GeometryKind> {
+        usize::try_from(code)
+            .ok()
+            .and_then(|i| GeometryKind::ALL.get(i).copied())
+    }
 }
 
 impl LogicalType {
@@ -161,6 +247,7 @@ impl LogicalType {
             TsVector => "tsvector",
             Xml => "xml",
             Array { .. } => "array",
+            Geometry { .. } => "geometry",
         }
     }
 
@@ -205,6 +292,7 @@ impl LogicalType {
         "tsvector",
         "xml",
         "array",
+        "geometry",
     ];
 
     /// Character length for `Char`/`Varchar`, if declared.
@@ -256,6 +344,17 @@ impl std::fmt::Display for LogicalType {
                 varying,
             } => write!(f, "{}({n})", if *varying { "varbit" } else { "bit" }),
             Array { element } => write!(f, "{element}[]"),
+            Geometry {
+                subtype,
+                srid,
+                geography,
+            } => {
+                let base = if *geography { "geography" } else { "geometry" };
+                match srid {
+                    Some(s) => write!(f, "{base}({},{s})", subtype.name()),
+                    None => write!(f, "{base}({})", subtype.name()),
+                }
+            }
             other => f.write_str(other.kind()),
         }
     }

@@ -116,6 +116,11 @@ impl Adapter {
         dispatch!(self, a => Database::execute_idempotent(a, statements, what).await)
     }
 
+    /// See [`Database::features`].
+    pub async fn features(&self) -> Result<Vec<String>> {
+        dispatch!(self, a => a.features().await)
+    }
+
     /// See [`Database::column_collations`].
     pub async fn column_collations(
         &self,
@@ -242,6 +247,11 @@ impl Adapter {
 
     pub async fn prepare(&self, plan: &TablePlan, if_exists: IfExists) -> Result<()> {
         dispatch!(self, a => a.prepare(plan, if_exists).await)
+    }
+
+    /// See [`TableWriter::check_writable`].
+    pub async fn check_writable(&self, plan: &TablePlan) -> Result<()> {
+        dispatch!(self, a => a.check_writable(plan).await)
     }
 
     /// See [`TableWriter::open_writer`]: encoders are chosen here, once.

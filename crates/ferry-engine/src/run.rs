@@ -55,6 +55,12 @@ pub fn load_mappings(job: &Job) -> Result<Mappings> {
     m.with_override_values(&origin, inline)
 }
 
+/// The job's rules for copying into `target`: [`load_mappings`] with what
+/// the target database has (PostGIS or not decides a spatial column's type).
+pub async fn target_mappings(job: &Job, target: &Adapter) -> Result<Mappings> {
+    Ok(load_mappings(job)?.with_target_features(target.features().await?))
+}
+
 /// Refuses settings the engines cannot honour, before anything connects:
 /// each flag that only some engines take is checked against the
 /// capabilities the engine declares.
@@ -113,7 +119,7 @@ pub async fn copy_job(
     let source = Arc::new(Adapter::new(source_url.clone()));
     let target = Arc::new(Adapter::new(target_url.clone()));
     check_job(job, &source)?;
-    let mappings = load_mappings(job)?;
+    let mappings = target_mappings(job, &target).await?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
     // A later `ferry sync` reads the slot: what it needs must exist before the slot does.
@@ -253,21 +259,23 @@ async fn gate(
         events.send(Event::Note { line: f.line() });
     }
     let blocking = blockers(plans, &findings, strict);
-    if blocking.is_empty() {
-        return Ok(());
+    if !blocking.is_empty() && !allow_unclean {
+        return Err(Error::Invalid(format!(
+            "the plan is not clean: {} (`ferry plan` shows the whole report; --allow-unclean copies anyway)",
+            blocking.join("; ")
+        )));
     }
-    if allow_unclean {
-        for b in &blocking {
-            events.send(Event::Warning {
-                line: format!("copying anyway (--allow-unclean): {b}"),
-            });
-        }
-        return Ok(());
+    for b in &blocking {
+        events.send(Event::Warning {
+            line: format!("copying anyway (--allow-unclean): {b}"),
+        });
     }
-    Err(Error::Invalid(format!(
-        "the plan is not clean: {} (`ferry plan` shows the whole report; --allow-unclean copies anyway)",
-        blocking.join("; ")
-    )))
+    // A column no writer can load stops the run here, before any DDL,
+    // whatever --allow-unclean says: its table could not be written at all.
+    for p in plans {
+        target.check_writable(p).await?;
+    }
+    Ok(())
 }
 
 /// Opens the state store and names the run. The id is derived from what
@@ -452,9 +460,15 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     let source = Adapter::new(source_url);
     let target = Adapter::new(target_url);
     check_job(job, &source)?;
-    let mappings = load_mappings(job)?;
-    let (plans, unplannable) =
+    let mappings = target_mappings(job, &target).await?;
+    let (mut plans, unplannable) =
         plan_tables_lenient(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    // A column no writer can load: an error of its table, as copy would stop.
+    for p in &mut plans {
+        if let Err(e) = target.check_writable(p).await {
+            p.schema.errors.push(ferry_core::error::chain_line(&e));
+        }
+    }
     let unplannable: Vec<(TableRef, String)> = unplannable
         .into_iter()
         .map(|(t, e)| (t, e.to_string()))

@@ -273,6 +273,11 @@ fn probes(
                 };
                 add(check(ValueCheck::NulInText), p, blocking);
             }
+            L::Geometry { .. } if !limits.any_geometry => add(
+                check(ValueCheck::BeyondFlatGeometry(&col.raw.name)),
+                "geometries with Z/M coordinates, curves or surfaces, or empty ones, which the target cannot hold",
+                true,
+            ),
             L::Bool => add(
                 check(ValueCheck::NotZeroOrOne),
                 "values other than 0 and 1 in a column read as boolean",

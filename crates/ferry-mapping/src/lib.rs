@@ -35,6 +35,9 @@ pub struct Mappings {
     user: Overrides,
     /// Where the user's overrides came from, for error lines.
     user_origins: Vec<String>,
+    /// What the target database has that write rules may `require`
+    /// (PostgreSQL: its installed extensions).
+    target_features: Vec<String>,
 }
 
 impl Mappings {
@@ -68,7 +71,20 @@ impl Mappings {
             pairs,
             user: Overrides::default(),
             user_origins: Vec::new(),
+            target_features: Vec::new(),
         })
+    }
+
+    /// The features the target database has (see [`Mappings::target_features`]):
+    /// write rules that `require` one apply only when it is here.
+    pub fn with_target_features(mut self, features: Vec<String>) -> Self {
+        self.target_features = features;
+        self
+    }
+
+    /// The target database's features the rules were given.
+    pub fn target_features(&self) -> &[String] {
+        &self.target_features
     }
 
     /// Adds a user's override file (TOML text; `origin` names it in errors).
@@ -126,6 +142,7 @@ impl Mappings {
         target_table: TableRef,
     ) -> Result<TablePlan, Error> {
         let mut columns = Vec::with_capacity(raw.columns.len());
+        let mut warnings = Vec::new();
         for col in &raw.columns {
             let table = raw.table.to_string();
             let unsupported = |reason: String| Error::UnsupportedType {
@@ -137,8 +154,13 @@ impl Mappings {
             // A type without a read rule is not refused yet: an override may
             // name its kind, and the reader then takes the value's text form.
             let read = self.read_rule(source, &col.ty);
+            let keep = read.as_ref().map_or(true, |r| r.keep_declaration);
             let (mut kind, mut conversion, mut rule) = match &read {
-                Ok((k, c, _)) => (k.clone(), *c, format!("{source}.{} → {k}", col.ty.name)),
+                Ok(r) => (
+                    r.kind.clone(),
+                    r.conversion,
+                    format!("{source}.{} → {}", col.ty.name, r.kind),
+                ),
                 Err(_) => (
                     String::new(),
                     Conversion::Exact,
@@ -198,15 +220,27 @@ impl Mappings {
             let target_type = match target_type {
                 Some(t) => t,
                 // Same engine: keep the declaration exactly as the DBA wrote it.
-                None if source == target && keeps_declaration(&logical, &col.ty) => {
+                None if source == target && keep && keeps_declaration(&logical, &col.ty) => {
                     rule.push_str(" (declaration kept)");
                     col.ty.display.clone()
                 }
                 None => {
-                    let (ddl, write_conv) =
-                        self.render_write(target, &logical, &target_table, &col.name);
+                    let write = self.write_rule(target, &logical);
+                    let ddl = self.render_write(target, &logical, &target_table, &col.name);
                     if conversion == Conversion::Exact {
-                        conversion = write_conv;
+                        conversion = write.map_or(Conversion::Exact, |w| w.conversion);
+                    }
+                    if let Some(w) = write.and_then(|w| w.warning.as_deref()) {
+                        warnings.push(format!("column {}: {w}", col.name));
+                    }
+                    if source == target && !keep {
+                        let why = read.as_ref().ok().and_then(|r| r.note.as_deref());
+                        warnings.push(format!(
+                            "column {}: {} becomes {ddl}{}",
+                            col.name,
+                            col.ty.display,
+                            why.map(|n| format!(": {n}")).unwrap_or_default()
+                        ));
                     }
                     ddl
                 }
@@ -231,18 +265,17 @@ impl Mappings {
             columns,
             primary_key: raw.primary_key.clone(),
             estimated_rows: raw.estimated_rows,
-            schema: Default::default(),
+            schema: ferry_core::schema::SchemaPlan {
+                warnings,
+                ..Default::default()
+            },
             row_filter: None,
             own_rows_only: raw.own_rows_only,
         })
     }
 
-    /// The read rule for a raw type: (logical kind, conversion, note), or why not.
-    fn read_rule(
-        &self,
-        engine: Engine,
-        ty: &RawType,
-    ) -> Result<(String, Conversion, Option<String>), String> {
+    /// The read rule for a raw type, or why there is none.
+    fn read_rule(&self, engine: Engine, ty: &RawType) -> Result<ReadChoice, String> {
         let rules = &self.engines[&engine];
         if let Some(u) = rules.unsupported.iter().find(|u| u.ty == ty.name) {
             return Err(u.reason.clone());
@@ -255,7 +288,12 @@ impl Mappings {
                     && r.unsigned.is_none_or(|u| u == ty.unsigned)
                     && r.display_width.is_none_or(|w| Some(w) == ty.display_width)
             })
-            .map(|r| (r.logical.clone(), r.conversion, r.note.clone()))
+            .map(|r| ReadChoice {
+                kind: r.logical.clone(),
+                conversion: r.conversion,
+                note: r.note.clone(),
+                keep_declaration: r.keep_declaration.unwrap_or(true),
+            })
             .ok_or_else(|| format!("no {engine} read rule for type `{}`", ty.name))
     }
 
@@ -323,12 +361,20 @@ impl Mappings {
             "macaddr8" => L::MacAddr8,
             "tsvector" => L::TsVector,
             "xml" => L::Xml,
+            "geometry" => {
+                let spatial = ty.spatial.unwrap_or_default();
+                L::Geometry {
+                    subtype: spatial.kind,
+                    srid: spatial.srid,
+                    geography: spatial.geography,
+                }
+            }
             "array" => {
                 let el = ty
                     .element
                     .as_deref()
                     .ok_or("array type without an element type")?;
-                let (el_kind, _, _) = self.read_rule(engine, el)?;
+                let el_kind = self.read_rule(engine, el)?.kind;
                 if el_kind == "array" {
                     return Err("arrays of arrays are not supported".into());
                 }
@@ -340,19 +386,20 @@ impl Mappings {
         })
     }
 
-    /// Renders the target DDL type of `logical` by the target's write rules.
-    pub fn render_write(
-        &self,
-        target: Engine,
-        logical: &LogicalType,
-        table: &TableRef,
-        column: &str,
-    ) -> (String, Conversion) {
+    /// The write rule that decides `logical` on `target`: the first whose
+    /// conditions hold (the target's features included).
+    fn write_rule(&self, target: Engine, logical: &LogicalType) -> Option<&rules::WriteRule> {
         let rules = &self.engines[&target];
-        let rule = rules
+        rules
             .write
             .iter()
-            .find(|w| w.logical == logical.kind() && conditions_hold(w, logical))
+            .find(|w| {
+                w.logical == logical.kind()
+                    && conditions_hold(w, logical)
+                    && w.requires
+                        .as_ref()
+                        .is_none_or(|f| self.target_features.contains(f))
+            })
             // validate() guarantees a rule per kind; the last one is unconditional by convention.
             .or_else(|| {
                 rules
@@ -360,20 +407,35 @@ impl Mappings {
                     .iter()
                     .rev()
                     .find(|w| w.logical == logical.kind())
-            });
-        let Some(rule) = rule else {
-            return (logical.kind().to_string(), Conversion::Exact);
-        };
-        (
-            render_template(&rule.ddl, target, logical, table, column, self),
-            rule.conversion,
-        )
+            })
+    }
+
+    /// Renders the target DDL type of `logical` by the target's write rules.
+    pub fn render_write(
+        &self,
+        target: Engine,
+        logical: &LogicalType,
+        table: &TableRef,
+        column: &str,
+    ) -> String {
+        match self.write_rule(target, logical) {
+            Some(rule) => render_template(&rule.ddl, target, logical, table, column, self),
+            None => logical.kind().to_string(),
+        }
     }
 
     /// The effective matrix for `ferry mappings`.
     pub fn matrix(&self, source: Engine, target: Engine) -> Vec<MatrixRow> {
         matrix::build(self, source, target)
     }
+}
+
+/// What a read rule decided for a source type.
+struct ReadChoice {
+    kind: String,
+    conversion: Conversion,
+    note: Option<String>,
+    keep_declaration: bool,
 }
 
 fn apply(
@@ -474,6 +536,12 @@ fn conditions_hold(w: &rules::WriteRule, t: &LogicalType) -> bool {
         LogicalType::Bit { varying, .. } => Some(*varying),
         _ => None,
     };
+    let (declared, geography) = match t {
+        LogicalType::Geometry {
+            srid, geography, ..
+        } => (srid.is_some(), Some(*geography)),
+        _ => (precision.is_some(), None),
+    };
     w.max_length
         .is_none_or(|m| t.length().is_some_and(|l| l <= m))
         && w.max_bytes
@@ -481,8 +549,9 @@ fn conditions_hold(w: &rules::WriteRule, t: &LogicalType) -> bool {
         && w.max_precision
             .is_none_or(|m| precision.is_some_and(|p| p <= m))
         && w.max_scale.is_none_or(|m| scale.is_some_and(|s| s <= m))
-        && w.constrained.is_none_or(|c| c == precision.is_some())
+        && w.constrained.is_none_or(|c| c == declared)
         && w.varying.is_none_or(|v| Some(v) == varying)
+        && w.geography.is_none_or(|g| Some(g) == geography)
 }
 
 fn render_template(
@@ -526,8 +595,13 @@ fn render_template(
         }
         LogicalType::Set { values } => set("values", quote_list(target, values)),
         LogicalType::Array { element } => {
-            let (el, _) = m.render_write(target, element, table, column);
-            set("element", el);
+            set("element", m.render_write(target, element, table, column));
+        }
+        LogicalType::Geometry { subtype, srid, .. } => {
+            set("geometry_type", subtype.name().to_string());
+            if let Some(s) = srid {
+                set("srid", s.to_string());
+            }
         }
         _ => {}
     }

@@ -51,6 +51,7 @@ pub(crate) fn build(m: &Mappings, source: Engine, target: Engine) -> Vec<MatrixR
             .to_string();
         let mut notes: Vec<String> = r.note.iter().cloned().collect();
         notes.extend(writes.iter().filter_map(|w| w.note.clone()));
+        notes.extend(writes.iter().filter_map(|w| w.warning.clone()));
         rows.push(MatrixRow {
             source_type,
             logical: r.logical.clone(),
@@ -90,6 +91,12 @@ fn describe(w: &WriteRule) -> String {
     }
     if let Some(v) = w.varying {
         conds.push(if v { "varying" } else { "fixed" }.into());
+    }
+    if let Some(v) = w.geography {
+        conds.push(if v { "geography" } else { "geometry" }.into());
+    }
+    if let Some(f) = &w.requires {
+        conds.push(format!("with {f}"));
     }
     if conds.is_empty() {
         w.ddl.clone()

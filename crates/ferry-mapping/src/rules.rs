@@ -32,6 +32,10 @@ pub struct ReadRule {
     #[serde(default)]
     pub conversion: Conversion,
     pub note: Option<String>,
+    /// `false`: a same-engine copy does not keep the source declaration but
+    /// follows the write rules, and the plan warns with the note (an OID
+    /// type names nothing in another database).
+    pub keep_declaration: Option<bool>,
 }
 
 /// Logical type → target DDL type; the first rule whose conditions hold wins.
@@ -43,14 +47,23 @@ pub struct WriteRule {
     pub max_bytes: Option<u64>,
     pub max_precision: Option<u32>,
     pub max_scale: Option<u32>,
-    /// `true`: only decimals with a declared precision.
+    /// `true`: only types whose parameters are declared (a decimal's
+    /// precision, a geometry's SRID); `false` only those without.
     pub constrained: Option<bool>,
     /// Bit strings: `true` only varying, `false` only fixed.
     pub varying: Option<bool>,
+    /// Geometries: `true` only PostGIS geography, `false` only geometry.
+    pub geography: Option<bool>,
+    /// Only when the target database has this feature (PostgreSQL: an
+    /// installed extension such as `postgis`).
+    pub requires: Option<String>,
     pub ddl: String,
     #[serde(default)]
     pub conversion: Conversion,
     pub note: Option<String>,
+    /// Shown as a plan warning on every column this rule decides (a
+    /// fallback the user should know about).
+    pub warning: Option<String>,
 }
 
 /// A source type ferry refuses, with the reason shown to the user.
@@ -126,6 +139,8 @@ const PLACEHOLDERS: &[&str] = &[
     "values",
     "enum_type",
     "element",
+    "geometry_type",
+    "srid",
 ];
 
 pub(crate) fn parse<T: for<'de> Deserialize<'de>>(origin: &str, text: &str) -> Result<T, Error> {

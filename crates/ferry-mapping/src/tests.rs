@@ -1,5 +1,5 @@
 use super::*;
-use ferry_core::{RawColumn, RawType};
+use ferry_core::{GeometryKind, RawColumn, RawType};
 
 fn raw(name: &str, display: &str) -> RawType {
     RawType {
@@ -136,18 +136,8 @@ fn enum_and_array_render_with_engine_quoting() {
 }
 
 #[test]
-fn unknown_and_unsupported_types_name_the_column() {
+fn unknown_types_name_the_column() {
     let m = Mappings::builtin().unwrap();
-    let err = m
-        .plan_table(
-            &table(vec![("g", raw("geometry", "geometry"))]),
-            Engine::MySql,
-            Engine::Postgres,
-            TableRef::new(None, "t"),
-        )
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("column g") && err.contains("spatial"), "{err}");
     let err = m
         .plan_table(
             &table(vec![("h", raw("pg_lsn", "pg_lsn"))]),
@@ -158,6 +148,101 @@ fn unknown_and_unsupported_types_name_the_column() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("column h") && err.contains("pg_lsn"), "{err}");
+}
+
+fn spatial(name: &str, display: &str, kind: GeometryKind, srid: Option<u32>) -> RawType {
+    RawType {
+        spatial: Some(ferry_core::RawSpatial {
+            kind,
+            srid,
+            geography: name == "geography",
+            ..Default::default()
+        }),
+        ..raw(name, display)
+    }
+}
+
+/// Issue 19: a POINT column refused the whole run; now every spatial type
+/// has a rule, PostGIS when the target has it and bytea (with a warning)
+/// when it does not.
+#[test]
+fn spatial_columns_follow_the_target_features() {
+    let cols = || {
+        vec![
+            (
+                "p",
+                spatial("point", "point", GeometryKind::Point, Some(4326)),
+            ),
+            (
+                "g",
+                spatial("geometry", "geometry", GeometryKind::Geometry, None),
+            ),
+            (
+                "c",
+                spatial(
+                    "geometrycollection",
+                    "geometrycollection",
+                    GeometryKind::GeometryCollection,
+                    Some(0),
+                ),
+            ),
+        ]
+    };
+    let m = Mappings::builtin().unwrap();
+    let bare = plan(&m, Engine::MySql, Engine::Postgres, cols());
+    assert!(bare.columns.iter().all(|c| c.target_type == "bytea"));
+    assert_eq!(bare.schema.warnings.len(), 3, "{:?}", bare.schema.warnings);
+    assert!(bare.schema.warnings[0].starts_with("column p: PostGIS is not installed"));
+    let m = m.with_target_features(vec!["postgis".into()]);
+    let gis = plan(&m, Engine::MySql, Engine::Postgres, cols());
+    let types: Vec<&str> = gis.columns.iter().map(|c| c.target_type.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "geometry(point,4326)",
+            "geometry(geometry)",
+            "geometry(geometrycollection,0)"
+        ]
+    );
+    assert!(gis.schema.warnings.is_empty());
+    let pg = vec![
+        (
+            "a",
+            spatial(
+                "geography",
+                "geography(Point,4326)",
+                GeometryKind::Point,
+                Some(4326),
+            ),
+        ),
+        ("b", spatial("point", "point", GeometryKind::Point, None)),
+    ];
+    let my = plan(&m, Engine::Postgres, Engine::MySql, pg.clone());
+    assert_eq!(my.columns[0].target_type, "point SRID 4326");
+    assert_eq!(my.columns[1].target_type, "point");
+    let same = plan(&m, Engine::Postgres, Engine::Postgres, pg);
+    assert_eq!(same.columns[0].target_type, "geography(Point,4326)");
+}
+
+/// An OID names nothing in another database: reg* columns become text
+/// even between two PostgreSQL databases, with a warning saying so.
+#[test]
+fn reg_types_become_text_between_postgresql_databases() {
+    let m = Mappings::builtin().unwrap();
+    let p = plan(
+        &m,
+        Engine::Postgres,
+        Engine::Postgres,
+        vec![("r", raw("regclass", "regclass")), ("o", raw("oid", "oid"))],
+    );
+    assert_eq!(p.columns[0].target_type, "text");
+    assert_eq!(p.columns[1].target_type, "oid");
+    assert_eq!(p.schema.warnings.len(), 1);
+    assert!(
+        p.schema.warnings[0].starts_with("column r: regclass becomes text: "),
+        "{:?}",
+        p.schema.warnings
+    );
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub const VALUE_LIMITS: ValueLimits = ValueLimits {
     any_year: false,
     nul_in_text: true,
     folding_collations: true,
+    // Geometries land as EWKB bytes in varbinary(max), which holds any.
+    any_geometry: true,
 };
 
 /// SQL Server's [`Dialect`].
@@ -576,7 +578,8 @@ impl Dialect for MssqlDialect {
             | ValueCheck::InfiniteDate
             | ValueCheck::OutsideYears(_)
             | ValueCheck::ArrayShape
-            | ValueCheck::ZeroDate => return None,
+            | ValueCheck::ZeroDate
+            | ValueCheck::BeyondFlatGeometry(_) => return None,
         })
     }
 

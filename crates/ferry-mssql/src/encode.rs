@@ -64,6 +64,50 @@ impl TargetColumn {
     }
 }
 
+/// The column a type in DDL declares (`nvarchar(40) COLLATE …`,
+/// `decimal(10,2)`, `datetime2(6)`), as `sys.columns` would describe it
+/// once created: what the writer check uses for a table not created yet.
+pub fn target_from_ddl(name: &str, ddl: &str) -> TargetColumn {
+    let lower = ddl.trim().to_ascii_lowercase();
+    let type_name = lower.split(['(', ' ']).next().unwrap_or("").to_string();
+    let args: Vec<&str> = lower
+        .find('(')
+        .and_then(|o| lower[o + 1..].split(')').next())
+        .map(|a| a.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    let num = |i: usize| args.get(i).and_then(|a| a.parse::<i64>().ok());
+    let is_max = args.first() == Some(&"max");
+    let mut t = TargetColumn {
+        name: name.to_string(),
+        type_name: type_name.clone(),
+        ..TargetColumn::default()
+    };
+    let byte_len = |n: Option<i64>, per: i64| -> i16 {
+        if is_max {
+            -1
+        } else {
+            i16::try_from(n.unwrap_or(1) * per).unwrap_or(i16::MAX)
+        }
+    };
+    match type_name.as_str() {
+        "nchar" | "nvarchar" => t.max_length = byte_len(num(0), 2),
+        "char" | "varchar" | "binary" | "varbinary" => t.max_length = byte_len(num(0), 1),
+        "decimal" | "numeric" => {
+            t.precision = num(0).and_then(|p| u8::try_from(p).ok()).unwrap_or(18);
+            t.scale = num(1).and_then(|s| u8::try_from(s).ok()).unwrap_or(0);
+        }
+        "time" | "datetime2" | "datetimeoffset" => {
+            t.scale = num(0).and_then(|s| u8::try_from(s).ok()).unwrap_or(7);
+        }
+        "datetime" => t.scale = 3,
+        "uniqueidentifier" => t.max_length = 16,
+        "text" | "ntext" | "image" | "xml" => t.max_length = -1,
+        "timestamp" | "rowversion" => t.computed = true,
+        _ => {}
+    }
+    t
+}
+
 /// Which integer type a column is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntKind {

@@ -115,6 +115,11 @@ impl ferry_core::adapter::Database for MssqlAdapter {
         Ok(())
     }
 
+    async fn features(&self) -> Result<Vec<String>> {
+        // No mapping rule requires anything of a SQL Server target yet.
+        Ok(Vec::new())
+    }
+
     async fn text_rows(&self, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
         MssqlAdapter::text_rows(self, sql, what).await
     }

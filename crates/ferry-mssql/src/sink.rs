@@ -173,6 +173,23 @@ impl TableWriter for MssqlAdapter {
         res
     }
 
+    async fn check_writable(&self, plan: &TablePlan) -> Result<()> {
+        let mut client = self.connect().await?;
+        let targets = MssqlAdapter::target_columns(&mut client, &plan.target).await;
+        close(client).await;
+        let targets = targets?;
+        // A table that does not exist yet: the columns its DDL declares.
+        let targets = if targets.is_empty() {
+            plan.columns
+                .iter()
+                .map(|c| crate::encode::target_from_ddl(&c.name, &c.target_type))
+                .collect()
+        } else {
+            targets
+        };
+        MssqlAdapter::encoders(plan, &targets).map(drop)
+    }
+
     async fn open_writer(&self, plan: &TablePlan) -> Result<MssqlTableWriter> {
         let mut client = self.connect().await?;
         let targets = MssqlAdapter::target_columns(&mut client, &plan.target).await;

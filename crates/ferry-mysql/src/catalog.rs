@@ -10,7 +10,7 @@
 //!   column is reported as `json` so both servers follow the same rule.
 
 use ferry_core::adapter::Catalog;
-use ferry_core::{Error, RawColumn, RawTable, RawType, Result, TableRef};
+use ferry_core::{Error, GeometryKind, RawColumn, RawSpatial, RawTable, RawType, Result, TableRef};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Row, Value};
 
@@ -129,9 +129,10 @@ impl Catalog for MySqlAdapter {
                 ))
             })
             .collect();
+        let srids = column_srids(&mut conn, flavor, &db, table).await;
         let schema = crate::schema::read(&mut conn, flavor, &db, table, &names).await;
         disconnect(conn).await;
-        let schema = schema?;
+        let (schema, srids) = (schema?, srids?);
 
         let mut columns = Vec::with_capacity(rows.len());
         for mut r in rows {
@@ -148,12 +149,23 @@ impl Catalog for MySqlAdapter {
             let is_json = json_columns
                 .iter()
                 .any(|clause| is_json_check(clause, &info.name));
-            let ty = raw_type(&info, is_json).map_err(|problem| Error::UnsupportedType {
+            let mut ty = raw_type(&info, is_json).map_err(|problem| Error::UnsupportedType {
                 table: table.to_string(),
                 column: info.name.clone(),
                 ty: info.column_type.clone(),
                 reason: problem,
             })?;
+            if let Some(spatial) = ty.spatial.as_mut() {
+                spatial.srid = srids
+                    .iter()
+                    .find(|(c, _)| c.eq_ignore_ascii_case(&info.name))
+                    .map(|(_, s)| *s);
+                // COLUMN_TYPE leaves the SRID out on both servers; the
+                // declaration a same-engine copy keeps must not.
+                if let Some(srid) = spatial.srid {
+                    ty.display = format!("{} SRID {srid}", ty.display);
+                }
+            }
             columns.push(RawColumn {
                 name: info.name,
                 ty,
@@ -183,6 +195,40 @@ impl Catalog for MySqlAdapter {
             ..RawTable::default()
         })
     }
+}
+
+/// The SRID each spatial column of `table` declares, by column name. MySQL
+/// 8 keeps it in `COLUMNS.SRS_ID` (NULL: any SRID; `SRID 0` is a real
+/// constraint); MariaDB in `GEOMETRY_COLUMNS.SRID`, where 0 is also what a
+/// column without `REF_SYSTEM_ID` shows, so 0 there means none.
+async fn column_srids(
+    conn: &mut mysql_async::Conn,
+    flavor: Flavor,
+    db: &str,
+    table: &TableRef,
+) -> Result<Vec<(String, u32)>> {
+    let sql = match flavor {
+        Flavor::MySql => {
+            "SELECT COLUMN_NAME, SRS_ID FROM information_schema.COLUMNS \
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND SRS_ID IS NOT NULL"
+        }
+        Flavor::MariaDb => {
+            "SELECT G_GEOMETRY_COLUMN, SRID FROM information_schema.GEOMETRY_COLUMNS \
+             WHERE G_TABLE_SCHEMA = ? AND G_TABLE_NAME = ? AND SRID <> 0"
+        }
+    };
+    let rows: Vec<Row> = conn
+        .exec(sql, (db.to_string(), table.name.clone()))
+        .await
+        .map_err(ctx(format!("reading the spatial columns of {table}")))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|mut r| {
+            let name = text(r.take(0))?;
+            let srid = uint(r.take(1)).and_then(|s| u32::try_from(s).ok())?;
+            Some((name, srid))
+        })
+        .collect())
 }
 
 /// One row of information_schema.COLUMNS.
@@ -226,6 +272,12 @@ pub fn raw_type(info: &ColumnInfo, is_json: bool) -> std::result::Result<RawType
             ty.display_width = display_width(&lower_display);
         }
         "enum" | "set" => ty.values = parse_labels(&info.column_type)?,
+        spatial if GeometryKind::parse(spatial).is_some() => {
+            ty.spatial = GeometryKind::parse(spatial).map(|kind| RawSpatial {
+                kind,
+                ..RawSpatial::default()
+            });
+        }
         "longtext" if is_json => ty.name = "json".to_string(),
         _ => {}
     }

@@ -73,6 +73,8 @@ pub enum Decoder {
     Set(ListBuilder<StringBuilder>),
     /// MariaDB UUID: its text form (or 16 raw bytes) as 16 bytes.
     Uuid(FixedSizeBinaryBuilder),
+    /// A spatial value in MySQL's internal format → canonical EWKB.
+    Geometry(BinaryBuilder, Vec<u8>),
 }
 
 impl Decoder {
@@ -108,6 +110,7 @@ impl Decoder {
             | L::Inet => Decoder::Text(StringBuilder::new()),
             L::Uuid => Decoder::Uuid(FixedSizeBinaryBuilder::with_capacity(capacity, 16)),
             L::Binary { .. } | L::VarBinary { .. } => Decoder::Binary(BinaryBuilder::new()),
+            L::Geometry { .. } => Decoder::Geometry(BinaryBuilder::new(), Vec::new()),
             L::Date => Decoder::Date {
                 builder: Date32Builder::with_capacity(capacity),
                 zero_to_null,
@@ -231,6 +234,14 @@ impl Decoder {
             Decoder::Uuid(b) => b
                 .append_value(uuid_bytes(&v)?)
                 .map_err(|_| Problem::from("uuid is not 16 bytes"))?,
+            Decoder::Geometry(b, scratch) => match &v {
+                Value::Bytes(bytes) => {
+                    scratch.clear();
+                    ferry_core::geometry::from_mysql(bytes, scratch)?;
+                    b.append_value(scratch.as_slice());
+                }
+                _ => return Err(unexpected(&v, "geometry")),
+            },
         }
         Ok(())
     }
@@ -250,7 +261,7 @@ impl Decoder {
             Decoder::Float64(b) => b.append_null(),
             Decoder::Decimal(b) | Decoder::Text(b) => b.append_null(),
             Decoder::Bit { builder, .. } => builder.append_null(),
-            Decoder::Binary(b) => b.append_null(),
+            Decoder::Binary(b) | Decoder::Geometry(b, _) => b.append_null(),
             Decoder::Date { builder, .. } => builder.append_null(),
             Decoder::Timestamp { builder, .. } => builder.append_null(),
             Decoder::Duration(b) => b.append_null(),
@@ -275,7 +286,7 @@ impl Decoder {
             Decoder::Float64(b) => Arc::new(b.finish()),
             Decoder::Decimal(b) | Decoder::Text(b) => Arc::new(b.finish()),
             Decoder::Bit { builder, .. } => Arc::new(builder.finish()),
-            Decoder::Binary(b) => Arc::new(b.finish()),
+            Decoder::Binary(b) | Decoder::Geometry(b, _) => Arc::new(b.finish()),
             Decoder::Date { builder, .. } => Arc::new(builder.finish()),
             Decoder::Timestamp { builder, .. } => Arc::new(builder.finish()),
             Decoder::Duration(b) => Arc::new(b.finish()),
@@ -299,7 +310,7 @@ impl Decoder {
             Decoder::Float64(b) => b.len(),
             Decoder::Decimal(b) | Decoder::Text(b) => b.len(),
             Decoder::Bit { builder, .. } => builder.len(),
-            Decoder::Binary(b) => b.len(),
+            Decoder::Binary(b) | Decoder::Geometry(b, _) => b.len(),
             Decoder::Date { builder, .. } => builder.len(),
             Decoder::Timestamp { builder, .. } => builder.len(),
             Decoder::Duration(b) => b.len(),

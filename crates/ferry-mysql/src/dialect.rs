@@ -36,6 +36,7 @@ pub fn value_limits(flavor: Flavor) -> ValueLimits {
         any_year: false,
         nul_in_text: true,
         folding_collations: true,
+        any_geometry: false,
     }
 }
 
@@ -354,7 +355,8 @@ impl Dialect for MySqlDialect {
             | ValueCheck::OutsideYears(_)
             | ValueCheck::ArrayShape
             | ValueCheck::FinerThanMicros
-            | ValueCheck::NonUtcOffset => return None,
+            | ValueCheck::NonUtcOffset
+            | ValueCheck::BeyondFlatGeometry(_) => return None,
         })
     }
 

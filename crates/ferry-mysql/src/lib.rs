@@ -185,6 +185,11 @@ impl ferry_core::adapter::Database for MySqlAdapter {
         Ok(())
     }
 
+    /// Spatial types are built in: nothing a mapping rule needs to ask for.
+    async fn features(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     async fn text_rows(&self, sql: &str, what: &str) -> Result<Vec<Vec<Option<String>>>> {
         MySqlAdapter::text_rows(self, sql, what).await
     }

@@ -47,6 +47,11 @@ const WARNINGS_SHOWN: usize = 5;
 impl MySqlAdapter {
     /// [`TableWriter::create_ddl`] for a known server family.
     pub fn create_ddl_for(&self, plan: &TablePlan, flavor: Flavor) -> Vec<String> {
+        let spelled = match flavor {
+            Flavor::MariaDb => mariadb_srids(plan),
+            Flavor::MySql => None,
+        };
+        let plan = spelled.as_ref().unwrap_or(plan);
         let parts = plan.create_table_body(quote_ident);
         // A binary NO PAD collation keeps values that are distinct in the
         // source distinct here: case/accent-insensitive collations would
@@ -161,6 +166,33 @@ impl MySqlAdapter {
             })
             .collect()
     }
+}
+
+/// `point SRID 4326` (MySQL 8's spelling, the write rules') → (`point`,
+/// 4326). MariaDB spells the column attribute `REF_SYSTEM_ID=4326`, and it
+/// constrains nothing there: each value keeps its own SRID.
+fn srid_attribute(target_type: &str) -> Option<(&str, u32)> {
+    let (ty, srid) = target_type.split_once(" SRID ")?;
+    ferry_core::GeometryKind::parse(ty.trim())?;
+    Some((ty.trim(), srid.trim().parse().ok()?))
+}
+
+/// `plan` with MariaDB's spelling of each column SRID, when it has one.
+fn mariadb_srids(plan: &TablePlan) -> Option<TablePlan> {
+    if !plan
+        .columns
+        .iter()
+        .any(|c| srid_attribute(&c.target_type).is_some())
+    {
+        return None;
+    }
+    let mut spelled = plan.clone();
+    for c in &mut spelled.columns {
+        if let Some((ty, srid)) = srid_attribute(&c.target_type) {
+            c.target_type = format!("{ty} REF_SYSTEM_ID={srid}");
+        }
+    }
+    Some(spelled)
 }
 
 /// The LOAD DATA statement for `encoders` into `qualified`.
@@ -320,6 +352,24 @@ impl TableWriter for MySqlAdapter {
         .await;
         disconnect(conn).await;
         res
+    }
+
+    /// An existing table's columns are checked as `open_writer` will. A
+    /// table still to be created is not: MySQL's DDL cannot be taken back,
+    /// so its encoders are chosen when the writer opens, after `prepare`.
+    async fn check_writable(&self, plan: &TablePlan) -> Result<()> {
+        let (mut conn, flavor) = self.connect_with_flavor().await?;
+        let exists = self.table_exists(&mut conn, &plan.target).await;
+        let targets = match exists {
+            Ok(true) => Some(self.target_columns(&mut conn, &plan.target).await),
+            Ok(false) => None,
+            Err(e) => Some(Err(e)),
+        };
+        disconnect(conn).await;
+        match targets {
+            Some(targets) => self.encoders(plan, &targets?, flavor).map(drop),
+            None => Ok(()),
+        }
     }
 
     async fn open_writer(&self, plan: &TablePlan) -> Result<MySqlTableWriter> {

@@ -22,6 +22,7 @@
 //! | `0x0D` | json | canonical JSON encoding (see [`crate::json`]) |
 //! | `0x0E` | list | u64 count + elements, each a tagged field |
 //! | `0x0F` | invalid | u64 length + raw text: a text value that does not parse in its domain (never equal to a valid value) |
+//! | `0x10` | geometry | u64 length + canonical EWKB (little-endian, SRID flag iff SRID ≠ 0) |
 //!
 //! This file holds the field encoding itself; reading Arrow values into one
 //! scalar shape is `scalar`, key encodings and report text are `key`, and a
@@ -62,6 +63,7 @@ const INTERVAL: u8 = 0x0C;
 const JSON: u8 = 0x0D;
 const LIST: u8 = 0x0E;
 const INVALID: u8 = 0x0F;
+const GEOMETRY: u8 = 0x10;
 
 /// Which side of a comparison a batch comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,9 +227,30 @@ fn encode_scalar(v: Scalar<'_>, domain: &Domain, flags: SideFlags, out: &mut Vec
                 encode_value(items.as_ref(), k, element, flags, out);
             }
         }
+        (Domain::Geometry, Scalar::Bin(b)) => put_geometry(out, b, flags),
         (_, Scalar::Str(s)) => invalid(out, s.as_bytes()),
         _ => invalid(out, b"(value of an unexpected type for its domain)"),
     }
+}
+
+/// A spatial value (canonical EWKB, or EWKB/WKB in any byte order from a
+/// bytea side) in its canonical form; bytes that do not parse are invalid.
+fn put_geometry(out: &mut Vec<u8>, b: &[u8], flags: SideFlags) {
+    let mut canon = Vec::with_capacity(b.len());
+    if ferry_core::geometry::to_canonical(b, &mut canon).is_err() {
+        invalid(out, b"(malformed geometry)");
+        return;
+    }
+    if flags.drop_srid {
+        let mut bare = Vec::with_capacity(canon.len());
+        if ferry_core::geometry::with_srid(&canon, 0, &mut bare).is_err() {
+            invalid(out, b"(malformed geometry)");
+            return;
+        }
+        canon = bare;
+    }
+    out.push(GEOMETRY);
+    put_bytes(out, &canon);
 }
 
 /// Decimal text: plain digits are canonicalised in place without allocating

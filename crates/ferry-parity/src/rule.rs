@@ -49,6 +49,9 @@ pub enum Domain {
     List {
         element: Box<Domain>,
     },
+    /// A spatial value as canonical EWKB (see `ferry_core::geometry`):
+    /// byte order and SRID spelling normalised, coordinates bit for bit.
+    Geometry,
 }
 
 /// Value transforms applied to one side before encoding (the copy's lossy
@@ -62,6 +65,8 @@ pub struct SideFlags {
     /// The side's list elements are decimals carried as text (PostgreSQL
     /// `numeric[]`), so as JSON they are numbers, not strings.
     pub decimal_elements: bool,
+    /// Geometries compare without their SRID (the copy chose `drop_srid`).
+    pub drop_srid: bool,
 }
 
 impl SideFlags {
@@ -72,6 +77,7 @@ impl SideFlags {
             negative_zero_to_zero: c == Conversion::NegativeZeroToZero,
             strip_nul: c == Conversion::StripNul,
             decimal_elements: false,
+            drop_srid: c == Conversion::DropSrid,
         }
     }
 }
@@ -94,7 +100,7 @@ impl ColumnRule {
     pub fn orderable(&self) -> bool {
         !matches!(
             self.domain,
-            Domain::Json | Domain::List { .. } | Domain::Interval
+            Domain::Json | Domain::List { .. } | Domain::Interval | Domain::Geometry
         )
     }
 
@@ -179,6 +185,11 @@ pub fn domain(source: &LogicalType, target: &LogicalType) -> Result<Domain, Stri
         (L::Binary { .. } | L::VarBinary { .. }, L::Binary { .. } | L::VarBinary { .. }) => {
             Domain::Bytes
         }
+        (L::Geometry { .. }, L::Geometry { .. }) => Domain::Geometry,
+        // Spatial values stored as EWKB in bytea (a PostgreSQL target
+        // without PostGIS).
+        (L::Geometry { .. }, L::Binary { .. } | L::VarBinary { .. })
+        | (L::Binary { .. } | L::VarBinary { .. }, L::Geometry { .. }) => Domain::Geometry,
         (L::Date, L::Date) => Domain::Date,
         (a, b) if is_timestamp(a) && is_timestamp(b) => Domain::Timestamp { fsp: fsp() },
         (a, b) if is_micros(a) && is_micros(b) => Domain::Micros { fsp: fsp() },
@@ -258,6 +269,7 @@ fn describe(d: &Domain, ulps: u32) -> String {
         Domain::Inet => "address text, a full-length mask dropped".into(),
         Domain::Json => "canonical JSON (sorted keys, normalised numbers)".into(),
         Domain::List { element } => format!("list of {}", describe(element, ulps)),
+        Domain::Geometry => "geometry as canonical EWKB (byte order, SRID flag normalised)".into(),
     }
 }
 
@@ -330,6 +342,77 @@ mod tests {
                 }
             ),
             Ok(Domain::Json)
+        );
+    }
+}
+
+#[cfg(test)]
+mod geometry_tests {
+    use super::*;
+    use crate::canon::encode_value;
+    use arrow_array::BinaryArray;
+    use ferry_core::GeometryKind;
+
+    fn hex(s: &str) -> Vec<u8> {
+        let mut out = vec![0; s.len() / 2];
+        ferry_core::hex::decode_hex(s.as_bytes(), &mut out).unwrap();
+        out
+    }
+
+    fn canon(v: &[u8], flags: SideFlags) -> Vec<u8> {
+        let a = BinaryArray::from(vec![v]);
+        let mut out = Vec::new();
+        encode_value(&a, 0, &Domain::Geometry, flags, &mut out);
+        out
+    }
+
+    /// A copied geometry verifies equal however its bytes are ordered; a
+    /// moved vertex or another SRID does not.
+    #[test]
+    fn geometries_compare_as_canonical_ewkb() {
+        let g = LogicalType::Geometry {
+            subtype: GeometryKind::Point,
+            srid: Some(4326),
+            geography: false,
+        };
+        let bytea = LogicalType::VarBinary {
+            length: None,
+            max_bytes: None,
+        };
+        assert_eq!(domain(&g, &g), Ok(Domain::Geometry));
+        assert_eq!(domain(&g, &bytea), Ok(Domain::Geometry));
+        let f = SideFlags::default();
+        let le = canon(
+            &hex("0101000020e6100000000000000000f03f0000000000000040"),
+            f,
+        );
+        let be = canon(
+            &hex("0020000001000010e63ff00000000000004000000000000000"),
+            f,
+        );
+        let moved = canon(
+            &hex("0101000020e6100000000000000000f03f0100000000000040"),
+            f,
+        );
+        let srid0 = canon(&hex("0101000000000000000000f03f0000000000000040"), f);
+        assert_eq!(le, be);
+        assert_ne!(le, moved);
+        assert_ne!(le, srid0);
+        let dropped = SideFlags {
+            drop_srid: true,
+            ..f
+        };
+        assert_eq!(
+            canon(
+                &hex("0101000020e6100000000000000000f03f0000000000000040"),
+                dropped
+            ),
+            srid0
+        );
+        assert_eq!(
+            canon(&hex("0101"), f)[0],
+            0x0F,
+            "malformed bytes are invalid"
         );
     }
 }

@@ -6,7 +6,7 @@
 //! `RawType`). Parameters come from the column's typmod, never from data.
 
 use ferry_core::adapter::Catalog;
-use ferry_core::{Error, RawColumn, RawTable, RawType, Result, TableRef};
+use ferry_core::{Error, GeometryKind, RawColumn, RawSpatial, RawTable, RawType, Result, TableRef};
 use tokio_postgres::types::Oid;
 use tokio_postgres::Client;
 
@@ -14,6 +14,8 @@ use crate::error::ctx;
 use crate::{schema_of, PgAdapter};
 
 impl Catalog for PgAdapter {
+    /// Tables an extension owns (PostGIS's `spatial_ref_sys`) are the
+    /// extension's: `CREATE EXTENSION` on the target makes them.
     async fn list_tables(&self, schema: Option<&str>) -> Result<Vec<TableRef>> {
         let schema = schema.unwrap_or("public");
         let client = self.connect().await?;
@@ -22,6 +24,9 @@ impl Catalog for PgAdapter {
                 "SELECT c.relname::text FROM pg_catalog.pg_class c \
                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                  WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                   WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid \
+                   AND d.deptype = 'e') \
                  ORDER BY c.relname COLLATE \"C\"",
                 &[&schema],
             )
@@ -168,7 +173,37 @@ pub(crate) fn apply_typmod(raw: &mut RawType, typmod: i32) {
             let p = m.map(|m| m & 0xffff).filter(|&p| p != 0xffff);
             raw.fsp = Some(p.and_then(|p| u8::try_from(p).ok()).unwrap_or(6));
         }
+        "geometry" | "geography" => {
+            raw.spatial = Some(postgis_typmod(typmod, raw.name == "geography"));
+        }
+        // PostgreSQL's own point: 2D, no SRID.
+        "point" => {
+            raw.spatial = Some(RawSpatial {
+                kind: GeometryKind::Point,
+                ..RawSpatial::default()
+            })
+        }
         _ => {}
+    }
+}
+
+/// A PostGIS typmod: subtype in bits 2–7, Z and M in bits 1 and 0, the
+/// SRID (signed, 21 bits) from bit 8. SRID 0 constrains nothing.
+pub(crate) fn postgis_typmod(typmod: i32, geography: bool) -> RawSpatial {
+    if typmod < 0 {
+        return RawSpatial {
+            geography,
+            ..RawSpatial::default()
+        };
+    }
+    let srid = ((typmod & 0x0fff_ff00) - (typmod & 0x1000_0000)) >> 8;
+    let code = u32::try_from((typmod & 0xfc) >> 2).unwrap_or(0);
+    RawSpatial {
+        kind: GeometryKind::from_wkb_code(code).unwrap_or_default(),
+        srid: u32::try_from(srid).ok().filter(|&s| s != 0),
+        geography,
+        z: typmod & 2 != 0,
+        m: typmod & 1 != 0,
     }
 }
 
@@ -320,4 +355,36 @@ async fn descendants(
             format!("inherits: parent of {names}: copied with ONLY, children as their own tables");
         (true, vec![note], children)
     })
+}
+
+#[cfg(test)]
+mod typmod_tests {
+    use super::*;
+
+    /// Typmods PostGIS 3.3 gave for these declarations.
+    #[test]
+    fn postgis_typmods() {
+        let t = postgis_typmod(1_107_460, false); // geometry(Point,4326)
+        assert_eq!(
+            (t.kind, t.srid, t.z, t.m),
+            (GeometryKind::Point, Some(4326), false, false)
+        );
+        let t = postgis_typmod(987_402, false); // geometry(LineStringZ,3857)
+        assert_eq!(
+            (t.kind, t.srid, t.z, t.m),
+            (GeometryKind::LineString, Some(3857), true, false)
+        );
+        let t = postgis_typmod(5, false); // geometry(PointM)
+        assert_eq!(
+            (t.kind, t.srid, t.z, t.m),
+            (GeometryKind::Point, None, false, true)
+        );
+        let t = postgis_typmod(1_107_480, true); // geography(MultiPolygon,4326)
+        assert_eq!(
+            (t.kind, t.srid, t.geography),
+            (GeometryKind::MultiPolygon, Some(4326), true)
+        );
+        assert_eq!(postgis_typmod(-1, false), RawSpatial::default());
+        assert_eq!(postgis_typmod(0, false), RawSpatial::default());
+    }
 }

@@ -58,6 +58,9 @@ const NATIVE: &[&str] = &[
     "interval",
     "uuid",
     "array",
+    "geometry",
+    "geography",
+    "point",
 ];
 
 /// Types read through a cast of their own to a type this module decodes:

@@ -60,6 +60,7 @@ pub const VALUE_LIMITS: ValueLimits = ValueLimits {
     any_year: true,
     nul_in_text: false,
     folding_collations: false,
+    any_geometry: true,
 };
 
 /// PostgreSQL's [`Dialect`].
@@ -366,6 +367,17 @@ impl Dialect for PgDialect {
             // Through text: the column may be a type read by its text form (pg_lsn).
             ValueCheck::LongerThan(n) => format!("char_length({c}::text) > {n}"),
             ValueCheck::FourByteUtf8 => format!("{c}::text ~ '[\\U00010000-\\U0010FFFF]'"),
+            // Nested empty parts are not counted: the writer refuses them by key.
+            ValueCheck::BeyondFlatGeometry("geometry" | "geography") => {
+                let g = format!("{c}::geometry");
+                format!(
+                    "ST_NDims({g}) > 2 OR ST_HasArc({g}) \
+                     OR GeometryType({g}) IN ('TIN', 'POLYHEDRALSURFACE', 'TRIANGLE') \
+                     OR (ST_IsEmpty({g}) AND GeometryType({g}) <> 'GEOMETRYCOLLECTION')"
+                )
+            }
+            // PostgreSQL's own point is always a 2D, non-empty point.
+            ValueCheck::BeyondFlatGeometry(_) => return None,
             // PostgreSQL has no zero dates, no NUL in text, real booleans,
             // µs at most, and no offsets kept with its instants.
             ValueCheck::ZeroDate

@@ -11,6 +11,8 @@
 use arrow_schema::{DataType, IntervalUnit, TimeUnit};
 use ferry_core::Conversion;
 
+use crate::range::RangeElement;
+
 mod field;
 
 pub use field::{date_to_pg, money, put_field, timestamp_to_pg, Problem, Typed};
@@ -31,6 +33,48 @@ pub struct PgTargetType {
     pub typmod: i32,
     /// For arrays: the element's oid (array_recv checks it) and type.
     pub element: Option<(u32, Box<PgTargetType>)>,
+    /// For range and multirange types: the subtype's `typname`.
+    pub subtype: Option<String>,
+}
+
+/// What a PostGIS column's typmod lets in; each field `None` when the
+/// column does not constrain it. A value outside it is refused with the
+/// key rather than left to PostGIS, which would *relabel* an SRID-0 value
+/// with the column's SRID (and a geography's with 4326) or turn a
+/// `MULTIPOINT EMPTY` into a `POINT EMPTY` without a word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GeometryTarget {
+    /// WKB type code 1–7.
+    pub code: Option<u32>,
+    pub srid: Option<u32>,
+    /// (Z, M) when the column has a typmod.
+    pub dims: Option<(bool, bool)>,
+    pub geography: bool,
+    /// The user chose `drop_srid`: values are written with SRID 0.
+    pub drop_srid: bool,
+}
+
+impl GeometryTarget {
+    fn of(t: &PgTargetType, drop_srid: bool) -> GeometryTarget {
+        let geography = t.name == "geography";
+        if t.typmod < 0 {
+            return GeometryTarget {
+                geography,
+                drop_srid,
+                ..GeometryTarget::default()
+            };
+        }
+        let m = t.typmod;
+        let srid = ((m & 0x0fff_ff00) - (m & 0x1000_0000)) >> 8;
+        let code = u32::try_from((m & 0xfc) >> 2).unwrap_or(0);
+        GeometryTarget {
+            code: (code != 0).then_some(code),
+            srid: u32::try_from(srid).ok().filter(|&s| s != 0),
+            dims: Some((m & 2 != 0, m & 1 != 0)),
+            geography,
+            drop_srid,
+        }
+    }
 }
 
 /// How one column is encoded.
@@ -88,6 +132,23 @@ pub enum PgEncoder {
         element_oid: u32,
         item: Box<PgEncoder>,
     },
+    /// Canonical EWKB into PostGIS geometry/geography (EWKB is their
+    /// binary form), checked against the column's typmod first.
+    Geometry(GeometryTarget),
+    /// Canonical EWKB of a 2D point into PostgreSQL's `point`.
+    Point {
+        drop_srid: bool,
+    },
+    /// hstore's JSON object into hstore.
+    Hstore,
+    /// Range text into a range type of `element`.
+    Range(RangeElement),
+    /// Multirange text into a multirange type of `element`.
+    Multirange(RangeElement),
+    /// `"char"` text into the one-byte `"char"`.
+    Char1,
+    /// An integer into oid (0 … 4294967295).
+    Oid,
 }
 
 impl PgEncoder {
@@ -170,6 +231,21 @@ impl PgEncoder {
             (DataType::Duration(TimeUnit::Microsecond), "interval") => E::DurationInterval,
             (DataType::Interval(IntervalUnit::MonthDayNano), "interval") => E::Interval,
             (DataType::FixedSizeBinary(16), "uuid") => E::Uuid,
+            (DataType::Binary, "geometry" | "geography") => {
+                E::Geometry(GeometryTarget::of(t, conversion == Conversion::DropSrid))
+            }
+            (DataType::Binary, "point") => E::Point {
+                drop_srid: conversion == Conversion::DropSrid,
+            },
+            (DataType::Utf8, "hstore") => E::Hstore,
+            (DataType::Utf8, _) if t.typtype == b'r' => {
+                E::Range(RangeElement::of(t.subtype.as_deref()?)?)
+            }
+            (DataType::Utf8, _) if t.typtype == b'm' => {
+                E::Multirange(RangeElement::of(t.subtype.as_deref()?)?)
+            }
+            (DataType::Utf8, "char") => E::Char1,
+            (d, "oid") if d.is_integer() => E::Oid,
             _ => return None,
         })
     }

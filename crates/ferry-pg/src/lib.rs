@@ -19,6 +19,7 @@ pub mod numeric;
 mod objects;
 pub mod partition;
 mod prove;
+pub mod range;
 pub mod replication;
 mod schema;
 mod sink;
@@ -78,6 +79,19 @@ impl ferry_core::adapter::Database for PgAdapter {
 
     async fn execute_idempotent(&self, statements: &[String], what: &str) -> Result<()> {
         PgAdapter::execute_idempotent(self, statements, what).await
+    }
+
+    async fn features(&self) -> Result<Vec<String>> {
+        let rows = PgAdapter::text_rows(
+            self,
+            "SELECT extname::text FROM pg_catalog.pg_extension ORDER BY 1",
+            "listing the installed extensions",
+        )
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|mut r| r.pop().flatten())
+            .collect())
     }
 
     async fn column_collations(&self, plan: &TablePlan) -> Result<Vec<(String, Option<String>)>> {

@@ -144,6 +144,45 @@ impl TableWriter for PgAdapter {
             .map_err(ctx(format!("creating table {table}")))
     }
 
+    async fn check_writable(&self, plan: &TablePlan) -> Result<()> {
+        let table = plan.target.to_string();
+        let client = self.connect().await?;
+        let exists: bool = client
+            .query_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[&qualified(&plan.target)],
+            )
+            .await
+            .map_err(ctx(format!("checking whether table {table} exists")))?
+            .get(0);
+        if exists {
+            return choose_encoders(&client, plan).await.map(drop);
+        }
+        // Create the table as prepare would, choose the encoders from its
+        // real column types, and take it all back: DDL is transactional here.
+        client
+            .batch_execute("BEGIN")
+            .await
+            .map_err(ctx(format!("checking the columns of table {table}")))?;
+        let mut created = true;
+        for stmt in self.create_ddl(plan) {
+            if client.batch_execute(&stmt).await.is_err() {
+                created = false;
+                break;
+            }
+        }
+        let chosen = if created {
+            choose_encoders(&client, plan).await.map(drop)
+        } else {
+            Ok(())
+        };
+        client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(ctx(format!("checking the columns of table {table}")))?;
+        chosen
+    }
+
     async fn open_writer(&self, plan: &TablePlan) -> Result<PgTableWriter> {
         let client = self.connect().await?;
         let encoders = choose_encoders(&client, plan).await?;
@@ -289,12 +328,15 @@ pub(crate) async fn choose_encoders(client: &Client, plan: &TablePlan) -> Result
     let rows = client
         .query(
             "SELECT a.attname::text, t.typname::text, t.typtype, a.atttypmod, \
-             et.oid, et.typname::text, et.typtype \
+             et.oid, et.typname::text, et.typtype, st.typname::text \
              FROM pg_catalog.pg_attribute a \
              JOIN pg_catalog.pg_type t0 ON t0.oid = a.atttypid \
              JOIN pg_catalog.pg_type t ON t.oid = CASE WHEN t0.typtype = 'd' THEN t0.typbasetype ELSE t0.oid END \
              LEFT JOIN pg_catalog.pg_type et0 ON et0.oid = t.typelem AND t.typcategory = 'A' \
              LEFT JOIN pg_catalog.pg_type et ON et.oid = CASE WHEN et0.typtype = 'd' THEN et0.typbasetype ELSE et0.oid END \
+             LEFT JOIN pg_catalog.pg_range r ON t.typtype IN ('r', 'm') \
+               AND t.oid IN (r.rngtypid, (to_jsonb(r) ->> 'rngmultitypid')::oid) \
+             LEFT JOIN pg_catalog.pg_type st ON st.oid = r.rngsubtype \
              WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
             &[&qualified(&plan.target)],
         )
@@ -320,11 +362,15 @@ pub(crate) async fn choose_encoders(client: &Client, plan: &TablePlan) -> Result
                         typtype: ett.to_ne_bytes()[0],
                         typmod,
                         element: None,
+                        subtype: None,
                     }),
                 ))
             }
             None => None,
         };
+        // Multiranges only exist from PostgreSQL 14 on, hence the column
+        // read through to_jsonb above (no error on older servers).
+        let subtype: Option<String> = r.get(7);
         wants_money |= typname == "money";
         targets.insert(
             name,
@@ -333,6 +379,7 @@ pub(crate) async fn choose_encoders(client: &Client, plan: &TablePlan) -> Result
                 typtype: typtype.to_ne_bytes()[0],
                 typmod,
                 element,
+                subtype,
             },
         );
     }

@@ -1,7 +1,9 @@
 //! Parsers of PostgreSQL's canonical text forms into the binary `*_recv`
 //! formats, for types the hub carries as text (timetz, inet, cidr, macaddr,
-//! macaddr8, bit, varbit, tsvector). They write straight into the COPY
-//! buffer; none allocates.
+//! macaddr8, bit, varbit, tsvector, the one-byte `"char"`, and hstore as
+//! the JSON object its cast gives). They write straight into the COPY
+//! buffer; only hstore allocates (its JSON is parsed first). Ranges are
+//! `crate::range`.
 
 use bytes::{BufMut, BytesMut};
 
@@ -275,9 +277,77 @@ pub fn put_tsvector(buf: &mut BytesMut, s: &str) -> Result<(), Problem> {
     Ok(())
 }
 
+/// `"char"` text (as `"char"::text` renders it in PostgreSQL 15+: one ASCII
+/// character, `\ooo` for a byte above 0x7f, empty for the zero byte) →
+/// charrecv's one byte.
+pub fn put_char1(buf: &mut BytesMut, s: &str) -> Result<(), Problem> {
+    let b = s.as_bytes();
+    let byte = match b {
+        [] => 0,
+        [c] if c.is_ascii() => *c,
+        [b'\\', o @ ..] if o.len() == 3 && o.iter().all(|c| (b'0'..=b'7').contains(c)) => {
+            let v = o.iter().fold(0u32, |a, &c| a * 8 + u32::from(c - b'0'));
+            u8::try_from(v)
+                .ok()
+                .filter(|v| *v > 0x7f)
+                .ok_or("malformed \"char\" escape")?
+        }
+        _ => return Err("more than one byte for a \"char\" column"),
+    };
+    buf.put_u8(byte);
+    Ok(())
+}
+
+/// A JSON object of strings and nulls (what `hstore::json` gives) →
+/// hstore_recv: a pair count, then per pair the key and the value (or -1
+/// for NULL), each length-prefixed. The server sorts and checks the keys.
+pub fn put_hstore(buf: &mut BytesMut, json: &str) -> Result<(), Problem> {
+    let v: serde_json::Value =
+        serde_json::from_str(json).map_err(|_| "hstore value is not valid JSON")?;
+    let obj = v.as_object().ok_or("hstore value is not a JSON object")?;
+    buf.put_i32(i32::try_from(obj.len()).map_err(|_| "hstore with too many pairs")?);
+    let len = |s: &str| i32::try_from(s.len()).map_err(|_| "hstore text too long");
+    for (k, v) in obj {
+        buf.put_i32(len(k)?);
+        buf.put_slice(k.as_bytes());
+        match v {
+            serde_json::Value::Null => buf.put_i32(-1),
+            serde_json::Value::String(s) => {
+                buf.put_i32(len(s)?);
+                buf.put_slice(s.as_bytes());
+            }
+            _ => return Err("hstore value has a value that is neither text nor NULL"),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_byte_char() {
+        assert_eq!(bytes(|b| put_char1(b, "x")), [b'x']);
+        assert_eq!(bytes(|b| put_char1(b, "")), [0]);
+        assert_eq!(bytes(|b| put_char1(b, "\\")), [b'\\']);
+        assert_eq!(bytes(|b| put_char1(b, "\\200")), [0x80]);
+        assert_eq!(bytes(|b| put_char1(b, "\\377")), [0xff]);
+        assert!(put_char1(&mut BytesMut::new(), "ab").is_err());
+        assert!(put_char1(&mut BytesMut::new(), "é").is_err());
+    }
+
+    #[test]
+    fn hstore_from_its_json() {
+        let b = bytes(|b| put_hstore(b, r#"{"a": "1", "n": null}"#));
+        let mut want = vec![0, 0, 0, 2];
+        want.extend_from_slice(&[0, 0, 0, 1, b'a', 0, 0, 0, 1, b'1']);
+        want.extend_from_slice(&[0, 0, 0, 1, b'n', 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(b, want);
+        assert_eq!(bytes(|b| put_hstore(b, "{}")), [0, 0, 0, 0]);
+        assert!(put_hstore(&mut BytesMut::new(), "[1]").is_err());
+        assert!(put_hstore(&mut BytesMut::new(), r#"{"a": 1}"#).is_err());
+    }
 
     fn bytes(f: impl FnOnce(&mut BytesMut) -> Result<(), Problem>) -> Vec<u8> {
         let mut buf = BytesMut::new();

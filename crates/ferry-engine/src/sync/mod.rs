@@ -18,7 +18,7 @@ use ferry_core::{DbUrl, Error, Result};
 
 use crate::adapter::Adapter;
 use crate::job::Job;
-use crate::run::{check_job, load_mappings};
+use crate::run::{check_job, target_mappings};
 use crate::{plan_tables, Selection};
 
 /// Where the sync stops by itself.
@@ -121,7 +121,7 @@ async fn run(
     options: &SyncOptions,
     progress: &mut impl FnMut(&SyncProgress),
 ) -> Result<SyncReport> {
-    let mappings = load_mappings(job)?;
+    let mappings = target_mappings(job, target).await?;
     let plans = plan_tables(source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     let until = match &options.until {
         Until::Stopped => None,

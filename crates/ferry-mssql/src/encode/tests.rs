@@ -302,3 +302,16 @@ fn computed_and_rowversion_targets_are_refused_before_any_row() {
     let e = choose(&c, &arrow_type(&c.logical), &t).unwrap_err();
     assert!(e.contains("server sets it"), "{e}");
 }
+
+#[test]
+fn columns_of_a_table_not_created_yet_come_from_its_ddl() {
+    let t = target_from_ddl("c", "nvarchar(40) COLLATE Latin1_General_100_BIN2");
+    assert_eq!((t.type_name.as_str(), t.max_length), ("nvarchar", 80));
+    let t = target_from_ddl("c", "nvarchar(max) COLLATE Latin1_General_100_BIN2");
+    assert_eq!(t.max_length, -1);
+    let t = target_from_ddl("c", "decimal(38,10)");
+    assert_eq!((t.precision, t.scale), (38, 10));
+    let t = target_from_ddl("c", "datetime2(6)");
+    assert_eq!(t.scale, 6);
+    assert!(target_from_ddl("c", "rowversion").computed);
+}

@@ -3,7 +3,7 @@
 //! override the DDL). An unsupported pair is refused here, with the reason.
 
 use arrow_schema::{DataType, TimeUnit};
-use ferry_core::{ColumnPlan, Conversion, LogicalType};
+use ferry_core::{ColumnPlan, Conversion, GeometryKind, LogicalType};
 
 /// A target column as information_schema.COLUMNS describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,6 +86,10 @@ pub enum Encoder {
     SetList,
     /// Any list as a JSON array.
     JsonList { element: JsonElement },
+    /// Canonical EWKB as MySQL's internal format (SRID, then WKB) into a
+    /// spatial column; `code` is the WKB type code the column takes
+    /// (`None` for GEOMETRY, which takes any).
+    Geometry { code: Option<u32> },
 }
 
 /// How elements of a list render as JSON.
@@ -220,6 +224,17 @@ pub fn choose(
             _ if is_text_target => text_limits(),
             _ => return unsupported(),
         },
+        // A spatial value into a spatial column; into a byte column it is
+        // the EWKB itself (the binary arm below).
+        DataType::Binary
+            if matches!(col.logical, LogicalType::Geometry { .. })
+                && GeometryKind::parse(t).is_some() =>
+        {
+            let kind = GeometryKind::parse(t).unwrap_or_default();
+            Encoder::Geometry {
+                code: (kind != GeometryKind::Geometry).then(|| kind.wkb_code()),
+            }
+        }
         DataType::Binary => match t {
             "binary" => Encoder::Binary {
                 exact: target.char_length,

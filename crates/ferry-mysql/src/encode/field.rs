@@ -171,6 +171,19 @@ impl Encoder {
                     Ok(Emit::Value)
                 })
             }
+            Encoder::Geometry { code } => {
+                let v = a.as_binary::<i32>();
+                let mut internal = Vec::new();
+                each_row(a, out, |r, o| {
+                    internal.clear();
+                    let shape = ferry_core::geometry::to_mysql(v.value(r), &mut internal)?;
+                    if code.is_some_and(|c| c != shape.code) {
+                        return Err("a geometry of another type than the target column's".into());
+                    }
+                    escape_into(o, &internal);
+                    Ok(Emit::Value)
+                })
+            }
             Encoder::Binary { exact, max_bytes } => {
                 let v = a.as_binary::<i32>();
                 each_row(a, out, |r, o| {

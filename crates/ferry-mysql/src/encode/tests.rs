@@ -345,3 +345,37 @@ fn text_limits() {
     };
     assert!(fields(&enc, a).unwrap_err().1.contains("label"));
 }
+
+/// Issue 19: spatial values leave the hub as MySQL's internal format, and
+/// what MySQL cannot hold as the same geometry is refused by row.
+#[test]
+fn geometries_become_the_internal_format() {
+    let hex = |s: &str| {
+        let mut out = vec![0; s.len() / 2];
+        ferry_core::hex::decode_hex(s.as_bytes(), &mut out).unwrap();
+        out
+    };
+    // SRID=3857;POINT(5 6), then POINTZ(1 2 3), then a linestring.
+    let point = hex("0101000020110f000000000000000014400000000000001840");
+    let z = hex("0101000080000000000000f03f00000000000000400000000000000840");
+    let line =
+        hex("01020000000200000000000000000000000000000000000000000000000000f03f000000000000f03f");
+    let a: ArrayRef = Arc::new(BinaryArray::from(vec![point.as_slice()]));
+    let mut buf = FieldBuf::default();
+    Encoder::Geometry { code: Some(1) }
+        .encode_column(&a, &mut buf)
+        .unwrap();
+    let mut want = Vec::new();
+    escape_into(
+        &mut want,
+        &hex("110F0000010100000000000000000014400000000000001840"),
+    );
+    assert_eq!(buf.field(0), want.as_slice());
+    let a: ArrayRef = Arc::new(BinaryArray::from(vec![point.as_slice(), z.as_slice()]));
+    let (row, p) = fields(&Encoder::Geometry { code: None }, a).unwrap_err();
+    assert_eq!(row, 1);
+    assert!(p.contains("Z or M"), "{p}");
+    let a: ArrayRef = Arc::new(BinaryArray::from(vec![line.as_slice()]));
+    let (_, p) = fields(&Encoder::Geometry { code: Some(1) }, a).unwrap_err();
+    assert!(p.contains("another type"), "{p}");
+}

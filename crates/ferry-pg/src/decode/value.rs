@@ -39,6 +39,10 @@ pub enum ColumnDecoder {
     Interval(IntervalMonthDayNanoBuilder),
     Uuid(FixedSizeBinaryBuilder),
     Array(Box<ListDecoder>),
+    /// PostGIS geometry/geography EWKB → canonical EWKB (scratch buffer).
+    Geometry(BinaryBuilder, Vec<u8>),
+    /// PostgreSQL's point (two float8) → canonical EWKB, SRID 0.
+    Point(BinaryBuilder, Vec<u8>),
 }
 
 /// A one-dimensional array column decoded into an Arrow `List`.
@@ -123,6 +127,10 @@ impl ColumnDecoder {
                 D::Interval(IntervalMonthDayNanoBuilder::new())
             }
             ("uuid", DataType::FixedSizeBinary(16)) => D::Uuid(FixedSizeBinaryBuilder::new(16)),
+            ("geometry" | "geography", DataType::Binary) => {
+                D::Geometry(BinaryBuilder::new(), Vec::new())
+            }
+            ("point", DataType::Binary) => D::Point(BinaryBuilder::new(), Vec::new()),
             ("array", DataType::List(field)) => {
                 let element = raw.element.as_deref()?;
                 if element.name == "array" {
@@ -150,7 +158,7 @@ impl ColumnDecoder {
             D::Float4(b) => b.append_null(),
             D::Float8(b) => b.append_null(),
             D::Numeric(b, _) | D::Text(b) | D::Jsonb(b) => b.append_null(),
-            D::Bytea(b) => b.append_null(),
+            D::Bytea(b) | D::Geometry(b, _) | D::Point(b, _) => b.append_null(),
             D::Date(b) => b.append_null(),
             D::Time(b) => b.append_null(),
             D::Timestamp(b) => b.append_null(),
@@ -201,6 +209,19 @@ impl ColumnDecoder {
                 b.append_value(raw).map_err(|_| "bad uuid")?;
             }
             D::Array(l) => l.append(v)?,
+            D::Geometry(b, scratch) => {
+                scratch.clear();
+                ferry_core::geometry::to_canonical(v, scratch)?;
+                b.append_value(scratch.as_slice());
+            }
+            D::Point(b, scratch) => {
+                let raw: [u8; 16] = exact(v)?;
+                let x = f64::from_be_bytes(raw[..8].try_into().map_err(|_| "truncated point")?);
+                let y = f64::from_be_bytes(raw[8..].try_into().map_err(|_| "truncated point")?);
+                scratch.clear();
+                ferry_core::geometry::point_ewkb(x, y, scratch);
+                b.append_value(scratch.as_slice());
+            }
         }
         Ok(())
     }
@@ -215,7 +236,7 @@ impl ColumnDecoder {
             D::Float4(b) => Arc::new(b.finish()),
             D::Float8(b) => Arc::new(b.finish()),
             D::Numeric(b, _) | D::Text(b) | D::Jsonb(b) => Arc::new(b.finish()),
-            D::Bytea(b) => Arc::new(b.finish()),
+            D::Bytea(b) | D::Geometry(b, _) | D::Point(b, _) => Arc::new(b.finish()),
             D::Date(b) => Arc::new(b.finish()),
             D::Time(b) => Arc::new(b.finish()),
             D::Timestamp(b) => Arc::new(b.finish()),

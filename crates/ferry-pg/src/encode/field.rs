@@ -14,10 +14,12 @@ use arrow_array::{
 use arrow_schema::{DataType, IntervalUnit, TimeUnit};
 use bytes::{BufMut, BytesMut};
 
-use super::PgEncoder;
+use ferry_core::geometry;
+
+use super::{GeometryTarget, PgEncoder};
 use crate::decode::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 use crate::numeric::{parse_decimal, put_numeric, put_numeric_int, DecimalText};
-use crate::textform;
+use crate::{range, textform};
 
 /// A column of one batch, downcast once.
 pub enum Typed<'a> {
@@ -246,6 +248,26 @@ fn put_value(
             buf.put_i32(v.months);
         }
         (E::Uuid, Typed::Uuid(a)) => buf.put_slice(a.value(row)),
+        (E::Geometry(t), Typed::Binary(a)) => put_geometry(buf, a.value(row), t)?,
+        (E::Point { drop_srid }, Typed::Binary(a)) => {
+            let (x, y, shape) = geometry::point_xy(a.value(row))?;
+            if shape.srid != 0 && !drop_srid {
+                return Err(
+                    "a point with an SRID: PostgreSQL's point has none (choose drop_srid to leave it behind)"
+                        .into(),
+                );
+            }
+            buf.put_f64(x);
+            buf.put_f64(y);
+        }
+        (E::Hstore, Typed::Utf8(a)) => textform::put_hstore(buf, a.value(row))?,
+        (E::Range(e), Typed::Utf8(a)) => range::put_range(buf, a.value(row), *e)?,
+        (E::Multirange(e), Typed::Utf8(a)) => range::put_multirange(buf, a.value(row), *e)?,
+        (E::Char1, Typed::Utf8(a)) => textform::put_char1(buf, a.value(row))?,
+        (E::Oid, c) => {
+            let v = c.int(row).ok_or(MISMATCH)?;
+            buf.put_u32(u32::try_from(v).map_err(|_| "out of oid range (0 … 4294967295)")?);
+        }
         (E::Array { element_oid, item }, Typed::List(a, values)) => {
             let offsets = a.value_offsets();
             let start = usize::try_from(offsets[row]).map_err(|_| MISMATCH)?;
@@ -266,6 +288,43 @@ fn put_value(
         }
         _ => return Err(MISMATCH.into()),
     }
+    Ok(())
+}
+
+/// Canonical EWKB into a PostGIS column: checked against what its typmod
+/// lets in, then written as EWKB (geometry_recv and geography_recv read it).
+fn put_geometry(buf: &mut BytesMut, v: &[u8], t: &GeometryTarget) -> Result<(), Problem> {
+    let at = buf.len();
+    let mut canon = Vec::with_capacity(v.len());
+    let mut shape = geometry::to_canonical(v, &mut canon)?;
+    if t.drop_srid && shape.srid != 0 {
+        let mut bare = Vec::with_capacity(canon.len());
+        geometry::with_srid(&canon, 0, &mut bare)?;
+        canon = bare;
+        shape.srid = 0;
+    }
+    if t.code.is_some_and(|c| c != shape.code) {
+        return Err("a geometry of another type than the column's".into());
+    }
+    if t.dims.is_some_and(|d| d != (shape.z, shape.m)) {
+        return Err("a geometry whose Z/M dimensions differ from the column's".into());
+    }
+    if let Some(srid) = t.srid {
+        if shape.srid != srid {
+            return Err(format!(
+                "a geometry with SRID {} in a column of SRID {srid} (PostGIS would relabel SRID 0)",
+                shape.srid
+            )
+            .into());
+        }
+    }
+    if t.geography && shape.srid == 0 {
+        return Err(
+            "a geometry with SRID 0 in a geography column (PostGIS would make it 4326)".into(),
+        );
+    }
+    debug_assert_eq!(buf.len(), at);
+    buf.put_slice(&canon);
     Ok(())
 }
 

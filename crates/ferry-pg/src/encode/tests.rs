@@ -45,6 +45,7 @@ fn target(name: &str, typmod: i32) -> PgTargetType {
         typtype: b'b',
         typmod,
         element: None,
+        subtype: None,
     }
 }
 
@@ -174,6 +175,7 @@ fn arrays_roundtrip_with_nulls_and_empty() {
         typtype: b'b',
         typmod: -1,
         element: Some((23, Box::new(int4))),
+        subtype: None,
     };
     let enc = PgEncoder::choose(a.data_type(), &arr_t, Conversion::Exact, None).unwrap();
     let raw = ferry_core::RawType {
@@ -230,4 +232,73 @@ fn array_decoder_refuses_multidim_and_lower_bounds() {
         "array lower bound is not 1"
     );
     let _ = StringBuilder::new();
+}
+
+/// PostGIS's typmod is checked before the value is written: PostGIS would
+/// relabel an SRID-0 value with the column's SRID, and a geography's with
+/// 4326, without a word.
+#[test]
+fn geometry_values_are_checked_against_the_typmod() {
+    use arrow_array::BinaryArray;
+    let hex = |s: &str| {
+        let mut out = vec![0; s.len() / 2];
+        ferry_core::hex::decode_hex(s.as_bytes(), &mut out).unwrap();
+        out
+    };
+    // SRID=4326;POINT(1 2), POINT(1 2) (SRID 0), SRID=4326;LINESTRING(0 0,1 1)
+    let p4326 = hex("0101000020e6100000000000000000f03f0000000000000040");
+    let p0 = hex("0101000000000000000000f03f0000000000000040");
+    let line = hex("0102000020e61000000200000000000000000000000000000000000000000000000000f03f000000000000f03f");
+    let a: ArrayRef = Arc::new(BinaryArray::from(vec![
+        p4326.as_slice(),
+        p0.as_slice(),
+        line.as_slice(),
+    ]));
+    // geometry(Point,4326)
+    let enc = PgEncoder::choose(
+        a.data_type(),
+        &target("geometry", 1_107_460),
+        Conversion::Exact,
+        None,
+    )
+    .unwrap();
+    assert_eq!(encode_one(&enc, &a, 0).unwrap()[4..], p4326);
+    let e = encode_one(&enc, &a, 1).unwrap_err();
+    assert!(e.contains("SRID 0 in a column of SRID 4326"), "{e}");
+    let e = encode_one(&enc, &a, 2).unwrap_err();
+    assert!(e.contains("another type"), "{e}");
+    // Untyped geometry takes all three as they are.
+    let any = PgEncoder::choose(
+        a.data_type(),
+        &target("geometry", -1),
+        Conversion::Exact,
+        None,
+    )
+    .unwrap();
+    for row in 0..3 {
+        encode_one(&any, &a, row).unwrap();
+    }
+    let geog = PgEncoder::choose(
+        a.data_type(),
+        &target("geography", -1),
+        Conversion::Exact,
+        None,
+    )
+    .unwrap();
+    assert!(encode_one(&geog, &a, 1).unwrap_err().contains("geography"));
+    // PostgreSQL's point: two float8, SRID only with drop_srid.
+    let pt =
+        PgEncoder::choose(a.data_type(), &target("point", -1), Conversion::Exact, None).unwrap();
+    let b = encode_one(&pt, &a, 1).unwrap();
+    assert_eq!(&b[4..12], &1f64.to_be_bytes());
+    assert_eq!(&b[12..], &2f64.to_be_bytes());
+    assert!(encode_one(&pt, &a, 0).unwrap_err().contains("drop_srid"));
+    let dropped = PgEncoder::choose(
+        a.data_type(),
+        &target("point", -1),
+        Conversion::DropSrid,
+        None,
+    )
+    .unwrap();
+    assert_eq!(encode_one(&dropped, &a, 0).unwrap(), b);
 }
