@@ -108,6 +108,32 @@ pub fn target_from_ddl(name: &str, ddl: &str) -> TargetColumn {
     t
 }
 
+/// Why tiberius cannot bulk-load a column of this declaration, if it
+/// cannot. Its `INSERT BULK` statement names each column's type from the
+/// metadata it reads: `nchar`/`nvarchar` with their length in *bytes*
+/// (twice the declared characters; past 4000 bytes it writes `(max)`), and
+/// `time` / `datetimeoffset` without their scale (the server reads `(7)`).
+/// A declaration that then disagrees with the rows' own metadata is refused
+/// by the server ("invalid column type / attribute from bcp client"); such
+/// columns are refused here, before any row, with what to do instead. The
+/// tables ferry creates avoid them (`mappings/mssql.toml`).
+pub fn bulk_declaration_problem(target: &TargetColumn) -> Option<String> {
+    match target.type_name.as_str() {
+        "nchar" | "nvarchar" if target.max_length > 4000 => Some(format!(
+            "{}: the bulk load's driver (tiberius) declares it with its byte length, past \
+             nvarchar's 4000; load into nvarchar(2000) or less, or nvarchar(max)",
+            target.display()
+        )),
+        "time" | "datetimeoffset" if target.scale != 7 => Some(format!(
+            "{}: the bulk load's driver (tiberius) declares it without a scale, which SQL \
+             Server reads as ({}7); load into a column of scale 7",
+            target.display(),
+            target.type_name
+        )),
+        _ => None,
+    }
+}
+
 /// Which integer type a column is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IntKind {
@@ -252,6 +278,9 @@ pub fn choose(col: &ColumnPlan, dt: &DataType, target: &TargetColumn) -> Result<
             "the target column is {} (computed or rowversion): the server sets it",
             target.display()
         ));
+    }
+    if let Some(why) = bulk_declaration_problem(target) {
+        return Err(why);
     }
     let is_ntext = matches!(t, "nchar" | "nvarchar" | "ntext");
     let is_text = is_ntext || matches!(t, "char" | "varchar" | "text" | "xml" | "sysname");

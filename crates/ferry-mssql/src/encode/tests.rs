@@ -315,3 +315,21 @@ fn columns_of_a_table_not_created_yet_come_from_its_ddl() {
     assert_eq!(t.scale, 6);
     assert!(target_from_ddl("c", "rowversion").computed);
 }
+
+/// tiberius names nvarchar(n) by its byte length and time/datetimeoffset
+/// without a scale in INSERT BULK: such targets are refused before any row,
+/// and the tables ferry creates avoid them.
+#[test]
+fn declarations_tiberius_cannot_bulk_load_are_refused_up_front() {
+    let v = LogicalType::Varchar { length: None };
+    let c = col(v.clone(), Conversion::Exact);
+    let e = choose(&c, &arrow_type(&v), &target("nvarchar", 6000, 0, 0)).unwrap_err();
+    assert!(e.contains("nvarchar(3000)") && e.contains("2000"), "{e}");
+    assert!(choose(&c, &arrow_type(&v), &target("nvarchar", 4000, 0, 0)).is_ok());
+    assert!(choose(&c, &arrow_type(&v), &target("nvarchar", -1, 0, 0)).is_ok());
+    let t = LogicalType::Time { precision: 6 };
+    let c = col(t.clone(), Conversion::Exact);
+    let e = choose(&c, &arrow_type(&t), &target("time", 4, 12, 3)).unwrap_err();
+    assert!(e.contains("scale 7"), "{e}");
+    assert!(choose(&c, &arrow_type(&t), &target("time", 5, 16, 7)).is_ok());
+}
