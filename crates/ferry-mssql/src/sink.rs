@@ -41,12 +41,22 @@ impl MssqlAdapter {
     /// `CREATE TABLE` and the statements that follow it (comments).
     pub fn create_statements(&self, plan: &TablePlan) -> Vec<String> {
         let parts = plan.create_table_body(quote_ident);
-        let mut out = vec![format!(
+        let mut out = Vec::new();
+        let schema = crate::schema_of(&plan.target);
+        if schema != crate::DEFAULT_SCHEMA {
+            // CREATE SCHEMA must be alone in its batch: run it through EXEC.
+            out.push(format!(
+                "IF SCHEMA_ID({}) IS NULL EXEC({})",
+                crate::quote_literal(schema),
+                crate::quote_literal(&format!("CREATE SCHEMA {}", quote_ident(schema)))
+            ));
+        }
+        out.push(format!(
             "CREATE TABLE {} ({}){}",
             qualified(&plan.target),
             parts.join(", "),
             plan.schema.table_options
-        )];
+        ));
         out.extend(plan.schema.after_create.iter().cloned());
         out
     }
@@ -379,5 +389,46 @@ impl RangeWriter for MssqlTableWriter {
         // On failure the session's open transaction dies with it.
         close(client).await;
         Ok(WriteReceipt { rows_written: out? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::{ColumnPlan, DbUrl};
+
+    #[test]
+    fn tables_are_created_in_their_schema_with_the_planned_types() {
+        let a = MssqlAdapter::new(DbUrl::parse("mssql://sa:pw@h/db").unwrap());
+        let col = |name: &str, ty: &str, nullable| ColumnPlan {
+            name: name.into(),
+            target_type: ty.into(),
+            nullable,
+            ..ColumnPlan::default()
+        };
+        let plan = TablePlan {
+            target: TableRef::new(Some("sales"), "o'x"),
+            columns: vec![
+                col("id", "int", false),
+                col("n", "nvarchar(20) COLLATE Latin1_General_100_BIN2", true),
+            ],
+            primary_key: vec![0],
+            ..TablePlan::default()
+        };
+        let ddl = a.create_ddl(&plan);
+        assert_eq!(
+            ddl[0],
+            "IF SCHEMA_ID(N'sales') IS NULL EXEC(N'CREATE SCHEMA [sales]')"
+        );
+        assert_eq!(
+            ddl[1],
+            "CREATE TABLE [sales].[o'x] ([id] int NOT NULL, \
+             [n] nvarchar(20) COLLATE Latin1_General_100_BIN2, PRIMARY KEY ([id]))"
+        );
+        let plan = TablePlan {
+            target: TableRef::new(Some("dbo"), "t"),
+            ..plan
+        };
+        assert!(a.create_ddl(&plan)[0].starts_with("CREATE TABLE [dbo].[t]"));
     }
 }
