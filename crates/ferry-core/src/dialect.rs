@@ -397,6 +397,12 @@ pub trait Dialect: Send + Sync {
 
     /// A select-list item counting the rows where `cond` holds, read as text.
     fn count_where(&self, cond: &str) -> String;
+    /// A query returning the first row only: `SELECT {columns} {rest}`
+    /// where `rest` is `FROM … [WHERE …] ORDER BY …` (standard SQL's
+    /// `LIMIT 1`; T-SQL has `TOP (1)`).
+    fn select_first(&self, columns: &str, rest: &str) -> String {
+        format!("SELECT {columns} {rest} LIMIT 1")
+    }
     /// `check` on the column `column_sql` (already quoted), or `None` when
     /// this engine cannot hold such values.
     fn value_check(&self, check: ValueCheck<'_>, column_sql: &str) -> Option<String>;

@@ -388,12 +388,14 @@ async fn first_key(source: &Adapter, plan: &TablePlan, cond: &str) -> Result<Opt
         .map(|&i| plan.columns[i].name.as_str())
         .collect();
     let quoted: Vec<String> = names.iter().map(|n| dialect.quote_ident(n)).collect();
-    let sql = format!(
-        "SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
-        quoted.join(", "),
-        dialect.source_from_sql(plan),
-        where_clause(plan.row_filter.as_deref(), Some(cond)),
-        quoted.join(", ")
+    let sql = dialect.select_first(
+        &quoted.join(", "),
+        &format!(
+            "FROM {}{} ORDER BY {}",
+            dialect.source_from_sql(plan),
+            where_clause(plan.row_filter.as_deref(), Some(cond)),
+            quoted.join(", ")
+        ),
     );
     let rows = source
         .text_rows(&sql, &format!("pre-flight scan of table {}", plan.source))

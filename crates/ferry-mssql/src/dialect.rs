@@ -560,6 +560,10 @@ impl Dialect for MssqlDialect {
         format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS bigint)")
     }
 
+    fn select_first(&self, columns: &str, rest: &str) -> String {
+        format!("SELECT TOP (1) {columns} {rest}")
+    }
+
     fn value_check(&self, check: ValueCheck<'_>, c: &str) -> Option<String> {
         Some(match check {
             ValueCheck::NulInText => format!("CHARINDEX(NCHAR(0) COLLATE Latin1_General_BIN2, {c}) > 0"),

@@ -152,3 +152,11 @@ fn booleans_and_today_in_tsql() {
         "[d] <= CAST(CURRENT_TIMESTAMP AS date) AND [ok] = 1"
     );
 }
+
+#[test]
+fn the_first_row_is_top_1_in_tsql() {
+    assert_eq!(
+        MssqlDialect.select_first("[id]", "FROM [dbo].[t] WHERE [f] <> 0 ORDER BY [id]"),
+        "SELECT TOP (1) [id] FROM [dbo].[t] WHERE [f] <> 0 ORDER BY [id]"
+    );
+}
