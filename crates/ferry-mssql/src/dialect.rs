@@ -587,10 +587,17 @@ impl Dialect for MssqlDialect {
         })
     }
 
-    fn collation_fold(&self, c: &str, collation: &str, _folding: Folding) -> String {
-        // SQL Server can fold with the target's own collation (when the
-        // source is SQL Server too): exact, not an approximation.
-        format!("{c} COLLATE {collation}")
+    /// An approximation from the fold flags, as on PostgreSQL: the target's
+    /// collation may be another engine's name. Every SQL Server comparison
+    /// ignores trailing spaces, so PAD SPACE folding comes for free.
+    fn collation_fold(&self, c: &str, _collation: &str, folding: Folding) -> String {
+        let flavour = match (folding.case, folding.accents) {
+            (true, true) => "CI_AI",
+            (true, false) => "CI_AS",
+            (false, true) => "CS_AI",
+            (false, false) => return format!("{c} COLLATE Latin1_General_100_BIN2"),
+        };
+        format!("{c} COLLATE Latin1_General_100_{flavour}")
     }
 }
 

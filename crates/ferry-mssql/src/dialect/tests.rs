@@ -1,4 +1,4 @@
-use ferry_core::dialect::{AutoIncrement, CommentSql, Dialect, KeyWidth};
+use ferry_core::dialect::{AutoIncrement, CommentSql, Dialect, Folding, KeyWidth};
 use ferry_core::expr::DefaultExpr;
 
 use super::*;
@@ -158,5 +158,26 @@ fn the_first_row_is_top_1_in_tsql() {
     assert_eq!(
         MssqlDialect.select_first("[id]", "FROM [dbo].[t] WHERE [f] <> 0 ORDER BY [id]"),
         "SELECT TOP (1) [id] FROM [dbo].[t] WHERE [f] <> 0 ORDER BY [id]"
+    );
+}
+
+#[test]
+fn collation_folds_from_the_flags() {
+    let f = |case, accents| Folding {
+        case,
+        accents,
+        pad: true,
+    };
+    assert_eq!(
+        MssqlDialect.collation_fold("[n]", "utf8mb4_general_ci", f(true, true)),
+        "[n] COLLATE Latin1_General_100_CI_AI"
+    );
+    assert_eq!(
+        MssqlDialect.collation_fold("[n]", "sql_latin1_general_cp1_ci_as", f(true, false)),
+        "[n] COLLATE Latin1_General_100_CI_AS"
+    );
+    assert_eq!(
+        MssqlDialect.collation_fold("[n]", "latin1_general_100_bin2", f(false, false)),
+        "[n] COLLATE Latin1_General_100_BIN2"
     );
 }
