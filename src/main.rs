@@ -39,7 +39,7 @@ const EXIT_ERROR: u8 = 2;
 #[command(
     name = "ferry",
     version,
-    about = "Copy tables between PostgreSQL and MySQL/MariaDB with exact types"
+    about = "Copy tables between PostgreSQL, MySQL/MariaDB and SQL Server with exact types"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -166,10 +166,10 @@ impl CopyArgs {
 
 #[derive(clap::Args)]
 struct MappingsArgs {
-    /// Source engine: postgres or mysql.
+    /// Source engine: postgres, mysql or mssql.
     #[arg(long)]
     source: String,
-    /// Target engine: postgres or mysql.
+    /// Target engine: postgres, mysql or mssql.
     #[arg(long)]
     target: String,
     /// A TOML file of overrides to validate along with the built-in rules.
@@ -292,7 +292,10 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
 
 fn run_mappings(args: MappingsArgs) -> anyhow::Result<ExitCode> {
     let parse = |s: &str| {
-        Engine::parse(s).with_context(|| format!("unknown engine `{s}` (postgres or mysql)"))
+        Engine::parse(s).with_context(|| {
+            let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
+            format!("unknown engine `{s}` ({})", known.join(", "))
+        })
     };
     let (source, target) = (parse(&args.source)?, parse(&args.target)?);
     let mappings = ferry_engine::run::load_mappings(&Job {

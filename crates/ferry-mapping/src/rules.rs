@@ -175,7 +175,14 @@ pub(crate) fn check_kind(origin: &str, kind: &str) -> Result<(), Error> {
 pub(crate) fn check_engine(origin: &str, name: &str) -> Result<Engine, Error> {
     Engine::parse(name).ok_or_else(|| Error::Mapping {
         origin: origin.to_string(),
-        problem: format!("unknown engine `{name}` (postgres or mysql)"),
+        problem: format!(
+            "unknown engine `{name}` ({})",
+            Engine::ALL
+                .iter()
+                .map(|e| e.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     })
 }
 
