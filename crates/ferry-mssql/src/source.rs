@@ -254,3 +254,56 @@ fn key_of_last_row(plan: &TablePlan, decoders: &mut [Decoder]) -> String {
         _ => "(unknown)".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::partition::MssqlKeyKind;
+    use ferry_core::range::KeyValue;
+    use ferry_core::{ColumnPlan, LogicalType, RawType, TableRef};
+
+    #[test]
+    fn a_range_reads_money_exactly_and_orders_by_the_binary_key() {
+        let col = |name: &str, raw: &str, logical| ColumnPlan {
+            name: name.into(),
+            raw: RawType {
+                name: raw.into(),
+                ..RawType::default()
+            },
+            logical,
+            ..ColumnPlan::default()
+        };
+        let plan = TablePlan {
+            source: TableRef::new(Some("dbo"), "t"),
+            columns: vec![
+                col("k", "uniqueidentifier", LogicalType::Uuid),
+                col(
+                    "m",
+                    "money",
+                    LogicalType::Decimal {
+                        precision: Some(19),
+                        scale: Some(4),
+                    },
+                ),
+            ],
+            primary_key: vec![0],
+            row_filter: Some("[m] > 0 OR [m] IS NULL".into()),
+            ..TablePlan::default()
+        };
+        let keys = vec![MssqlKeyColumn {
+            ident: "[k]".into(),
+            kind: MssqlKeyKind::Uuid,
+        }];
+        let range = KeyRange::Key {
+            lower: None,
+            upper: Some(vec![KeyValue::Uuid([0xab; 16])]),
+        };
+        assert_eq!(
+            select_range_sql(&plan, &keys, &range),
+            "SELECT [k], CAST([m] AS decimal(19,4)) AS [m] FROM [dbo].[t] \
+             WHERE CAST([k] AS char(36)) COLLATE Latin1_General_BIN2 < \
+             'ABABABAB-ABAB-ABAB-ABAB-ABABABABABAB' AND ([m] > 0 OR [m] IS NULL) \
+             ORDER BY CAST([k] AS char(36)) COLLATE Latin1_General_BIN2"
+        );
+    }
+}
