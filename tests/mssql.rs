@@ -673,3 +673,40 @@ async fn date_before_time_and_decimal_scales_load_exactly() {
 fn skip_reason_names_the_variable() {
     assert!(SKIP.contains("FERRY_TEST_MSSQL_URL"));
 }
+
+/// J6: SQL Server's geometry and geography travel as canonical EWKB with
+/// each value's SRID, Z and M, into PostGIS.
+#[tokio::test]
+#[cfg_attr(
+    not(mssql_live),
+    ignore = "needs FERRY_TEST_MSSQL_URL (a SQL Server where the account may create databases)"
+)]
+async fn spatial_values_reach_postgis_with_their_srid() {
+    let (ms, pg) = (mssql_database().await, pg_database().await);
+    pg_exec(&pg, "CREATE EXTENSION IF NOT EXISTS postgis").await;
+    mssql_exec(
+        &ms,
+        "CREATE TABLE dbo.g (id int NOT NULL PRIMARY KEY, shape geometry, place geography); \
+         INSERT INTO dbo.g VALUES \
+         (1, geometry::STGeomFromText('POLYGON((0 0, 4 0, 4 4, 0 0))', 3857), geography::Point(47.6, -122.3, 4326)), \
+         (2, geometry::STGeomFromText('POINT(1 2 3)', 0), NULL), (3, NULL, NULL)",
+    )
+    .await;
+    copy_ok(
+        &ms,
+        &pg,
+        &["--schema", "dbo", "--target-schema", "public", "--verify"],
+    );
+    let rows = pg_rows(
+        &pg,
+        "SELECT ST_AsEWKT(shape), ST_AsEWKT(place::geometry) FROM g ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        rows[0][0].as_deref(),
+        Some("SRID=3857;POLYGON((0 0,4 0,4 4,0 0))")
+    );
+    assert_eq!(rows[0][1].as_deref(), Some("SRID=4326;POINT(-122.3 47.6)"));
+    assert_eq!(rows[1][0].as_deref(), Some("POINT(1 2 3)"));
+    assert_eq!(rows[2][0], None);
+}

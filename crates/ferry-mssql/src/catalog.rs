@@ -155,7 +155,16 @@ pub fn raw_type(info: &ColumnInfo) -> RawType {
             ty.length = Some(8);
             ty.display = "rowversion".into();
         }
-        "float" if info.precision <= 24 => ty.name = "real".into(),
+        // float(n ≤ 24) is real (sys.types says so already; a belt for
+        // catalogs that report the declaration).
+        "float" if info.precision > 0 && info.precision <= 24 => ty.name = "real".into(),
+        "geometry" | "geography" => {
+            // No typmod: any subtype, any SRID, each value with its own.
+            ty.spatial = Some(ferry_core::plan::RawSpatial {
+                geography: name == "geography",
+                ..ferry_core::plan::RawSpatial::default()
+            });
+        }
         _ => {}
     }
     if let Some(alias) = &info.alias {

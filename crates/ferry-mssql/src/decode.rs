@@ -44,6 +44,9 @@ pub enum Decoder {
     /// Strings, XML, and any value read as its text form.
     Text(StringBuilder),
     Binary(BinaryBuilder),
+    /// geometry / geography, selected as SRID (big-endian) + WKB, as
+    /// canonical EWKB.
+    Geometry(BinaryBuilder),
     Date(Date32Builder),
     Time {
         builder: Time64MicrosecondBuilder,
@@ -98,6 +101,9 @@ impl Decoder {
             | L::Bit { .. } => Decoder::Text(StringBuilder::with_capacity(capacity, capacity * 16)),
             L::Binary { .. } | L::VarBinary { .. } => {
                 Decoder::Binary(BinaryBuilder::with_capacity(capacity, capacity * 16))
+            }
+            L::Geometry { .. } => {
+                Decoder::Geometry(BinaryBuilder::with_capacity(capacity, capacity * 32))
             }
             L::Date => Decoder::Date(Date32Builder::with_capacity(capacity)),
             L::Time { .. } => Decoder::Time {
@@ -174,6 +180,10 @@ impl Decoder {
                 C::Binary(Some(x)) => b.append_value(x),
                 other => return Err(unexpected(&other, "binary")),
             },
+            Decoder::Geometry(b) => match v {
+                C::Binary(Some(x)) => b.append_value(geometry_ewkb(&x)?),
+                other => return Err(unexpected(&other, "geometry")),
+            },
             Decoder::Date(b) => match v {
                 C::Date(Some(d)) => b.append_value(value::date_days(d.days())),
                 other => return Err(unexpected(&other, "date")),
@@ -215,7 +225,7 @@ impl Decoder {
             Decoder::Float32(b) => b.append_null(),
             Decoder::Float64(b) => b.append_null(),
             Decoder::Decimal(b) | Decoder::Text(b) => b.append_null(),
-            Decoder::Binary(b) => b.append_null(),
+            Decoder::Binary(b) | Decoder::Geometry(b) => b.append_null(),
             Decoder::Date(b) => b.append_null(),
             Decoder::Time { builder, .. } => builder.append_null(),
             Decoder::Timestamp { builder, .. } => builder.append_null(),
@@ -238,7 +248,7 @@ impl Decoder {
             Decoder::Float32(b) => Arc::new(b.finish()),
             Decoder::Float64(b) => Arc::new(b.finish()),
             Decoder::Decimal(b) | Decoder::Text(b) => Arc::new(b.finish()),
-            Decoder::Binary(b) => Arc::new(b.finish()),
+            Decoder::Binary(b) | Decoder::Geometry(b) => Arc::new(b.finish()),
             Decoder::Date(b) => Arc::new(b.finish()),
             Decoder::Time { builder, .. } => Arc::new(builder.finish()),
             Decoder::Timestamp { builder, .. } => Arc::new(builder.finish()),
@@ -260,7 +270,7 @@ impl Decoder {
             Decoder::Float32(b) => b.len(),
             Decoder::Float64(b) => b.len(),
             Decoder::Decimal(b) | Decoder::Text(b) => b.len(),
-            Decoder::Binary(b) => b.len(),
+            Decoder::Binary(b) | Decoder::Geometry(b) => b.len(),
             Decoder::Date(b) => b.len(),
             Decoder::Time { builder, .. } => builder.len(),
             Decoder::Timestamp { builder, .. } => builder.len(),
@@ -344,6 +354,20 @@ where
         other => return Err(unexpected(other, "integer")),
     };
     T::try_from(n).map_err(|_| "integer out of range for the column's type".to_string())
+}
+
+/// A spatial value as the reader selects it (the SRID as 4 big-endian
+/// bytes, then `AsBinaryZM()`'s WKB) as canonical EWKB.
+pub fn geometry_ewkb(selected: &[u8]) -> Result<Vec<u8>, Problem> {
+    if selected.len() < 4 {
+        return Err("malformed geometry from the server: shorter than its SRID".into());
+    }
+    // MySQL's internal format is the SRID little-endian, then WKB.
+    let mut internal = selected.to_vec();
+    internal[..4].reverse();
+    let mut out = Vec::with_capacity(selected.len() + 4);
+    ferry_core::geometry::from_mysql(&internal, &mut out).map_err(|p| p.to_string())?;
+    Ok(out)
 }
 
 /// Any temporal value as µs since the epoch (UTC for `datetimeoffset`).

@@ -8,6 +8,8 @@
 //!   tiberius decodes `money` into an `f64`, which cannot hold every
 //!   value (922337203685477.5807 is not a double);
 //! - `hierarchyid` as its path text (`/1/3/`), `ToString()`;
+//! - `geometry` / `geography` as their SRID then `AsBinaryZM()` (WKB with
+//!   Z and M), which the decoder turns into the hub's canonical EWKB;
 //! - a column the user mapped to text (`logical = "varchar"` on a
 //!   `datetimeoffset`, `sql_variant`, `geography`…) as SQL Server's own
 //!   text: ISO 8601 (style 126) for dates and times, `ToString()` for the
@@ -62,6 +64,11 @@ pub fn select_expr(col: &ColumnPlan) -> String {
     match raw {
         "money" if !is_text(&col.logical) => format!("CAST({c} AS decimal(19,4)) AS {c}"),
         "smallmoney" if !is_text(&col.logical) => format!("CAST({c} AS decimal(10,4)) AS {c}"),
+        // The SRID (4 bytes, big-endian) and the value's WKB with its Z and
+        // M: the decoder makes canonical EWKB of them.
+        "geography" | "geometry" if matches!(col.logical, LogicalType::Geometry { .. }) => {
+            format!("CAST({c}.STSrid AS binary(4)) + {c}.AsBinaryZM() AS {c}")
+        }
         "hierarchyid" | "geography" | "geometry" => format!("{c}.ToString() AS {c}"),
         _ if is_text(&col.logical) && !is_string_type(raw) => {
             if is_temporal(raw) {

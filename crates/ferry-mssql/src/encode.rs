@@ -282,6 +282,13 @@ pub fn choose(col: &ColumnPlan, dt: &DataType, target: &TargetColumn) -> Result<
     if let Some(why) = bulk_declaration_problem(target) {
         return Err(why);
     }
+    if matches!(t, "geometry" | "geography" | "hierarchyid" | "sql_variant") {
+        return Err(format!(
+            "a {t} column: TDS bulk load cannot write SQL Server's CLR types and sql_variant \
+             (override the target type: varbinary(max) holds a geometry's EWKB, nvarchar a \
+             hierarchyid's path)"
+        ));
+    }
     let is_ntext = matches!(t, "nchar" | "nvarchar" | "ntext");
     let is_text = is_ntext || matches!(t, "char" | "varchar" | "text" | "xml" | "sysname");
     let units = || match (t, target.max_length) {

@@ -344,3 +344,36 @@ fn arrow_types_match_the_hub() {
         );
     }
 }
+
+/// geometry / geography arrive as the SRID (big-endian, `CAST(STSrid AS
+/// binary(4))`) then `AsBinaryZM()`'s WKB; the hub gets canonical EWKB.
+#[test]
+fn spatial_values_become_canonical_ewkb_with_their_srid() {
+    let mut selected = 4326u32.to_be_bytes().to_vec();
+    selected.push(0); // big-endian WKB, as some writers send it
+    selected.extend_from_slice(&1u32.to_be_bytes()); // POINT
+    selected.extend_from_slice(&1.5f64.to_be_bytes());
+    selected.extend_from_slice(&(-2.25f64).to_be_bytes());
+    let logical = LogicalType::Geometry {
+        subtype: ferry_core::GeometryKind::Geometry,
+        srid: None,
+        geography: true,
+    };
+    let a = decode(
+        logical,
+        Conversion::Exact,
+        vec![
+            ColumnData::Binary(Some(Cow::Owned(selected))),
+            ColumnData::Binary(None),
+        ],
+    );
+    let b = a.as_binary::<i32>();
+    let mut expected = vec![1u8];
+    expected.extend_from_slice(&(1u32 | 0x2000_0000).to_le_bytes());
+    expected.extend_from_slice(&4326u32.to_le_bytes());
+    expected.extend_from_slice(&1.5f64.to_le_bytes());
+    expected.extend_from_slice(&(-2.25f64).to_le_bytes());
+    assert_eq!(b.value(0), expected.as_slice());
+    assert!(b.is_null(1));
+    assert!(geometry_ewkb(&[0, 0]).is_err());
+}
