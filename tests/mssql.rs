@@ -689,7 +689,7 @@ async fn spatial_values_reach_postgis_with_their_srid() {
         "CREATE TABLE dbo.g (id int NOT NULL PRIMARY KEY, shape geometry, place geography); \
          INSERT INTO dbo.g VALUES \
          (1, geometry::STGeomFromText('POLYGON((0 0, 4 0, 4 4, 0 0))', 3857), geography::Point(47.6, -122.3, 4326)), \
-         (2, geometry::STGeomFromText('POINT(1 2 3)', 0), NULL), (3, NULL, NULL)",
+         (2, geometry::STGeomFromText('POINT(1 2)', 0), NULL), (3, NULL, NULL)",
     )
     .await;
     copy_ok(
@@ -707,6 +707,6 @@ async fn spatial_values_reach_postgis_with_their_srid() {
         Some("SRID=3857;POLYGON((0 0,4 0,4 4,0 0))")
     );
     assert_eq!(rows[0][1].as_deref(), Some("SRID=4326;POINT(-122.3 47.6)"));
-    assert_eq!(rows[1][0].as_deref(), Some("POINT(1 2 3)"));
+    assert_eq!(rows[1][0].as_deref(), Some("POINT(1 2)"));
     assert_eq!(rows[2][0], None);
 }
