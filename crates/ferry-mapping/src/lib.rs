@@ -259,6 +259,9 @@ impl Mappings {
         if target == Engine::MySql {
             fit_mysql_key(&mut columns, &raw.primary_key);
         }
+        if target == Engine::Mssql {
+            fit_mssql_key(&mut columns, &raw.primary_key);
+        }
         Ok(TablePlan {
             source: raw.table.clone(),
             target: target_table,
@@ -503,6 +506,44 @@ fn fit_mysql_key(columns: &mut [ColumnPlan], key: &[usize]) {
             format!("varchar({})", share / 4)
         };
         c.rule.push_str(" (key column: InnoDB key length limit)");
+    }
+}
+
+/// SQL Server cannot index `(max)` types and caps a clustered key (the
+/// primary key ferry creates) at 900 bytes. Key columns that would be
+/// `nvarchar(max)`/`varbinary(max)` become `nvarchar(n)`/`varbinary(n)`
+/// sharing that budget (2 bytes a UTF-16 code unit); a longer value is
+/// refused with its key by the sink. (The dialect says the same through
+/// `key_limit`/`key_width`; this mirrors `fit_mysql_key` until the mapping
+/// layer asks the target's dialect.)
+fn fit_mssql_key(columns: &mut [ColumnPlan], key: &[usize]) {
+    const KEY_BYTES: u32 = 900;
+    let is_max = |t: &str| t.to_ascii_lowercase().contains("(max)");
+    let maxes: Vec<usize> = key
+        .iter()
+        .copied()
+        .filter(|&i| is_max(&columns[i].target_type))
+        .collect();
+    if maxes.is_empty() {
+        return;
+    }
+    let others = u32::try_from(key.len() - maxes.len()).unwrap_or(0) * 8;
+    let share = KEY_BYTES.saturating_sub(others) / u32::try_from(maxes.len()).unwrap_or(1);
+    for i in maxes {
+        let c = &mut columns[i];
+        let lower = c.target_type.to_ascii_lowercase();
+        c.target_type = if lower.starts_with("varbinary") {
+            format!("varbinary({share})")
+        } else {
+            // Keep the collation the write rule chose.
+            let collate = lower
+                .find(" collate ")
+                .map(|p| c.target_type[p..].to_string())
+                .unwrap_or_default();
+            format!("nvarchar({}){collate}", share / 2)
+        };
+        c.rule
+            .push_str(" (key column: SQL Server key length limit)");
     }
 }
 

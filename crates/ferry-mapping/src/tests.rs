@@ -401,3 +401,49 @@ fn override_gives_a_type_without_a_read_rule_its_text_form() {
         .to_string();
     assert!(err.contains("pg_lsn") && err.contains('l'), "{err}");
 }
+
+#[test]
+fn sql_server_key_columns_fit_its_900_bytes() {
+    let raw = RawTable {
+        table: TableRef::new(Some("public"), "t"),
+        columns: vec![
+            RawColumn {
+                name: "k".into(),
+                ty: RawType {
+                    name: "text".into(),
+                    display: "text".into(),
+                    ..RawType::default()
+                },
+                nullable: false,
+            },
+            RawColumn {
+                name: "v".into(),
+                ty: RawType {
+                    name: "text".into(),
+                    display: "text".into(),
+                    ..RawType::default()
+                },
+                nullable: true,
+            },
+        ],
+        primary_key: vec![0],
+        ..RawTable::default()
+    };
+    let p = Mappings::builtin()
+        .unwrap()
+        .plan_table(
+            &raw,
+            Engine::Postgres,
+            Engine::Mssql,
+            TableRef::new(Some("dbo"), "t"),
+        )
+        .unwrap();
+    assert_eq!(
+        p.columns[0].target_type,
+        "nvarchar(450) COLLATE Latin1_General_100_BIN2"
+    );
+    assert_eq!(
+        p.columns[1].target_type,
+        "nvarchar(max) COLLATE Latin1_General_100_BIN2"
+    );
+}
