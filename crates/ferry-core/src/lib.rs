@@ -11,6 +11,7 @@ pub mod adapter;
 pub mod arrow;
 pub mod capabilities;
 pub mod change;
+pub mod cutover;
 pub mod decimal;
 pub mod dialect;
 pub mod error;

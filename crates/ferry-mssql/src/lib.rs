@@ -31,6 +31,7 @@
 //! [`error`].
 
 pub mod catalog;
+mod cutover;
 pub mod decode;
 pub mod desc;
 pub mod dialect;
