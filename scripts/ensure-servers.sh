@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs PostgreSQL and MariaDB from the distribution when their binaries
-# are missing. ferry's tests and demo start their own throwaway servers from
+# Installs PostgreSQL, MariaDB and the sqlite3 CLI from the distribution
+# when their binaries are missing. ferry's tests and demo start their own throwaway servers from
 # these binaries; nothing here starts or configures a system service.
 set -euo pipefail
 
@@ -18,6 +18,9 @@ pg_major() {
 need=()
 have_pg || need+=(postgresql)
 have_mariadb || need+=(mariadb-server mariadb-client)
+# The SQLite tests make and read files with the sqlite3 CLI too, so that a
+# check never goes through ferry's own reader (ferry itself bundles SQLite).
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2

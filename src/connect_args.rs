@@ -88,11 +88,12 @@ pub fn resolve(raw: &str, role: Role, args: &ConnectArgs) -> anyhow::Result<DbUr
         }
         url.set_password_if_missing(Some(read_password_file(&path)?));
     }
-    let engine_var = url.engine.password_env();
     let env_var = format!("FERRY_{}_PASSWORD", role.name().to_ascii_uppercase());
-    let pw = std::env::var(env_var)
-        .ok()
-        .or_else(|| std::env::var(engine_var).ok());
+    let pw = std::env::var(env_var).ok().or_else(|| {
+        url.engine
+            .password_env()
+            .and_then(|v| std::env::var(v).ok())
+    });
     url.set_password_if_missing(pw);
     if let Some(t) = &args.connect_timeout {
         url.set_param_if_missing("connect_timeout", t)?;

@@ -59,8 +59,9 @@ enum Command {
     /// Compare tables across engines: exit 0 when equal, 1 on differences, 2 on error.
     Verify(verify_cmd::VerifyArgs),
     /// Apply the changes committed on the source after a `copy --cdc-slot`
-    /// to the target, until stopped (SIGINT/SIGTERM) or `--until`.
-    Sync(sync_cmd::SyncArgs),
+    /// to the target, until stopped (SIGINT/SIGTERM) or `--until`; `ferry
+    /// sync status` shows where a sync stands.
+    Sync(Box<sync_cmd::SyncArgs>),
     /// Switch the application from blue (the source) to green (the target):
     /// fence, drain, verify, sequences, the way back armed, switch, with a
     /// measured freeze window. A dry run unless --execute.
@@ -101,10 +102,28 @@ struct CopyArgs {
     /// Default: the machine's available parallelism, at least 2.
     #[arg(long, value_parser = at_least_one())]
     workers: Option<usize>,
-    /// Create this logical replication slot (pgoutput) and copy from its
-    /// exported snapshot, so a later sync starts exactly there.
-    #[arg(long, value_name = "NAME", conflicts_with = "lock_source")]
+    /// Make the copy followable by `ferry sync --slot NAME`: on PostgreSQL,
+    /// create this logical replication slot (pgoutput) and copy from its
+    /// exported snapshot; on MySQL, record the snapshot's binary log
+    /// position under this name. Either way a sync starts exactly where the
+    /// copy's snapshot ends.
+    #[arg(long, value_name = "NAME")]
     cdc_slot: Option<String>,
+    /// Copy, then keep following: apply every change committed on the
+    /// source after the copy's snapshot, as `ferry sync` does, until
+    /// stopped (SIGINT/SIGTERM) or --until. Implies --cdc-slot (named
+    /// ferry_follow_<hash of source, target and tables> unless given). If
+    /// the following stops, `ferry sync --slot NAME` with the same flags
+    /// resumes it.
+    #[arg(long)]
+    follow: bool,
+    /// With --follow: stop by itself at this source position, or `now`
+    /// (the source's position when the following started).
+    #[arg(long, value_name = "POSITION|now", requires = "follow")]
+    until: Option<String>,
+    /// With --follow: leave the slot on the source when it ends.
+    #[arg(long, requires = "follow")]
+    keep_slot: bool,
     /// Allow a brief global read lock (MySQL FLUSH TABLES WITH READ LOCK,
     /// needs RELOAD) so every worker reads the same instant.
     #[arg(long)]
@@ -202,7 +221,7 @@ fn main() -> ExitCode {
             Command::Mappings(args) => run_mappings(args),
             Command::Plan(args) => plan_cmd::run_plan(args).await,
             Command::Verify(args) => verify_cmd::run_verify(args).await,
-            Command::Sync(args) => sync_cmd::run_sync(args).await,
+            Command::Sync(args) => sync_cmd::run_sync(*args).await,
             Command::Report(args) => report_cmd::run_report(args).await,
             Command::Cutover(args) => cutover_cmd::run_cutover(args).await,
         }
@@ -226,8 +245,11 @@ fn at_least_one() -> fn(&str) -> Result<usize, String> {
 }
 
 async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
-    let job = args.job()?;
+    let mut job = args.job()?;
     let (source_url, target_url) = args.job.urls(&job)?;
+    if args.follow && job.copy.cdc_slot.is_none() {
+        job.copy.cdc_slot = Some(follow_slot(&job, &source_url, &target_url));
+    }
     let progress = progress::Progress::new(args.quiet);
     let recording = report_cmd::Recording::start(&job);
     let sink = match &recording {
@@ -267,6 +289,7 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
         }
         EXIT_ERROR
     };
+    let follow = args.follow && code == 0;
     if let Some(recording) = recording {
         let run_id = report
             .run
@@ -293,15 +316,43 @@ async fn run_copy(args: CopyArgs) -> anyhow::Result<ExitCode> {
             )
             .await?;
     }
-    Ok(ExitCode::from(code))
+    if !follow {
+        return Ok(ExitCode::from(code));
+    }
+    let slot = job.copy.cdc_slot.clone().unwrap_or_default();
+    if args.format == Format::Text && !args.quiet {
+        eprintln!("following the source's changes on stream {slot}");
+    }
+    let settings = sync_cmd::FollowSettings {
+        until: args.until.clone(),
+        keep_slot: args.keep_slot,
+        group_changes: 5000,
+        group_wait_ms: 200,
+        quiet: args.quiet,
+        format: args.format,
+    };
+    // The copy's report is written; the sync's would replace it.
+    let follow_job = Job {
+        report: None,
+        ..job.clone()
+    };
+    sync_cmd::follow(&follow_job, &slot, &settings, source_url, target_url).await
+}
+
+/// The stream name `copy --follow` uses when none is given: the same for
+/// the same source, target and tables, so a `ferry sync` with the copy's
+/// flags can name it again (`ferry_follow_<16 hex digits>`, a valid
+/// PostgreSQL slot name).
+fn follow_slot(job: &Job, source: &ferry_core::DbUrl, target: &ferry_core::DbUrl) -> String {
+    let (s, t) = (source.to_string(), target.to_string());
+    let mut parts: Vec<&str> = vec![&s, &t];
+    parts.extend(job.tables.iter().map(String::as_str));
+    format!("ferry_follow_{}", ferry_state::run_id(&parts))
 }
 
 fn run_mappings(args: MappingsArgs) -> anyhow::Result<ExitCode> {
     let parse = |s: &str| {
-        Engine::parse(s).with_context(|| {
-            let known: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
-            format!("unknown engine `{s}` ({})", known.join(", "))
-        })
+        Engine::parse(s).with_context(|| format!("unknown engine `{s}` ({})", Engine::names()))
     };
     let (source, target) = (parse(&args.source)?, parse(&args.target)?);
     let mappings = ferry_engine::run::load_mappings(&Job {

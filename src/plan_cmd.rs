@@ -67,6 +67,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
         proof,
         unplannable,
         not_copied,
+        write_note,
     } = &outcome;
     let ddl = args.ddl.then_some(ddl);
     match args.format {
@@ -107,6 +108,7 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 "ddl": ddl,
                 "ddl_proof": proof,
                 "not_copied": not_copied,
+                "write_note": write_note,
                 "unplannable": unplannable.iter().map(|(t, e)| json!({"table": t, "error": e})).collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -240,6 +242,9 @@ fn render_text(outcome: &PlanOutcome, ddl: Option<&[String]>) -> String {
             );
         }
         DdlProof::Proven { .. } | DdlProof::Nothing => {}
+    }
+    if let Some(note) = &outcome.write_note {
+        let _ = writeln!(out, "\nnote: {note}");
     }
     if blocking.is_empty() {
         let _ = writeln!(out, "\nthe plan is clean");

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use ferry_core::DbUrl;
 use ferry_engine::job::VerifySettings;
 use ferry_engine::run::verify_job;
-use ferry_engine::verify::{CompareMode, DiffKind, RowDiff, VerifyReport};
+use ferry_engine::verify::{CompareMode, DiffKind, RowDiff, VerifyReport, VerifyScope};
 use ferry_engine::Job;
 
 use crate::job_args::JobArgs;
@@ -48,6 +48,18 @@ pub struct VerifyArgs {
     /// Write an HTML report (chunk maps, differing keys) to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<std::path::PathBuf>,
+    /// Compare only the copy's ranges a `ferry sync` changed since they were
+    /// last found equal (the copy's run in the state store, found with the
+    /// copy's flags); ranges found equal are marked clean.
+    #[arg(long)]
+    dirty: bool,
+    /// Make the target equal to the source where it differs: upsert the
+    /// source's rows that are missing or different, delete the extra ones,
+    /// through the sync's apply path; then compare those ranges again.
+    /// Exit 0 when nothing remains different. Run it while no sync applies
+    /// (after `ferry sync --until now`, writes frozen).
+    #[arg(long)]
+    repair: bool,
 }
 
 pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
@@ -67,7 +79,11 @@ pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let (source_url, target_url) = args.job.urls(&job)?;
     let recording = crate::report_cmd::Recording::start(&job);
     let started = std::time::Instant::now();
-    let report = verify_job(&job, source_url.clone(), target_url.clone()).await?;
+    let scope = VerifyScope {
+        dirty: args.dirty,
+        repair: args.repair,
+    };
+    let report = verify_job(&job, source_url.clone(), target_url.clone(), scope).await?;
     let seconds = started.elapsed().as_secs_f64();
     let doc = verify_document(&report, &source_url, &target_url, seconds);
     match args.format {
@@ -79,7 +95,7 @@ pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{}", crate::render::failure_line(&f.table, &f.error));
         }
         EXIT_ERROR
-    } else if report.differences() > 0 {
+    } else if remaining(&report, args.repair) > 0 {
         EXIT_DIFFERENCES
     } else {
         0
@@ -102,6 +118,22 @@ pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
+/// Differences left when verify ends: after a repair, what the second
+/// comparison of the repaired ranges found.
+fn remaining(report: &VerifyReport, repaired: bool) -> u64 {
+    if !repaired {
+        return report.differences();
+    }
+    report
+        .tables
+        .iter()
+        .map(|t| match &t.repair {
+            Some(r) => r.remaining,
+            None => t.outcome.differences(),
+        })
+        .sum()
+}
+
 /// The verify's `--format json` document; the HTML report carries the same.
 fn verify_document(
     report: &VerifyReport,
@@ -114,6 +146,7 @@ fn verify_document(
         "target": target.to_string(),
         "encoding_version": ferry_parity_version(),
         "equal": report.failed.is_empty() && report.differences() == 0,
+        "repaired": report.tables.iter().filter_map(|t| t.repair.as_ref()).map(|r| r.changed()).sum::<u64>(),
         "differences": report.differences(),
         "seconds": seconds,
         "tables": report.tables,
@@ -159,6 +192,9 @@ fn print_text(report: &VerifyReport, seconds: f64) {
             o.differences(),
             t.seconds
         );
+        if let Some(d) = &t.dirty {
+            println!("  dirty ranges compared: {} of {}", d.dirty, d.of);
+        }
         match &t.mode {
             CompareMode::KeyOrder { key } => {
                 println!("  compared by key ({}) in binary key order", key.join(", "))
@@ -190,6 +226,27 @@ fn print_text(report: &VerifyReport, seconds: f64) {
                     "    … {} more (raise --max-diffs)",
                     o.differences() - listed
                 );
+            }
+        }
+        if let Some(r) = &t.repair {
+            println!(
+                "  repaired {} ranges: {} inserted, {} updated, {} deleted; compared again: {}",
+                r.ranges,
+                r.inserted,
+                r.updated,
+                r.deleted,
+                if r.remaining == 0 {
+                    "equal".to_string()
+                } else {
+                    format!("{} differences remain", r.remaining)
+                }
+            );
+            for row in &r.rows {
+                println!("    {} {}", row.action, row.key);
+            }
+            let listed = u64::try_from(r.rows.len()).unwrap_or(u64::MAX);
+            if listed < r.changed() {
+                println!("    … {} more (raise --max-diffs)", r.changed() - listed);
             }
         }
         println!("  rules:");

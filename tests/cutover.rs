@@ -33,6 +33,7 @@ async fn database(engine: Engine) -> DbUrl {
         Engine::Postgres => pg_database().await,
         Engine::MySql => mysql_database().await,
         Engine::Mssql => ferry_testkit::mssql_database().await,
+        Engine::Sqlite => unreachable!("a cutover has servers on both sides"),
     }
 }
 
@@ -170,6 +171,7 @@ first_write_timeout = "20s"
                 };
                 c.query_drop(sql).await.is_ok()
             }
+            Engine::Sqlite => unreachable!("a cutover has servers on both sides"),
         }
     }
 

@@ -69,7 +69,7 @@ VALUES (5, 'NaN', 'NaN', '-Infinity', 'pg only', 'infinity', '-infinity', 'infin
 /// (column, PostgreSQL-side expression, MySQL-side expression, normalisation).
 /// The MySQL side is what the PostgreSQL value must look like after the
 /// documented mapping (`ferry mappings --source postgres --target mysql`).
-const PG_TO_MYSQL: &[(&str, &str, &str, Norm)] = &[
+pub(crate) const PG_TO_MYSQL: &[(&str, &str, &str, Norm)] = &[
     ("id", "id", "id", Norm::Same),
     ("c_bool", "c_bool::int", "c_bool", Norm::Same),
     ("c_int2", "c_int2", "c_int2", Norm::Same),
@@ -144,7 +144,7 @@ const PG_TO_MYSQL: &[(&str, &str, &str, Norm)] = &[
     ("c_xml", "c_xml", "c_xml", Norm::Same),
 ];
 
-fn select(exprs: impl Iterator<Item = String>) -> String {
+pub(crate) fn select(exprs: impl Iterator<Item = String>) -> String {
     format!(
         "SELECT {} FROM everything ORDER BY id",
         exprs.collect::<Vec<_>>().join(", ")
@@ -253,7 +253,7 @@ INSERT INTO everything VALUES
 "#;
 
 /// (column, MySQL-side expression, PostgreSQL-side expression, normalisation).
-const MYSQL_TO_PG: &[(&str, &str, &str, Norm)] = &[
+pub(crate) const MYSQL_TO_PG: &[(&str, &str, &str, Norm)] = &[
     ("id", "id", "id", Norm::Same),
     ("c_bool", "c_bool", "c_bool::int", Norm::Same),
     ("c_ti", "c_ti", "c_ti", Norm::Same),

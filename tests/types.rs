@@ -137,7 +137,8 @@ async fn pg_citext_stays_citext_pg_to_pg() {
     verify_ok(&src, &dst, &[]);
 }
 
-const MARIADB_NET: &str = "CREATE TABLE net (id int PRIMARY KEY, u uuid, a inet4, b inet6); \
+pub(crate) const MARIADB_NET: &str =
+    "CREATE TABLE net (id int PRIMARY KEY, u uuid, a inet4, b inet6); \
     INSERT INTO net VALUES \
     (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '192.168.0.1', '2001:db8::1'), \
     (2, '00000000-0000-0000-0000-000000000000', '0.0.0.0', '::ffff:10.0.0.1'), \

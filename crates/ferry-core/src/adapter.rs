@@ -10,7 +10,9 @@
 //! concurrently without sharing a session. Every method is therefore safe to
 //! call concurrently unless its doc says otherwise.
 
+use std::collections::HashSet;
 use std::future::Future;
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use tokio::sync::mpsc;
@@ -124,6 +126,12 @@ pub struct ReadOptions {
     /// read as one.
     pub batch_rows: usize,
     pub order: RowOrder,
+    /// Rendered keys ([`render_key`](crate::arrow::render_key)) of rows
+    /// rejected earlier in this run: a row whose value the reader refuses
+    /// ([`Error::Value`](crate::Error::Value)) is left out, not sent and not
+    /// counted, when its key is here, instead of failing the read. Other
+    /// rows with these keys are sent as usual (the caller leaves them out).
+    pub skip_keys: Arc<HashSet<String>>,
 }
 
 impl ReadOptions {
@@ -132,6 +140,7 @@ impl ReadOptions {
         ReadOptions {
             batch_rows,
             order: RowOrder::Key,
+            skip_keys: Arc::default(),
         }
     }
 
@@ -140,6 +149,7 @@ impl ReadOptions {
         ReadOptions {
             batch_rows,
             order: RowOrder::BinaryKey { text_order },
+            skip_keys: Arc::default(),
         }
     }
 }
@@ -337,6 +347,15 @@ pub trait RangeWriter: Send + Sync {
     /// call concurrently (one session each) when the engine's
     /// [`Capabilities::concurrent_writers`] says so.
     fn write(
+        &self,
+        rx: mpsc::Receiver<RecordBatch>,
+    ) -> impl Future<Output = Result<WriteReceipt>> + Send;
+
+    /// [`write`](Self::write), rolled back instead of committed: nothing of
+    /// the call is ever durable. The copy uses it to find which row a
+    /// target refuses when the server does not say ([`Error::Refused`]
+    /// without a key), without touching the target.
+    fn write_uncommitted(
         &self,
         rx: mpsc::Receiver<RecordBatch>,
     ) -> impl Future<Output = Result<WriteReceipt>> + Send;

@@ -16,6 +16,18 @@ pub enum ChangeStreamKind {
     RowBinlog,
 }
 
+impl ChangeStreamKind {
+    /// Whether the source itself keeps the stream's place and holds its log
+    /// for it (a PostgreSQL slot): a first sync starts where the slot
+    /// stands, and the slot must be dropped when the sync is done. Without
+    /// (a MySQL binary log, kept by the server for its own reasons), a first
+    /// sync starts at the position the copy recorded, and nothing on the
+    /// source is the stream's to drop.
+    pub fn held_by_source(self) -> bool {
+        matches!(self, ChangeStreamKind::LogicalSlot)
+    }
+}
+
 /// An engine's declared abilities. Each field's doc says what a `true`
 /// promises; `false` means the engine refuses or degrades as documented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,7 +39,9 @@ pub struct Capabilities {
     /// at one instant (MySQL `FLUSH TABLES WITH READ LOCK`): accepts `--lock-source`.
     pub lock_for_snapshot: bool,
     /// The copy's snapshot can be taken from a new logical replication slot,
-    /// so a later sync starts exactly there: accepts `--cdc-slot`.
+    /// so a later sync starts exactly there. (`--cdc-slot` is taken by every
+    /// engine with a [`change_stream`](Self::change_stream): without a slot,
+    /// the copy records its snapshot's log position under that name.)
     pub snapshot_slot: bool,
     /// A table without a primary key can still be split by physical blocks
     /// (PostgreSQL ctid ranges); such ranges are parallel but neither
@@ -45,4 +59,9 @@ pub struct Capabilities {
     /// Several sessions may write one table at once; `false` means one
     /// writer (SQLite), so the engine serialises range writes.
     pub concurrent_writers: bool,
+    /// `ferry cutover` can drive this engine as blue or green: it has a
+    /// write fence for application roles, the probes the gates read
+    /// (long and prepared transactions, fence bypasses), a marker table,
+    /// generators to raise, and a change stream to arm the way back.
+    pub cutover: bool,
 }

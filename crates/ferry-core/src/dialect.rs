@@ -13,9 +13,8 @@
 //! dialect's quoting is applied by the method that builds the text, never by
 //! its caller, unless the argument's doc says it is already quoted (`*_sql`).
 
-use crate::expr::{self, DefaultExpr, Expr, Spelling};
-use crate::plan::{TablePlan, TableRef};
-use crate::types::LogicalType;
+use crate::expr::{self, DefaultExpr, Expr, Keyword, Spelling};
+use crate::plan::{ColumnPlan, TablePlan, TableRef};
 use crate::url::Engine;
 
 /// How wide a column is in an index key, for engines with a key limit.
@@ -98,10 +97,16 @@ pub struct AutoIncrement<'a> {
     /// The column leads the primary key (some engines need the counter to
     /// lead an index: they add one when it does not).
     pub leads_key: bool,
+    /// The column is the whole primary key (SQLite counts only in an
+    /// `INTEGER PRIMARY KEY`).
+    pub only_key: bool,
     /// The value the source's counter hands out next.
     pub next_value: Option<i64>,
     /// The source refuses explicit values (`GENERATED ALWAYS`).
     pub always: bool,
+    /// The source's own clause for the counter, when source and target
+    /// are one dialect (see `ColumnSchema::auto_increment_clause`).
+    pub native: Option<&'a str>,
 }
 
 /// The target's form of an auto-increment column.
@@ -124,6 +129,8 @@ pub enum CommentSql {
     Inline(String),
     /// A statement run right after CREATE TABLE.
     Statement(String),
+    /// The engine keeps no comments: the translator warns that it is left out.
+    None,
 }
 
 /// What values a target cannot hold, so the pre-flight knows what to count.
@@ -132,12 +139,16 @@ pub enum CommentSql {
 pub struct ValueLimits {
     /// NaN and ±Infinity in float and decimal columns.
     pub float_specials: bool,
+    /// NaN in float columns (SQLite holds ±Infinity but stores NaN as NULL).
+    pub float_nan: bool,
     /// IEEE −0.0 in float columns.
     pub negative_zero: bool,
     /// ±infinity dates and timestamps.
     pub infinite_dates: bool,
     /// Years outside 1–9999.
     pub any_year: bool,
+    /// MySQL's zero and partial dates (`0000-00-00`, `2016-07-00`).
+    pub zero_dates: bool,
     /// NUL characters in text.
     pub nul_in_text: bool,
     /// Whether key columns may get collations that fold values the source
@@ -155,6 +166,8 @@ pub struct ValueLimits {
 pub enum ValueCheck<'a> {
     /// NaN or ±Infinity (floats and decimals).
     FloatSpecial,
+    /// NaN (floats).
+    FloatNaN,
     NegativeZero,
     /// Finite decimals with more than `scale` fractional or `int_digits`
     /// integer digits.
@@ -163,8 +176,8 @@ pub enum ValueCheck<'a> {
         int_digits: u32,
     },
     InfiniteDate,
-    /// Finite values outside years 1–9999, of this date or time type.
-    OutsideYears(&'a LogicalType),
+    /// Finite values outside years 1–9999 of this date or time column.
+    OutsideYears(&'a ColumnPlan),
     /// Arrays the hub cannot carry (several dimensions, lower bound not 1).
     ArrayShape,
     /// Zero or partial dates (`0000-00-00`, `2020-00-01`).
@@ -187,6 +200,11 @@ pub enum ValueCheck<'a> {
     /// and surfaces, an empty value other than an empty collection), in a
     /// column whose catalog type name is this.
     BeyondFlatGeometry(&'a str),
+    /// MySQL's enum error value (index 0: `''` stored for an invalid value).
+    EnumErrorValue,
+    /// Text holding byte sequences that its character set (the column's
+    /// `RawType::charset`) has no Unicode mapping for.
+    Unmappable(&'a str),
 }
 
 /// What an existing target table's column already has, for the pre-flight.
@@ -197,6 +215,20 @@ pub struct ExistingColumn {
     pub charset: Option<String>,
     /// Collation, lower case.
     pub collation: Option<String>,
+}
+
+/// A check the pre-flight runs on one column's values in the *source*,
+/// beyond the target's [`ValueLimits`]: what an engine that lets any value
+/// sit in any column (SQLite) holds that the column's plan cannot read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnCheck {
+    /// A boolean condition in the source's SQL over the column.
+    pub cond: String,
+    /// What such values are, in words (never a value).
+    pub problem: String,
+    /// Whether it stops the copy (`false`: a note, e.g. decimals held as
+    /// binary floating point).
+    pub blocking: bool,
 }
 
 /// Fold flags of a collation: case-, accent-insensitive, PAD SPACE.
@@ -267,6 +299,12 @@ pub trait Dialect: Send + Sync {
     /// Whether this dialect has a function with exactly `f`'s meaning; an
     /// expression calling one it lacks is not translated.
     fn has_function(&self, _f: expr::Func) -> bool {
+        true
+    }
+    /// Whether keyword `k` means here what it means in the neutral tree
+    /// (SQLite's `LIKE` ignores ASCII case); an expression using one that
+    /// differs is not translated.
+    fn has_keyword(&self, _k: Keyword) -> bool {
         true
     }
     /// Renders a neutral expression in this dialect.
@@ -347,6 +385,19 @@ pub trait Dialect: Send + Sync {
     fn auto_increment(&self, col: &AutoIncrement<'_>) -> Option<AutoIncrementSql>;
     fn column_comment(&self, table_sql: &str, column: &str, comment: &str) -> CommentSql;
     fn table_comment(&self, table_sql: &str, comment: &str) -> CommentSql;
+    /// Whether CHECKs, foreign keys and UNIQUE constraints must be declared
+    /// inside CREATE TABLE (SQLite cannot `ALTER TABLE … ADD CONSTRAINT`);
+    /// otherwise they are added after the data.
+    fn constraints_in_create(&self) -> bool {
+        false
+    }
+    /// For engines whose foreign keys are declared with the table (and so
+    /// not validated when added): a statement run where foreign keys would
+    /// be added, after every table's data, that fails when a row of
+    /// `table_sql` has no parent.
+    fn foreign_key_check(&self, _table_sql: &str) -> Option<String> {
+        None
+    }
 
     // --- indexes and constraints (target side) ---------------------------
 
@@ -372,6 +423,10 @@ pub trait Dialect: Send + Sync {
     }
     /// Whether column-prefix key parts are native (`KEY (c(10))`).
     fn prefix_indexes(&self) -> bool;
+    /// Whether indexes may have a `WHERE` predicate (partial indexes).
+    fn partial_indexes(&self) -> bool {
+        false
+    }
     /// A key part over the first `n` characters of a column.
     fn prefix_part(&self, column_sql: &str, n: u32) -> String;
     /// `Err(why)` when the engine cannot index expressions.
@@ -395,6 +450,25 @@ pub trait Dialect: Send + Sync {
         self.table_sql(&plan.source)
     }
 
+    /// The largest value a signed integer column of `target_type` holds,
+    /// or `None` when the type is not a signed integer (for counting
+    /// unsigned source values above it).
+    fn signed_integer_max(&self, _target_type: &str) -> Option<u64> {
+        None
+    }
+    /// Whether this engine refuses rows that break a declared foreign key.
+    /// `false` (SQLite, which checks them only under `PRAGMA foreign_keys`):
+    /// the pre-flight counts the source rows without a parent before a
+    /// target is given the constraint.
+    fn enforces_foreign_keys(&self) -> bool {
+        true
+    }
+    /// Checks on column `column` of `plan` that the pre-flight runs in this
+    /// (source) engine besides the value checks: values the column's type
+    /// does not constrain here and its plan cannot read. Typed engines have none.
+    fn column_checks(&self, _plan: &TablePlan, _column: usize) -> Vec<ColumnCheck> {
+        Vec::new()
+    }
     /// A select-list item counting the rows where `cond` holds, read as text.
     fn count_where(&self, cond: &str) -> String;
     /// A query returning the first row only: `SELECT {columns} {rest}`

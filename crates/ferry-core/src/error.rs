@@ -64,17 +64,22 @@ pub enum Error {
         problem: String,
     },
 
-    /// The target refused a whole statement for something a row holds (a
-    /// duplicate key, a CHECK or foreign key, a trigger, a value) without
-    /// saying which row. `reason` is built from the server's error code and
-    /// the names it reports (constraint, column), never from its message,
-    /// which may quote the value. The copy bisects to find the row (see
-    /// `--on-error reject`).
-    #[error("table {table}: the target refused a row: {reason}")]
+    /// The target refused a row of a statement for something it holds (a
+    /// duplicate key, a CHECK or foreign key, a trigger, a domain, a
+    /// value). `reason` is built from the server's error code and the names
+    /// it reports (constraint, column), never from its message, which may
+    /// quote the value. `key` is the row's key when the sink could tell the
+    /// row (PostgreSQL's COPY names its line, MySQL's warnings some rows);
+    /// otherwise the copy finds it by writing the range again in pieces
+    /// (see `--on-error reject`).
+    #[error("table {table}{}: the target refused a row: {reason}", refused_where(.column, .key))]
     Refused {
         table: String,
-        /// The column, when the server names one (a NOT NULL violation).
+        /// The column, when the server names one (a NOT NULL violation, a
+        /// value COPY could not take).
         column: Option<String>,
+        /// The refused row's key, when known.
+        key: Option<String>,
         reason: String,
     },
 
@@ -103,6 +108,18 @@ pub enum Error {
 
     #[error("internal error: {0}")]
     Bug(String),
+}
+
+/// ` column c key id=3` for [`Error::Refused`], each part when known.
+fn refused_where(column: &Option<String>, key: &Option<String>) -> String {
+    let mut out = String::new();
+    if let Some(c) = column {
+        out.push_str(&format!(" column {c}"));
+    }
+    if let Some(k) = key {
+        out.push_str(&format!(" key {k}"));
+    }
+    out
 }
 
 impl Error {

@@ -20,18 +20,22 @@ pub mod expr;
 pub mod geometry;
 pub mod hex;
 pub mod interval;
+pub mod net;
 pub mod plan;
 pub mod range;
 pub mod schema;
+pub mod sentkeys;
 pub mod throttle;
 pub mod types;
 pub mod url;
+pub mod zerodate;
 
 pub use capabilities::{Capabilities, ChangeStreamKind};
 pub use dialect::Dialect;
 pub use error::{Error, ErrorKind, Result};
 pub use plan::{
-    ColumnPlan, Conversion, IfExists, RawColumn, RawSpatial, RawTable, RawType, TablePlan, TableRef,
+    ColumnPlan, Conversion, IfExists, RawColumn, RawSpatial, RawTable, RawType, TablePlan,
+    TableRef, TimeStorage,
 };
 pub use types::{GeometryKind, LogicalType};
 pub use url::{DbUrl, Engine, TlsMode};

@@ -73,6 +73,10 @@ pub struct RawType {
     pub user_type: Option<String>,
     /// Element type of an array.
     pub element: Option<Box<RawType>>,
+    /// The character set of a text column, lower case, where the engine has
+    /// one per column (MySQL `CHARACTER_SET_NAME`: `latin1`, `gbk`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<String>,
     /// What a spatial column declares (PostGIS typmod, MySQL/MariaDB type
     /// name and column SRID); `None` for other columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -157,6 +161,13 @@ pub enum Conversion {
     OffsetToUtc,
     /// A geometry's SRID is left behind (PostgreSQL's own `point` has none).
     DropSrid,
+    /// MySQL's enum error value (index 0, `''`, what a non-strict server
+    /// stores for an invalid value) becomes NULL.
+    EnumErrorToNull,
+    /// MySQL's enum error value becomes the label `''`, added first to the
+    /// target enum (index 0 sorts first); where the source already declares
+    /// `''`, the error value and that label become one.
+    EnumErrorToEmptyLabel,
 }
 
 impl Conversion {
@@ -175,6 +186,36 @@ impl Conversion {
             Conversion::RoundFraction => "round_fraction",
             Conversion::OffsetToUtc => "offset_to_utc",
             Conversion::DropSrid => "drop_srid",
+            Conversion::EnumErrorToNull => "enum_error_to_null",
+            Conversion::EnumErrorToEmptyLabel => "enum_error_to_empty_label",
+        }
+    }
+}
+
+/// How an engine without date and time types (SQLite) holds a date or a
+/// time in a column: the read rule of the declared type says which, a
+/// column override may say otherwise. The reader takes only the storage
+/// class the form implies; anything else is refused with the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeStorage {
+    /// ISO 8601 text: `2024-06-01`, `2024-06-01 12:00:00.5`, `12:00:00`
+    /// (an offset such as `+02:00` or `Z` only on zoned columns).
+    Iso8601,
+    /// A Julian day number (REAL or INTEGER): days since noon on
+    /// 4714-11-24 BC, read to the millisecond as SQLite reads it.
+    JulianDay,
+    /// Seconds since 1970-01-01 00:00:00 UTC (INTEGER, or REAL read to the
+    /// millisecond as SQLite reads it).
+    UnixEpoch,
+}
+
+impl TimeStorage {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeStorage::Iso8601 => "iso8601",
+            TimeStorage::JulianDay => "julian_day",
+            TimeStorage::UnixEpoch => "unix_epoch",
         }
     }
 }
@@ -194,6 +235,10 @@ pub struct ColumnPlan {
     pub target_type: String,
     /// Which rules decided this column, for `ferry mappings` and plan output.
     pub rule: String,
+    /// How the source holds this date or time column, where the source
+    /// engine has no temporal types (SQLite); `None` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_as: Option<TimeStorage>,
 }
 
 /// A table's resolved plan: what to read, what to create, how to convert.

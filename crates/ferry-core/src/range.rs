@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use crate::plan::TableRef;
 
 /// One key column's value at a range boundary.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 pub enum KeyValue {
     Int(i64),
@@ -84,6 +84,42 @@ impl fmt::Display for KeyValue {
 
 /// A full key (one value per primary-key column, in key order).
 pub type KeyBound = Vec<KeyValue>;
+
+/// Row `row`'s key (columns `key` of `rows`, in key order) as range bounds
+/// hold it, or `None` when a key column is of a kind ranges are not
+/// planned on (or NULL).
+pub fn key_of_row(rows: &arrow_array::RecordBatch, key: &[usize], row: usize) -> Option<KeyBound> {
+    key.iter()
+        .map(|&k| key_value_at(rows.column(k).as_ref(), row))
+        .collect()
+}
+
+fn key_value_at(a: &dyn arrow_array::Array, row: usize) -> Option<KeyValue> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    use arrow_schema::DataType;
+    if a.is_null(row) {
+        return None;
+    }
+    Some(match a.data_type() {
+        DataType::Int8 => KeyValue::Int(i64::from(a.as_primitive::<Int8Type>().value(row))),
+        DataType::Int16 => KeyValue::Int(i64::from(a.as_primitive::<Int16Type>().value(row))),
+        DataType::Int32 => KeyValue::Int(i64::from(a.as_primitive::<Int32Type>().value(row))),
+        DataType::Int64 => KeyValue::Int(a.as_primitive::<Int64Type>().value(row)),
+        DataType::UInt8 => KeyValue::UInt(u64::from(a.as_primitive::<UInt8Type>().value(row))),
+        DataType::UInt16 => KeyValue::UInt(u64::from(a.as_primitive::<UInt16Type>().value(row))),
+        DataType::UInt32 => KeyValue::UInt(u64::from(a.as_primitive::<UInt32Type>().value(row))),
+        DataType::UInt64 => KeyValue::UInt(a.as_primitive::<UInt64Type>().value(row)),
+        DataType::Utf8 => KeyValue::Text(a.as_string::<i32>().value(row).to_string()),
+        DataType::LargeUtf8 => KeyValue::Text(a.as_string::<i64>().value(row).to_string()),
+        DataType::Binary => KeyValue::Bytes(a.as_binary::<i32>().value(row).to_vec()),
+        DataType::LargeBinary => KeyValue::Bytes(a.as_binary::<i64>().value(row).to_vec()),
+        DataType::FixedSizeBinary(16) => {
+            KeyValue::Uuid(a.as_fixed_size_binary().value(row).try_into().ok()?)
+        }
+        _ => return None,
+    })
+}
 
 /// A half-open slice of a table. Ranges of one [`RangePlan`] are disjoint and
 /// their union is the whole table, whatever rows exist in the snapshot.

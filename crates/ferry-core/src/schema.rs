@@ -32,6 +32,11 @@ pub struct TableSchema {
     pub other_triggers: Vec<String>,
     /// Constraints of domains used by the table's columns (PostgreSQL), not translated.
     pub domain_checks: Vec<String>,
+    /// Table options in the source dialect (SQLite `WITHOUT ROWID`,
+    /// `STRICT`): kept between servers of the same dialect, a storage
+    /// choice elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
 }
 
 /// Per-column schema facts.
@@ -45,6 +50,11 @@ pub struct ColumnSchema {
     pub auto_increment: bool,
     /// PostgreSQL `GENERATED ALWAYS AS IDENTITY` (as opposed to BY DEFAULT).
     pub identity_always: bool,
+    /// The source dialect's own words for its counter, kept between
+    /// servers of the same dialect: SQLite `AUTOINCREMENT`, or empty for a
+    /// plain `INTEGER PRIMARY KEY` (which may reuse a deleted key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_increment_clause: Option<String>,
     /// The value the source's sequence / AUTO_INCREMENT counter would hand out next.
     pub next_value: Option<i64>,
     /// Other tables whose defaults draw from the same sequence (PostgreSQL):
@@ -145,6 +155,24 @@ pub struct SchemaPlan {
     /// The unique keys the target enforces (primary key first), by target
     /// column names, for the collation collision check.
     pub unique_keys: Vec<UniqueKey>,
+    /// Conditions on the *source* rows that the pre-flight counts as
+    /// blocking (a source that does not enforce its foreign keys may hold
+    /// rows that the target's constraint would refuse).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub row_checks: Vec<RowCheck>,
+}
+
+/// A condition on a source table's rows, in the source's SQL, whose
+/// matching rows the target would refuse.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RowCheck {
+    /// The column(s) it is about, for the finding.
+    pub column: String,
+    /// A boolean condition over the source table (named by its
+    /// [`Dialect::table_sql`](crate::Dialect::table_sql)).
+    pub cond: String,
+    /// What such rows are, in words.
+    pub problem: String,
 }
 
 /// A key whose values must stay distinct in the target.

@@ -21,6 +21,9 @@ use serde::{Deserialize, Serialize};
 /// - Temporal values are microseconds. PostgreSQL's `±infinity` travel as the
 ///   integer extremes PostgreSQL itself uses on the wire (`i32::MIN/MAX` days,
 ///   `i64::MIN/MAX` µs); a sink that cannot hold them refuses the value.
+///   MySQL's zero and partial dates (`0000-00-00`, `2016-07-00`) travel as
+///   reserved values just above those extremes ([`crate::zerodate`]); a sink
+///   that cannot hold them refuses them too.
 /// - `TimestampTz` is an instant in UTC; `Timestamp` is naive (no zone).
 /// - `Duration` is a signed span without calendar units (MySQL `TIME`);
 ///   `Interval` has months, days and µs (PostgreSQL `interval`).

@@ -1,9 +1,14 @@
-//! Connection URLs that cannot leak their password.
+//! Connection URLs that cannot leak their password, and the table of engines.
 //!
 //! The password lives in a [`SecretString`] from parsing on; `Display` and
 //! `Debug` print the URL with `***` in its place. Adapters build their driver
 //! configuration field by field from a [`DbUrl`] and never hand the raw URL
 //! string to a driver (whose parse errors may echo it).
+//!
+//! A file engine (SQLite) has no server: its URL is a path, `sqlite:///abs/x.db`
+//! or `sqlite://relative/x.db`, held in [`DbUrl::database`] exactly as written
+//! (the generic URL parser would lower-case a relative path's first segment,
+//! taking it for a host).
 
 use percent_encoding::percent_decode_str;
 use secrecy::{ExposeSecret, SecretString};
@@ -17,19 +22,27 @@ pub enum Engine {
     Postgres,
     /// MySQL and MariaDB; server differences are detected at connect time.
     MySql,
+    /// A SQLite database file: no server, no password.
+    Sqlite,
     /// Microsoft SQL Server (2008 and later), over TDS.
     Mssql,
 }
 
 impl Engine {
     /// Every engine, in the order messages list them.
-    pub const ALL: &'static [Engine] = &[Engine::Postgres, Engine::MySql, Engine::Mssql];
+    pub const ALL: &'static [Engine] = &[
+        Engine::Postgres,
+        Engine::MySql,
+        Engine::Sqlite,
+        Engine::Mssql,
+    ];
 
     /// The product name people know (`PostgreSQL`, `MySQL/MariaDB`), for messages.
     pub fn product(self) -> &'static str {
         match self {
             Engine::Postgres => "PostgreSQL",
             Engine::MySql => "MySQL/MariaDB",
+            Engine::Sqlite => "SQLite",
             Engine::Mssql => "SQL Server",
         }
     }
@@ -38,6 +51,7 @@ impl Engine {
         match self {
             Engine::Postgres => "postgres",
             Engine::MySql => "mysql",
+            Engine::Sqlite => "sqlite",
             Engine::Mssql => "mssql",
         }
     }
@@ -46,27 +60,79 @@ impl Engine {
         match s.to_ascii_lowercase().as_str() {
             "postgres" | "postgresql" | "pg" => Some(Engine::Postgres),
             "mysql" | "mariadb" => Some(Engine::MySql),
+            "sqlite" | "sqlite3" => Some(Engine::Sqlite),
             "mssql" | "sqlserver" => Some(Engine::Mssql),
             _ => None,
         }
     }
 
-    /// The environment variable the engine's own clients read a password
-    /// from (`psql`'s `PGPASSWORD`, `mysql`'s `MYSQL_PWD`, `sqlcmd`'s
-    /// `SQLCMDPASSWORD`).
-    pub fn password_env(self) -> &'static str {
-        match self {
-            Engine::Postgres => "PGPASSWORD",
-            Engine::MySql => "MYSQL_PWD",
-            Engine::Mssql => "SQLCMDPASSWORD",
+    /// The URL schemes of every engine, for messages (`postgres://, …`).
+    pub fn schemes() -> String {
+        let names: Vec<String> = Engine::ALL
+            .iter()
+            .map(|e| format!("{}://", e.name()))
+            .collect();
+        names.join(", ")
+    }
+
+    /// Every engine's name, for messages (`postgres, mysql or sqlite`).
+    pub fn names() -> String {
+        let names: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
         }
     }
 
+    /// The environment variable the engine's own clients read a password
+    /// from (`psql`'s `PGPASSWORD`, `mysql`'s `MYSQL_PWD`, `sqlcmd`'s
+    /// `SQLCMDPASSWORD`); `None` for an engine without passwords.
+    pub fn password_env(self) -> Option<&'static str> {
+        match self {
+            Engine::Postgres => Some("PGPASSWORD"),
+            Engine::MySql => Some("MYSQL_PWD"),
+            Engine::Sqlite => None,
+            Engine::Mssql => Some("SQLCMDPASSWORD"),
+        }
+    }
+
+    /// The port a server listens on by default (0 for a file engine).
     pub fn default_port(self) -> u16 {
         match self {
             Engine::Postgres => 5432,
             Engine::MySql => 3306,
+            Engine::Sqlite => 0,
             Engine::Mssql => 1433,
+        }
+    }
+
+    /// Whether the database is a local file named by the URL's path rather
+    /// than a server (see [`DbUrl::file_path`]).
+    pub fn is_file(self) -> bool {
+        matches!(self, Engine::Sqlite)
+    }
+
+    /// The engine's type rules (`mappings/<engine>.toml`), embedded at
+    /// build time: its name for messages and its text. The mapping layer
+    /// loads one per engine of [`Engine::ALL`].
+    pub fn mapping_rules(self) -> (&'static str, &'static str) {
+        match self {
+            Engine::Postgres => (
+                "mappings/postgres.toml",
+                include_str!("../../../mappings/postgres.toml"),
+            ),
+            Engine::MySql => (
+                "mappings/mysql.toml",
+                include_str!("../../../mappings/mysql.toml"),
+            ),
+            Engine::Sqlite => (
+                "mappings/sqlite.toml",
+                include_str!("../../../mappings/sqlite.toml"),
+            ),
+            Engine::Mssql => (
+                "mappings/mssql.toml",
+                include_str!("../../../mappings/mssql.toml"),
+            ),
         }
     }
 }
@@ -77,7 +143,7 @@ impl std::fmt::Display for Engine {
     }
 }
 
-/// A parsed `postgres://`, `mysql://` or `mssql://` URL.
+/// A parsed `postgres://`, `mysql://`, `sqlite://` or `mssql://` URL.
 #[derive(Clone)]
 pub struct DbUrl {
     pub engine: Engine,
@@ -97,10 +163,21 @@ impl DbUrl {
             url: redact_raw(input),
             reason: reason.to_string(),
         };
+        if let Some((scheme, rest)) = input.split_once("://") {
+            if let Some(engine) = Engine::parse(scheme).filter(|e| e.is_file()) {
+                return parse_file_url(engine, rest).map_err(|r| bad(&r));
+            }
+        }
         let parsed = url::Url::parse(input).map_err(|e| bad(&e.to_string()))?;
         let engine = Engine::parse(parsed.scheme()).ok_or_else(|| {
-            bad("unknown scheme (expected postgres://, postgresql://, mysql://, mariadb://, mssql:// or sqlserver://)")
+            bad(&format!(
+                "unknown scheme (expected {}, or postgresql:// / mariadb://)",
+                Engine::schemes()
+            ))
         })?;
+        if engine.is_file() {
+            return Err(bad("a file URL takes no host"));
+        }
         let host = parsed
             .host_str()
             .filter(|h| !h.is_empty())
@@ -143,6 +220,15 @@ impl DbUrl {
             database,
             params,
         })
+    }
+
+    /// The database file of a file engine (SQLite), as the URL names it
+    /// (relative paths are relative to the working directory); `None` for a
+    /// server engine.
+    pub fn file_path(&self) -> Option<std::path::PathBuf> {
+        self.engine
+            .is_file()
+            .then(|| std::path::PathBuf::from(&self.database))
     }
 
     /// The password, for handing to a driver. Never log the result.
@@ -252,6 +338,21 @@ impl DbUrl {
             .remove(b'.')
             .remove(b'~');
         let scheme = self.engine.name();
+        if self.engine.is_file() {
+            // The path as written: `/` and `.` are part of it.
+            const PATH_KEPT: &percent_encoding::AsciiSet = &UNRESERVED_KEPT.remove(b'/');
+            let mut s = format!(
+                "{scheme}://{}",
+                utf8_percent_encode(&self.database, PATH_KEPT)
+            );
+            for (i, (k, v)) in self.params.iter().enumerate() {
+                s.push(if i == 0 { '?' } else { '&' });
+                s.push_str(k);
+                s.push('=');
+                s.push_str(v);
+            }
+            return s;
+        }
         let user = utf8_percent_encode(&self.user, UNRESERVED_KEPT);
         let auth = match (&self.password, redact) {
             (Some(_), true) => format!("{user}:***@"),
@@ -361,10 +462,22 @@ fn check_param(key: &str, value: &str) -> Result<(), String> {
             "true" | "yes" | "false" | "no" => Ok(()),
             _ => Err(format!("{key}={value}: expected true or false")),
         }
+    } else if key == "mode" {
+        // SQLite's open mode: read-only (`ro`) or read-write (`rw`).
+        match value {
+            "ro" | "rw" => Ok(()),
+            _ => Err(format!("{key}={value}: expected ro or rw")),
+        }
     } else if key == "max_rows_per_second" {
         match value.parse::<u64>() {
             Ok(n) if n > 0 => Ok(()),
             _ => Err(format!("{key}={value}: expected a positive whole number")),
+        }
+    } else if key == "server_id" {
+        // The replica id `ferry sync` registers with on a MySQL source.
+        match value.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(()),
+            _ => Err(format!("{key}={value}: expected 1 to 4294967295")),
         }
     } else {
         Ok(())
@@ -390,6 +503,44 @@ pub fn parse_duration(value: &str) -> Result<std::time::Duration, String> {
     })
 }
 
+/// `sqlite:///abs/path.db`, `sqlite://relative/path.db` (what follows the
+/// `://`): the path percent-decoded, the query's parameters checked.
+fn parse_file_url(engine: Engine, rest: &str) -> Result<DbUrl, String> {
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    let path = decode(path).map_err(str::to_string)?;
+    if path.is_empty() || path == "/" {
+        return Err(
+            "missing database file path (sqlite:///abs/path.db or sqlite://relative/path.db)"
+                .into(),
+        );
+    }
+    if path.contains('\0') {
+        return Err("the path contains a NUL byte".into());
+    }
+    let mut params = Vec::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (
+            decode(k).map_err(str::to_string)?,
+            decode(v).map_err(str::to_string)?,
+        );
+        check_param(&k, &v)?;
+        params.push((k, v));
+    }
+    Ok(DbUrl {
+        engine,
+        host: String::new(),
+        port: 0,
+        user: String::new(),
+        password: None,
+        database: path,
+        params,
+    })
+}
+
 fn decode(s: &str) -> Result<String, &'static str> {
     percent_decode_str(s)
         .decode_utf8()
@@ -403,6 +554,7 @@ fn default_user(engine: Engine) -> String {
             .or_else(|_| std::env::var("USER"))
             .unwrap_or_else(|_| "postgres".into()),
         Engine::MySql => std::env::var("USER").unwrap_or_else(|_| "root".into()),
+        Engine::Sqlite => String::new(),
         // sqlcmd's default login is Windows authentication, which ferry does
         // not speak; `sa` is the SQL login every server has.
         Engine::Mssql => "sa".into(),
@@ -485,6 +637,8 @@ mod tests {
             "postgres://u:pw@h/db?sslmode=sometimes",
             "postgres://u:pw@h/db?connect_timeout=soon",
             "mysql://u:pw@h/db?max_rows_per_second=0",
+            "mysql://u:pw@h/db?server_id=0",
+            "mysql://u:pw@h/db?server_id=x",
         ] {
             let e = DbUrl::parse(bad).unwrap_err().to_string();
             assert!(!e.contains("pw@"), "{e}");
@@ -518,6 +672,29 @@ mod tests {
             assert!(!e.contains("pw@"), "{e}");
             assert!(e.contains("expected"), "{e}");
         }
+    }
+
+    #[test]
+    fn sqlite_urls_name_files() {
+        let u = DbUrl::parse("sqlite:///var/data/app%20one.db?mode=ro").unwrap();
+        assert_eq!(u.engine, Engine::Sqlite);
+        assert_eq!(u.database, "/var/data/app one.db");
+        assert_eq!(u.param("mode"), Some("ro"));
+        assert_eq!(
+            u.file_path(),
+            Some(std::path::PathBuf::from("/var/data/app one.db"))
+        );
+        assert_eq!(u.to_string(), "sqlite:///var/data/app%20one.db?mode=ro");
+        assert_eq!(DbUrl::parse(&u.expose()).unwrap().database, u.database);
+        // A relative path keeps its case (a URL host would be lower-cased).
+        let r = DbUrl::parse("sqlite://Data/App.db").unwrap();
+        assert_eq!(r.database, "Data/App.db");
+        assert_eq!(r.to_string(), "sqlite://Data/App.db");
+        assert_eq!(DbUrl::parse("sqlite3://x.db").unwrap().database, "x.db");
+        for bad in ["sqlite://", "sqlite:///", "sqlite://x.db?mode=rwc"] {
+            assert!(DbUrl::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(DbUrl::parse("postgres://h/d").unwrap().file_path(), None);
     }
 
     #[test]

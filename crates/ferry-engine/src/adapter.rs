@@ -21,15 +21,17 @@ use ferry_core::Error;
 use ferry_core::{
     Capabilities, DbUrl, Dialect, Engine, IfExists, RawTable, Result, TablePlan, TableRef,
 };
-use ferry_mssql::{MssqlAdapter, MssqlSnapshot, MssqlTableWriter};
 use ferry_mysql::{MySqlAdapter, MySqlSnapshot, MySqlTableWriter};
 use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
+use ferry_mssql::{MssqlAdapter, MssqlSnapshot, MssqlTableWriter};
+use ferry_sqlite::{SqliteAdapter, SqliteSnapshot, SqliteTableWriter};
 
 /// A source's snapshot, shared by every range reader of a run; the snapshot
 /// ends when this is dropped.
 pub enum SourceSnapshot {
     Pg(PgSnapshot),
     MySql(MySqlSnapshot),
+    Sqlite(SqliteSnapshot),
     Mssql(MssqlSnapshot),
 }
 
@@ -48,6 +50,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
     match engine {
         Engine::Postgres => ferry_pg::CAPABILITIES,
         Engine::MySql => ferry_mysql::CAPABILITIES,
+        Engine::Sqlite => ferry_sqlite::CAPABILITIES,
         Engine::Mssql => ferry_mssql::CAPABILITIES,
     }
 }
@@ -56,6 +59,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
 pub enum Adapter {
     Pg(PgAdapter),
     MySql(MySqlAdapter),
+    Sqlite(SqliteAdapter),
     Mssql(MssqlAdapter),
 }
 
@@ -64,6 +68,7 @@ pub enum Adapter {
 pub enum TargetWriter {
     Pg(PgTableWriter),
     MySql(MySqlTableWriter),
+    Sqlite(SqliteTableWriter),
     Mssql(MssqlTableWriter),
 }
 
@@ -72,6 +77,7 @@ macro_rules! dispatch {
         match $self {
             Adapter::Pg($a) => $body,
             Adapter::MySql($a) => $body,
+            Adapter::Sqlite($a) => $body,
             Adapter::Mssql($a) => $body,
         }
     };
@@ -82,6 +88,7 @@ impl Adapter {
         match url.engine {
             Engine::Postgres => Adapter::Pg(PgAdapter::new(url)),
             Engine::MySql => Adapter::MySql(MySqlAdapter::new(url)),
+            Engine::Sqlite => Adapter::Sqlite(SqliteAdapter::new(url)),
             Engine::Mssql => Adapter::Mssql(MssqlAdapter::new(url)),
         }
     }
@@ -95,6 +102,7 @@ impl Adapter {
         match self {
             Adapter::Pg(_) => Engine::Postgres,
             Adapter::MySql(_) => Engine::MySql,
+            Adapter::Sqlite(_) => Engine::Sqlite,
             Adapter::Mssql(_) => Engine::Mssql,
         }
     }
@@ -169,6 +177,10 @@ impl Adapter {
                 let (s, info) = a.open_snapshot(options).await?;
                 (SourceSnapshot::MySql(s), info)
             }
+            Adapter::Sqlite(a) => {
+                let (s, info) = a.open_snapshot(options).await?;
+                (SourceSnapshot::Sqlite(s), info)
+            }
             Adapter::Mssql(a) => {
                 let (s, info) = a.open_snapshot(options).await?;
                 (SourceSnapshot::Mssql(s), info)
@@ -220,6 +232,10 @@ impl Adapter {
             (Adapter::Mssql(a), Some(SourceSnapshot::Mssql(s))) => {
                 a.read_range(plan, range, Some(s), options, tx).await
             }
+            (Adapter::Sqlite(a), None) => a.read_range(plan, range, None, options, tx).await,
+            (Adapter::Sqlite(a), Some(SourceSnapshot::Sqlite(s))) => {
+                a.read_range(plan, range, Some(s), options, tx).await
+            }
             _ => Err(Error::Bug("a snapshot of another engine".into())),
         }
     }
@@ -262,6 +278,7 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(a) => TargetWriter::Pg(a.open_writer(plan).await?),
             Adapter::MySql(a) => TargetWriter::MySql(a.open_writer(plan).await?),
+            Adapter::Sqlite(a) => TargetWriter::Sqlite(a.open_writer(plan).await?),
             Adapter::Mssql(a) => TargetWriter::Mssql(a.open_writer(plan).await?),
         })
     }
@@ -323,6 +340,7 @@ impl Adapter {
     ) -> Result<Option<(usize, Error)>> {
         match self {
             Adapter::Pg(a) => a.try_ddl_rolled_back(statements).await,
+            Adapter::Sqlite(a) => a.try_ddl_rolled_back(statements).await,
             Adapter::Mssql(a) => a.try_ddl_rolled_back(statements).await,
             _ => Err(Error::Bug(
                 "DDL proof by rollback on an engine without transactional DDL".into(),
@@ -384,17 +402,27 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(_) => ferry_pg::dialect::VALUE_LIMITS,
             Adapter::MySql(a) => ferry_mysql::dialect::value_limits(a.flavor().await?),
+            Adapter::Sqlite(_) => ferry_sqlite::dialect::VALUE_LIMITS,
             Adapter::Mssql(_) => ferry_mssql::dialect::VALUE_LIMITS,
         })
+    }
+
+    /// How this target is written, when the user should know (a slower
+    /// path because the bulk one is off); `None` for the usual path.
+    pub async fn write_note(&self) -> Result<Option<String>> {
+        match self {
+            Adapter::Pg(_) | Adapter::Sqlite(_) | Adapter::Mssql(_) => Ok(None),
+            Adapter::MySql(a) => a.write_note().await,
+        }
     }
 
     /// Charsets and collations of an existing target table's columns, where
     /// the engine has per-column charsets (else, or for a new table, none).
     pub async fn column_charsets(&self, table: &TableRef) -> Result<Vec<ExistingColumn>> {
         match self {
-            Adapter::Pg(_) => Ok(Vec::new()),
-            Adapter::MySql(a) => a.column_charsets(table).await,
+            Adapter::Pg(_) | Adapter::Sqlite(_) => Ok(Vec::new()),
             Adapter::Mssql(a) => a.column_charsets(table).await,
+            Adapter::MySql(a) => a.column_charsets(table).await,
         }
     }
 }
@@ -405,7 +433,18 @@ impl TargetWriter {
         match self {
             TargetWriter::Pg(w) => w.write(rx).await,
             TargetWriter::MySql(w) => w.write(rx).await,
+            TargetWriter::Sqlite(w) => w.write(rx).await,
             TargetWriter::Mssql(w) => w.write(rx).await,
+        }
+    }
+
+    /// See [`RangeWriter::write_uncommitted`].
+    pub async fn write_uncommitted(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        match self {
+            TargetWriter::Pg(w) => w.write_uncommitted(rx).await,
+            TargetWriter::MySql(w) => w.write_uncommitted(rx).await,
+            TargetWriter::Sqlite(w) => w.write_uncommitted(rx).await,
+            TargetWriter::Mssql(w) => w.write_uncommitted(rx).await,
         }
     }
 }
@@ -415,6 +454,7 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
     match engine {
         Engine::Postgres => &ferry_pg::PgDialect,
         Engine::MySql => &ferry_mysql::MySqlDialect,
+        Engine::Sqlite => &ferry_sqlite::SqliteDialect,
         Engine::Mssql => &ferry_mssql::MssqlDialect,
     }
 }
@@ -422,6 +462,7 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
 /// A change stream being read (`ferry sync`); see [`ferry_core::change`].
 pub enum ChangeSource {
     Pg(ferry_pg::cdc::PgChangeSource),
+    MySql(ferry_mysql::cdc::MySqlChangeSource),
 }
 
 /// An apply session on a sync target.
@@ -430,57 +471,127 @@ pub enum ChangeSink {
     MySql(ferry_mysql::apply::MySqlApply),
 }
 
+/// `what` on an engine whose capabilities declare no change stream.
 fn no_change_stream(a: &Adapter, what: &str) -> Error {
-    Error::Invalid(format!("{what} is not supported on {} yet", a.engine()))
+    Error::Invalid(format!(
+        "{what} needs a change stream, which {} does not have",
+        a.engine().product()
+    ))
 }
 
 impl Adapter {
-    /// Before a copy creates its slot: the replica-identity check and the
-    /// publication (engines whose change stream needs them).
+    /// Before a copy meant to be followed takes its snapshot: what the
+    /// engine's change stream needs from the source (PostgreSQL: the
+    /// replica-identity check and the publication; MySQL: the binary log
+    /// settings), so a copy that could not be followed fails first.
     pub async fn prepare_change_stream(&self, slot: &str, plans: &[TablePlan]) -> Result<()> {
         match self {
             Adapter::Pg(a) => a.prepare_change_stream(slot, plans).await,
-            _ => Err(no_change_stream(self, "a change stream from this source")),
+            Adapter::MySql(a) => a.prepare_change_stream(slot, plans).await,
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "a copy to be followed")),
         }
     }
 
-    /// Starts reading the changes of `slot` after `after` (the target's stored position).
+    /// Starts reading the changes of stream `slot` after `after` (where
+    /// every earlier change is in the target: its stored position, or the
+    /// copy's snapshot). See [`ferry_core::change`].
     pub async fn open_change_source(
         &self,
         slot: &str,
         plans: Vec<TablePlan>,
         after: Option<&str>,
     ) -> Result<ChangeSource> {
-        match self {
-            Adapter::Pg(a) => Ok(ChangeSource::Pg(
-                ferry_pg::cdc::PgChangeSource::open(a, slot, plans, after).await?,
-            )),
-            _ => Err(no_change_stream(self, "ferry sync from this source")),
-        }
+        Ok(match self {
+            Adapter::Pg(a) => {
+                ChangeSource::Pg(ferry_pg::cdc::PgChangeSource::open(a, slot, plans, after).await?)
+            }
+            Adapter::MySql(a) => ChangeSource::MySql(
+                ferry_mysql::cdc::MySqlChangeSource::open(a, slot, plans, after).await?,
+            ),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => {
+                return Err(no_change_stream(self, "ferry sync from this source"))
+            }
+        })
     }
 
     /// The source's current log position (`--until now`): text and number.
     pub async fn current_position(&self) -> Result<(String, u64)> {
         match self {
             Adapter::Pg(a) => a.current_position().await,
-            _ => Err(no_change_stream(self, "ferry sync from this source")),
+            Adapter::MySql(a) => a.current_position().await,
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "ferry sync from this source")),
         }
     }
 
-    /// Drops the slot (and what belongs to it) on the source.
+    /// Drops what the stream keeps on the source (a PostgreSQL slot and its
+    /// publication); nothing on engines whose log is not kept for ferry.
     pub async fn drop_change_stream(&self, slot: &str) -> Result<()> {
         match self {
             Adapter::Pg(a) => a.drop_change_stream(slot).await,
-            _ => Ok(()),
+            Adapter::MySql(_) | Adapter::Sqlite(_) | Adapter::Mssql(_) => Ok(()),
         }
     }
 
-    /// Opens an apply session for `plans` on this target.
-    pub async fn open_change_sink(&self, plans: &[TablePlan], job: &str) -> Result<ChangeSink> {
+    /// Opens an apply session for `plans` on this target; `job` names the
+    /// sync whose position it stores (`None`: a repair, which stores none).
+    pub async fn open_change_sink(
+        &self,
+        plans: &[TablePlan],
+        job: Option<&str>,
+    ) -> Result<ChangeSink> {
+        Ok(match self {
+            Adapter::Pg(a) => ChangeSink::Pg(a.open_apply(plans, job).await?),
+            Adapter::MySql(a) => ChangeSink::MySql(a.open_apply(plans, job).await?),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => {
+                return Err(no_change_stream(self, "ferry sync into this target"))
+            }
+        })
+    }
+
+    /// Where a sync starts after a copy whose snapshot sat at `snapshot`,
+    /// in this source's position notation.
+    pub fn snapshot_start(&self, snapshot: &ferry_core::range::SnapshotPosition) -> Result<String> {
+        use ferry_core::range::SnapshotPosition;
+        match (self, snapshot) {
+            (
+                Adapter::Pg(_),
+                SnapshotPosition::PgSlot {
+                    consistent_point, ..
+                },
+            ) => Ok(consistent_point.clone()),
+            (Adapter::MySql(a), p) => a.snapshot_start(p),
+            (_, other) => Err(Error::Bug(format!(
+                "a sync cannot start from snapshot position {other:?}"
+            ))),
+        }
+    }
+
+    /// Reads a position in this source's notation (`--until`) as the number
+    /// [`SourceTxn::position_num`](ferry_core::change::SourceTxn) uses.
+    pub fn parse_position(&self, text: &str) -> Result<u64> {
         match self {
-            Adapter::Pg(a) => Ok(ChangeSink::Pg(a.open_apply(plans, job).await?)),
-            Adapter::MySql(a) => Ok(ChangeSink::MySql(a.open_apply(plans, job).await?)),
-            _ => Err(no_change_stream(self, "ferry sync into this target")),
+            Adapter::Pg(_) => ferry_pg::cdc::pgoutput::parse_lsn(text).ok_or_else(|| {
+                Error::Invalid(format!("--until {text}: expected an LSN such as 0/16B3748"))
+            }),
+            Adapter::MySql(_) => ferry_mysql::cdc::BinlogPos::parse(text)
+                .map(|p| p.num())
+                .map_err(|_| {
+                    Error::Invalid(format!(
+                        "--until {text}: expected a binary log position such as binlog.000042:1234"
+                    ))
+                }),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "ferry sync from this source")),
+        }
+    }
+
+    /// Log bytes from position `from` to `to` (numbers as
+    /// [`parse_position`](Self::parse_position) gives them), when the
+    /// engine can tell (a MySQL distance across files is unknown).
+    pub fn bytes_between(&self, from: u64, to: u64) -> Option<u64> {
+        match self {
+            Adapter::Pg(_) => Some(to.saturating_sub(from)),
+            Adapter::MySql(_) => ferry_mysql::cdc::position::bytes_between(from, to),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => None,
         }
     }
 }
@@ -492,6 +603,7 @@ impl ChangeSource {
     ) -> Result<ferry_core::change::SourceEvent> {
         match self {
             ChangeSource::Pg(s) => s.next(idle).await,
+            ChangeSource::MySql(s) => s.next(idle).await,
         }
     }
 
@@ -499,12 +611,14 @@ impl ChangeSource {
     pub fn confirm(&mut self, position: u64) {
         match self {
             ChangeSource::Pg(s) => s.confirm(position),
+            ChangeSource::MySql(s) => s.confirm(position),
         }
     }
 
     pub async fn close(self) -> Result<()> {
         match self {
             ChangeSource::Pg(s) => s.close().await,
+            ChangeSource::MySql(s) => s.close().await,
         }
     }
 }
@@ -526,60 +640,67 @@ impl ChangeSink {
     }
 }
 
-impl Adapter {
-    /// Reads a position in this source's notation (`--until`) as the number
-    /// [`SourceTxn::position_num`](ferry_core::change::SourceTxn) uses.
-    pub fn parse_position(&self, text: &str) -> Result<u64> {
-        match self {
-            Adapter::Pg(_) => ferry_pg::cdc::pgoutput::parse_lsn(text).ok_or_else(|| {
-                Error::Invalid(format!("--until {text}: expected an LSN such as 0/16B3748"))
-            }),
-            _ => Err(no_change_stream(self, "ferry sync from this source")),
+/// Dispatches a cutover operation to the engines that declare
+/// [`Capabilities::cutover`]; the others refuse (the cutover checks the
+/// capability first, so this is the second line of defence).
+macro_rules! cutover {
+    ($self:expr, $a:ident => $body:expr) => {
+        match $self {
+            Adapter::Pg($a) => $body,
+            Adapter::MySql($a) => $body,
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_cutover($self)),
         }
-    }
+    };
+}
+
+fn no_cutover(a: &Adapter) -> Error {
+    Error::Invalid(format!(
+        "ferry cutover cannot drive {}: it has no write fence or change stream",
+        a.engine().product()
+    ))
 }
 
 /// The cutover operations (see [`ferry_core::cutover::CutoverSupport`]),
 /// each dispatched to the engine's own implementation.
 impl Adapter {
     pub async fn fence_bypasses(&self, spec: &FenceSpec) -> Result<Vec<Bypass>> {
-        dispatch!(self, a => a.fence_bypasses(spec).await)
+        cutover!(self, a => a.fence_bypasses(spec).await)
     }
 
     pub async fn plan_fence(&self, spec: &FenceSpec) -> Result<FencePlan> {
-        dispatch!(self, a => a.plan_fence(spec).await)
+        cutover!(self, a => a.plan_fence(spec).await)
     }
 
     pub async fn apply_fence(&self, spec: &FenceSpec, plan: &FencePlan) -> Result<FenceOutcome> {
-        dispatch!(self, a => a.apply_fence(spec, plan).await)
+        cutover!(self, a => a.apply_fence(spec, plan).await)
     }
 
     pub async fn lift_fence(&self, plan: &FencePlan) -> Result<()> {
-        dispatch!(self, a => a.lift_fence(plan).await)
+        cutover!(self, a => a.lift_fence(plan).await)
     }
 
     pub async fn fence_holds(&self, spec: &FenceSpec) -> Result<bool> {
-        dispatch!(self, a => a.fence_holds(spec).await)
+        cutover!(self, a => a.fence_holds(spec).await)
     }
 
     pub async fn open_transactions(&self, older_than: std::time::Duration) -> Result<Vec<OpenTxn>> {
-        dispatch!(self, a => a.open_transactions(older_than).await)
+        cutover!(self, a => a.open_transactions(older_than).await)
     }
 
     pub async fn prepared_transactions(&self) -> Result<Vec<String>> {
-        dispatch!(self, a => a.prepared_transactions().await)
+        cutover!(self, a => a.prepared_transactions().await)
     }
 
     pub async fn own_write_problem(&self, spec: &FenceSpec) -> Result<Option<String>> {
-        dispatch!(self, a => a.own_write_problem(spec).await)
+        cutover!(self, a => a.own_write_problem(spec).await)
     }
 
     pub async fn create_marker_table(&self, table: &TableRef) -> Result<()> {
-        dispatch!(self, a => a.create_marker_table(table).await)
+        cutover!(self, a => a.create_marker_table(table).await)
     }
 
     pub async fn write_marker(&self, table: &TableRef, run: &str, attempt: u32) -> Result<()> {
-        dispatch!(self, a => a.write_marker(table, run, attempt).await)
+        cutover!(self, a => a.write_marker(table, run, attempt).await)
     }
 
     pub async fn wait_for_marker(
@@ -589,27 +710,32 @@ impl Adapter {
         attempt: u32,
         within: std::time::Duration,
     ) -> Result<bool> {
-        dispatch!(self, a => a.wait_for_marker(table, run, attempt, within).await)
+        cutover!(self, a => a.wait_for_marker(table, run, attempt, within).await)
     }
 
     pub async fn generators(&self, tables: &[TableRef]) -> Result<Vec<Generator>> {
-        dispatch!(self, a => a.generators(tables).await)
+        cutover!(self, a => a.generators(tables).await)
     }
 
     pub fn raise_generator_sql(&self, generator: &Generator, next: i64) -> Vec<String> {
-        dispatch!(self, a => a.raise_generator_sql(generator, next))
+        match self {
+            Adapter::Pg(a) => a.raise_generator_sql(generator, next),
+            Adapter::MySql(a) => a.raise_generator_sql(generator, next),
+            // No generators are read from an engine without cutover.
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Vec::new(),
+        }
     }
 
     pub async fn change_stream_problem(&self) -> Result<Option<String>> {
-        dispatch!(self, a => a.change_stream_problem().await)
+        cutover!(self, a => a.change_stream_problem().await)
     }
 
     pub async fn arm_change_stream(&self, slot: &str, tables: &[TableRef]) -> Result<String> {
-        dispatch!(self, a => a.arm_change_stream(slot, tables).await)
+        cutover!(self, a => a.arm_change_stream(slot, tables).await)
     }
 
     pub async fn stream_table(&self, slot: &str, table: &TableRef) -> Result<()> {
-        dispatch!(self, a => a.stream_table(slot, table).await)
+        cutover!(self, a => a.stream_table(slot, table).await)
     }
 
     pub async fn first_commit_after(
@@ -618,7 +744,7 @@ impl Adapter {
         position: &str,
         tables: &[TableRef],
     ) -> Result<Option<i64>> {
-        dispatch!(self, a => a.first_commit_after(slot, position, tables).await)
+        cutover!(self, a => a.first_commit_after(slot, position, tables).await)
     }
 }
 
@@ -649,6 +775,6 @@ impl Adapter {
     /// way back reads green's). Kept next to `open_change_source`, whose
     /// arms it mirrors.
     pub fn reads_change_stream(&self) -> bool {
-        matches!(self, Adapter::Pg(_))
+        self.capabilities().change_stream.is_some()
     }
 }

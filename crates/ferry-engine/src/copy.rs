@@ -102,6 +102,51 @@ struct Run {
     /// Each target table's writer by name, opened by its first range so its
     /// encoders are chosen once per table.
     writers: Mutex<HashMap<String, Arc<TargetWriter>>>,
+    /// One permit when the target takes one writer at a time
+    /// ([`Capabilities::concurrent_writers`](ferry_core::Capabilities)):
+    /// ranges are still read in parallel, up to their channels, and written
+    /// one after another.
+    write_gate: Option<Arc<tokio::sync::Semaphore>>,
+}
+
+/// A copy meant to be followed (`--cdc-slot`) records where its snapshot
+/// sits in the source's log, under the stream's name: where a sync whose
+/// source does not keep its place (a MySQL binary log) starts. A resumed
+/// copy keeps the first run's position: its snapshot is older, so a sync
+/// from there replays changes that ranges copied later already hold (each
+/// replayed change writes a whole row or deletes one by key, so they
+/// converge) rather than miss changes the earlier ranges lack.
+async fn record_stream_start(
+    state: Option<&RunState>,
+    stream: &str,
+    info: &ferry_core::range::SnapshotInfo,
+) -> Result<()> {
+    use ferry_core::range::SnapshotConsistency;
+    let position = match (&info.position, info.consistency) {
+        (Some(p), SnapshotConsistency::Exact) => p,
+        _ => {
+            return Err(Error::Invalid(format!(
+                "--cdc-slot {stream}: the copy's snapshot has no exact position in the source's \
+                 log ({}), so a sync could not start where the copy ends; on MySQL give \
+                 --lock-source",
+                info.method
+            )))
+        }
+    };
+    let Some(state) = state else {
+        return Ok(());
+    };
+    let run = &state.run.run_id;
+    if state
+        .store
+        .load_stream_position(run, stream)
+        .await?
+        .is_none()
+    {
+        let json = serde_json::to_string(position).map_err(|e| Error::Bug(e.to_string()))?;
+        state.store.save_stream_position(run, stream, &json).await?;
+    }
+    Ok(())
 }
 
 /// Prepares every target table, opens the source snapshot, plans ranges,
@@ -152,6 +197,9 @@ pub async fn copy(
     snapshot_options.sessions = workers;
     let (snapshot, snapshot_info) = source.open_snapshot(&snapshot_options).await?;
     tracing::debug!(method = %snapshot_info.method, "source snapshot open");
+    if let Some(stream) = &options.snapshot.cdc_slot {
+        record_stream_start(options.state.as_ref(), stream, &snapshot_info).await?;
+    }
 
     let mut splits = Vec::with_capacity(plans.len());
     let mut tables = Vec::with_capacity(plans.len());
@@ -217,6 +265,7 @@ pub async fn copy(
         }
     }
 
+    let target_one_writer_ok = target.capabilities().concurrent_writers;
     let run = Arc::new(Run {
         source,
         target,
@@ -228,6 +277,7 @@ pub async fn copy(
         receipts: Mutex::new(Vec::new()),
         retries: Mutex::new(Vec::new()),
         writers: Mutex::new(HashMap::new()),
+        write_gate: (!target_one_writer_ok).then(|| Arc::new(tokio::sync::Semaphore::new(1))),
     });
     let mut set = JoinSet::new();
     for w in 0..workers {
@@ -352,6 +402,24 @@ async fn writer_for(run: &Run, plan: &TablePlan) -> Result<Arc<TargetWriter>> {
     }
     let opened = Arc::new(run.target.open_writer(plan).await?);
     Ok(lock(&run.writers)?.entry(name).or_insert(opened).clone())
+}
+
+/// Writes `rx` through `writer`, holding the run's write permit for the
+/// whole transaction when the target takes one writer at a time.
+async fn write_gated(
+    gate: Option<Arc<tokio::sync::Semaphore>>,
+    writer: Arc<TargetWriter>,
+    rx: tokio::sync::mpsc::Receiver<arrow_array::RecordBatch>,
+) -> Result<ferry_core::adapter::WriteReceipt> {
+    let _permit = match gate {
+        Some(g) => Some(
+            g.acquire_owned()
+                .await
+                .map_err(|_| Error::Bug("the write gate closed".into()))?,
+        ),
+        None => None,
+    };
+    writer.write(rx).await
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {

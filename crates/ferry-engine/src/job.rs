@@ -91,6 +91,8 @@ pub struct TableColumn {
     pub logical: Option<String>,
     pub target_type: Option<String>,
     pub conversion: Option<ferry_core::Conversion>,
+    /// How a SQLite source holds this date or time column.
+    pub stored_as: Option<ferry_core::TimeStorage>,
 }
 
 /// `[copy]`.
@@ -297,6 +299,7 @@ impl Job {
                 logical: c.logical.clone(),
                 target_type: c.target_type.clone(),
                 conversion: c.conversion,
+                stored_as: c.stored_as,
             }));
         }
         out

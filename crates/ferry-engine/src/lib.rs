@@ -181,7 +181,12 @@ pub async fn plan_tables_lenient(
                 .and_then(|o| o.target.clone())
                 .unwrap_or_else(|| raw.table.name.clone()),
         };
-        let mut plan = match mappings.plan_table(&raw, source.engine(), target, target_table) {
+        let mut plan = match mappings.plan_table(
+            &raw,
+            source.engine(),
+            adapter::dialect_of(target),
+            target_table,
+        ) {
             Ok(plan) => plan,
             Err(Error::UnsupportedType {
                 table,

@@ -75,10 +75,10 @@ pub fn check_job(job: &Job, source: &Adapter) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" or ")
     };
-    if job.copy.cdc_slot.is_some() && !caps.snapshot_slot {
+    if job.copy.cdc_slot.is_some() && caps.change_stream.is_none() {
         return Err(Error::Invalid(format!(
             "--cdc-slot needs a {} source (the source is {})",
-            takers(|c| c.snapshot_slot),
+            takers(|c| c.change_stream.is_some()),
             source.engine()
         )));
     }
@@ -120,11 +120,14 @@ pub async fn copy_job(
     let target = Arc::new(Adapter::new(target_url.clone()));
     check_job(job, &source)?;
     let mappings = target_mappings(job, &target).await?;
+    // Reaching the source first: a missing database file is said as such.
+    source.ping().await?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
     // A later `ferry sync` reads the slot: what it needs must exist before the slot does.
     if let Some(slot) = &job.copy.cdc_slot {
         source.prepare_change_stream(slot, &plans).await?;
+        crate::sync::check_followable(&plans)?;
     }
     // Reaching the target before any work: a wrong password fails here, not after reading.
     let preexisting = target.list_tables(job.target_schema.as_deref()).await?;
@@ -248,6 +251,10 @@ async fn gate(
     events: &EventSink,
 ) -> Result<()> {
     let findings = preflight(source, target, plans).await?;
+    // Once per copy, before anything is written.
+    if let Some(line) = target.write_note().await? {
+        events.send(Event::Warning { line });
+    }
     for p in plans {
         for w in &p.schema.warnings {
             events.send(Event::Warning {
@@ -288,6 +295,35 @@ async fn open_state(
     target: &DbUrl,
     plans: &[TablePlan],
 ) -> Result<RunState> {
+    let (id, spec) = run_identity(job, source, target, plans, job.if_exists_or_default());
+    let spec_of_store = store_spec(job, &id);
+    for url in [source, target] {
+        check_store_apart(&spec_of_store, url)?;
+    }
+    let store = open_store(job, &id).await?;
+    Ok(RunState {
+        store: Arc::new(store),
+        run: RunInfo {
+            run_id: id,
+            source: source.to_string(),
+            target: target.to_string(),
+            job: spec,
+        },
+        resume_only: job.state.resume.unwrap_or(false),
+    })
+}
+
+/// The run id of the copy a job describes, and the description stored
+/// with it: the same source, target, tables (with filters), if-exists
+/// choice, overrides and mapping file always give the same id, so running
+/// the same command again resumes the run (unless the job names its id).
+pub(crate) fn run_identity(
+    job: &Job,
+    source: &DbUrl,
+    target: &DbUrl,
+    plans: &[TablePlan],
+    if_exists: ferry_core::IfExists,
+) -> (String, String) {
     let mut tables: Vec<String> = plans
         .iter()
         .map(|p| match &p.row_filter {
@@ -296,7 +332,7 @@ async fn open_state(
         })
         .collect();
     tables.sort();
-    let if_exists = serde_json::to_value(job.if_exists_or_default())
+    let if_exists = serde_json::to_value(if_exists)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
@@ -321,30 +357,61 @@ async fn open_state(
         Some(id) => id.clone(),
         None => run_id(&[&s, &t, &spec, &mapping]),
     };
-    let store = open_store(job, &id).await?;
-    Ok(RunState {
-        store: Arc::new(store),
-        run: RunInfo {
-            run_id: id,
-            source: s,
-            target: t,
-            job: spec,
-        },
-        resume_only: job.state.resume.unwrap_or(false),
-    })
+    (id, spec)
+}
+
+/// The copy run of this job, with its store: with a `stream`, the run
+/// that recorded that change stream (`copy --cdc-slot`), where a sync marks
+/// dirty ranges and saves its status; without, the run that stored ranges
+/// for the job's tables (what `verify --dirty` reads). A sync or verify
+/// given the copy's flags finds it whatever `--if-exists` the copy had
+/// (they do not take that flag): each choice's run is tried, and only
+/// stores that exist are opened.
+pub(crate) async fn find_copy_run(
+    job: &Job,
+    source: &DbUrl,
+    target: &DbUrl,
+    plans: &[TablePlan],
+    stream: Option<&str>,
+) -> Result<Option<(StateStore, String)>> {
+    use ferry_core::IfExists;
+    let mut ids: Vec<String> = Vec::new();
+    for choice in [
+        job.if_exists_or_default(),
+        IfExists::Fail,
+        IfExists::Truncate,
+        IfExists::Append,
+    ] {
+        let (id, _) = run_identity(job, source, target, plans, choice);
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    for id in ids {
+        let local = job.state.store.is_none();
+        if local && !state_dir().join(format!("{id}.db")).exists() {
+            continue;
+        }
+        let store = open_store(job, &id).await?;
+        let found = match stream {
+            Some(stream) => store.load_stream_position(&id, stream).await?.is_some(),
+            None => match plans.first() {
+                Some(p) => !store.ranges(&id, &p.source.to_string()).await?.is_empty(),
+                None => false,
+            },
+        };
+        if found {
+            return Ok(Some((store, id)));
+        }
+    }
+    Ok(None)
 }
 
 /// The job's state store: `[state] store` (a SQLite file or a postgres://
 /// URL, its password from `FERRY_STATE_PASSWORD` or `PGPASSWORD`), else the
 /// run's own SQLite file under [`state_dir`].
 pub(crate) async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
-    let store_spec = match &job.state.store {
-        Some(spec) => spec.clone(),
-        None => state_dir()
-            .join(format!("{id}.db"))
-            .to_string_lossy()
-            .into_owned(),
-    };
+    let store_spec = store_spec(job, id);
     let shown = ferry_core::url::redact_raw(&store_spec);
     let cannot = |e: Error| {
         Error::Invalid(format!(
@@ -364,6 +431,43 @@ pub(crate) async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
         StateStore::open(&store_spec).await.map_err(cannot)?
     };
     Ok(store)
+}
+
+/// Where the job's state store is: `[state] store`, or the run's own
+/// SQLite file under [`state_dir`].
+fn store_spec(job: &Job, id: &str) -> String {
+    match &job.state.store {
+        Some(spec) => spec.clone(),
+        None => state_dir()
+            .join(format!("{id}.db"))
+            .to_string_lossy()
+            .into_owned(),
+    }
+}
+
+/// Refuses a SQLite state store that is the source's or the target's own
+/// database file: checkpoints would be written into the data, and a
+/// target's transactions would wait on the store's.
+fn check_store_apart(store_spec: &str, url: &DbUrl) -> Result<()> {
+    let Some(file) = url.file_path() else {
+        return Ok(());
+    };
+    if store_spec.contains("://") {
+        return Ok(());
+    }
+    let resolve = |p: &std::path::Path| {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            std::env::current_dir()
+                .map(|d| d.join(p))
+                .unwrap_or_else(|_| p.to_path_buf())
+        })
+    };
+    if resolve(std::path::Path::new(store_spec)) == resolve(&file) {
+        return Err(Error::Invalid(format!(
+            "the state store {store_spec} is the database file of {url}: give --state another file"
+        )));
+    }
+    Ok(())
 }
 
 /// Saves a report document of run `run_id` (see `ferry_state`'s
@@ -433,6 +537,8 @@ pub struct PlanOutcome {
     pub unplannable: Vec<(TableRef, String)>,
     /// Views, routines, events… of the source schema, which are not copied.
     pub not_copied: Vec<OtherObject>,
+    /// How the target will be written, when it is not the bulk path.
+    pub write_note: Option<String>,
 }
 
 /// What running a plan's DDL against the target, and taking it back, showed.
@@ -461,6 +567,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     let target = Adapter::new(target_url);
     check_job(job, &source)?;
     let mappings = target_mappings(job, &target).await?;
+    source.ping().await?;
     let (mut plans, unplannable) =
         plan_tables_lenient(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     // A column no writer can load: an error of its table, as copy would stop.
@@ -487,6 +594,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
     if let DdlProof::Refused { table, error } = &proof {
         blocking.push(format!("table {table}: {error}"));
     }
+    let write_note = target.write_note().await?;
     Ok(PlanOutcome {
         source,
         target,
@@ -497,6 +605,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         proof,
         unplannable,
         not_copied,
+        write_note,
     })
 }
 
@@ -618,8 +727,15 @@ fn tagged_ddl(
     out
 }
 
-/// `ferry verify`: compares every table of the job between source and target.
-pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result<VerifyReport> {
+/// `ferry verify`: compares every table of the job between source and
+/// target; `scope` narrows it to the ranges a sync dirtied and/or repairs
+/// what differs (see [`crate::verify::scope`]).
+pub async fn verify_job(
+    job: &Job,
+    source_url: DbUrl,
+    target_url: DbUrl,
+    scope: crate::verify::VerifyScope,
+) -> Result<VerifyReport> {
     let v = &job.verify;
     let (batch_rows, chunk_rows) = (v.batch_rows.unwrap_or(8192), v.chunk_rows.unwrap_or(10_000));
     if batch_rows == 0 || chunk_rows == 0 {
@@ -627,11 +743,27 @@ pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Resu
             "--batch-rows and --chunk-rows must be at least 1".into(),
         ));
     }
-    let source = Arc::new(Adapter::new(source_url));
-    let target = Arc::new(Adapter::new(target_url));
+    let source = Arc::new(Adapter::new(source_url.clone()));
+    let target = Arc::new(Adapter::new(target_url.clone()));
     let mappings = load_mappings(job)?;
+    source.ping().await?;
     let plans = plan_tables(&source, target.engine(), &mappings, &Selection::of_job(job)).await?;
+    target.ping().await?;
     target.list_tables(job.target_schema.as_deref()).await?;
+    let run = if scope.dirty {
+        let Some((store, run_id)) =
+            find_copy_run(job, &source_url, &target_url, &plans, None).await?
+        else {
+            return Err(Error::Invalid(
+                "verify --dirty: no copy of these tables in the state store (run it with the \
+                 copy's flags, or the same [state] store)"
+                    .into(),
+            ));
+        };
+        Some(Arc::new(crate::verify::scope::CopyRun { store, run_id }))
+    } else {
+        None
+    };
     let options = VerifyOptions {
         batch_rows,
         chunk_rows,
@@ -644,5 +776,8 @@ pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Resu
             ..Default::default()
         },
     };
-    verify(source, target, plans, &options).await
+    if scope == crate::verify::VerifyScope::default() {
+        return verify(source, target, plans, &options).await;
+    }
+    crate::verify::scope::verify_scoped(source, target, plans, &options, scope, run).await
 }

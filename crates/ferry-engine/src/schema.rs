@@ -5,7 +5,10 @@
 //! or that a chosen lossy rule would change (zero and partial dates, NaN and
 //! ±Infinity, out-of-range dates, NUL bytes, 4-byte UTF-8 into a 3-byte
 //! charset, strings longer than the target column, unsigned values above a
-//! signed maximum, booleans other than 0/1, arrays the hub cannot carry), and
+//! signed maximum, booleans other than 0/1, arrays the hub cannot carry),
+//! what a source that lets any value sit in any column (SQLite) holds that
+//! the column's plan cannot read, counted per storage class, rows whose
+//! foreign key finds no parent in a source that does not enforce them, and
 //! the unique keys whose values would collide under the target's collation.
 //! It reads each table once with one aggregate query (plus one grouped query
 //! per unique key at risk), on the source server, so nothing is transferred.
@@ -83,7 +86,15 @@ pub async fn preflight(
             .into_iter()
             .map(|c| (c.name.clone(), c))
             .collect();
-        let probes = probes(plan, source.dialect(), limits, &existing);
+        let mut probes = probes(plan, source.dialect(), target.dialect(), limits, &existing);
+        // Rows the target's constraints would refuse, where the source does
+        // not enforce its own (SQLite's foreign keys).
+        probes.extend(plan.schema.row_checks.iter().map(|r| Probe {
+            column: r.column.clone(),
+            cond: r.cond.clone(),
+            problem: r.problem.clone(),
+            blocking: true,
+        }));
         out.extend(run_probes(source, plan, &probes).await?);
         out.extend(collisions(source, plan, limits, &existing).await?);
     }
@@ -130,31 +141,29 @@ fn source_length(logical: &LogicalType) -> Option<u32> {
     }
 }
 
-/// The largest value of a signed integer target type, for unsigned sources.
-fn signed_max(target_type: &str) -> Option<&'static str> {
-    let base = target_type.split(['(', ' ']).next().unwrap_or("");
-    Some(match base {
-        "bigint" | "int8" => "9223372036854775807",
-        "integer" | "int" | "int4" => "2147483647",
-        "smallint" | "int2" => "32767",
-        "tinyint" => "127",
-        _ => return None,
-    })
-}
-
 /// The checks for one table's columns. Each asks the source dialect for its
 /// condition; a check the source cannot express is one whose values the
 /// source cannot hold, so it is skipped.
 fn probes(
     plan: &TablePlan,
     source: &dyn Dialect,
+    target: &dyn Dialect,
     limits: ValueLimits,
     existing: &HashMap<String, ExistingColumn>,
 ) -> Vec<Probe> {
     use LogicalType as L;
     let mut out = Vec::new();
-    for col in &plan.columns {
+    for (i, col) in plan.columns.iter().enumerate() {
         let c = source.quote_ident(&col.name);
+        // What the source holds that its own column types do not constrain.
+        for check in source.column_checks(plan, i) {
+            out.push(Probe {
+                column: col.name.clone(),
+                cond: check.cond,
+                problem: check.problem,
+                blocking: check.blocking,
+            });
+        }
         let check = |v: ValueCheck<'_>| source.value_check(v, &c);
         let mut add = |cond: Option<String>, problem: &str, blocking: bool| {
             if let Some(cond) = cond {
@@ -185,6 +194,19 @@ fn probes(
         };
         let tt = col.target_type.to_ascii_lowercase();
         match &col.logical {
+            L::Float32 | L::Float64 if limits.float_specials && !limits.float_nan => {
+                let (p, b) = nulling(Conversion::NanToNull, "NaN");
+                add(check(ValueCheck::FloatNaN), &p, b);
+                if !limits.negative_zero {
+                    let blocking = conv != Conversion::NegativeZeroToZero;
+                    let p = if blocking {
+                        "−0.0 (the target stores it as 0)"
+                    } else {
+                        "−0.0 that negative_zero_to_zero makes +0"
+                    };
+                    add(check(ValueCheck::NegativeZero), p, blocking);
+                }
+            }
             L::Float32 | L::Float64 if !limits.float_specials => {
                 let (p, b) = nulling(Conversion::NanToNull, "NaN or ±Infinity");
                 add(check(ValueCheck::FloatSpecial), &p, b);
@@ -222,13 +244,17 @@ fn probes(
                 }
                 if !limits.any_year {
                     add(
-                        check(ValueCheck::OutsideYears(&col.logical)),
+                        check(ValueCheck::OutsideYears(col)),
                         "values outside years 1–9999",
                         true,
                     );
                 }
-                let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
-                add(check(ValueCheck::ZeroDate), &p, b);
+                // A target that holds them (MySQL) takes them verbatim
+                // unless zero_date_to_null was chosen.
+                if !limits.zero_dates || conv == Conversion::ZeroDateToNull {
+                    let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
+                    add(check(ValueCheck::ZeroDate), &p, b);
+                }
                 if col.raw.fsp.is_some_and(|f| f > 6) {
                     add(
                         check(ValueCheck::FinerThanMicros),
@@ -259,6 +285,23 @@ fn probes(
                     !rounds(conv),
                 );
             }
+            L::Enum { .. } => {
+                let (p, b) = match conv {
+                    Conversion::EnumErrorToEmptyLabel => (
+                        "enum error values that enum_error_to_empty_label writes as the label ''"
+                            .to_string(),
+                        false,
+                    ),
+                    Conversion::EnumErrorToNull => nulling(conv, "enum error values"),
+                    _ => (
+                        "enum error values ('' at index 0, stored by a non-strict MySQL for an \
+                         invalid value; choose enum_error_to_null or enum_error_to_empty_label)"
+                            .to_string(),
+                        true,
+                    ),
+                };
+                add(check(ValueCheck::EnumErrorValue), &p, b);
+            }
             L::Array { .. } => add(
                 check(ValueCheck::ArrayShape),
                 "multi-dimensional arrays or arrays whose lower bound is not 1",
@@ -283,8 +326,8 @@ fn probes(
                 "values other than 0 and 1 in a column read as boolean",
                 true,
             ),
-            L::UInt8 | L::UInt16 | L::UInt32 | L::UInt64 if !tt.contains("unsigned") => {
-                if let Some(max) = signed_max(&tt) {
+            L::UInt8 | L::UInt16 | L::UInt32 | L::UInt64 => {
+                if let Some(max) = target.signed_integer_max(&tt) {
                     add(
                         Some(format!("{c} > {max}")),
                         &format!("unsigned values above {tt}'s maximum {max}"),
@@ -293,6 +336,26 @@ fn probes(
                 }
             }
             _ => {}
+        }
+        // Text whose character set has no Unicode mapping for some of its
+        // bytes (the source dialect says which character sets need it).
+        if let (
+            Some(cs),
+            L::Char { .. }
+            | L::Varchar { .. }
+            | L::Text { .. }
+            | L::Json
+            | L::Jsonb
+            | L::Set { .. },
+        ) = (col.raw.charset.as_deref(), &col.logical)
+        {
+            add(
+                check(ValueCheck::Unmappable(cs)),
+                &format!(
+                    "values with byte sequences that the {cs} character set has no Unicode mapping for"
+                ),
+                true,
+            );
         }
         // Strings longer than the target column.
         if matches!(
@@ -672,11 +735,13 @@ mod tests {
         };
         let limits = ferry_mysql::dialect::value_limits(ferry_mysql::Flavor::MariaDb);
         let none = HashMap::new();
-        let pg = probes(&plan, &ferry_pg::PgDialect, limits, &none);
+        let my = &ferry_mysql::MySqlDialect;
+        let pg = probes(&plan, &ferry_pg::PgDialect, my, limits, &none);
         assert_eq!(pg.len(), 2, "NaN and −0.0 from a PostgreSQL source");
-        assert!(probes(&plan, &ferry_mysql::MySqlDialect, limits, &none).is_empty());
+        assert!(probes(&plan, my, my, limits, &none).is_empty());
         assert!(probes(
             &plan,
+            &ferry_pg::PgDialect,
             &ferry_pg::PgDialect,
             ferry_pg::dialect::VALUE_LIMITS,
             &none

@@ -14,6 +14,8 @@
 //! snapshot: the unit `ferry copy --verify` runs after copying a range.
 
 pub mod compare;
+pub mod repair;
+pub mod scope;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,6 +31,8 @@ use tokio::task::JoinSet;
 
 pub use compare::{CompareOptions, DiffKind, RangeOutcome, RowDiff};
 pub use ferry_parity::ENCODING_VERSION;
+pub use repair::{RepairedRow, TableRepair};
+pub use scope::VerifyScope;
 
 use crate::failure::TableFailure;
 use crate::{Adapter, SourceSnapshot};
@@ -98,6 +102,21 @@ pub struct TableVerify {
     /// Target columns the source does not have (not compared).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// `--dirty`: how many of the copy's ranges were dirty (and compared).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dirty: Option<DirtyScope>,
+    /// `--repair`: what was changed in the target, and what remained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repair: Option<TableRepair>,
+}
+
+/// The ranges `verify --dirty` compared in a table.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DirtyScope {
+    /// Dirty ranges (compared).
+    pub dirty: usize,
+    /// The copy's ranges of the table.
+    pub of: usize,
 }
 
 impl TableVerify {
@@ -143,7 +162,7 @@ pub async fn prepare_table(
     let raw = target.describe(&plan.target).await?;
     let builtin = Mappings::builtin().map_err(|e| Error::Bug(format!("built-in mappings: {e}")))?;
     let mut target_plan = builtin
-        .plan_table(&raw, target.engine(), source.engine(), plan.source.clone())
+        .plan_table(&raw, target.engine(), source.dialect(), plan.source.clone())
         .map_err(|e| Error::Table {
             table: plan.target.to_string(),
             problem: format!("cannot read the target for verification: {e}"),
@@ -385,7 +404,20 @@ pub async fn verify_table(
 ) -> Result<TableVerify> {
     let started = Instant::now();
     let cmp = Arc::new(prepare_table(&source, &target, plan, options.float_ulps).await?);
-    let ranges: Vec<Option<KeyRange>> = match &cmp.mode {
+    let ranges = planned_ranges(&source, &cmp, options).await;
+    let outcomes = verify_ranges(&source, &target, &cmp, &ranges, options).await?;
+    Ok(table_verify(&cmp, ranges.len(), outcomes, started, options))
+}
+
+/// The ranges a whole-table verification compares: the source's key
+/// ranges when the planner splits the table, else the table as one range
+/// (`None`); always one for a multiset comparison.
+pub async fn planned_ranges(
+    source: &Adapter,
+    cmp: &TableComparison,
+    options: &VerifyOptions,
+) -> Vec<Option<KeyRange>> {
+    match &cmp.mode {
         CompareMode::KeyOrder { .. } => {
             match source.plan_ranges(&cmp.source_plan, &options.ranges).await {
                 Ok(p) if p.method == SplitMethod::KeySample && p.ranges.len() > 1 => {
@@ -394,13 +426,24 @@ pub async fn verify_table(
                 Ok(_) => vec![None],
                 Err(e) => {
                     // Ranges only add parallelism: one range is always correct.
-                    tracing::debug!(table = %plan.source, error = %e, "range planning failed; one range");
+                    tracing::debug!(table = %cmp.source_plan.source, error = %e, "range planning failed; one range");
                     vec![None]
                 }
             }
         }
         CompareMode::Multiset { .. } => vec![None],
-    };
+    }
+}
+
+/// Compares `ranges`, at most `parallel_ranges` at a time; the outcomes in
+/// the order of `ranges`.
+pub async fn verify_ranges(
+    source: &Arc<Adapter>,
+    target: &Arc<Adapter>,
+    cmp: &Arc<TableComparison>,
+    ranges: &[Option<KeyRange>],
+    options: &VerifyOptions,
+) -> Result<Vec<RangeOutcome>> {
     let permits = Arc::new(Semaphore::new(options.parallel_ranges.max(1)));
     let mut set = JoinSet::new();
     for (i, range) in ranges.iter().cloned().enumerate() {
@@ -422,20 +465,36 @@ pub async fn verify_table(
         let (i, r) = joined.map_err(|e| Error::Bug(format!("verify task: {e}")))?;
         outcomes[i] = Some(r?);
     }
+    outcomes
+        .into_iter()
+        .map(|o| o.ok_or_else(|| Error::Bug("a verify range without an outcome".into())))
+        .collect()
+}
+
+/// One table's report from its ranges' outcomes (merged in key order).
+pub fn table_verify(
+    cmp: &TableComparison,
+    ranges: usize,
+    outcomes: Vec<RangeOutcome>,
+    started: Instant,
+    options: &VerifyOptions,
+) -> TableVerify {
     let mut outcome = RangeOutcome::default();
-    for o in outcomes.into_iter().flatten() {
+    for o in outcomes {
         outcome.absorb(o, options.max_diffs);
     }
-    Ok(TableVerify {
-        table: plan.source.clone(),
-        target: plan.target.clone(),
+    TableVerify {
+        table: cmp.source_plan.source.clone(),
+        target: cmp.source_plan.target.clone(),
         mode: cmp.mode.clone(),
-        ranges: ranges.len(),
+        ranges,
         outcome,
         seconds: started.elapsed().as_secs_f64(),
         columns: cmp.columns.clone(),
         notes: cmp.notes.clone(),
-    })
+        dirty: None,
+        repair: None,
+    }
 }
 
 /// Verifies every planned table, `parallel_tables` at a time. A table that

@@ -15,6 +15,7 @@ mod rules;
 
 use std::collections::HashMap;
 
+use ferry_core::dialect::{Dialect, KeyLimit, KeyWidth};
 use ferry_core::{
     ColumnPlan, Conversion, Engine, Error, LogicalType, RawTable, RawType, TablePlan, TableRef,
 };
@@ -22,9 +23,6 @@ use ferry_core::{
 pub use matrix::MatrixRow;
 pub use rules::{ColumnOverride, EngineRules, Overrides, PairFile, TypeOverride};
 
-const POSTGRES_RULES: &str = include_str!("../../../mappings/postgres.toml");
-const MYSQL_RULES: &str = include_str!("../../../mappings/mysql.toml");
-const MSSQL_RULES: &str = include_str!("../../../mappings/mssql.toml");
 const PAIR_RULES: &str = include_str!("../../../mappings/pairs.toml");
 
 /// The effective rule set: built-in engine rules, pair exceptions, user overrides.
@@ -41,14 +39,12 @@ pub struct Mappings {
 }
 
 impl Mappings {
-    /// The embedded rules, validated.
+    /// The embedded rules of every engine (the URL table's
+    /// [`Engine::mapping_rules`]), validated.
     pub fn builtin() -> Result<Self, Error> {
         let mut engines = HashMap::new();
-        for (engine, origin, text) in [
-            (Engine::Postgres, "mappings/postgres.toml", POSTGRES_RULES),
-            (Engine::MySql, "mappings/mysql.toml", MYSQL_RULES),
-            (Engine::Mssql, "mappings/mssql.toml", MSSQL_RULES),
-        ] {
+        for &engine in Engine::ALL {
+            let (origin, text) = engine.mapping_rules();
             let rules: EngineRules = rules::parse(origin, text)?;
             rules.validate(origin)?;
             engines.insert(engine, rules);
@@ -128,19 +124,22 @@ impl Mappings {
         &self.engines[&engine]
     }
 
-    /// Resolves a source table into a plan for `target_table` on `target`.
+    /// Resolves a source table into a plan for `target_table` on the
+    /// engine of dialect `target`.
     ///
     /// Per column, in increasing priority: the source engine's read rule, the
     /// target engine's write rule, a pair exception, a user type override, a
     /// user column override. Fails on the first column that has no rule,
-    /// naming table, column and type.
+    /// naming table, column and type. The target's dialect quotes names in
+    /// the DDL of enum types and fits key columns into its key limit.
     pub fn plan_table(
         &self,
         raw: &RawTable,
         source: Engine,
-        target: Engine,
+        target_dialect: &dyn Dialect,
         target_table: TableRef,
     ) -> Result<TablePlan, Error> {
+        let target = target_dialect.engine();
         let mut columns = Vec::with_capacity(raw.columns.len());
         let mut warnings = Vec::new();
         for col in &raw.columns {
@@ -154,17 +153,21 @@ impl Mappings {
             // A type without a read rule is not refused yet: an override may
             // name its kind, and the reader then takes the value's text form.
             let read = self.read_rule(source, &col.ty);
-            let keep = read.as_ref().map_or(true, |r| r.keep_declaration);
-            let (mut kind, mut conversion, mut rule) = match &read {
+            let keep = read
+                .as_ref()
+                .map_or(true, |r| r.keep_declaration.unwrap_or(true));
+            let (mut kind, mut conversion, mut rule, mut stored_as) = match &read {
                 Ok(r) => (
-                    r.kind.clone(),
+                    r.logical.clone(),
                     r.conversion,
-                    format!("{source}.{} → {}", col.ty.name, r.kind),
+                    format!("{source}.{} → {}", r.shown_type(&col.ty), r.logical),
+                    r.stored_as,
                 ),
                 Err(_) => (
                     String::new(),
                     Conversion::Exact,
                     format!("{source}.{} read as its text form", col.ty.name),
+                    None,
                 ),
             };
             let mut target_type = None;
@@ -190,6 +193,7 @@ impl Mappings {
                             &t.target_type,
                             t.conversion,
                         );
+                        stored_as = t.stored_as.or(stored_as);
                         rule.push_str(&format!(" (type override {})", t.source_type));
                     }
                 }
@@ -203,6 +207,7 @@ impl Mappings {
                             &c.target_type,
                             c.conversion,
                         );
+                        stored_as = c.stored_as.or(stored_as);
                         rule.push_str(" (column override)");
                     }
                 }
@@ -214,19 +219,35 @@ impl Mappings {
             if read.is_err() {
                 rule.push_str(&format!(" → {kind}"));
             }
-            let logical = self
+            let mut logical = self
                 .logical_from(source, &kind, &col.ty)
                 .map_err(unsupported)?;
+            // The enum error value as a real label: first, where index 0 sorts.
+            let empty_label = conversion == Conversion::EnumErrorToEmptyLabel;
+            if let (true, LogicalType::Enum { values, .. }) = (empty_label, &mut logical) {
+                if !values.iter().any(String::is_empty) {
+                    values.insert(0, String::new());
+                }
+            }
+            // How a date or time is held only means something for one.
+            let stored_as = stored_as.filter(|_| rules::is_temporal_kind(&kind));
+            if let Some(s) = stored_as {
+                rule.push_str(&format!(" stored as {}", s.name()));
+            }
             let target_type = match target_type {
                 Some(t) => t,
                 // Same engine: keep the declaration exactly as the DBA wrote it.
-                None if source == target && keep && keeps_declaration(&logical, &col.ty) => {
+                None if source == target
+                    && keep
+                    && !empty_label
+                    && keeps_declaration(&logical, &col.ty) =>
+                {
                     rule.push_str(" (declaration kept)");
                     col.ty.display.clone()
                 }
                 None => {
                     let write = self.write_rule(target, &logical);
-                    let ddl = self.render_write(target, &logical, &target_table, &col.name);
+                    let ddl = self.render_write(target_dialect, &logical, &target_table, &col.name);
                     if conversion == Conversion::Exact {
                         conversion = write.map_or(Conversion::Exact, |w| w.conversion);
                     }
@@ -254,13 +275,11 @@ impl Mappings {
                 conversion,
                 target_type,
                 rule,
+                stored_as,
             });
         }
-        if target == Engine::MySql {
-            fit_mysql_key(&mut columns, &raw.primary_key);
-        }
-        if target == Engine::Mssql {
-            fit_mssql_key(&mut columns, &raw.primary_key);
+        if let Some(limit) = target_dialect.key_limit() {
+            fit_key(&mut columns, &raw.primary_key, target_dialect, limit);
         }
         Ok(TablePlan {
             source: raw.table.clone(),
@@ -277,8 +296,9 @@ impl Mappings {
         })
     }
 
-    /// The read rule for a raw type, or why there is none.
-    fn read_rule(&self, engine: Engine, ty: &RawType) -> Result<ReadChoice, String> {
+    /// The read rule for a raw type (the first that matches, in file
+    /// order), or why there is none.
+    fn read_rule(&self, engine: Engine, ty: &RawType) -> Result<&rules::ReadRule, String> {
         let rules = &self.engines[&engine];
         if let Some(u) = rules.unsupported.iter().find(|u| u.ty == ty.name) {
             return Err(u.reason.clone());
@@ -287,15 +307,9 @@ impl Mappings {
             .read
             .iter()
             .find(|r| {
-                r.ty == ty.name
+                r.matches_name(&ty.name)
                     && r.unsigned.is_none_or(|u| u == ty.unsigned)
                     && r.display_width.is_none_or(|w| Some(w) == ty.display_width)
-            })
-            .map(|r| ReadChoice {
-                kind: r.logical.clone(),
-                conversion: r.conversion,
-                note: r.note.clone(),
-                keep_declaration: r.keep_declaration.unwrap_or(true),
             })
             .ok_or_else(|| format!("no {engine} read rule for type `{}`", ty.name))
     }
@@ -377,7 +391,7 @@ impl Mappings {
                     .element
                     .as_deref()
                     .ok_or("array type without an element type")?;
-                let el_kind = self.read_rule(engine, el)?.kind;
+                let el_kind = self.read_rule(engine, el)?.logical.clone();
                 if el_kind == "array" {
                     return Err("arrays of arrays are not supported".into());
                 }
@@ -413,15 +427,16 @@ impl Mappings {
             })
     }
 
-    /// Renders the target DDL type of `logical` by the target's write rules.
+    /// Renders the target DDL type of `logical` by the write rules of the
+    /// engine of dialect `target` (which quotes any names in it).
     pub fn render_write(
         &self,
-        target: Engine,
+        target: &dyn Dialect,
         logical: &LogicalType,
         table: &TableRef,
         column: &str,
     ) -> String {
-        match self.write_rule(target, logical) {
+        match self.write_rule(target.engine(), logical) {
             Some(rule) => render_template(&rule.ddl, target, logical, table, column, self),
             None => logical.kind().to_string(),
         }
@@ -433,14 +448,7 @@ impl Mappings {
     }
 }
 
-/// What a read rule decided for a source type.
-struct ReadChoice {
-    kind: String,
-    conversion: Conversion,
-    note: Option<String>,
-    keep_declaration: bool,
-}
-
+/// The value of one override field over an earlier one.
 fn apply(
     kind: &mut String,
     target_type: &mut Option<String>,
@@ -477,73 +485,39 @@ fn validate_overrides(origin: &str, o: &Overrides) -> Result<(), Error> {
     Ok(())
 }
 
-/// InnoDB cannot index TEXT/BLOB without a prefix and caps a key at 3072
-/// bytes. Key columns that would be TEXT/BLOB become VARCHAR/VARBINARY sharing
-/// that budget (utf8mb4: 4 bytes a character); a longer value is refused with
-/// its key by the sink rather than truncated.
-fn fit_mysql_key(columns: &mut [ColumnPlan], key: &[usize]) {
-    const KEY_BYTES: u32 = 3072;
-    let is_lob = |t: &str| {
-        let t = t.to_ascii_lowercase();
-        t.ends_with("text") || t.ends_with("blob")
-    };
+/// Fits the primary key into a target's key limit (InnoDB: 3072 bytes,
+/// TEXT/BLOB only through a prefix). Key columns whose target type needs a
+/// prefix become bounded strings sharing the budget (a prefix would make
+/// the key stricter than the source's); a longer value is refused with its
+/// key by the sink rather than truncated. The target's dialect says each
+/// type's width and how a narrowed string type is spelled.
+fn fit_key(columns: &mut [ColumnPlan], key: &[usize], target: &dyn Dialect, limit: KeyLimit) {
     let lobs: Vec<usize> = key
         .iter()
         .copied()
-        .filter(|&i| is_lob(&columns[i].target_type))
+        .filter(|&i| target.key_width(&columns[i].target_type) == KeyWidth::NeedsPrefix)
         .collect();
     if lobs.is_empty() {
         return;
     }
     // Bytes the other key columns already take (a generous 8 each).
     let others = u32::try_from(key.len() - lobs.len()).unwrap_or(0) * 8;
-    let share = KEY_BYTES.saturating_sub(others) / u32::try_from(lobs.len()).unwrap_or(1);
+    let share = limit.bytes.saturating_sub(others) / u32::try_from(lobs.len()).unwrap_or(1);
+    // Key bytes one character takes in a narrowed text column.
+    let char_bytes = match target.key_width(&target.narrowed_string_type(false, 1)) {
+        KeyWidth::Bytes(b) if b > 0 => b,
+        _ => 1,
+    };
     for i in lobs {
         let c = &mut columns[i];
-        c.target_type = if c.target_type.to_ascii_lowercase().ends_with("blob") {
-            format!("varbinary({share})")
+        let binary = target.key_counts_bytes(&c.target_type);
+        c.target_type = if binary {
+            target.narrowed_string_type(true, share)
         } else {
-            format!("varchar({})", share / 4)
-        };
-        c.rule.push_str(" (key column: InnoDB key length limit)");
-    }
-}
-
-/// SQL Server cannot index `(max)` types and caps a clustered key (the
-/// primary key ferry creates) at 900 bytes. Key columns that would be
-/// `nvarchar(max)`/`varbinary(max)` become `nvarchar(n)`/`varbinary(n)`
-/// sharing that budget (2 bytes a UTF-16 code unit); a longer value is
-/// refused with its key by the sink. (The dialect says the same through
-/// `key_limit`/`key_width`; this mirrors `fit_mysql_key` until the mapping
-/// layer asks the target's dialect.)
-fn fit_mssql_key(columns: &mut [ColumnPlan], key: &[usize]) {
-    const KEY_BYTES: u32 = 900;
-    let is_max = |t: &str| t.to_ascii_lowercase().contains("(max)");
-    let maxes: Vec<usize> = key
-        .iter()
-        .copied()
-        .filter(|&i| is_max(&columns[i].target_type))
-        .collect();
-    if maxes.is_empty() {
-        return;
-    }
-    let others = u32::try_from(key.len() - maxes.len()).unwrap_or(0) * 8;
-    let share = KEY_BYTES.saturating_sub(others) / u32::try_from(maxes.len()).unwrap_or(1);
-    for i in maxes {
-        let c = &mut columns[i];
-        let lower = c.target_type.to_ascii_lowercase();
-        c.target_type = if lower.starts_with("varbinary") {
-            format!("varbinary({share})")
-        } else {
-            // Keep the collation the write rule chose.
-            let collate = lower
-                .find(" collate ")
-                .map(|p| c.target_type[p..].to_string())
-                .unwrap_or_default();
-            format!("nvarchar({}){collate}", share / 2)
+            target.narrowed_string_type(false, share / char_bytes)
         };
         c.rule
-            .push_str(" (key column: SQL Server key length limit)");
+            .push_str(&format!(" (key column: {} key length limit)", limit.owner));
     }
 }
 
@@ -553,7 +527,9 @@ fn fit_mssql_key(columns: &mut [ColumnPlan], key: &[usize]) {
 /// restores the validity check).
 fn keeps_declaration(logical: &LogicalType, ty: &RawType) -> bool {
     let domain = ty.user_type.is_some() && !matches!(logical, LogicalType::Enum { .. });
-    !ty.display.is_empty() && !domain && ty.name != "json"
+    // A column declared without a type (SQLite) stays without one.
+    let declared = !ty.display.is_empty() || ty.name.is_empty();
+    declared && !domain && ty.name != "json"
 }
 
 fn type_matches(pattern: &str, ty: &RawType) -> bool {
@@ -597,7 +573,7 @@ fn conditions_hold(w: &rules::WriteRule, t: &LogicalType) -> bool {
 
 fn render_template(
     ddl: &str,
-    target: Engine,
+    target: &dyn Dialect,
     t: &LogicalType,
     table: &TableRef,
     column: &str,
@@ -627,10 +603,10 @@ fn render_template(
             let type_name = match name {
                 Some(n) => n
                     .split('.')
-                    .map(|p| quote_ident(target, p))
+                    .map(|p| target.quote_ident(p))
                     .collect::<Vec<_>>()
                     .join("."),
-                None => quote_ident(target, &format!("{}_{column}", table.name)),
+                None => target.quote_ident(&format!("{}_{column}", table.name)),
             };
             set("enum_type", type_name);
         }
@@ -649,32 +625,11 @@ fn render_template(
     out
 }
 
-/// Quotes an identifier for `engine` (used for enum type names in the write
-/// rules' DDL). Kept here, keyed by engine like the rule tables, because the
-/// mapping layer sits below the engine crates; SQL elsewhere is quoted by the
-/// engine's `Dialect`.
-fn quote_ident(engine: Engine, s: &str) -> String {
-    match engine {
-        Engine::Postgres => format!("\"{}\"", s.replace('"', "\"\"")),
-        Engine::MySql => format!("`{}`", s.replace('`', "``")),
-        Engine::Mssql => format!("[{}]", s.replace(']', "]]")),
-    }
-}
-
-/// A SQL string literal for `engine` (enum and set labels in write rules).
-fn quote_literal(engine: Engine, s: &str) -> String {
-    match engine {
-        Engine::Postgres => format!("'{}'", s.replace('\'', "''")),
-        // The sink's sql_mode keeps backslash escapes on, so double them too.
-        Engine::MySql => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
-        Engine::Mssql => format!("N'{}'", s.replace('\'', "''")),
-    }
-}
-
-fn quote_list(engine: Engine, values: &[String]) -> String {
+/// Enum and set labels in write rules, quoted by the target's dialect.
+fn quote_list(target: &dyn Dialect, values: &[String]) -> String {
     values
         .iter()
-        .map(|v| quote_literal(engine, v))
+        .map(|v| target.quote_literal(v))
         .collect::<Vec<_>>()
         .join(",")
 }

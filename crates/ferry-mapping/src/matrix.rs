@@ -4,6 +4,8 @@ use serde::Serialize;
 
 use ferry_core::Engine;
 
+use crate::rules::ReadRule;
+
 use crate::rules::WriteRule;
 use crate::Mappings;
 
@@ -23,14 +25,15 @@ pub(crate) fn build(m: &Mappings, source: Engine, target: Engine) -> Vec<MatrixR
     let dst = m.engine_rules(target);
     let mut rows = Vec::new();
     for r in &src.read {
-        let mut source_type = r.ty.clone();
+        let mut source_type = shown(r);
         if let Some(w) = r.display_width {
             source_type.push_str(&format!("({w})"));
         }
+        // A rule says which signedness it takes only where the engine has both.
         match r.unsigned {
             Some(true) => source_type.push_str(" unsigned"),
-            Some(false) if source == Engine::MySql => source_type.push_str(" signed"),
-            _ => {}
+            Some(false) => source_type.push_str(" signed"),
+            None => {}
         }
         let writes: Vec<&WriteRule> = dst
             .write
@@ -50,6 +53,9 @@ pub(crate) fn build(m: &Mappings, source: Engine, target: Engine) -> Vec<MatrixR
             .name()
             .to_string();
         let mut notes: Vec<String> = r.note.iter().cloned().collect();
+        if let Some(s) = r.stored_as {
+            notes.insert(0, format!("stored as {}", s.name()));
+        }
         notes.extend(writes.iter().filter_map(|w| w.note.clone()));
         notes.extend(writes.iter().filter_map(|w| w.warning.clone()));
         rows.push(MatrixRow {
@@ -70,6 +76,16 @@ pub(crate) fn build(m: &Mappings, source: Engine, target: Engine) -> Vec<MatrixR
         });
     }
     rows
+}
+
+/// A read rule's type as the matrix shows it: a column declared without
+/// a type has an empty type name.
+fn shown(r: &ReadRule) -> String {
+    if r.ty.is_empty() {
+        "(no type)".to_string()
+    } else {
+        r.ty.clone()
+    }
 }
 
 fn describe(w: &WriteRule) -> String {

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use ferry_core::{Conversion, Engine, Error, LogicalType};
+use ferry_core::{Conversion, Engine, Error, LogicalType, RawType, TimeStorage};
 
 /// One engine's rules (`mappings/postgres.toml`, `mappings/mysql.toml`).
 #[derive(Debug, Clone, Deserialize)]
@@ -22,6 +22,9 @@ pub struct EngineRules {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReadRule {
+    /// The engine's type name, or a pattern where `*` stands for any run of
+    /// characters (`*int*`: any declared type containing `int`, SQLite's
+    /// affinity rule). The first rule that matches wins, in file order.
     #[serde(rename = "type")]
     pub ty: String,
     /// When set, the rule only matches this signedness.
@@ -31,11 +34,55 @@ pub struct ReadRule {
     pub logical: String,
     #[serde(default)]
     pub conversion: Conversion,
+    /// How an engine without temporal types holds the value (SQLite).
+    pub stored_as: Option<TimeStorage>,
     pub note: Option<String>,
     /// `false`: a same-engine copy does not keep the source declaration but
     /// follows the write rules, and the plan warns with the note (an OID
     /// type names nothing in another database).
     pub keep_declaration: Option<bool>,
+}
+
+impl ReadRule {
+    /// Whether this rule's type (or pattern) matches an engine type name.
+    pub fn matches_name(&self, name: &str) -> bool {
+        if !self.ty.contains('*') {
+            return self.ty == name;
+        }
+        let parts: Vec<&str> = self.ty.split('*').collect();
+        let (first, last) = (parts[0], parts[parts.len() - 1]);
+        if !name.starts_with(first) || name.len() < first.len() + last.len() {
+            return false;
+        }
+        let mut rest = &name[first.len()..];
+        for mid in &parts[1..parts.len() - 1] {
+            match rest.find(mid) {
+                Some(at) => rest = &rest[at + mid.len()..],
+                None => return false,
+            }
+        }
+        rest.ends_with(last)
+    }
+
+    /// The type as a plan names it: the type itself, or for a pattern the
+    /// declaration it matched (`decimal_text(20,4) ~ *text*`).
+    pub fn shown_type(&self, ty: &RawType) -> String {
+        if self.ty.contains('*') {
+            let declared = if ty.display.is_empty() {
+                &ty.name
+            } else {
+                &ty.display
+            };
+            format!("{declared} ~ {}", self.ty)
+        } else {
+            self.ty.clone()
+        }
+    }
+}
+
+/// Whether a logical kind is a date or time, which [`TimeStorage`] applies to.
+pub(crate) fn is_temporal_kind(kind: &str) -> bool {
+    matches!(kind, "date" | "time" | "timestamp" | "timestamptz")
 }
 
 /// Logical type → target DDL type; the first rule whose conditions hold wins.
@@ -99,6 +146,9 @@ pub struct TypeOverride {
     /// Target DDL type, used verbatim.
     pub target_type: Option<String>,
     pub conversion: Option<Conversion>,
+    /// How the source holds a date or time (SQLite: `iso8601`,
+    /// `julian_day`, `unix_epoch`).
+    pub stored_as: Option<TimeStorage>,
 }
 
 /// Applies to one column of one table (`table` is `name` or `schema.name`).
@@ -110,6 +160,8 @@ pub struct ColumnOverride {
     pub logical: Option<String>,
     pub target_type: Option<String>,
     pub conversion: Option<Conversion>,
+    /// How the source holds this date or time column (see [`TypeOverride`]).
+    pub stored_as: Option<TimeStorage>,
 }
 
 /// `mappings/pairs.toml`.
@@ -175,14 +227,7 @@ pub(crate) fn check_kind(origin: &str, kind: &str) -> Result<(), Error> {
 pub(crate) fn check_engine(origin: &str, name: &str) -> Result<Engine, Error> {
     Engine::parse(name).ok_or_else(|| Error::Mapping {
         origin: origin.to_string(),
-        problem: format!(
-            "unknown engine `{name}` ({})",
-            Engine::ALL
-                .iter()
-                .map(|e| e.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        problem: format!("unknown engine `{name}` ({})", Engine::names()),
     })
 }
 
@@ -192,6 +237,15 @@ impl EngineRules {
     pub(crate) fn validate(&self, origin: &str) -> Result<(), Error> {
         for r in &self.read {
             check_kind(origin, &r.logical)?;
+            if r.stored_as.is_some() && !is_temporal_kind(&r.logical) {
+                return Err(Error::Mapping {
+                    origin: origin.to_string(),
+                    problem: format!(
+                        "read rule `{}`: stored_as applies to date, time and timestamp kinds, not {}",
+                        r.ty, r.logical
+                    ),
+                });
+            }
         }
         for w in &self.write {
             check_kind(origin, &w.logical)?;

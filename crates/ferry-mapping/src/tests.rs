@@ -1,5 +1,16 @@
 use super::*;
-use ferry_core::{GeometryKind, RawColumn, RawType};
+use ferry_core::{GeometryKind, RawColumn, RawType, TimeStorage};
+
+/// The dialect of an engine (the engine crate's `dialect_of`, which this
+/// crate sits below).
+fn dialect(e: Engine) -> &'static dyn Dialect {
+    match e {
+        Engine::Postgres => &ferry_pg::PgDialect,
+        Engine::MySql => &ferry_mysql::MySqlDialect,
+        Engine::Sqlite => &ferry_sqlite::SqliteDialect,
+        Engine::Mssql => &ferry_mssql::MssqlDialect,
+    }
+}
 
 fn raw(name: &str, display: &str) -> RawType {
     RawType {
@@ -28,7 +39,7 @@ fn table(cols: Vec<(&str, RawType)>) -> RawTable {
 }
 
 fn plan(m: &Mappings, s: Engine, t: Engine, cols: Vec<(&str, RawType)>) -> TablePlan {
-    m.plan_table(&table(cols), s, t, TableRef::new(None, "t"))
+    m.plan_table(&table(cols), s, dialect(t), TableRef::new(None, "t"))
         .unwrap()
 }
 
@@ -142,7 +153,7 @@ fn unknown_types_name_the_column() {
         .plan_table(
             &table(vec![("h", raw("pg_lsn", "pg_lsn"))]),
             Engine::Postgres,
-            Engine::MySql,
+            dialect(Engine::MySql),
             TableRef::new(None, "t"),
         )
         .unwrap_err()
@@ -279,8 +290,8 @@ fn bad_override_files_say_where() {
 #[test]
 fn every_read_rule_reaches_every_target() {
     let m = Mappings::builtin().unwrap();
-    for s in [Engine::Postgres, Engine::MySql] {
-        for t in [Engine::Postgres, Engine::MySql] {
+    for &s in Engine::ALL {
+        for &t in Engine::ALL {
             for row in m.matrix(s, t) {
                 assert!(!row.target_type.is_empty(), "{s}->{t}: {row:?}");
             }
@@ -319,7 +330,7 @@ fn text_key_columns_fit_innodb_key_limit() {
         .plan_table(
             &t,
             Engine::Postgres,
-            Engine::MySql,
+            dialect(Engine::MySql),
             TableRef::new(None, "t"),
         )
         .unwrap();
@@ -338,7 +349,7 @@ fn override_gives_a_type_without_a_read_rule_its_text_form() {
         .plan_table(
             &table(vec![("id", raw("int4", "integer")), ("l", lsn())]),
             Engine::Postgres,
-            Engine::MySql,
+            dialect(Engine::MySql),
             TableRef::new(None, "t"),
         )
         .unwrap_err()
@@ -394,7 +405,7 @@ fn override_gives_a_type_without_a_read_rule_its_text_form() {
         .plan_table(
             &table(vec![("l", lsn())]),
             Engine::Postgres,
-            Engine::MySql,
+            dialect(Engine::MySql),
             TableRef::new(None, "t"),
         )
         .unwrap_err()
@@ -434,7 +445,7 @@ fn sql_server_key_columns_fit_its_900_bytes() {
         .plan_table(
             &raw,
             Engine::Postgres,
-            Engine::Mssql,
+            dialect(Engine::Mssql),
             TableRef::new(Some("dbo"), "t"),
         )
         .unwrap();
@@ -446,4 +457,110 @@ fn sql_server_key_columns_fit_its_900_bytes() {
         p.columns[1].target_type,
         "nvarchar(max) COLLATE Latin1_General_100_BIN2"
     );
+}
+
+/// SQLite rules match the declared type's name first, then SQLite's own
+/// affinity rules as patterns, in SQLite's order (`FLOATING POINT` holds
+/// INT: INTEGER affinity, as SQLite says).
+#[test]
+fn sqlite_declared_types_fall_back_to_sqlites_affinity_rules() {
+    let m = Mappings::builtin().unwrap();
+    let ty = |name: &str, display: &str| RawType {
+        precision: Some(10),
+        scale: Some(0),
+        length: Some(10),
+        ..raw(name, display)
+    };
+    let p = plan(
+        &m,
+        Engine::Sqlite,
+        Engine::Postgres,
+        vec![
+            ("a", ty("point", "POINT")),
+            ("b", ty("nvarchar", "NVARCHAR(10)")),
+            ("c", ty("string", "STRING")),
+            ("d", ty("floating point", "FLOATING POINT")),
+            ("e", ty("long blob", "LONG BLOB")),
+            ("f", ty("", "")),
+            ("g", ty("varchar2", "VARCHAR2(10)")),
+        ],
+    );
+    let logical: Vec<String> = p.columns.iter().map(|c| c.logical.to_string()).collect();
+    assert_eq!(
+        logical,
+        [
+            "int64",
+            "varchar(10)",
+            "decimal(10,0)",
+            "int64",
+            "varbinary(10)",
+            "text",
+            "text"
+        ]
+    );
+    assert!(
+        p.columns[0].rule.contains("POINT ~ *int*"),
+        "{}",
+        p.columns[0].rule
+    );
+}
+
+/// A date's storage form is the rule's, and an override's when given; it
+/// means nothing on a column that is not a date or time.
+#[test]
+fn sqlite_dates_carry_their_storage_form_overridable_per_column() {
+    let m = Mappings::builtin().unwrap();
+    let cols = || {
+        vec![
+            ("d", raw("date", "DATE")),
+            ("u", raw("datetime", "DATETIME")),
+            ("n", raw("integer", "INTEGER")),
+        ]
+    };
+    let p = plan(&m, Engine::Sqlite, Engine::Postgres, cols());
+    assert_eq!(p.columns[0].stored_as, Some(TimeStorage::Iso8601));
+    assert_eq!(p.columns[2].stored_as, None);
+    let m = m
+        .with_overrides(
+            "m.toml",
+            "[[column]]\ntable = \"t\"\ncolumn = \"u\"\nstored_as = \"unix_epoch\"\n\
+             [[column]]\ntable = \"t\"\ncolumn = \"n\"\nstored_as = \"julian_day\"\n",
+        )
+        .unwrap();
+    let p = plan(&m, Engine::Sqlite, Engine::Postgres, cols());
+    assert_eq!(p.columns[1].stored_as, Some(TimeStorage::UnixEpoch));
+    assert_eq!(p.columns[2].stored_as, None, "an integer is not a date");
+    let bad = Mappings::builtin()
+        .unwrap()
+        .with_overrides(
+            "m.toml",
+            "[[type]]\nsource_type = \"date\"\nstored_as = \"roman\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("roman") && bad.contains("m.toml"), "{bad}");
+}
+
+/// Key fitting is the target dialect's: InnoDB's limit for MySQL, none for
+/// SQLite or PostgreSQL (whose TEXT keys stay TEXT).
+#[test]
+fn key_fitting_follows_the_target_dialect() {
+    let m = Mappings::builtin().unwrap();
+    let mut t = table(vec![("k", raw("text", "text"))]);
+    t.primary_key = vec![0];
+    for (target, want) in [
+        (Engine::MySql, "varchar(768)"),
+        (Engine::Sqlite, "TEXT"),
+        (Engine::Postgres, "text"),
+    ] {
+        let p = m
+            .plan_table(
+                &t,
+                Engine::Postgres,
+                dialect(target),
+                TableRef::new(None, "t"),
+            )
+            .unwrap();
+        assert_eq!(p.columns[0].target_type, want, "{target}");
+    }
 }

@@ -15,7 +15,7 @@
 //! to `ferry_sync_position` in the same transaction as the changes.
 
 use bytes::Bytes;
-use ferry_core::change::{ChangeBatch, ChangeOp, SourceTxn};
+use ferry_core::change::{runs, ChangeOp, ChangeRun, SourceTxn};
 use ferry_core::{Error, Result, TablePlan};
 use futures_util::stream::{self, StreamExt as _};
 use mysql_async::prelude::Queryable;
@@ -44,7 +44,9 @@ struct TableApply {
 /// An apply session on the target.
 pub struct MySqlApply {
     conn: Conn,
-    job: String,
+    /// The sync whose position each apply stores; `None` for a repair
+    /// session (`verify --repair`), which stores no position.
+    job: Option<String>,
     tables: Vec<TableApply>,
     scratch: Vec<FieldBuf>,
 }
@@ -58,22 +60,28 @@ fn column_list(plan: &TablePlan) -> String {
 }
 
 impl MySqlAdapter {
-    /// Opens the apply session for `plans` (indexes as the source's) and
-    /// makes sure the position table exists. `job` names the sync (its slot).
-    pub async fn open_apply(&self, plans: &[TablePlan], job: &str) -> Result<MySqlApply> {
+    /// Opens the apply session for `plans` (indexes as the source's). With a
+    /// `job` (the sync's name: its slot), makes sure the position table
+    /// exists and each apply stores the job's position; without (a repair),
+    /// the target gains no table and no position.
+    pub async fn open_apply(&self, plans: &[TablePlan], job: Option<&str>) -> Result<MySqlApply> {
         let (mut conn, flavor) = self.connect_with_flavor().await?;
         for stmt in [
             SINK_SQL_MODE.to_string(),
             "SET time_zone = '+00:00'".into(),
             "SET SESSION foreign_key_checks = 0".into(),
-            format!(
-                "CREATE TABLE IF NOT EXISTS {POSITION_TABLE} (job VARCHAR(255) PRIMARY KEY, \
-                 position VARCHAR(255) NOT NULL, applied_at DATETIME(6) NOT NULL)"
-            ),
         ] {
             conn.query_drop(stmt)
                 .await
                 .map_err(ctx("preparing the apply session"))?;
+        }
+        if job.is_some() {
+            conn.query_drop(format!(
+                "CREATE TABLE IF NOT EXISTS {POSITION_TABLE} (job VARCHAR(255) PRIMARY KEY, \
+                 position VARCHAR(255) NOT NULL, applied_at DATETIME(6) NOT NULL)"
+            ))
+            .await
+            .map_err(ctx("creating the sync position table"))?;
         }
         let mut tables = Vec::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
@@ -100,8 +108,9 @@ impl MySqlAdapter {
                 )))?;
             }
             let targets = self.target_columns(&mut conn, &plan.target).await?;
-            let encoders = self.encoders(plan, &targets, flavor)?;
-            let key_encoders = self.encoders(&key_plan, &targets, flavor)?;
+            let charsets = self.target_charsets(&mut conn, &targets).await?;
+            let encoders = self.encoders(plan, &targets, flavor, &charsets)?;
+            let key_encoders = self.encoders(&key_plan, &targets, flavor, &charsets)?;
             tables.push(TableApply {
                 stage_load: load_sql(&stage, &encoders),
                 key_load: load_sql(&key_stage, &key_encoders),
@@ -116,7 +125,7 @@ impl MySqlAdapter {
         }
         Ok(MySqlApply {
             conn,
-            job: job.to_string(),
+            job: job.map(str::to_string),
             tables,
             scratch: Vec::new(),
         })
@@ -187,10 +196,13 @@ fn apply_sql(t: &TableApply, op: ChangeOp, unchanged: &[usize]) -> String {
 impl MySqlApply {
     /// The position this job stored last, if any.
     pub async fn stored_position(&mut self) -> Result<Option<String>> {
+        let Some(job) = self.job.clone() else {
+            return Ok(None);
+        };
         self.conn
             .exec_first(
                 format!("SELECT position FROM {POSITION_TABLE} WHERE job = ?"),
-                (self.job.clone(),),
+                (job,),
             )
             .await
             .map_err(ctx("reading the stored sync position"))
@@ -221,11 +233,18 @@ impl MySqlApply {
     }
 
     async fn apply_in_transaction(&mut self, txns: &[SourceTxn], position: String) -> Result<()> {
-        for txn in txns {
-            for batch in &txn.batches {
-                self.apply_batch(batch).await?;
-            }
+        // Copied out: the runs borrow them while `self` applies.
+        let keys: Vec<Vec<usize>> = self
+            .tables
+            .iter()
+            .map(|t| t.plan.primary_key.clone())
+            .collect();
+        for run in runs(txns, |t| keys.get(t).map_or(&[][..], Vec::as_slice)) {
+            self.apply_run(&run).await?;
         }
+        let Some(job) = self.job.clone() else {
+            return Ok(());
+        };
         self.conn
             .exec_drop(
                 format!(
@@ -233,47 +252,41 @@ impl MySqlApply {
                      ON DUPLICATE KEY UPDATE position = VALUES(position), \
                      applied_at = VALUES(applied_at)"
                 ),
-                (self.job.clone(), position),
+                (job, position),
             )
             .await
             .map_err(ctx("storing the sync position"))
     }
 
-    async fn apply_batch(&mut self, batch: &ChangeBatch) -> Result<()> {
-        let t = self.tables.get(batch.table).ok_or_else(|| {
-            Error::Bug(format!("change batch for unknown table #{}", batch.table))
-        })?;
+    async fn apply_run(&mut self, run: &ChangeRun<'_>) -> Result<()> {
+        let t = self
+            .tables
+            .get(run.table)
+            .ok_or_else(|| Error::Bug(format!("change batch for unknown table #{}", run.table)))?;
         let table = t.plan.target.to_string();
-        let (load, stage, plan, encoders, rows) = match batch.op {
-            ChangeOp::Upsert => (
-                &t.stage_load,
-                &t.stage,
-                &t.plan,
-                &t.encoders,
-                batch.rows.clone(),
-            ),
-            ChangeOp::Delete => (
-                &t.key_load,
-                &t.key_stage,
-                &t.key_plan,
-                &t.key_encoders,
-                batch
-                    .rows
-                    .project(&t.plan.primary_key)
-                    .map_err(|e| Error::Bug(format!("projecting keys: {e}")))?,
-            ),
+        let (load, stage, plan, encoders) = match run.op {
+            ChangeOp::Upsert => (&t.stage_load, &t.stage, &t.plan, &t.encoders),
+            ChangeOp::Delete => (&t.key_load, &t.key_stage, &t.key_plan, &t.key_encoders),
         };
         let mut out = Vec::new();
-        encode_batch(encoders, &rows, &mut self.scratch, &mut out).map_err(
-            |(c, row, problem)| {
-                Error::value(
-                    &table,
-                    plan.columns[c].name.clone(),
-                    ferry_core::arrow::render_key(plan, &rows, row),
-                    problem,
-                )
-            },
-        )?;
+        for part in &run.parts {
+            let rows = match run.op {
+                ChangeOp::Upsert => (*part).clone(),
+                ChangeOp::Delete => part
+                    .project(&t.plan.primary_key)
+                    .map_err(|e| Error::Bug(format!("projecting keys: {e}")))?,
+            };
+            encode_batch(encoders, &rows, &mut self.scratch, &mut out).map_err(
+                |(c, row, problem)| {
+                    Error::value(
+                        &table,
+                        plan.columns[c].name.clone(),
+                        ferry_core::arrow::render_key(plan, &rows, row),
+                        problem,
+                    )
+                },
+            )?;
+        }
         let data = Bytes::from(out);
         self.conn.set_infile_handler(async move {
             Ok(stream::once(async move { Ok(data) }).boxed() as InfileData)
@@ -282,7 +295,7 @@ impl MySqlApply {
             .query_drop(load.as_str())
             .await
             .map_err(ctx(format!("staging changes of {table}")))?;
-        let sql = apply_sql(t, batch.op, &batch.unchanged);
+        let sql = apply_sql(t, run.op, run.unchanged);
         let stage = stage.clone();
         self.conn
             .exec_drop(sql, ())

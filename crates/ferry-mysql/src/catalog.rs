@@ -68,7 +68,7 @@ impl Catalog for MySqlAdapter {
             .exec(
                 "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, \
                         CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, \
-                        DATETIME_PRECISION \
+                        DATETIME_PRECISION, CHARACTER_SET_NAME \
                  FROM information_schema.COLUMNS \
                  WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
                 (db.clone(), table.name.clone()),
@@ -145,6 +145,7 @@ impl Catalog for MySqlAdapter {
                 precision: uint(r.take(5)),
                 scale: uint(r.take(6)),
                 fsp: uint(r.take(7)),
+                charset: text(r.take(8)).map(|c| c.to_ascii_lowercase()),
             };
             let is_json = json_columns
                 .iter()
@@ -242,6 +243,8 @@ pub struct ColumnInfo {
     pub precision: Option<u64>,
     pub scale: Option<u64>,
     pub fsp: Option<u64>,
+    /// CHARACTER_SET_NAME, lower case (text, enum and set columns).
+    pub charset: Option<String>,
 }
 
 /// Builds the [`RawType`] of one catalog column. `is_json` says MariaDB
@@ -255,6 +258,7 @@ pub fn raw_type(info: &ColumnInfo, is_json: bool) -> std::result::Result<RawType
         display,
         unsigned: lower_display.contains(" unsigned"),
         max_bytes: tier_max_bytes(&name),
+        charset: info.charset.clone(),
         ..RawType::default()
     };
     let u32_of = |v: Option<u64>| v.and_then(|v| u32::try_from(v).ok());

@@ -21,6 +21,8 @@ use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field};
 use chrono::NaiveDate;
 use ferry_core::{ColumnPlan, Conversion, LogicalType};
+
+use crate::charset::Charset;
 use mysql_async::Value;
 
 /// What is wrong with a value, in words that never include the value.
@@ -75,7 +77,76 @@ pub enum Decoder {
     Uuid(FixedSizeBinaryBuilder),
     /// A spatial value in MySQL's internal format → canonical EWKB.
     Geometry(BinaryBuilder, Vec<u8>),
+    /// Text in a legacy character set, read as its raw bytes and decoded by
+    /// ferry (see [`crate::charset`]); `set` splits it into SET labels.
+    RawText {
+        builder: StringBuilder,
+        charset: Arc<Charset>,
+        scratch: String,
+    },
+    RawSet {
+        builder: ListBuilder<StringBuilder>,
+        charset: Arc<Charset>,
+        scratch: String,
+    },
+    /// ENUM read by its index (see [`reads_enum_index`]): the label, or the
+    /// error value (index 0) as the column's conversion says.
+    Enum {
+        builder: StringBuilder,
+        labels: Vec<String>,
+        error: EnumError,
+    },
 }
+
+/// What becomes of MySQL's enum error value (index 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnumError {
+    Refuse,
+    Null,
+    EmptyLabel,
+}
+
+/// Whether `col` is a MySQL ENUM read by its index (`col + 0`) rather than
+/// its text: the text of the error value (index 0) is `''`, the same as a
+/// declared label `''`, so only the index tells them apart. The reader's
+/// select list and [`Decoder::for_column`] both ask this.
+pub fn reads_enum_index(col: &ColumnPlan) -> bool {
+    col.raw.name == "enum"
+        && matches!(
+            col.logical,
+            LogicalType::Enum { .. }
+                | LogicalType::Char { .. }
+                | LogicalType::Varchar { .. }
+                | LogicalType::Text { .. }
+        )
+}
+
+/// Whether `col` is text in a character set ferry decodes itself (see
+/// [`crate::charset`]): the reader selects its raw bytes, and the decoder
+/// takes the character set ([`Decoder::with_charset`]).
+pub fn reads_raw_text(col: &ColumnPlan) -> bool {
+    use LogicalType as L;
+    col.raw
+        .charset
+        .as_deref()
+        .is_some_and(crate::charset::reads_raw)
+        && !reads_enum_index(col)
+        && matches!(
+            col.logical,
+            L::Char { .. }
+                | L::Varchar { .. }
+                | L::Text { .. }
+                | L::Enum { .. }
+                | L::Json
+                | L::Jsonb
+                | L::Set { .. }
+        )
+}
+
+/// What the reader says of an enum error value it may not carry.
+pub const ENUM_ERROR_REFUSED: &str = "MySQL enum error value '' (index 0, stored by a \
+    non-strict server for an invalid value); choose enum_error_to_null or \
+    enum_error_to_empty_label";
 
 impl Decoder {
     /// Chooses the decoder for a column. `Err` is the reason the logical type
@@ -87,6 +158,24 @@ impl Decoder {
             return Err(
                 "zero_date_to_null needs a nullable column (the column is NOT NULL)".to_string(),
             );
+        }
+        if reads_enum_index(col) {
+            let error = match col.conversion {
+                Conversion::EnumErrorToNull if !col.nullable => {
+                    return Err(
+                        "enum_error_to_null needs a nullable column (the column is NOT NULL)"
+                            .to_string(),
+                    )
+                }
+                Conversion::EnumErrorToNull => EnumError::Null,
+                Conversion::EnumErrorToEmptyLabel => EnumError::EmptyLabel,
+                _ => EnumError::Refuse,
+            };
+            return Ok(Decoder::Enum {
+                builder: StringBuilder::new(),
+                labels: col.raw.values.clone(),
+                error,
+            });
         }
         Ok(match &col.logical {
             L::Bool => Decoder::Bool(BooleanBuilder::with_capacity(capacity)),
@@ -150,6 +239,24 @@ impl Decoder {
         })
     }
 
+    /// This decoder reading raw bytes in `charset` (for a column of which
+    /// [`reads_raw_text`] holds).
+    pub fn with_charset(self, charset: Arc<Charset>) -> Decoder {
+        match self {
+            Decoder::Text(builder) => Decoder::RawText {
+                builder,
+                charset,
+                scratch: String::new(),
+            },
+            Decoder::Set(builder) => Decoder::RawSet {
+                builder,
+                charset,
+                scratch: String::new(),
+            },
+            other => other,
+        }
+    }
+
     /// Appends one value. On `Err` a NULL was appended in its place so the
     /// builders stay aligned and the row's key can still be rendered.
     pub fn push(&mut self, v: Value) -> Result<(), Problem> {
@@ -187,26 +294,24 @@ impl Decoder {
                 builder,
                 zero_to_null,
             } => match &v {
-                Value::Date(y, m, d, ..) => match date_days(*y, *m, *d) {
-                    Ok(days) => builder.append_value(days),
-                    Err(_) if *zero_to_null && is_zero_or_partial(*y, *m, *d) => {
+                Value::Date(y, m, d, ..) if is_zero_or_partial(*y, *m, *d) => {
+                    if *zero_to_null {
                         builder.append_null()
+                    } else {
+                        builder.append_value(zero_date_days(*y, *m, *d)?)
                     }
-                    Err(p) => return Err(p),
-                },
+                }
+                Value::Date(y, m, d, ..) => builder.append_value(date_days(*y, *m, *d)?),
                 _ => return Err(unexpected(&v, "date")),
             },
             Decoder::Timestamp {
                 builder,
                 zero_to_null,
             } => match &v {
-                Value::Date(y, m, d, ..) => match datetime_micros(&v) {
-                    Ok(us) => builder.append_value(us),
-                    Err(_) if *zero_to_null && is_zero_or_partial(*y, *m, *d) => {
-                        builder.append_null()
-                    }
-                    Err(p) => return Err(p),
-                },
+                Value::Date(y, m, d, ..) if is_zero_or_partial(*y, *m, *d) && *zero_to_null => {
+                    builder.append_null()
+                }
+                Value::Date(..) => builder.append_value(datetime_micros(&v)?),
                 _ => return Err(unexpected(&v, "datetime")),
             },
             Decoder::Duration(b) => match v {
@@ -242,6 +347,43 @@ impl Decoder {
                 }
                 _ => return Err(unexpected(&v, "geometry")),
             },
+            Decoder::RawText {
+                builder,
+                charset,
+                scratch,
+            } => {
+                scratch.clear();
+                charset.decode_into(raw_bytes(&v)?, scratch)?;
+                builder.append_value(&*scratch);
+            }
+            Decoder::RawSet {
+                builder,
+                charset,
+                scratch,
+            } => {
+                scratch.clear();
+                charset.decode_into(raw_bytes(&v)?, scratch)?;
+                for label in set_labels(scratch) {
+                    builder.values().append_value(label);
+                }
+                builder.append(true);
+            }
+            Decoder::Enum {
+                builder,
+                labels,
+                error,
+            } => {
+                let index: usize = int_as(&v, "enum")?;
+                match (index, *error) {
+                    (0, EnumError::Refuse) => return Err(ENUM_ERROR_REFUSED.into()),
+                    (0, EnumError::Null) => builder.append_null(),
+                    (0, EnumError::EmptyLabel) => builder.append_value(""),
+                    (i, _) => match labels.get(i - 1) {
+                        Some(label) => builder.append_value(label),
+                        None => return Err("enum index beyond the column's labels".into()),
+                    },
+                }
+            }
         }
         Ok(())
     }
@@ -267,6 +409,10 @@ impl Decoder {
             Decoder::Duration(b) => b.append_null(),
             Decoder::Set(b) => b.append_null(),
             Decoder::Uuid(b) => b.append_null(),
+            Decoder::Enum { builder, .. } | Decoder::RawText { builder, .. } => {
+                builder.append_null()
+            }
+            Decoder::RawSet { builder, .. } => builder.append_null(),
         }
     }
 
@@ -292,6 +438,10 @@ impl Decoder {
             Decoder::Duration(b) => Arc::new(b.finish()),
             Decoder::Set(b) => Arc::new(b.finish()),
             Decoder::Uuid(b) => Arc::new(b.finish()),
+            Decoder::Enum { builder, .. } | Decoder::RawText { builder, .. } => {
+                Arc::new(builder.finish())
+            }
+            Decoder::RawSet { builder, .. } => Arc::new(builder.finish()),
         }
     }
 
@@ -316,6 +466,8 @@ impl Decoder {
             Decoder::Duration(b) => b.len(),
             Decoder::Set(b) => b.len(),
             Decoder::Uuid(b) => b.len(),
+            Decoder::Enum { builder, .. } | Decoder::RawText { builder, .. } => builder.len(),
+            Decoder::RawSet { builder, .. } => builder.len(),
         }
     }
 
@@ -417,6 +569,13 @@ pub fn is_canonical_decimal(s: &str) -> bool {
     })
 }
 
+fn raw_bytes(v: &Value) -> Result<&[u8], Problem> {
+    match v {
+        Value::Bytes(b) => Ok(b),
+        _ => Err(unexpected(v, "text")),
+    }
+}
+
 pub fn utf8_of(v: &Value) -> Result<&str, Problem> {
     match v {
         Value::Bytes(b) => std::str::from_utf8(b)
@@ -439,13 +598,12 @@ pub fn uuid_bytes(v: &Value) -> Result<[u8; 16], Problem> {
     }
 }
 
-fn is_zero_or_partial(y: u16, m: u8, d: u8) -> bool {
-    y == 0 || m == 0 || d == 0
-}
+use ferry_core::zerodate::is_zero_or_partial;
 
-/// Days since 1970-01-01. Zero dates (`0000-00-00`) and partial dates
-/// (`2016-07-00`, `2025-00-15`) are refused here; the caller may turn them
-/// into NULL when the column's conversion says so.
+/// Days since 1970-01-01 of a calendar date. Zero dates (`0000-00-00`) and
+/// partial dates (`2016-07-00`, `2025-00-15`) are not calendar dates: the
+/// decoder carries them as [`zero_date_days`] (or NULL when the column's
+/// conversion says so), so here they are refused.
 pub fn date_days(y: u16, m: u8, d: u8) -> Result<i32, Problem> {
     if is_zero_or_partial(y, m, d) {
         return Err("zero or partial date (use zero_date_to_null to load it as NULL)".into());
@@ -455,20 +613,29 @@ pub fn date_days(y: u16, m: u8, d: u8) -> Result<i32, Problem> {
     Ok(date.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
 }
 
+/// The hub's value for a zero or partial date (see [`ferry_core::zerodate`]).
+pub fn zero_date_days(y: u16, m: u8, d: u8) -> Result<i32, Problem> {
+    ferry_core::zerodate::days(y, m, d).ok_or_else(|| "invalid date from the server".into())
+}
+
 use chrono::Datelike as _;
 
-/// A DATETIME/TIMESTAMP value as µs since the epoch (naive, or UTC).
+/// A DATETIME/TIMESTAMP value as µs since the epoch (naive, or UTC); a zero
+/// or partial date as the hub's reserved value for it.
 pub fn datetime_micros(v: &Value) -> Result<i64, Problem> {
     let Value::Date(y, mo, d, h, mi, s, us) = *v else {
         return Err(unexpected(v, "datetime"));
     };
-    let days = i64::from(date_days(y, mo, d)?);
     if h > 23 || mi > 59 || s > 59 || us > 999_999 {
         return Err("invalid time of day from the server".into());
     }
-    Ok(days * MICROS_PER_DAY
-        + (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * MICROS_PER_SECOND
-        + i64::from(us))
+    let time = (i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)) * MICROS_PER_SECOND
+        + i64::from(us);
+    if is_zero_or_partial(y, mo, d) {
+        return ferry_core::zerodate::micros(y, mo, d, time)
+            .ok_or_else(|| "invalid date from the server".into());
+    }
+    Ok(i64::from(date_days(y, mo, d)?) * MICROS_PER_DAY + time)
 }
 
 /// A TIME value (sign, days, h, m, s, µs) as signed µs.
@@ -591,8 +758,15 @@ pub(crate) mod tests {
         assert_eq!(a.len(), 3);
         col.conversion = Conversion::Exact;
         let mut d = Decoder::for_column(&col, 4).unwrap();
-        assert!(d.push(Value::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
-        assert_eq!(d.len(), 1, "a refused value still leaves a slot");
+        d.push(Value::Date(2016, 7, 0, 0, 0, 0, 0)).unwrap();
+        assert!(d.push(Value::Date(2023, 2, 31, 0, 0, 0, 0)).is_err());
+        assert_eq!(d.len(), 2, "a refused value still leaves a slot");
+        let a = d.finish();
+        let a = a.as_primitive::<arrow_array::types::Date32Type>();
+        assert_eq!(
+            ferry_core::zerodate::of_days(a.value(0)),
+            Some((2016, 7, 0))
+        );
         col.nullable = false;
         col.conversion = Conversion::ZeroDateToNull;
         assert!(Decoder::for_column(&col, 4).is_err());
@@ -651,6 +825,44 @@ pub(crate) mod tests {
         assert_eq!(l.value(1).len(), 0);
         assert!(l.is_valid(1));
         assert!(l.is_null(2));
+    }
+
+    /// Issue 19: the enum error value (index 0) is told from a declared ''
+    /// label by its index, and refused unless a rule was chosen.
+    #[test]
+    fn enum_by_index_tells_the_error_value_from_an_empty_label() {
+        let mut col = plan_col(
+            LogicalType::Enum {
+                name: None,
+                values: vec![String::new(), "x".into()],
+            },
+            true,
+        );
+        col.raw.name = "enum".into();
+        col.raw.values = vec![String::new(), "x".into()];
+        assert!(reads_enum_index(&col));
+        let mut d = Decoder::for_column(&col, 4).unwrap();
+        d.push(Value::Int(1)).unwrap();
+        d.push(Value::UInt(2)).unwrap();
+        d.push(Value::NULL).unwrap();
+        assert_eq!(d.push(Value::Int(0)).unwrap_err(), ENUM_ERROR_REFUSED);
+        assert!(d.push(Value::Int(3)).is_err());
+        let a = d.finish();
+        let a = a.as_string::<i32>();
+        assert_eq!((a.value(0), a.value(1), a.is_null(2)), ("", "x", true));
+        for (conv, null) in [
+            (Conversion::EnumErrorToNull, true),
+            (Conversion::EnumErrorToEmptyLabel, false),
+        ] {
+            col.conversion = conv;
+            let mut d = Decoder::for_column(&col, 1).unwrap();
+            d.push(Value::Int(0)).unwrap();
+            let a = d.finish();
+            assert_eq!(a.is_null(0), null, "{conv:?}");
+        }
+        col.nullable = false;
+        col.conversion = Conversion::EnumErrorToNull;
+        assert!(Decoder::for_column(&col, 1).is_err());
     }
 
     /// Issue 19: MariaDB's UUID arrives as text and must become the hub's 16 bytes.
@@ -716,6 +928,7 @@ pub(crate) mod tests {
             conversion: Conversion::Exact,
             target_type: "x".into(),
             rule: "test".into(),
+            stored_as: None,
         }
     }
 }

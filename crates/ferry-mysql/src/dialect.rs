@@ -30,10 +30,12 @@ pub const KEY_BYTES: u32 = 3072;
 pub fn value_limits(flavor: Flavor) -> ValueLimits {
     ValueLimits {
         float_specials: false,
+        float_nan: false,
         // MariaDB turns −0.0 into +0.
         negative_zero: flavor != Flavor::MariaDb,
         infinite_dates: false,
         any_year: false,
+        zero_dates: true,
         nul_in_text: true,
         folding_collations: true,
         any_geometry: false,
@@ -331,16 +333,67 @@ impl Dialect for MySqlDialect {
         Ok(())
     }
 
+    fn signed_integer_max(&self, target_type: &str) -> Option<u64> {
+        let t = target_type.to_ascii_lowercase();
+        if t.contains("unsigned") {
+            return None;
+        }
+        Some(match t.split(['(', ' ']).next().unwrap_or("") {
+            "bigint" => i64::MAX as u64,
+            "int" | "integer" => i32::MAX as u64,
+            "mediumint" => 8_388_607,
+            "smallint" => i16::MAX as u64,
+            "tinyint" => i8::MAX as u64,
+            _ => return None,
+        })
+    }
+
     fn count_where(&self, cond: &str) -> String {
         format!("CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS SIGNED)")
     }
 
     fn value_check(&self, check: ValueCheck<'_>, c: &str) -> Option<String> {
         Some(match check {
-            ValueCheck::ZeroDate => {
-                format!("{c} IS NOT NULL AND (MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)")
+            ValueCheck::ZeroDate => format!(
+                "{c} IS NOT NULL AND (YEAR({c}) = 0 OR MONTH({c}) = 0 OR DAYOFMONTH({c}) = 0)"
+            ),
+            // In UTF-8: a UTF-16 or UTF-32 column has zero bytes in most
+            // characters (the conversion is a no-op for utf8mb4).
+            ValueCheck::NulInText => {
+                format!("INSTR(CAST(CONVERT({c} USING utf8mb4) AS BINARY), X'00') > 0")
             }
-            ValueCheck::NulInText => format!("INSTR(CAST({c} AS BINARY), X'00') > 0"),
+            // An enum in numeric context is its index; 0 is the error value.
+            ValueCheck::EnumErrorValue => format!("{c} + 0 = 0"),
+            ValueCheck::Unmappable(charset) => {
+                if !crate::charset::reads_raw(charset) {
+                    return None;
+                }
+                // The server's conversion makes `?` of a sequence without a
+                // mapping (and MariaDB's tis620 and big5 tables U+FFFD): more
+                // `?` after it than before, or a U+FFFD out of a table that
+                // is not Unicode, is such a value (crate::charset decides
+                // the same from the same conversion).
+                let u = format!("CONVERT({c} USING utf8mb4)");
+                let marks =
+                    |e: &str| format!("CHAR_LENGTH({e}) - CHAR_LENGTH(REPLACE({e}, '?', ''))");
+                let replaced = format!("{} <> {}", marks(c), marks(&u));
+                // MariaDB's ucs2 and utf32 hold surrogate code points, and
+                // convert them into invalid UTF-8 rather than `?`.
+                let surrogate = match charset {
+                    "ucs2" => Some("^([0-9A-F]{4})*D[89A-F]"),
+                    "utf32" => Some("^([0-9A-F]{8})*0000D[89A-F]"),
+                    _ => None,
+                };
+                if let Some(re) = surrogate {
+                    format!("{c} IS NOT NULL AND ({replaced} OR HEX({c}) REGEXP '{re}')")
+                } else if matches!(charset, "utf16" | "utf16le") {
+                    format!("{c} IS NOT NULL AND {replaced}")
+                } else {
+                    format!(
+                        "{c} IS NOT NULL AND ({replaced} OR LOCATE(_utf8mb4 X'EFBFBD', {u}) > 0)"
+                    )
+                }
+            }
             ValueCheck::NotZeroOrOne => format!("{c} NOT IN (0, 1)"),
             ValueCheck::LongerThan(n) => format!("CHAR_LENGTH({c}) > {n}"),
             ValueCheck::FourByteUtf8 => {
@@ -349,6 +402,7 @@ impl Dialect for MySqlDialect {
             // MySQL holds no NaN, infinities or arrays, and its decimals and
             // dates always fit another engine's: nothing to count.
             ValueCheck::FloatSpecial
+            | ValueCheck::FloatNaN
             | ValueCheck::NegativeZero
             | ValueCheck::DecimalTooWide { .. }
             | ValueCheck::InfiniteDate

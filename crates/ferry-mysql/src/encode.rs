@@ -24,7 +24,9 @@ mod decision;
 mod field;
 mod text;
 
-pub use decision::{choose, int_range, ColumnEncoder, Encoder, JsonElement, TargetColumn};
+pub use decision::{
+    charset_fits, choose, int_range, ColumnEncoder, Encoder, JsonElement, TargetColumn,
+};
 pub use field::{bit_value, fit_decimal, MAX_TIME_MICROS};
 pub use text::{
     escape_into, iso8601_interval, json_array, push_uuid_text, uuid_text, write_date,
@@ -42,7 +44,8 @@ pub struct FieldBuf {
 }
 
 impl FieldBuf {
-    fn field(&self, i: usize) -> &[u8] {
+    /// The escaped text of field `i` (`\N` for NULL).
+    pub fn field(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.bytes[start..self.ends[i]]
     }
@@ -61,12 +64,7 @@ pub fn encode_batch(
     scratch: &mut Vec<FieldBuf>,
     out: &mut Vec<u8>,
 ) -> Result<(), (usize, usize, Problem)> {
-    scratch.resize_with(encoders.len(), FieldBuf::default);
-    for (c, (enc, buf)) in encoders.iter().zip(scratch.iter_mut()).enumerate() {
-        enc.encoder
-            .encode_column(batch.column(c), buf)
-            .map_err(|(row, p)| (c, row, p))?;
-    }
+    encode_fields(encoders, batch, scratch)?;
     for row in 0..batch.num_rows() {
         for (c, buf) in scratch.iter().enumerate() {
             if c > 0 {
@@ -81,3 +79,46 @@ pub fn encode_batch(
 
 #[cfg(test)]
 mod tests;
+
+/// Encodes every column of `batch` into `scratch` (one [`FieldBuf`] per
+/// column), the fields LOAD DATA lines are made of and INSERT parameters
+/// are taken from. `Err((column, row, problem))` names the first refused
+/// value.
+pub fn encode_fields(
+    encoders: &[ColumnEncoder],
+    batch: &RecordBatch,
+    scratch: &mut Vec<FieldBuf>,
+) -> Result<(), (usize, usize, Problem)> {
+    scratch.resize_with(encoders.len(), FieldBuf::default);
+    for (c, (enc, buf)) in encoders.iter().zip(scratch.iter_mut()).enumerate() {
+        enc.encoder
+            .encode_column_in(batch.column(c), buf, enc.charset.as_deref())
+            .map_err(|(row, p)| (c, row, p))?;
+    }
+    Ok(())
+}
+
+/// A field's value as an INSERT parameter: `None` for `\N` (NULL), else
+/// the bytes with LOAD DATA's escapes undone (`\\ \t \n \r \0`).
+pub fn unescape(field: &[u8]) -> Option<Vec<u8>> {
+    if field == b"\\N" {
+        return None;
+    }
+    let mut out = Vec::with_capacity(field.len());
+    let mut bytes = field.iter();
+    while let Some(&b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        out.push(match bytes.next() {
+            Some(b't') => b'\t',
+            Some(b'n') => b'\n',
+            Some(b'r') => b'\r',
+            Some(b'0') => 0,
+            Some(&other) => other,
+            None => b'\\',
+        });
+    }
+    Some(out)
+}

@@ -35,6 +35,13 @@ pub enum MySqlKeyKind {
     Text,
     /// Text under another collation: compared as `CAST(… AS BINARY)`.
     TextCast,
+    /// Text in a legacy character set (see [`crate::charset`]): compared as
+    /// its UTF-8 bytes, `CAST(CONVERT(… USING utf8mb4) AS BINARY)`, so that
+    /// ranges and verify's order agree with a UTF-8 copy on any engine (gbk
+    /// byte order is not code point order). No index serves this order; a
+    /// key value without a Unicode mapping sorts as the server's `?`, and
+    /// its row is refused by the reader anyway.
+    TextConverted,
     Bytes,
 }
 
@@ -49,9 +56,24 @@ impl ferry_core::adapter::KeyExpr for MySqlKeyColumn {
     fn expr(&self) -> String {
         match self.kind {
             MySqlKeyKind::TextCast => format!("CAST({} AS BINARY)", self.ident),
+            MySqlKeyKind::TextConverted => converted_key(&self.ident),
             _ => self.ident.clone(),
         }
     }
+}
+
+/// A key column in a legacy character set as its UTF-8 bytes (see
+/// [`MySqlKeyKind::TextConverted`]).
+pub(crate) fn converted_key(ident: &str) -> String {
+    format!("CAST(CONVERT({ident} USING utf8mb4) AS BINARY)")
+}
+
+/// Whether a key column's text is in a legacy character set.
+pub(crate) fn legacy_text(col: &ferry_core::ColumnPlan) -> bool {
+    col.raw
+        .charset
+        .as_deref()
+        .is_some_and(crate::charset::reads_raw)
 }
 
 /// Whether a collation orders text as its bytes (`binary`, the NO PAD
@@ -120,6 +142,7 @@ pub async fn key_columns(
             }
             "tinyint" | "smallint" | "mediumint" | "int" | "bigint" => MySqlKeyKind::Int,
             "binary" | "varbinary" => MySqlKeyKind::Bytes,
+            "char" | "varchar" if legacy_text(col) => MySqlKeyKind::TextConverted,
             "char" | "varchar" => {
                 if collations.is_none() {
                     collations = Some(key_collations(adapter, conn, plan).await?);
@@ -181,7 +204,11 @@ fn push_literal(sql: &mut String, kind: MySqlKeyKind, v: &KeyValue) {
         }
         // Hex keeps any byte out of the SQL text's escaping rules; the
         // introducer makes it utf8mb4 text, taking the column's collation.
-        KeyValue::Text(s) if kind == MySqlKeyKind::TextCast => push_hex(sql, s.as_bytes()),
+        KeyValue::Text(s)
+            if matches!(kind, MySqlKeyKind::TextCast | MySqlKeyKind::TextConverted) =>
+        {
+            push_hex(sql, s.as_bytes())
+        }
         KeyValue::Text(s) => {
             sql.push_str("_utf8mb4 ");
             push_hex(sql, s.as_bytes());
@@ -258,7 +285,7 @@ fn parse_key(keys: &[MySqlKeyColumn], row: mysql_async::Row) -> Option<KeyBound>
         out.push(match k.kind {
             MySqlKeyKind::Int => KeyValue::Int(std::str::from_utf8(&bytes).ok()?.parse().ok()?),
             MySqlKeyKind::UInt => KeyValue::UInt(std::str::from_utf8(&bytes).ok()?.parse().ok()?),
-            MySqlKeyKind::Text | MySqlKeyKind::TextCast => {
+            MySqlKeyKind::Text | MySqlKeyKind::TextCast | MySqlKeyKind::TextConverted => {
                 KeyValue::Text(String::from_utf8(bytes).ok()?)
             }
             MySqlKeyKind::Bytes => KeyValue::Bytes(bytes),

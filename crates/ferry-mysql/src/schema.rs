@@ -91,6 +91,7 @@ pub(crate) async fn read(
             generated,
             on_update_now: extra.contains("on update current_timestamp"),
             comment,
+            auto_increment_clause: None,
         });
     }
 

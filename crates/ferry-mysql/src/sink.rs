@@ -12,7 +12,7 @@
 //! untouched (every text value is valid UTF-8 already, being Arrow `Utf8`,
 //! and the tables ferry creates are utf8mb4).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
@@ -20,6 +20,7 @@ use bytes::Bytes;
 use ferry_core::adapter::{RangeWriter, TableWriter, WriteReceipt};
 use ferry_core::arrow::{arrow_type, render_key};
 use ferry_core::range::KeyRange;
+use ferry_core::sentkeys::SentKeys;
 use ferry_core::{Error, IfExists, Result, TablePlan, TableRef};
 use futures_util::stream::{self, StreamExt as _};
 use mysql_async::prelude::Queryable;
@@ -27,14 +28,19 @@ use mysql_async::{Conn, InfileData, Row};
 use tokio::sync::mpsc;
 
 use crate::catalog::{text, uint};
-use crate::encode::{choose, encode_batch, ColumnEncoder, Encoder, FieldBuf, TargetColumn};
+use crate::charset::{writes_encoded, Charset};
+use crate::encode::{
+    charset_fits, choose, encode_batch, ColumnEncoder, Encoder, FieldBuf, TargetColumn,
+};
 use crate::error::{ctx, query_error, refusal_class, server_code, LOCAL_INFILE_REFUSED};
 use crate::{disconnect, quote_ident, Flavor, MySqlAdapter};
 
-/// Strict mode plus the zero-date guards: a refused value is a warning under
-/// LOAD DATA LOCAL, which the sink then turns into a failure.
-pub(crate) const SINK_SQL_MODE: &str =
-    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,\
+/// Strict mode: a refused value is a warning under LOAD DATA LOCAL, which
+/// the sink then turns into a failure. Without NO_ZERO_DATE and
+/// NO_ZERO_IN_DATE: the only zero or partial dates ferry writes are the
+/// source's own, carried verbatim from another MySQL (see
+/// [`ferry_core::zerodate`]).
+pub(crate) const SINK_SQL_MODE: &str = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,\
 ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
 
 /// The size of the pieces the infile stream hands the driver: well under any
@@ -118,12 +124,32 @@ impl MySqlAdapter {
             .collect())
     }
 
-    /// One encoder per plan column, from the Arrow type and the real target column.
+    /// The character sets of `targets` that ferry encodes text for, read
+    /// from the target server (see [`crate::charset`]).
+    pub(crate) async fn target_charsets(
+        &self,
+        conn: &mut Conn,
+        targets: &[TargetColumn],
+    ) -> Result<HashMap<String, Arc<Charset>>> {
+        let mut out = HashMap::new();
+        for t in targets {
+            if let Some(cs) = t.charset.as_deref().filter(|cs| writes_encoded(cs)) {
+                if !out.contains_key(cs) {
+                    out.insert(cs.to_string(), self.charset(conn, cs).await?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One encoder per plan column, from the Arrow type and the real target
+    /// column; `charsets` as [`target_charsets`](Self::target_charsets) read them.
     pub(crate) fn encoders(
         &self,
         plan: &TablePlan,
         targets: &[TargetColumn],
         flavor: Flavor,
+        charsets: &HashMap<String, Arc<Charset>>,
     ) -> Result<Vec<ColumnEncoder>> {
         let table = plan.target.to_string();
         if targets.is_empty() {
@@ -144,16 +170,26 @@ impl MySqlAdapter {
                     })?;
                 let dt = arrow_type(&c.logical);
                 let keeps_negative_zero = flavor == Flavor::MySql;
-                let encoder = choose(c, &dt, target, keeps_negative_zero).map_err(|reason| {
-                    Error::UnsupportedType {
-                        table: table.clone(),
-                        column: c.name.clone(),
-                        ty: target.column_type.clone(),
-                        reason,
+                let unsupported = |reason| Error::UnsupportedType {
+                    table: table.clone(),
+                    column: c.name.clone(),
+                    ty: target.column_type.clone(),
+                    reason,
+                };
+                let encoder = choose(c, &dt, target, keeps_negative_zero).map_err(unsupported)?;
+                let charset = match target.charset.as_deref().filter(|cs| writes_encoded(cs)) {
+                    Some(name) => {
+                        let cs = charsets.get(name).cloned().ok_or_else(|| {
+                            Error::Bug(format!("character set {name} of {table} not loaded"))
+                        })?;
+                        charset_fits(&encoder, &cs).map_err(unsupported)?;
+                        Some(cs)
                     }
-                })?;
+                    None => None,
+                };
                 Ok(ColumnEncoder {
                     name: c.name.clone(),
+                    charset,
                     // MariaDB's UUID/INET4/INET6 read a binary-charset field
                     // as their binary storage: their text goes through a variable.
                     via_variable: matches!(encoder, Encoder::Bit { .. })
@@ -233,10 +269,11 @@ pub fn load_sql(qualified: &str, encoders: &[ColumnEncoder]) -> String {
 }
 
 /// What the infile stream tells the sink after the statement.
-#[derive(Default)]
 struct FeedOutcome {
     rows: u64,
     error: Option<Error>,
+    /// The keys of the rows sent, for warnings that name a row.
+    sent: SentKeys,
 }
 
 /// The state the infile stream carries from batch to batch.
@@ -274,6 +311,7 @@ impl Feed {
                     }
                     let mut o = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
                     o.rows += u64::try_from(batch.num_rows()).unwrap_or(u64::MAX);
+                    o.sent.push(&batch);
                 }
                 Err(e) => {
                     self.failed = true;
@@ -288,23 +326,7 @@ impl Feed {
 
     fn encode(&mut self, batch: &RecordBatch, out: &mut Vec<u8>) -> Result<()> {
         let table = &self.plan.target;
-        if batch.num_columns() != self.encoders.len() {
-            return Err(Error::Bug(format!(
-                "{table}: batch has {} columns, plan has {}",
-                batch.num_columns(),
-                self.encoders.len()
-            )));
-        }
-        for (c, col) in self.plan.columns.iter().enumerate() {
-            if batch.column(c).data_type() != &arrow_type(&col.logical) {
-                return Err(Error::Bug(format!(
-                    "{table}: column {} arrived as {} instead of {}",
-                    col.name,
-                    batch.column(c).data_type(),
-                    arrow_type(&col.logical)
-                )));
-            }
-        }
+        check_batch(&self.plan, &self.encoders, batch)?;
         encode_batch(&self.encoders, batch, &mut self.scratch, out).map_err(|(c, row, problem)| {
             Error::value(
                 table,
@@ -314,6 +336,34 @@ impl Feed {
             )
         })
     }
+}
+
+/// A batch has the plan's columns with the plan's Arrow types (a broken
+/// invariant otherwise).
+pub(crate) fn check_batch(
+    plan: &TablePlan,
+    encoders: &[ColumnEncoder],
+    batch: &RecordBatch,
+) -> Result<()> {
+    let table = &plan.target;
+    if batch.num_columns() != encoders.len() {
+        return Err(Error::Bug(format!(
+            "{table}: batch has {} columns, plan has {}",
+            batch.num_columns(),
+            encoders.len()
+        )));
+    }
+    for (c, col) in plan.columns.iter().enumerate() {
+        if batch.column(c).data_type() != &arrow_type(&col.logical) {
+            return Err(Error::Bug(format!(
+                "{table}: column {} arrived as {} instead of {}",
+                col.name,
+                batch.column(c).data_type(),
+                arrow_type(&col.logical)
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl TableWriter for MySqlAdapter {
@@ -361,28 +411,46 @@ impl TableWriter for MySqlAdapter {
         let (mut conn, flavor) = self.connect_with_flavor().await?;
         let exists = self.table_exists(&mut conn, &plan.target).await;
         let targets = match exists {
-            Ok(true) => Some(self.target_columns(&mut conn, &plan.target).await),
+            Ok(true) => Some(
+                async {
+                    let targets = self.target_columns(&mut conn, &plan.target).await?;
+                    let charsets = self.target_charsets(&mut conn, &targets).await?;
+                    Ok::<_, Error>((targets, charsets))
+                }
+                .await,
+            ),
             Ok(false) => None,
             Err(e) => Some(Err(e)),
         };
         disconnect(conn).await;
         match targets {
-            Some(targets) => self.encoders(plan, &targets?, flavor).map(drop),
+            Some(targets) => {
+                let (targets, charsets) = targets?;
+                self.encoders(plan, &targets, flavor, &charsets).map(drop)
+            }
             None => Ok(()),
         }
     }
 
     async fn open_writer(&self, plan: &TablePlan) -> Result<MySqlTableWriter> {
         let (mut conn, flavor) = self.connect_with_flavor().await?;
-        let targets = self.target_columns(&mut conn, &plan.target).await;
+        let targets = async {
+            let targets = self.target_columns(&mut conn, &plan.target).await?;
+            let charsets = self.target_charsets(&mut conn, &targets).await?;
+            Ok::<_, Error>((targets, charsets))
+        }
+        .await;
         disconnect(conn).await;
-        let encoders = self.encoders(plan, &targets?, flavor)?;
+        let (targets, charsets) = targets?;
+        let encoders = self.encoders(plan, &targets, flavor, &charsets)?;
         let load_sql = load_sql(&self.qualified(&plan.target), &encoders);
+        let by_insert = !self.accepts_local_infile().await?;
         Ok(MySqlTableWriter {
             adapter: self.clone(),
             plan: Arc::new(plan.clone()),
             encoders: Arc::new(encoders),
             load_sql,
+            by_insert,
         })
     }
 
@@ -430,26 +498,52 @@ pub struct MySqlTableWriter {
     plan: Arc<TablePlan>,
     encoders: Arc<Vec<ColumnEncoder>>,
     load_sql: String,
+    /// The target refuses LOAD DATA LOCAL INFILE: write through INSERTs
+    /// (see [`crate::insert`]).
+    by_insert: bool,
 }
 
 impl RangeWriter for MySqlTableWriter {
     async fn write(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
-        let target = &self.plan.target;
-        let mut conn = self.adapter.connect().await?;
-        let res = self.load(&mut conn, rx).await;
-        if res.is_err() {
-            // Nothing of this call may stay; a failed rollback changes nothing
-            // about what to report (the server rolls back on disconnect).
-            if let Err(e) = conn.query_drop("ROLLBACK").await {
-                tracing::debug!(table = %target, error = %e, "rollback failed");
-            }
-        }
-        disconnect(conn).await;
-        res
+        self.write_in_transaction(rx, true).await
+    }
+
+    async fn write_uncommitted(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        self.write_in_transaction(rx, false).await
     }
 }
 
 impl MySqlTableWriter {
+    /// One load in one transaction of a session of its own, committed when
+    /// `commit` says so; rolled back on any error.
+    async fn write_in_transaction(
+        &self,
+        rx: mpsc::Receiver<RecordBatch>,
+        commit: bool,
+    ) -> Result<WriteReceipt> {
+        let target = &self.plan.target;
+        let mut conn = self.adapter.connect().await?;
+        let res = self.load(&mut conn, rx).await;
+        let end = match (&res, commit) {
+            (Ok(_), true) => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        let ended = conn.query_drop(end).await;
+        disconnect(conn).await;
+        match (res, ended) {
+            (Ok(r), Ok(())) => Ok(r),
+            (Ok(_), Err(e)) => Err(query_error(format!("committing the load of {target}"), e)),
+            // Nothing of this call may stay; a failed rollback changes
+            // nothing about what to report (the server rolls back on
+            // disconnect).
+            (Err(e), Err(re)) => {
+                tracing::debug!(table = %target, error = %re, "rollback failed");
+                Err(e)
+            }
+            (Err(e), Ok(())) => Err(e),
+        }
+    }
+
     async fn load(&self, conn: &mut Conn, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
         let plan = &*self.plan;
         let target = &plan.target;
@@ -464,8 +558,18 @@ impl MySqlTableWriter {
                 .await
                 .map_err(ctx(format!("starting the load of {target}")))?;
         }
+        if self.by_insert {
+            let qualified = self.adapter.qualified(target);
+            let rows =
+                crate::insert::insert_all(conn, plan, &qualified, &self.encoders, rx).await?;
+            return Ok(WriteReceipt { rows_written: rows });
+        }
 
-        let outcome = Arc::new(Mutex::new(FeedOutcome::default()));
+        let outcome = Arc::new(Mutex::new(FeedOutcome {
+            rows: 0,
+            error: None,
+            sent: SentKeys::new(plan),
+        }));
         let feed = Feed {
             rx,
             encoders: self.encoders.clone(),
@@ -505,6 +609,7 @@ impl MySqlTableWriter {
                 return Err(Error::Refused {
                     table: target.to_string(),
                     column: None,
+                    key: None,
                     reason: format!("{class} ({})", server_code(&e).unwrap_or(0)),
                 });
             }
@@ -514,10 +619,11 @@ impl MySqlTableWriter {
         let warnings = conn.get_warnings();
         if warnings > 0 || affected != rows_sent {
             let shown = show_warnings(conn).await;
-            if let Some(refused) = refusal_of(&shown, plan) {
+            let o = outcome.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(refused) = refusal_of(&shown, plan, &o.sent, 0) {
                 return Err(refused);
             }
-            let detail = warning_detail(&shown, plan);
+            let detail = warning_detail(&shown, plan, &o.sent, 0);
             return Err(Error::Table {
                 table: target.to_string(),
                 problem: format!(
@@ -526,9 +632,6 @@ impl MySqlTableWriter {
                 ),
             });
         }
-        conn.query_drop("COMMIT")
-            .await
-            .map_err(ctx(format!("committing the load of {target}")))?;
         Ok(WriteReceipt {
             rows_written: rows_sent,
         })
@@ -536,7 +639,7 @@ impl MySqlTableWriter {
 }
 
 /// SHOW WARNINGS as (code, message); empty if it cannot be read.
-async fn show_warnings(conn: &mut Conn) -> Vec<(u64, String)> {
+pub(crate) async fn show_warnings(conn: &mut Conn) -> Vec<(u64, String)> {
     let rows: Vec<Row> = match conn.query("SHOW WARNINGS").await {
         Ok(r) => r,
         Err(_) => return Vec::new(),
@@ -554,7 +657,13 @@ async fn show_warnings(conn: &mut Conn) -> Vec<(u64, String)> {
 /// [`Error::Refused`] when every warning of a load is a row refusal (a
 /// duplicate key, a CHECK, a foreign key…): the statement's rows must then
 /// be bisected to find the refused ones. Named by code and plan column only.
-fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan) -> Option<Error> {
+/// `offset` is the number of rows `sent` holds before the statement's first.
+pub(crate) fn refusal_of(
+    warnings: &[(u64, String)],
+    plan: &TablePlan,
+    sent: &SentKeys,
+    offset: u64,
+) -> Option<Error> {
     let classes = warnings
         .iter()
         .map(|(code, _)| u16::try_from(*code).ok().and_then(refusal_class))
@@ -563,18 +672,25 @@ fn refusal_of(warnings: &[(u64, String)], plan: &TablePlan) -> Option<Error> {
     Some(Error::Refused {
         table: plan.target.to_string(),
         column: warning_column(message, plan),
+        key: warning_row(message).map(|row| sent.describe(offset + row)),
         reason: format!("{} ({code})", classes[0]),
     })
 }
 
-/// `: warning 1265 at row 3 column c, …` from SHOW WARNINGS, naming only
-/// codes, row numbers and known column names (messages may quote values).
-fn warning_detail(warnings: &[(u64, String)], plan: &TablePlan) -> String {
+/// `: warning 1265 at key id=3 column c, …` from SHOW WARNINGS, naming only
+/// codes, keys (or row numbers) and known column names (messages may quote
+/// values).
+pub(crate) fn warning_detail(
+    warnings: &[(u64, String)],
+    plan: &TablePlan,
+    sent: &SentKeys,
+    offset: u64,
+) -> String {
     let mut parts = Vec::new();
     for (code, message) in warnings.iter().take(WARNINGS_SHOWN) {
         let mut s = format!("warning {code}");
         if let Some(row) = warning_row(message) {
-            s.push_str(&format!(" at row {row}"));
+            s.push_str(&format!(" at key {}", sent.describe(offset + row)));
         }
         if let Some(col) = warning_column(message, plan) {
             s.push_str(&format!(" column {col}"));
@@ -669,6 +785,7 @@ mod tests {
         let enc = |name: &str, via_variable| ColumnEncoder {
             name: name.into(),
             encoder: Encoder::Bool,
+            charset: None,
             via_variable,
         };
         let sql = load_sql("`d`.`t`", &[enc("a", false), enc("b`x", true)]);

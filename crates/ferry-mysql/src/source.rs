@@ -27,7 +27,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tokio::sync::mpsc;
 
-use crate::decode::Decoder;
+use crate::decode::{reads_enum_index, reads_raw_text, Decoder};
 use crate::error::ctx;
 use crate::partition::{self, MySqlKeyColumn};
 use crate::snapshot::MySqlSnapshot;
@@ -94,6 +94,15 @@ impl RangeReader for MySqlAdapter {
                         snap.discard(lent).await;
                         Ok(sent)
                     }
+                    // A value refused while decoding leaves the session in
+                    // its transaction, with the rest of the result unread:
+                    // the driver reads it away before the session's next
+                    // statement, so the session goes back to the pool (a
+                    // rejecting run reads this range again).
+                    Err(e @ Error::Value { .. }) => {
+                        snap.give_back(lent);
+                        Err(e)
+                    }
                     Err(e) => {
                         snap.discard(lent).await;
                         Err(e)
@@ -140,18 +149,20 @@ impl MySqlAdapter {
         let table = plan.source.to_string();
         let batch_rows = options.batch_rows.max(1);
         let schema = plan_schema(plan);
-        let mut decoders = plan
-            .columns
-            .iter()
-            .map(|c| {
+        let mut decoders = Vec::with_capacity(plan.columns.len());
+        for c in &plan.columns {
+            let mut dec =
                 Decoder::for_column(c, batch_rows).map_err(|reason| Error::UnsupportedType {
                     table: table.clone(),
                     column: c.name.clone(),
                     ty: c.source_type.clone(),
                     reason,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                })?;
+            if let (true, Some(name)) = (reads_raw_text(c), c.raw.charset.as_deref()) {
+                dec = dec.with_charset(self.charset(conn, name).await?);
+            }
+            decoders.push(dec);
+        }
         let sql = match (range, &options.order) {
             (KeyRange::Whole, RowOrder::Key) => select_sql(self, plan),
             (KeyRange::Whole, RowOrder::BinaryKey { text_order }) => {
@@ -199,14 +210,28 @@ impl MySqlAdapter {
                 }
                 if let Some((col, problem)) = failure {
                     // The whole row is in the builders (the refused value as
-                    // NULL), so its key can be rendered whatever the column order.
-                    let key = key_of_last_row(plan, &mut decoders);
-                    return Err(Error::value(
-                        &plan.source,
-                        plan.columns[col].name.clone(),
-                        key,
-                        problem,
-                    ));
+                    // NULL), so its key can be rendered whatever the column
+                    // order. Finishing them ends the batch here.
+                    let (key, kept) = split_last_row(plan, &schema, &mut decoders);
+                    if !options.skip_keys.contains(&key) {
+                        return Err(Error::value(
+                            &plan.source,
+                            plan.columns[col].name.clone(),
+                            key,
+                            problem,
+                        ));
+                    }
+                    // Rejected earlier in this run: leave the row out.
+                    in_batch = 0;
+                    if let Some(batch) = kept {
+                        let rows = batch.num_rows();
+                        if tx.send(batch).await.is_err() {
+                            closed = true;
+                            break;
+                        }
+                        sent += u64::try_from(rows).unwrap_or(u64::MAX);
+                    }
+                    continue;
                 }
                 in_batch += 1;
                 if in_batch == batch_rows {
@@ -281,6 +306,11 @@ pub fn binary_order_sql(
             .map(|(i, &c)| {
                 let col = &plan.columns[c];
                 let q = quote_ident(&col.name);
+                if partition::legacy_text(col)
+                    && matches!(col.raw.name.as_str(), "char" | "varchar")
+                {
+                    return partition::converted_key(&q);
+                }
                 let as_is = !text_order.get(i).copied().unwrap_or(false)
                     || (col.raw.name == "varchar"
                         && collations
@@ -300,9 +330,22 @@ pub fn binary_order_sql(
     sql
 }
 
-/// `SELECT <cols> FROM <table>`.
+/// `SELECT <cols> FROM <table>`, each column as its decoder reads it.
 fn select_from(adapter: &MySqlAdapter, plan: &TablePlan) -> String {
-    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    let cols: Vec<String> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            let q = quote_ident(&c.name);
+            if reads_enum_index(c) {
+                format!("{q} + 0")
+            } else if reads_raw_text(c) {
+                format!("CAST({q} AS BINARY)")
+            } else {
+                q
+            }
+        })
+        .collect();
     format!(
         "SELECT {} FROM {}",
         cols.join(", "),
@@ -319,10 +362,15 @@ fn finish_batch(schema: &SchemaRef, decoders: &mut [Decoder], table: &str) -> Re
     })
 }
 
-/// Renders the key of the last row in the builders (consuming them: the
-/// table is failing anyway). Fields are relaxed to nullable because the
-/// refused value was replaced by NULL.
-fn key_of_last_row(plan: &TablePlan, decoders: &mut [Decoder]) -> String {
+/// Finishes the builders, whose last row holds a refused value (as NULL):
+/// the rendered key of that row, and the rows before it as a batch of
+/// `schema` (`None` when there are none). Fields are relaxed to nullable
+/// to render the key, since the refused value may sit in a NOT NULL column.
+fn split_last_row(
+    plan: &TablePlan,
+    schema: &SchemaRef,
+    decoders: &mut [Decoder],
+) -> (String, Option<RecordBatch>) {
     let arrays: Vec<ArrayRef> = decoders.iter_mut().map(Decoder::finish).collect();
     let fields: Vec<Field> = plan
         .columns
@@ -330,9 +378,24 @@ fn key_of_last_row(plan: &TablePlan, decoders: &mut [Decoder]) -> String {
         .zip(&arrays)
         .map(|(c, a)| Field::new(&c.name, a.data_type().clone(), true))
         .collect();
-    match RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays) {
-        Ok(batch) if batch.num_rows() > 0 => render_key(plan, &batch, batch.num_rows() - 1),
-        _ => "(unknown)".to_string(),
+    let Ok(all) = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays) else {
+        return ("(unknown)".to_string(), None);
+    };
+    let n = all.num_rows();
+    if n == 0 {
+        return ("(unknown)".to_string(), None);
+    }
+    let key = render_key(plan, &all, n - 1);
+    if n == 1 {
+        return (key, None);
+    }
+    let before = all.slice(0, n - 1);
+    // The rows before decoded cleanly, so they fit the plan's schema; if not,
+    // the batch is kept as is and the row's key named as refused, so that
+    // nothing is ever dropped unnoticed.
+    match RecordBatch::try_new(schema.clone(), before.columns().to_vec()) {
+        Ok(b) => (key, Some(b)),
+        Err(_) => (format!("{key} (and the rows before it in its batch)"), None),
     }
 }
 

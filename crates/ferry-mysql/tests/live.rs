@@ -20,7 +20,12 @@ async fn plan(adapter: &MySqlAdapter, src: &str, dst: &str) -> TablePlan {
         .expect("describe");
     Mappings::builtin()
         .expect("rules")
-        .plan_table(&raw, Engine::MySql, Engine::MySql, TableRef::new(None, dst))
+        .plan_table(
+            &raw,
+            Engine::MySql,
+            &ferry_mysql::MySqlDialect,
+            TableRef::new(None, dst),
+        )
         .expect("plan")
 }
 
@@ -204,8 +209,10 @@ async fn catalog_describes_tables() {
     );
 }
 
+/// Issue 19: zero and partial dates travel MySQL → MySQL verbatim (the
+/// hub's reserved values for them), or become NULL when chosen.
 #[tokio::test]
-async fn zero_dates_fail_or_become_null() {
+async fn zero_dates_travel_verbatim_or_become_null() {
     let url = mysql_database().await;
     mysql_exec(
         &url,
@@ -219,18 +226,16 @@ async fn zero_dates_fail_or_become_null() {
     .await;
     let adapter = MySqlAdapter::new(url.clone());
     let mut plan = plan(&adapter, "z", "z2").await;
-
-    let (tx, mut rx) = mpsc::channel(8);
-    let err = adapter.read_table(&plan, 100, tx).await.unwrap_err();
-    let msg = err.to_string();
-    assert!(matches!(err, Error::Value { .. }), "{msg}");
-    assert!(msg.contains("column d key id=7"), "{msg}");
-    assert!(msg.contains("zero or partial date"), "{msg}");
-    assert!(
-        rx.try_recv().is_err(),
-        "nothing was sent before the bad row's batch"
+    adapter.prepare(&plan, IfExists::Fail).await.unwrap();
+    let (read, write) = copy(&adapter, &adapter, &plan, 3).await;
+    assert_eq!((read.unwrap(), write.unwrap()), (4, 4));
+    let q = |t: &str| format!("SELECT id, CAST(d AS CHAR), CAST(dt AS CHAR) FROM {t} ORDER BY id");
+    assert_eq!(
+        mysql_rows(&url, &q("z")).await,
+        mysql_rows(&url, &q("z2")).await
     );
 
+    plan.target = TableRef::new(None, "z3");
     for c in &mut plan.columns[1..] {
         c.conversion = Conversion::ZeroDateToNull;
     }
@@ -238,7 +243,7 @@ async fn zero_dates_fail_or_become_null() {
     let (read, write) = copy(&adapter, &adapter, &plan, 3).await;
     assert_eq!(read.unwrap(), 4);
     assert_eq!(write.unwrap(), 4);
-    let rows = mysql_rows(&url, "SELECT id, d, dt FROM z2 ORDER BY id").await;
+    let rows = mysql_rows(&url, "SELECT id, d, dt FROM z3 ORDER BY id").await;
     let got: Vec<Vec<Option<&str>>> = rows
         .iter()
         .map(|r| r.iter().map(|v| v.as_deref()).collect())
@@ -290,6 +295,7 @@ fn hand_plan(target: &str, logical: LogicalType, target_type: &str) -> TablePlan
         conversion: Conversion::Exact,
         target_type: target_type.into(),
         rule: "test".into(),
+        stored_as: None,
     };
     TablePlan {
         source: TableRef::new(None, "nowhere"),
@@ -417,16 +423,27 @@ async fn sink_refuses_values_and_rolls_back() {
         "{msg}"
     );
 
-    // A latin1 text column cannot take UTF-8 loaded as bytes.
+    // A latin1 text column takes what latin1 (cp1252) holds, encoded by
+    // ferry, and refuses the rest with the key (issue 19).
     let plan = hand_plan(
         "l1",
         LogicalType::Text { max_bytes: None },
         "text CHARACTER SET latin1",
     );
     adapter.prepare(&plan, IfExists::Fail).await.unwrap();
-    let b = batch(&plan, Arc::new(StringArray::from(vec!["é"])));
+    let b = batch(&plan, Arc::new(StringArray::from(vec!["é€", "ā"])));
     let err = write_batches(&adapter, &plan, vec![b]).await.unwrap_err();
-    assert!(err.to_string().contains("character set is latin1"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("key id=2: character that MySQL's latin1"),
+        "{err}"
+    );
+    let b = batch(&plan, Arc::new(StringArray::from(vec!["é€", "a"])));
+    write_batches(&adapter, &plan, vec![b]).await.unwrap();
+    assert_eq!(
+        mysql_rows(&url, "SELECT HEX(v) FROM l1 ORDER BY id").await,
+        vec![vec![Some("E980".to_string())], vec![Some("61".to_string())]]
+    );
 
     // An unsupported pair is refused before any row is sent.
     let plan = hand_plan("un", LogicalType::Float64, "date");
@@ -907,4 +924,116 @@ async fn the_read_only_fence_stops_in_flight_writes_and_lifts_exactly() {
         .unwrap();
     assert!(!adapter.fence_holds(&spec).await.unwrap());
     drop(server);
+}
+
+/// The character sets whose decoding is checked against the server.
+const CHARSETS: &[&str] = &[
+    "latin1", "latin2", "latin5", "latin7", "cp1250", "cp1251", "cp1256", "cp1257", "cp850",
+    "cp852", "cp866", "koi8r", "koi8u", "greek", "hebrew", "macroman", "macce", "tis620",
+    "armscii8", "geostd8", "dec8", "hp8", "swe7", "keybcs2", "ascii", "gbk", "gb2312", "big5",
+    "sjis", "cp932", "euckr", "ujis", "eucjpms", "ucs2", "utf16", "utf16le", "utf32",
+];
+
+/// Issue 19: for every legacy character set of MariaDB, random byte strings
+/// (biased to the bytes where tables differ) are decoded by ferry and
+/// converted by the server: where ferry decodes, the text is the server's;
+/// where ferry refuses, the server makes a `?` (or U+FFFD) of something that
+/// was not one; and the pre-flight's SQL check agrees with ferry on every
+/// string. Random strings also exercise the segmentation of sequences that
+/// follow each other, which the server's per-sequence table does not.
+#[tokio::test]
+async fn legacy_charsets_decode_as_the_server_converts() {
+    use ferry_core::dialect::ValueCheck;
+    use ferry_core::Dialect;
+    use mysql_async::prelude::Queryable;
+    let url = mysql_database().await;
+    let adapter = MySqlAdapter::new(url.clone());
+    let mut conn = adapter.connect().await.unwrap();
+    let mut seed: u64 = 0x5eed_0019;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as u32
+    };
+    for cs in CHARSETS {
+        let charset = adapter.charset(&mut conn, cs).await.unwrap();
+        let unit = match *cs {
+            "ucs2" | "utf16" | "utf16le" => 2,
+            "utf32" => 4,
+            _ => 1,
+        };
+        let strings: Vec<Vec<u8>> = (0..600)
+            .map(|_| {
+                let len = unit * (1 + next() as usize % 6);
+                (0..len)
+                    .map(|_| {
+                        let low = next().to_le_bytes()[0];
+                        match next() % 8 {
+                            0 => low & 0x7F,
+                            1 => b'?',
+                            2 if unit == 4 => 0,
+                            _ => low | 0x80,
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+        let check = ferry_mysql::MySqlDialect
+            .value_check(ValueCheck::Unmappable(cs), "v")
+            .unwrap();
+        // Stored in a column as a non-strict server stores them (an
+        // ill-formed string cannot be stored as it is), then read back raw.
+        let values: Vec<String> = strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("({i}, X'{}')", hex(s)))
+            .collect();
+        conn.query_drop(format!(
+            "SET SESSION sql_mode = ''; \
+             CREATE TABLE r_{cs} (i int PRIMARY KEY, v varchar(40) CHARACTER SET {cs}); \
+             INSERT INTO r_{cs} VALUES {}",
+            values.join(", ")
+        ))
+        .await
+        .unwrap();
+        let sql = format!(
+            "SELECT CAST(v AS BINARY), CONVERT(v USING utf8mb4), {check} FROM r_{cs} ORDER BY i"
+        );
+        let rows: Vec<(Vec<u8>, Vec<u8>, Option<i64>)> = conn.query(sql).await.unwrap();
+        assert_eq!(rows.len(), strings.len(), "{cs}");
+        let (mut decoded, mut refused) = (0, 0);
+        for (stored, server, flagged) in rows {
+            let input = &stored;
+            let mut ours = String::new();
+            let ok = charset.decode_into(input, &mut ours).is_ok();
+            // MariaDB converts ucs2's lone surrogates into invalid UTF-8.
+            let server = String::from_utf8(server).unwrap_or_else(|_| "\u{FFFD}".into());
+            if ok {
+                decoded += 1;
+                assert_eq!(ours, server, "{cs} {}", hex(input));
+            } else {
+                refused += 1;
+                let marks = |s: &str| s.matches('?').count();
+                let input_marks = input
+                    .chunks(unit)
+                    .filter(|u| u.last() == Some(&b'?') && u[..unit - 1].iter().all(|&b| b == 0))
+                    .count();
+                assert!(
+                    marks(&server) > input_marks || server.contains('\u{FFFD}'),
+                    "{cs} {}: ferry refuses what the server converts to {server:?}",
+                    hex(input)
+                );
+            }
+            assert_eq!(
+                flagged == Some(1),
+                !ok,
+                "{cs} {}: the pre-flight check disagrees with the decoder",
+                hex(input)
+            );
+        }
+        assert!(decoded > 0, "{cs}: nothing decoded");
+        eprintln!("{cs}: {decoded} strings decoded, {refused} refused");
+    }
 }

@@ -82,6 +82,12 @@ fn round_to(us: i64, fsp: u8) -> i64 {
         return us;
     }
     let unit = 10i64.pow(6 - u32::from(fsp));
+    // A MySQL zero or partial date (ferry_core::zerodate) rounds its time
+    // of day within its own day: it has no neighbours to carry into.
+    if let Some(((y, m, d), time)) = ferry_core::zerodate::of_micros(us) {
+        let rounded = (time + unit / 2) / unit * unit;
+        return ferry_core::zerodate::micros(y, m, d, rounded).unwrap_or(us);
+    }
     (us.saturating_add(unit / 2)).div_euclid(unit) * unit
 }
 

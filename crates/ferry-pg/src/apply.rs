@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use arrow_array::RecordBatch;
 use bytes::{Bytes, BytesMut};
 use ferry_core::arrow::render_key;
-use ferry_core::change::{ChangeBatch, ChangeOp, SourceTxn};
+use ferry_core::change::{runs, ChangeOp, ChangeRun, SourceTxn};
 use ferry_core::{Error, Result, TablePlan};
 use futures_util::{pin_mut, SinkExt};
 use tokio_postgres::{Client, Statement};
@@ -31,6 +31,7 @@ use crate::encode::{put_field, PgEncoder, Typed, COPY_HEADER, COPY_TRAILER};
 use crate::error::{ctx, load_ctx};
 use crate::sink::choose_encoders;
 use crate::{qualified, quote_ident, PgAdapter};
+use ferry_core::sentkeys::SentKeys;
 
 /// The table that holds each sync job's last applied position.
 pub const POSITION_TABLE: &str = "ferry_sync_position";
@@ -48,25 +49,34 @@ struct TableApply {
 /// An apply session on the target.
 pub struct PgApply {
     client: Client,
-    job: String,
+    /// The sync whose position each apply stores; `None` for a repair
+    /// session (`verify --repair`), which stores no position.
+    job: Option<String>,
     tables: Vec<TableApply>,
 }
 
 impl PgAdapter {
-    /// Opens the apply session for `plans` (indexes as the source's) and
-    /// makes sure the position table exists. `job` names the sync (its slot).
-    pub async fn open_apply(&self, plans: &[TablePlan], job: &str) -> Result<PgApply> {
+    /// Opens the apply session for `plans` (indexes as the source's). With a
+    /// `job` (the sync's name: its slot), makes sure the position table
+    /// exists and each apply stores the job's position; without (a repair),
+    /// the target gains no table and no position.
+    pub async fn open_apply(&self, plans: &[TablePlan], job: Option<&str>) -> Result<PgApply> {
         let client = self.connect().await?;
         client
-            .batch_execute(&format!(
-                "SET session_replication_role = replica; SET TimeZone = 'UTC'; \
-                 CREATE TABLE IF NOT EXISTS {POSITION_TABLE} (job text PRIMARY KEY, \
-                 position text NOT NULL, applied_at timestamptz NOT NULL)"
-            ))
+            .batch_execute("SET session_replication_role = replica; SET TimeZone = 'UTC'")
             .await
             .map_err(ctx(
                 "preparing the apply session (session_replication_role needs a superuser)",
             ))?;
+        if job.is_some() {
+            client
+                .batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {POSITION_TABLE} (job text PRIMARY KEY, \
+                     position text NOT NULL, applied_at timestamptz NOT NULL)"
+                ))
+                .await
+                .map_err(ctx("creating the sync position table"))?;
+        }
         let mut tables = Vec::with_capacity(plans.len());
         for (i, plan) in plans.iter().enumerate() {
             let key_plan = plan.key_plan();
@@ -96,7 +106,7 @@ impl PgAdapter {
         }
         Ok(PgApply {
             client,
-            job: job.to_string(),
+            job: job.map(str::to_string),
             tables,
         })
     }
@@ -173,11 +183,14 @@ fn apply_sql(t: &TableApply, op: ChangeOp, unchanged: &[usize]) -> String {
 impl PgApply {
     /// The position this job stored last, if any.
     pub async fn stored_position(&self) -> Result<Option<String>> {
+        let Some(job) = &self.job else {
+            return Ok(None);
+        };
         let row = self
             .client
             .query_opt(
                 &format!("SELECT position FROM {POSITION_TABLE} WHERE job = $1"),
-                &[&self.job],
+                &[job],
             )
             .await
             .map_err(ctx("reading the stored sync position"))?;
@@ -209,11 +222,18 @@ impl PgApply {
     }
 
     async fn apply_in_transaction(&mut self, txns: &[SourceTxn], position: &str) -> Result<()> {
-        for txn in txns {
-            for batch in &txn.batches {
-                self.apply_batch(batch).await?;
-            }
+        // Copied out: the runs borrow them while `self` applies.
+        let keys: Vec<Vec<usize>> = self
+            .tables
+            .iter()
+            .map(|t| t.plan.primary_key.clone())
+            .collect();
+        for run in runs(txns, |t| keys.get(t).map_or(&[][..], Vec::as_slice)) {
+            self.apply_run(&run).await?;
         }
+        let Some(job) = &self.job else {
+            return Ok(());
+        };
         self.client
             .execute(
                 &format!(
@@ -221,34 +241,37 @@ impl PgApply {
                      ON CONFLICT (job) DO UPDATE SET position = EXCLUDED.position, \
                      applied_at = EXCLUDED.applied_at"
                 ),
-                &[&self.job, &position],
+                &[job, &position],
             )
             .await
             .map_err(ctx("storing the sync position"))?;
         Ok(())
     }
 
-    async fn apply_batch(&mut self, batch: &ChangeBatch) -> Result<()> {
-        let t = self.tables.get_mut(batch.table).ok_or_else(|| {
-            Error::Bug(format!("change batch for unknown table #{}", batch.table))
-        })?;
+    async fn apply_run(&mut self, run: &ChangeRun<'_>) -> Result<()> {
+        let t = self
+            .tables
+            .get_mut(run.table)
+            .ok_or_else(|| Error::Bug(format!("change batch for unknown table #{}", run.table)))?;
         let table = t.plan.target.to_string();
-        let (stage, plan, encoders, rows) = match batch.op {
-            ChangeOp::Upsert => (&t.stage, &t.plan, &t.encoders, batch.rows.clone()),
-            ChangeOp::Delete => (
-                &t.key_stage,
-                &t.key_plan,
-                &t.key_encoders,
-                batch
-                    .rows
-                    .project(&t.plan.primary_key)
-                    .map_err(|e| Error::Bug(format!("projecting keys: {e}")))?,
-            ),
+        let (stage, plan, encoders) = match run.op {
+            ChangeOp::Upsert => (&t.stage, &t.plan, &t.encoders),
+            ChangeOp::Delete => (&t.key_stage, &t.key_plan, &t.key_encoders),
         };
-        copy_into(&self.client, stage, plan, encoders, &rows, &t.plan).await?;
-        let key = (batch.op == ChangeOp::Delete, batch.unchanged.clone());
+        let parts: Vec<RecordBatch> = match run.op {
+            ChangeOp::Upsert => run.parts.iter().map(|b| (*b).clone()).collect(),
+            ChangeOp::Delete => run
+                .parts
+                .iter()
+                .map(|b| b.project(&t.plan.primary_key))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| Error::Bug(format!("projecting keys: {e}")))?,
+        };
+        let rows = run.rows();
+        copy_into(&self.client, stage, plan, encoders, &parts, &t.plan).await?;
+        let key = (run.op == ChangeOp::Delete, run.unchanged.to_vec());
         if !t.statements.contains_key(&key) {
-            let sql = apply_sql(t, batch.op, &batch.unchanged);
+            let sql = apply_sql(t, run.op, run.unchanged);
             let st = self
                 .client
                 .prepare(&sql)
@@ -261,20 +284,17 @@ impl PgApply {
             .execute(&t.statements[&key], &[])
             .await
             .map_err(load_ctx(
-                &table,
+                &t.plan,
+                None,
                 format!("applying changes to table {table}"),
             ))?;
-        if batch.op == ChangeOp::Upsert
-            && !batch.unchanged.is_empty()
-            && n != rows.num_rows() as u64
-        {
+        if run.op == ChangeOp::Upsert && !run.unchanged.is_empty() && n != rows as u64 {
             return Err(Error::Table {
                 table,
                 problem: format!(
-                    "{} of {} updated rows are missing on the target (it no longer matches the \
-                     source: verify and copy again)",
-                    rows.num_rows() as u64 - n,
-                    rows.num_rows()
+                    "{} of {rows} updated rows are missing on the target (it no longer matches \
+                     the source: verify and copy again)",
+                    (rows as u64).saturating_sub(n),
                 ),
             });
         }
@@ -282,13 +302,13 @@ impl PgApply {
     }
 }
 
-/// Loads `rows` into `stage` with binary COPY through `encoders`.
+/// Loads every part into `stage` with one binary COPY through `encoders`.
 async fn copy_into(
     client: &Client,
     stage: &str,
     plan: &TablePlan,
     encoders: &[PgEncoder],
-    rows: &RecordBatch,
+    parts: &[RecordBatch],
     full: &TablePlan,
 ) -> Result<()> {
     let table = full.target.to_string();
@@ -296,32 +316,34 @@ async fn copy_into(
         "COPY {stage} ({}) FROM STDIN (FORMAT binary)",
         column_list(plan)
     );
-    let typed = rows
-        .columns()
-        .iter()
-        .map(|a| Typed::of(a.as_ref()))
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| {
-            Error::Bug(format!(
-                "table {table}: change batch has an unexpected Arrow type"
-            ))
-        })?;
     let mut buf = BytesMut::with_capacity(4096);
     buf.extend_from_slice(COPY_HEADER);
     let ncols = i16::try_from(plan.columns.len()).map_err(|_| Error::Table {
         table: table.clone(),
         problem: "too many columns for COPY".into(),
     })?;
-    for row in 0..rows.num_rows() {
-        buf.extend_from_slice(&ncols.to_be_bytes());
-        for (i, (enc, col)) in encoders.iter().zip(&typed).enumerate() {
-            if let Err(problem) = put_field(enc, col, row, &mut buf) {
-                return Err(Error::value(
-                    &table,
-                    plan.columns[i].name.clone(),
-                    render_key(plan, rows, row),
-                    problem,
-                ));
+    for rows in parts {
+        let typed = rows
+            .columns()
+            .iter()
+            .map(|a| Typed::of(a.as_ref()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                Error::Bug(format!(
+                    "table {table}: change batch has an unexpected Arrow type"
+                ))
+            })?;
+        for row in 0..rows.num_rows() {
+            buf.extend_from_slice(&ncols.to_be_bytes());
+            for (i, (enc, col)) in encoders.iter().zip(&typed).enumerate() {
+                if let Err(problem) = put_field(enc, col, row, &mut buf) {
+                    return Err(Error::value(
+                        &table,
+                        plan.columns[i].name.clone(),
+                        render_key(plan, rows, row),
+                        problem,
+                    ));
+                }
             }
         }
     }
@@ -331,12 +353,23 @@ async fn copy_into(
         .await
         .map_err(ctx(format!("staging changes of table {table}")))?;
     pin_mut!(sink);
+    // The stage's rows are this batch's, in order: a refused line names its key.
+    let mut sent = SentKeys::new(plan);
+    for rows in parts {
+        sent.push(rows);
+    }
+    let target = TablePlan {
+        target: full.target.clone(),
+        ..plan.clone()
+    };
     sink.send(buf.freeze()).await.map_err(load_ctx(
-        &table,
+        &target,
+        Some(&sent),
         format!("staging changes of table {table}"),
     ))?;
     sink.as_mut().finish().await.map_err(load_ctx(
-        &table,
+        &target,
+        Some(&sent),
         format!("staging changes of table {table}"),
     ))?;
     Ok(())

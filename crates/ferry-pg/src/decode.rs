@@ -17,6 +17,7 @@ use ferry_core::{ColumnPlan, LogicalType, RawType};
 
 use crate::quote_ident;
 
+mod rendered;
 mod stream;
 mod value;
 

@@ -55,9 +55,11 @@ const CAST_WORDS: &[&str] = &[
 /// What a PostgreSQL target holds: everything but nothing folds.
 pub const VALUE_LIMITS: ValueLimits = ValueLimits {
     float_specials: true,
+    float_nan: true,
     negative_zero: true,
     infinite_dates: true,
     any_year: true,
+    zero_dates: false,
     nul_in_text: false,
     folding_collations: false,
     any_geometry: true,
@@ -292,6 +294,10 @@ impl Dialect for PgDialect {
         false
     }
 
+    fn partial_indexes(&self) -> bool {
+        true
+    }
+
     /// An expression index on `left(c, n)` indexes exactly the same prefix
     /// (and enforces the same uniqueness) as a prefix key part.
     fn prefix_part(&self, column_sql: &str, n: u32) -> String {
@@ -340,6 +346,16 @@ impl Dialect for PgDialect {
         crate::source::source_from(plan)
     }
 
+    fn signed_integer_max(&self, target_type: &str) -> Option<u64> {
+        let t = target_type.to_ascii_lowercase();
+        Some(match t.split(['(', ' ']).next().unwrap_or("") {
+            "bigint" | "int8" => i64::MAX as u64,
+            "integer" | "int" | "int4" => i32::MAX as u64,
+            "smallint" | "int2" => i16::MAX as u64,
+            _ => return None,
+        })
+    }
+
     fn count_where(&self, cond: &str) -> String {
         format!("count(*) FILTER (WHERE {cond})")
     }
@@ -348,13 +364,14 @@ impl Dialect for PgDialect {
         use LogicalType as L;
         Some(match check {
             ValueCheck::FloatSpecial => format!("{c} IN ('NaN', 'Infinity', '-Infinity')"),
+            ValueCheck::FloatNaN => format!("{c} = 'NaN'"),
             ValueCheck::NegativeZero => format!("{c} = 0 AND {c}::text LIKE '-%'"),
             ValueCheck::DecimalTooWide { scale, int_digits } => format!(
                 "{c} NOT IN ('NaN', 'Infinity', '-Infinity') AND (scale({c}) > {scale} OR abs({c}) >= 1e{int_digits})"
             ),
             ValueCheck::InfiniteDate => format!("NOT isfinite({c})"),
-            ValueCheck::OutsideYears(logical) => {
-                let (lo, hi) = match logical {
+            ValueCheck::OutsideYears(col) => {
+                let (lo, hi) = match &col.logical {
                     L::Date => ("'0001-01-01'", "'10000-01-01'"),
                     L::Timestamp { .. } => ("'0001-01-01 00:00:00'", "'10000-01-01 00:00:00'"),
                     _ => ("'0001-01-01 00:00:00+00'", "'10000-01-01 00:00:00+00'"),
@@ -379,12 +396,15 @@ impl Dialect for PgDialect {
             // PostgreSQL's own point is always a 2D, non-empty point.
             ValueCheck::BeyondFlatGeometry(_) => return None,
             // PostgreSQL has no zero dates, no NUL in text, real booleans,
-            // µs at most, and no offsets kept with its instants.
+            // µs at most, no offsets kept with its instants, no enum error
+            // value, no legacy character sets.
             ValueCheck::ZeroDate
             | ValueCheck::NulInText
             | ValueCheck::NotZeroOrOne
             | ValueCheck::FinerThanMicros
-            | ValueCheck::NonUtcOffset => return None,
+            | ValueCheck::NonUtcOffset
+            | ValueCheck::EnumErrorValue
+            | ValueCheck::Unmappable(_) => return None,
         })
     }
 

@@ -59,6 +59,7 @@ pub const CAPABILITIES: ferry_core::Capabilities = ferry_core::Capabilities {
     schemas: true,
     transactional_ddl: true,
     concurrent_writers: true,
+    cutover: true,
 };
 
 impl ferry_core::adapter::Database for PgAdapter {

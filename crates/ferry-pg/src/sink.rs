@@ -21,6 +21,7 @@ use tokio_postgres::Client;
 use crate::encode::{put_field, PgEncoder, PgTargetType, Typed, COPY_HEADER, COPY_TRAILER};
 use crate::error::{ctx, load_ctx};
 use crate::{qualified, quote_ident, quote_literal, schema_of, PgAdapter};
+use ferry_core::sentkeys::SentKeys;
 
 /// Flush to the server once this much is buffered.
 const FLUSH_BYTES: usize = 1 << 20;
@@ -251,7 +252,24 @@ pub struct PgTableWriter {
 }
 
 impl RangeWriter for PgTableWriter {
-    async fn write(&self, mut rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+    async fn write(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        self.load(rx, true).await
+    }
+
+    async fn write_uncommitted(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        self.load(rx, false).await
+    }
+}
+
+impl PgTableWriter {
+    /// One COPY in one transaction, committed when `commit` says so and
+    /// rolled back otherwise. A row the server refuses is named by the key
+    /// of the line COPY's error context gives.
+    async fn load(
+        &self,
+        mut rx: mpsc::Receiver<RecordBatch>,
+        commit: bool,
+    ) -> Result<WriteReceipt> {
         let plan = &*self.plan;
         let table = plan.target.to_string();
         let client = self.adapter.connect().await?;
@@ -270,6 +288,7 @@ impl RangeWriter for PgTableWriter {
         buf.extend_from_slice(COPY_HEADER);
         let ncols = self.ncols;
         let encoders = &self.encoders;
+        let mut sent = SentKeys::new(plan);
         while let Some(batch) = rx.recv().await {
             if batch.num_columns() != plan.columns.len() {
                 return Err(Error::Bug(format!(
@@ -286,6 +305,7 @@ impl RangeWriter for PgTableWriter {
                 .ok_or_else(|| {
                     Error::Bug(format!("table {table}: batch has an unexpected Arrow type"))
                 })?;
+            sent.push(&batch);
             for row in 0..batch.num_rows() {
                 buf.extend_from_slice(&ncols.to_be_bytes());
                 for (i, (enc, col)) in encoders.iter().zip(&typed).enumerate() {
@@ -299,25 +319,33 @@ impl RangeWriter for PgTableWriter {
                     }
                 }
                 if buf.len() >= FLUSH_BYTES {
-                    sink.send(buf.split().freeze())
-                        .await
-                        .map_err(load_ctx(&table, format!("loading table {table}")))?;
+                    sink.send(buf.split().freeze()).await.map_err(load_ctx(
+                        plan,
+                        Some(&sent),
+                        format!("loading table {table}"),
+                    ))?;
                 }
             }
         }
         buf.extend_from_slice(COPY_TRAILER);
-        sink.send(buf.split().freeze())
-            .await
-            .map_err(load_ctx(&table, format!("loading table {table}")))?;
+        sink.send(buf.split().freeze()).await.map_err(load_ctx(
+            plan,
+            Some(&sent),
+            format!("loading table {table}"),
+        ))?;
         let rows = sink.as_mut().finish().await.map_err(load_ctx(
-            &table,
+            plan,
+            Some(&sent),
             format!("finishing COPY into table {table}"),
         ))?;
-        // Deferred constraints are checked here.
-        client
-            .batch_execute("COMMIT")
-            .await
-            .map_err(load_ctx(&table, format!("committing table {table}")))?;
+        // Deferred constraints are checked here (no line: the copy finds
+        // the row by writing the range again in pieces).
+        let end = if commit { "COMMIT" } else { "ROLLBACK" };
+        client.batch_execute(end).await.map_err(load_ctx(
+            plan,
+            None,
+            format!("committing table {table}"),
+        ))?;
         Ok(WriteReceipt { rows_written: rows })
     }
 }

@@ -72,7 +72,8 @@ async fn plan_for(
     target: TableRef,
 ) -> Result<(ferry_core::RawTable, TablePlan)> {
     let raw = src.describe(&TableRef::new(None, table)).await?;
-    let plan = Mappings::builtin()?.plan_table(&raw, Engine::Postgres, Engine::Postgres, target)?;
+    let plan =
+        Mappings::builtin()?.plan_table(&raw, Engine::Postgres, &ferry_pg::PgDialect, target)?;
     Ok((raw, plan))
 }
 
@@ -473,6 +474,7 @@ async fn hub_types_from_other_engines_load() {
                 conversion: Conversion::Exact,
                 target_type: target.into(),
                 rule: String::new(),
+                stored_as: None,
             })
             .collect(),
         primary_key: vec![0],

@@ -15,6 +15,10 @@ pub(crate) struct Generated {
     pub comments: Vec<String>,
 }
 
+fn no_comment(what: &str) -> String {
+    format!("the comment on {what} is not kept: the target has no comments")
+}
+
 /// Takes the generated columns out of the plan's columns (they are neither
 /// read nor written), keeping the primary key's indexes right.
 pub(crate) fn drop_generated(plan: &mut TablePlan, generated: &[GeneratedColumnPlan]) {
@@ -115,6 +119,11 @@ impl Ctx<'_> {
                         out.comments.push(s);
                         String::new()
                     }
+                    CommentSql::None => {
+                        sp.warnings
+                            .push(no_comment(&format!("column {}", col.name)));
+                        String::new()
+                    }
                 },
                 None => String::new(),
             };
@@ -149,6 +158,7 @@ impl Ctx<'_> {
             .primary_key
             .first()
             .map(|&i| plan.columns[i].name.clone());
+        let only_key = plan.primary_key.len() == 1;
         let mut suffixes = Vec::with_capacity(plan.columns.len());
         let mut on_update = Vec::new();
         for cp in &plan.columns {
@@ -185,8 +195,13 @@ impl Ctx<'_> {
                     column: &cp.name,
                     target_type: &cp.target_type,
                     leads_key: lead_key.as_deref() == Some(cp.name.as_str()),
+                    only_key: only_key && lead_key.as_deref() == Some(cp.name.as_str()),
                     next_value: f.next_value,
                     always: f.identity_always,
+                    native: f
+                        .auto_increment_clause
+                        .as_deref()
+                        .filter(|_| expr::same(self.source, self.target)),
                 };
                 match self.target.auto_increment(&col) {
                     Some(a) => {
@@ -217,6 +232,9 @@ impl Ctx<'_> {
                 match self.target.column_comment(t, &cp.name, c) {
                     CommentSql::Inline(c) => s.push_str(&c),
                     CommentSql::Statement(c) => sp.after_create.push(c),
+                    CommentSql::None => {
+                        sp.warnings.push(no_comment(&format!("column {}", cp.name)))
+                    }
                 }
             }
             suffixes.push(s);
@@ -228,8 +246,21 @@ impl Ctx<'_> {
     pub(crate) fn table_comment(&self, src: &Source<'_>, sp: &mut SchemaPlan) {
         if let Some(c) = &src.raw.schema.comment {
             match self.target.table_comment(&src.table_sql, c) {
-                CommentSql::Inline(options) => sp.table_options = options,
+                CommentSql::Inline(options) => sp.table_options.push_str(&options),
                 CommentSql::Statement(stmt) => sp.after_create.insert(0, stmt),
+                CommentSql::None => sp.warnings.push(no_comment("the table")),
+            }
+        }
+    }
+
+    /// Table options of the source's own dialect (SQLite `WITHOUT ROWID`),
+    /// kept between servers of one dialect; elsewhere a storage choice the
+    /// target makes its own way.
+    pub(crate) fn table_options(&self, src: &Source<'_>, sp: &mut SchemaPlan) {
+        if let Some(options) = &src.raw.schema.options {
+            if expr::same(self.source, self.target) {
+                sp.table_options.push(' ');
+                sp.table_options.push_str(options);
             }
         }
     }

@@ -2,7 +2,7 @@
 //! scope (per table, or per schema where the target scopes them so).
 
 use ferry_core::dialect::NameScope;
-use ferry_core::schema::SchemaPlan;
+use ferry_core::schema::{ForeignKeyDef, RowCheck, SchemaPlan};
 use ferry_core::TablePlan;
 
 use crate::{expr, source_key, Ctx, Namespace, Source};
@@ -46,11 +46,13 @@ impl Ctx<'_> {
             match expr::translate(&ck.expr, self.source, self.target, &src.names) {
                 Ok(e) => {
                     let name = self.constraint_name(&ck.name, plan, table_constraints);
-                    sp.post_data.push(format!(
-                        "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({e})",
-                        src.table_sql,
-                        self.q(&name)
-                    ));
+                    let body = format!("CONSTRAINT {} CHECK ({e})", self.q(&name));
+                    if self.target.constraints_in_create() {
+                        sp.table_elements.push(body);
+                    } else {
+                        sp.post_data
+                            .push(format!("ALTER TABLE {} ADD {body}", src.table_sql));
+                    }
                 }
                 Err(why) => sp.warnings.push(format!(
                     "check constraint {} (`{}`) not translated: {why}",
@@ -114,14 +116,66 @@ impl Ctx<'_> {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            sp.foreign_keys.push(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){actions}",
-                src.table_sql,
+            let body = format!(
+                "CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}){actions}",
                 self.q(&name),
                 list(&fk.columns),
                 self.target.table_sql(&ref_target),
                 list(&fk.ref_columns)
-            ));
+            );
+            if self.target.constraints_in_create() {
+                // Declared with the table; the rows are checked after the data.
+                sp.table_elements.push(body);
+                if let Some(check) = self.target.foreign_key_check(&src.table_sql) {
+                    if !sp.foreign_keys.contains(&check) {
+                        sp.foreign_keys.push(check);
+                    }
+                }
+            } else {
+                sp.foreign_keys
+                    .push(format!("ALTER TABLE {} ADD {body}", src.table_sql));
+            }
+            if !self.source.enforces_foreign_keys() {
+                sp.row_checks.push(self.orphans(src, fk));
+            }
+        }
+    }
+
+    /// The source rows whose foreign key `fk` finds no parent, as a
+    /// condition in the source's SQL (a row with a NULL in the key has no
+    /// parent to find, as SQL's MATCH SIMPLE says).
+    fn orphans(&self, src: &Source<'_>, fk: &ForeignKeyDef) -> RowCheck {
+        let s = self.source;
+        let child = s.table_sql(&src.raw.table);
+        let parent = s.table_sql(&fk.ref_table);
+        let mut cond: Vec<String> = fk
+            .columns
+            .iter()
+            .map(|c| format!("{child}.{} IS NOT NULL", s.quote_ident(c)))
+            .collect();
+        let joins: Vec<String> = fk
+            .columns
+            .iter()
+            .zip(&fk.ref_columns)
+            .map(|(c, r)| {
+                format!(
+                    "ferry_parent.{} = {child}.{}",
+                    s.quote_ident(r),
+                    s.quote_ident(c)
+                )
+            })
+            .collect();
+        cond.push(format!(
+            "NOT EXISTS (SELECT 1 FROM {parent} AS ferry_parent WHERE {})",
+            joins.join(" AND ")
+        ));
+        RowCheck {
+            column: fk.columns.join(", "),
+            cond: cond.join(" AND "),
+            problem: format!(
+                "rows whose foreign key {} finds no row in {} (the source does not enforce it)",
+                fk.name, fk.ref_table
+            ),
         }
     }
 }

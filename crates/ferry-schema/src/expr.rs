@@ -6,7 +6,7 @@
 //! caller turns it into a warning naming the object. A translation that might
 //! change meaning is never attempted.
 
-use ferry_core::expr::Func;
+use ferry_core::expr::{Func, Keyword, Node};
 use ferry_core::Dialect;
 
 /// Whether two dialects are the same engine's: then catalog text is kept
@@ -32,11 +32,27 @@ pub fn translate(
         .find(|&f| !to.has_function(f))
     {
         return Err(format!(
-            "function {}() means something else on the target (NULL arguments)",
+            "function {}() means something else on the target",
             f.name()
         ));
     }
+    if let Some(k) = keywords(&tree.0).into_iter().find(|&k| !to.has_keyword(k)) {
+        return Err(format!("{} means something else on the target", k.sql()));
+    }
     Ok(to.render_expr(&tree))
+}
+
+/// Every keyword of an expression, nested ones included.
+fn keywords(nodes: &[Node]) -> Vec<Keyword> {
+    let mut out = Vec::new();
+    for n in nodes {
+        match n {
+            Node::Keyword(k) => out.push(*k),
+            Node::Call(_, inner) | Node::Group(inner) => out.extend(keywords(inner)),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]

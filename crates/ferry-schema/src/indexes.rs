@@ -26,6 +26,8 @@ use crate::{expr, Ctx, Namespace, Source};
 /// What became of one index.
 enum Built {
     Sql(String, Option<UniqueKey>),
+    /// A definition inside CREATE TABLE.
+    Element(String, Option<UniqueKey>),
     Skipped(String),
     Failed(String),
 }
@@ -77,6 +79,10 @@ impl Ctx<'_> {
             match self.index(ix, &name.0, src, plan, types) {
                 Built::Sql(sql, key) => {
                     sp.post_data.push(sql);
+                    sp.unique_keys.extend(key);
+                }
+                Built::Element(sql, key) => {
+                    sp.table_elements.push(sql);
                     sp.unique_keys.extend(key);
                 }
                 Built::Skipped(w) => sp.warnings.push(w),
@@ -143,7 +149,12 @@ impl Ctx<'_> {
         let mut predicate = None;
         if let Some(pred) = &ix.predicate {
             if same {
-                predicate = Some(pred.as_str());
+                predicate = Some(pred.clone());
+            } else if target.partial_indexes() {
+                match expr::translate(pred, source, target, &src.names) {
+                    Ok(p) => predicate = Some(p),
+                    Err(why) => return skip(format!("partial index predicate `{pred}`: {why}")),
+                }
             } else {
                 return skip(format!("partial index (WHERE {pred}): {engine} has none"));
             }
@@ -177,6 +188,24 @@ impl Ctx<'_> {
             name: name.to_string(),
             columns: parts.iter().filter_map(|p| p.column.clone()).collect(),
         });
+        // A UNIQUE constraint goes into CREATE TABLE where constraints
+        // cannot be added later (its name kept in the table's text).
+        if target.constraints_in_create()
+            && ix.unique
+            && ix.constraint
+            && plain
+            && predicate.is_none()
+            && method == IndexMethod::Default
+        {
+            return Built::Element(
+                format!(
+                    "CONSTRAINT {} UNIQUE ({})",
+                    self.q(name),
+                    rendered.join(", ")
+                ),
+                key,
+            );
+        }
         let sql = target.create_index(&IndexSql {
             name,
             table_sql: &src.table_sql,
@@ -185,7 +214,7 @@ impl Ctx<'_> {
             plain,
             method,
             parts: &rendered,
-            predicate,
+            predicate: predicate.as_deref(),
         });
         Built::Sql(sql, key)
     }

@@ -156,6 +156,7 @@ impl Ctx<'_> {
         sp.after_create.extend(generated.comments);
         sp.generated = generated.columns;
         self.table_comment(&src, &mut sp);
+        self.table_options(&src, &mut sp);
         self.primary_key(plan, &mut sp);
         self.indexes(&src, plan, &mut types, &mut sp);
         let mut table_constraints = Namespace::new(self.target.names_ignore_case());

@@ -30,7 +30,7 @@ fn plan_pg_to_mysql(raws: &[RawTable]) -> Vec<TablePlan> {
             m.plan_table(
                 r,
                 PgDialect.engine(),
-                MySqlDialect.engine(),
+                &MySqlDialect,
                 TableRef::new(None, &r.table.name),
             )
             .unwrap()

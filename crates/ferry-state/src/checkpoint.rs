@@ -85,8 +85,20 @@ pub struct CutoverRecord {
     pub updated: SystemTime,
 }
 
+/// A range a sync applied changes in since it was last verified equal
+/// ([`CheckpointStore::mark_dirty`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirtyRange {
+    /// The range's index among the table's stored ranges.
+    pub index: usize,
+    /// Which marking this is: every mark gets a new, larger number, so a
+    /// clear can tell whether the range was marked again since it was read.
+    pub mark: i64,
+}
+
 /// A store of run state: every planned range of a copy and its status,
-/// plus the change-stream positions and cutover steps of the run.
+/// plus the change-stream positions, sync status, dirty ranges and cutover
+/// steps of the run.
 ///
 /// Durability: a method that writes has made its write durable when it
 /// returns, except during setup (from [`begin_setup`](Self::begin_setup)
@@ -108,7 +120,8 @@ pub trait CheckpointStore {
     /// the same run waits until this one's [`end_setup`](Self::end_setup)
     /// (or its death). A finished run is started over (its ranges, stream
     /// positions and cutover steps forgotten, status `setup` again) when
-    /// `restart_finished`, else left as it is; either way the answer is
+    /// `restart_finished` (with its stream statuses and dirty ranges), else
+    /// left as it is; either way the answer is
     /// [`RunStart::Finished`]. Nothing is durable yet when it returns.
     async fn begin_setup(&self, run: &RunInfo, restart_finished: bool) -> Result<RunStart>;
 
@@ -189,6 +202,36 @@ pub trait CheckpointStore {
 
     /// The position last saved for `stream`, if any.
     async fn load_stream_position(&self, run_id: &str, stream: &str) -> Result<Option<String>>;
+
+    /// Saves the latest status of the run's change stream `stream` (opaque
+    /// JSON: what `ferry sync status` shows), replacing the one before, with
+    /// the store's clock as its time. One sync writes a stream's status at
+    /// a time; a reader sees the last whole write. Durable on return.
+    async fn save_stream_status(&self, run_id: &str, stream: &str, json: &str) -> Result<()>;
+
+    /// The last status saved for `stream` and when (by the store's clock,
+    /// to the millisecond), if any.
+    async fn stream_status(
+        &self,
+        run_id: &str,
+        stream: &str,
+    ) -> Result<Option<(String, SystemTime)>>;
+
+    /// Marks ranges `indexes` of `table` (indexes of its stored ranges)
+    /// dirty: a sync is about to apply changes to rows in them. Each call
+    /// gives the ranges a new mark, larger than any before in the store. The
+    /// caller marks *before* the changes commit on the target, so a crash in
+    /// between leaves a range dirty that need not be, never the reverse.
+    /// Durable on return.
+    async fn mark_dirty(&self, run_id: &str, table: &str, indexes: &[usize]) -> Result<()>;
+
+    /// The dirty ranges of `table`, by index, with their current marks.
+    async fn dirty_ranges(&self, run_id: &str, table: &str) -> Result<Vec<DirtyRange>>;
+
+    /// Clears dirty ranges of `table` that still hold the mark given (a
+    /// verification found them equal after reading that mark); a range
+    /// marked again since keeps its newer mark. Durable on return.
+    async fn clear_dirty(&self, run_id: &str, table: &str, ranges: &[DirtyRange]) -> Result<()>;
 
     /// Saves a report of the run (`kind`: `copy`, `verify`, `sync`,
     /// `cutover`; `json`: the whole report document). Reports accumulate:

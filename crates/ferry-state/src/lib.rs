@@ -36,7 +36,7 @@ use ferry_core::range::KeyRange;
 use ferry_core::Result;
 
 pub use checkpoint::{
-    CheckpointStore, Claim, CutoverRecord, CutoverStep, RunInfo, RunStart, StoredRange,
+    CheckpointStore, Claim, CutoverRecord, CutoverStep, DirtyRange, RunInfo, RunStart, StoredRange,
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -182,6 +182,40 @@ impl StateStore {
     /// See [`CheckpointStore::load_stream_position`].
     pub async fn load_stream_position(&self, run_id: &str, stream: &str) -> Result<Option<String>> {
         dispatch!(self, s => s.load_stream_position(run_id, stream).await)
+    }
+
+    /// See [`CheckpointStore::save_stream_status`].
+    pub async fn save_stream_status(&self, run_id: &str, stream: &str, json: &str) -> Result<()> {
+        dispatch!(self, s => s.save_stream_status(run_id, stream, json).await)
+    }
+
+    /// See [`CheckpointStore::stream_status`].
+    pub async fn stream_status(
+        &self,
+        run_id: &str,
+        stream: &str,
+    ) -> Result<Option<(String, std::time::SystemTime)>> {
+        dispatch!(self, s => s.stream_status(run_id, stream).await)
+    }
+
+    /// See [`CheckpointStore::mark_dirty`].
+    pub async fn mark_dirty(&self, run_id: &str, table: &str, indexes: &[usize]) -> Result<()> {
+        dispatch!(self, s => s.mark_dirty(run_id, table, indexes).await)
+    }
+
+    /// See [`CheckpointStore::dirty_ranges`].
+    pub async fn dirty_ranges(&self, run_id: &str, table: &str) -> Result<Vec<DirtyRange>> {
+        dispatch!(self, s => s.dirty_ranges(run_id, table).await)
+    }
+
+    /// See [`CheckpointStore::clear_dirty`].
+    pub async fn clear_dirty(
+        &self,
+        run_id: &str,
+        table: &str,
+        ranges: &[DirtyRange],
+    ) -> Result<()> {
+        dispatch!(self, s => s.clear_dirty(run_id, table, ranges).await)
     }
 
     /// See [`CheckpointStore::record_cutover_step`].

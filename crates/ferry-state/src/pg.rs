@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 
 use crate::{
     cutover_phase, range_from_json, range_json, range_status, run_status, sql_int, step_status,
-    time_from_millis, CheckpointStore, Claim, CutoverPhase, CutoverRecord, CutoverStep,
+    time_from_millis, CheckpointStore, Claim, CutoverPhase, CutoverRecord, CutoverStep, DirtyRange,
     RangeStatus, RunInfo, RunStart, RunStatus, StepStatus, StoredRange,
 };
 
@@ -48,6 +48,21 @@ CREATE TABLE IF NOT EXISTS ferry_stream_positions (
     updated timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (run_id, stream_name)
 );
+CREATE TABLE IF NOT EXISTS ferry_stream_status (
+    run_id text NOT NULL,
+    stream_name text NOT NULL,
+    status_json text NOT NULL,
+    updated timestamptz NOT NULL,
+    PRIMARY KEY (run_id, stream_name)
+);
+CREATE TABLE IF NOT EXISTS ferry_dirty_ranges (
+    run_id text NOT NULL,
+    table_name text NOT NULL,
+    idx integer NOT NULL,
+    mark bigint NOT NULL,
+    PRIMARY KEY (run_id, table_name, idx)
+);
+CREATE SEQUENCE IF NOT EXISTS ferry_dirty_mark;
 CREATE TABLE IF NOT EXISTS ferry_cutover_steps (
     seq bigserial NOT NULL,
     run_id text NOT NULL,
@@ -172,6 +187,8 @@ impl CheckpointStore for PgStore {
             for table in [
                 "ferry_ranges",
                 "ferry_stream_positions",
+                "ferry_stream_status",
+                "ferry_dirty_ranges",
                 "ferry_cutover_steps",
             ] {
                 c.execute(
@@ -457,6 +474,98 @@ impl CheckpointStore for PgStore {
             )
             .await
             .map_err(err("saving a stream position"))?;
+        Ok(())
+    }
+
+    async fn save_stream_status(&self, run_id: &str, stream: &str, json: &str) -> Result<()> {
+        self.client
+            .execute(
+                "INSERT INTO ferry_stream_status (run_id, stream_name, status_json, updated) \
+                 VALUES ($1, $2, $3, clock_timestamp()) ON CONFLICT (run_id, stream_name) \
+                 DO UPDATE SET status_json = excluded.status_json, updated = excluded.updated",
+                &[&run_id, &stream, &json],
+            )
+            .await
+            .map_err(err("saving a stream status"))?;
+        Ok(())
+    }
+
+    async fn stream_status(
+        &self,
+        run_id: &str,
+        stream: &str,
+    ) -> Result<Option<(String, std::time::SystemTime)>> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT status_json, (extract(epoch FROM updated) * 1000)::bigint \
+                 FROM ferry_stream_status WHERE run_id = $1 AND stream_name = $2",
+                &[&run_id, &stream],
+            )
+            .await
+            .map_err(err("reading a stream status"))?;
+        Ok(row.map(|r| (r.get(0), time_from_millis(r.get(1)))))
+    }
+
+    /// One statement: every range gets the same new mark from a sequence.
+    async fn mark_dirty(&self, run_id: &str, table: &str, indexes: &[usize]) -> Result<()> {
+        if indexes.is_empty() {
+            return Ok(());
+        }
+        let idx: Vec<i32> = indexes
+            .iter()
+            .map(|&i| i32::try_from(i).unwrap_or(i32::MAX))
+            .collect();
+        self.client
+            .execute(
+                "WITH m AS (SELECT nextval('ferry_dirty_mark') AS mark) \
+                 INSERT INTO ferry_dirty_ranges (run_id, table_name, idx, mark) \
+                 SELECT $1, $2, i, m.mark FROM unnest($3::int[]) AS i, m \
+                 ON CONFLICT (run_id, table_name, idx) DO UPDATE SET mark = excluded.mark",
+                &[&run_id, &table, &idx],
+            )
+            .await
+            .map_err(err("marking dirty ranges"))?;
+        Ok(())
+    }
+
+    async fn dirty_ranges(&self, run_id: &str, table: &str) -> Result<Vec<DirtyRange>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT idx, mark FROM ferry_dirty_ranges \
+                 WHERE run_id = $1 AND table_name = $2 ORDER BY idx",
+                &[&run_id, &table],
+            )
+            .await
+            .map_err(err("reading dirty ranges"))?;
+        rows.iter()
+            .map(|r| {
+                let index: i32 = r.get(0);
+                Ok(DirtyRange {
+                    index: usize::try_from(index).map_err(|_| {
+                        Error::Bug(format!("state store: negative range index {index}"))
+                    })?,
+                    mark: r.get(1),
+                })
+            })
+            .collect()
+    }
+
+    async fn clear_dirty(&self, run_id: &str, table: &str, ranges: &[DirtyRange]) -> Result<()> {
+        let idx: Vec<i32> = ranges
+            .iter()
+            .map(|r| i32::try_from(r.index).unwrap_or(i32::MAX))
+            .collect();
+        let marks: Vec<i64> = ranges.iter().map(|r| r.mark).collect();
+        self.client
+            .execute(
+                "DELETE FROM ferry_dirty_ranges d USING unnest($3::int[], $4::bigint[]) AS c(idx, mark) \
+                 WHERE d.run_id = $1 AND d.table_name = $2 AND d.idx = c.idx AND d.mark = c.mark",
+                &[&run_id, &table, &idx, &marks],
+            )
+            .await
+            .map_err(err("clearing dirty ranges"))?;
         Ok(())
     }
 

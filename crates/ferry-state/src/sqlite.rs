@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{
     cutover_phase, range_from_json, range_json, range_status, run_status, sql_int, step_status,
-    time_from_millis, CheckpointStore, Claim, CutoverPhase, CutoverRecord, CutoverStep,
+    time_from_millis, CheckpointStore, Claim, CutoverPhase, CutoverRecord, CutoverStep, DirtyRange,
     RangeStatus, RunInfo, RunStart, RunStatus, StepStatus, StoredRange,
 };
 
@@ -43,6 +43,20 @@ CREATE TABLE IF NOT EXISTS ferry_stream_positions (
     position_json TEXT NOT NULL,
     updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (run_id, stream_name)
+);
+CREATE TABLE IF NOT EXISTS ferry_stream_status (
+    run_id TEXT NOT NULL,
+    stream_name TEXT NOT NULL,
+    status_json TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (run_id, stream_name)
+);
+CREATE TABLE IF NOT EXISTS ferry_dirty_ranges (
+    run_id TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    mark INTEGER NOT NULL,
+    PRIMARY KEY (run_id, table_name, idx)
 );
 CREATE TABLE IF NOT EXISTS ferry_cutover_steps (
     seq INTEGER PRIMARY KEY,
@@ -157,6 +171,8 @@ impl CheckpointStore for SqliteStore {
                 for table in [
                     "ferry_ranges",
                     "ferry_stream_positions",
+                    "ferry_stream_status",
+                    "ferry_dirty_ranges",
                     "ferry_cutover_steps",
                 ] {
                     c.execute(
@@ -404,6 +420,106 @@ impl CheckpointStore for SqliteStore {
             )
             .optional()
             .map_err(err("reading a stream position"))
+    }
+
+    async fn save_stream_status(&self, run_id: &str, stream: &str, json: &str) -> Result<()> {
+        self.conn()?
+            .execute(
+                &format!(
+                    "INSERT INTO ferry_stream_status (run_id, stream_name, status_json, updated) \
+                     VALUES (?1, ?2, ?3, {NOW_MS}) ON CONFLICT (run_id, stream_name) DO UPDATE \
+                     SET status_json = excluded.status_json, updated = excluded.updated"
+                ),
+                params![run_id, stream, json],
+            )
+            .map_err(err("saving a stream status"))?;
+        Ok(())
+    }
+
+    async fn stream_status(
+        &self,
+        run_id: &str,
+        stream: &str,
+    ) -> Result<Option<(String, std::time::SystemTime)>> {
+        let row: Option<(String, i64)> = self
+            .conn()?
+            .query_row(
+                "SELECT status_json, \
+                 CAST(round((julianday(updated) - 2440587.5) * 86400000.0) AS INTEGER) \
+                 FROM ferry_stream_status WHERE run_id = ?1 AND stream_name = ?2",
+                params![run_id, stream],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(err("reading a stream status"))?;
+        Ok(row.map(|(json, ms)| (json, time_from_millis(ms))))
+    }
+
+    async fn mark_dirty(&self, run_id: &str, table: &str, indexes: &[usize]) -> Result<()> {
+        if indexes.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.conn()?;
+        let tx = c
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err("marking dirty ranges"))?;
+        let mark: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(mark), 0) + 1 FROM ferry_dirty_ranges",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err("marking dirty ranges"))?;
+        for &i in indexes {
+            tx.execute(
+                "INSERT INTO ferry_dirty_ranges (run_id, table_name, idx, mark) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (run_id, table_name, idx) DO UPDATE \
+                 SET mark = excluded.mark",
+                params![run_id, table, idx(i), mark],
+            )
+            .map_err(err("marking dirty ranges"))?;
+        }
+        tx.commit().map_err(err("marking dirty ranges"))
+    }
+
+    async fn dirty_ranges(&self, run_id: &str, table: &str) -> Result<Vec<DirtyRange>> {
+        let c = self.conn()?;
+        let mut stmt = c
+            .prepare(
+                "SELECT idx, mark FROM ferry_dirty_ranges \
+                 WHERE run_id = ?1 AND table_name = ?2 ORDER BY idx",
+            )
+            .map_err(err("reading dirty ranges"))?;
+        let rows = stmt
+            .query_map(params![run_id, table], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(err("reading dirty ranges"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (index, mark) = row.map_err(err("reading dirty ranges"))?;
+            out.push(DirtyRange {
+                index: usize::try_from(index).map_err(|_| {
+                    Error::Bug(format!("state store: negative range index {index}"))
+                })?,
+                mark,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn clear_dirty(&self, run_id: &str, table: &str, ranges: &[DirtyRange]) -> Result<()> {
+        let mut c = self.conn()?;
+        let tx = c.transaction().map_err(err("clearing dirty ranges"))?;
+        for r in ranges {
+            tx.execute(
+                "DELETE FROM ferry_dirty_ranges \
+                 WHERE run_id = ?1 AND table_name = ?2 AND idx = ?3 AND mark = ?4",
+                params![run_id, table, idx(r.index), r.mark],
+            )
+            .map_err(err("clearing dirty ranges"))?;
+        }
+        tx.commit().map_err(err("clearing dirty ranges"))
     }
 
     async fn save_report(&self, run_id: &str, kind: &str, json: &str) -> Result<()> {

@@ -382,3 +382,69 @@ async fn postgres_cutover_state_is_compare_and_set() {
     let url = ferry_testkit::pg_database().await;
     cutover_state_is_compare_and_set(&url.expose()).await;
 }
+
+/// What a sync and `verify --dirty` ask of either store: the last status
+/// of a stream with its time; dirty ranges whose marks grow, so a clear
+/// keeps a range marked again after it was read; a finished run started
+/// over forgets both.
+async fn stream_status_and_dirty_ranges(store: &StateStore, r: &RunInfo) {
+    let id = r.run_id.as_str();
+    assert_eq!(store.begin_setup(r, true).await.unwrap(), RunStart::New);
+    store.end_setup(id).await.unwrap();
+
+    assert_eq!(store.stream_status(id, "s").await.unwrap(), None);
+    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    store
+        .save_stream_status(id, "s", r#"{"n":1}"#)
+        .await
+        .unwrap();
+    store
+        .save_stream_status(id, "s", r#"{"n":2}"#)
+        .await
+        .unwrap();
+    let (json, at) = store.stream_status(id, "s").await.unwrap().unwrap();
+    assert_eq!(json, r#"{"n":2}"#);
+    assert!(at > before, "the store's clock stamps the status");
+    assert_eq!(store.stream_status(id, "other").await.unwrap(), None);
+
+    assert!(store.dirty_ranges(id, "public.t").await.unwrap().is_empty());
+    store.mark_dirty(id, "public.t", &[3, 1]).await.unwrap();
+    store.mark_dirty(id, "public.u", &[0]).await.unwrap();
+    let read = store.dirty_ranges(id, "public.t").await.unwrap();
+    assert_eq!(read.iter().map(|d| d.index).collect::<Vec<_>>(), vec![1, 3]);
+    assert_eq!(read[0].mark, read[1].mark, "one call, one mark");
+    // Range 3 is marked again after it was read: clearing what was read
+    // leaves it dirty.
+    store.mark_dirty(id, "public.t", &[3]).await.unwrap();
+    let again = store.dirty_ranges(id, "public.t").await.unwrap();
+    assert!(again[1].mark > read[1].mark);
+    store.clear_dirty(id, "public.t", &read).await.unwrap();
+    let left = store.dirty_ranges(id, "public.t").await.unwrap();
+    assert_eq!(left, vec![again[1]]);
+    assert_eq!(store.dirty_ranges(id, "public.u").await.unwrap().len(), 1);
+
+    store.finish_run(id).await.unwrap();
+    store.mark_finished(id).await.unwrap();
+    assert_eq!(
+        store.begin_setup(r, true).await.unwrap(),
+        RunStart::Finished
+    );
+    store.end_setup(id).await.unwrap();
+    assert_eq!(store.stream_status(id, "s").await.unwrap(), None);
+    assert!(store.dirty_ranges(id, "public.t").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_stream_status_and_dirty_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = StateStore::open(path.to_str().unwrap()).await.unwrap();
+    stream_status_and_dirty_ranges(&store, &run("sync")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_stream_status_and_dirty_ranges() {
+    let url = ferry_testkit::pg_database().await;
+    let store = StateStore::open(&url.expose()).await.unwrap();
+    stream_status_and_dirty_ranges(&store, &run("sync")).await;
+}

@@ -1,5 +1,8 @@
 //! Throwaway PostgreSQL and MariaDB servers for tests, started from the
-//! installed binaries on free loopback ports in temporary directories.
+//! installed binaries on free loopback ports in temporary directories, and
+//! fresh SQLite files (no server: a path in a directory kept for the test
+//! process, read and written by the system `sqlite3` CLI so that a check
+//! never goes through ferry's own SQLite reader).
 //!
 //! One server per engine per test process, started on first use; every test
 //! then gets its own freshly created database ([`pg_database`],
@@ -22,7 +25,10 @@ use std::sync::OnceLock;
 
 use ferry_core::DbUrl;
 
-pub use server::{start_mariadb, start_mariadb_tls, start_postgres, start_postgres_tls, Server};
+pub use server::{
+    start_mariadb, start_mariadb_args, start_mariadb_tls, start_postgres, start_postgres_tls,
+    Server,
+};
 pub use tls::TlsCerts;
 
 /// The password of the test kit's administrative accounts.
@@ -33,6 +39,7 @@ static MYSQL: OnceLock<Result<DbUrl, String>> = OnceLock::new();
 static TLS_CERTS: OnceLock<Result<TlsCerts, String>> = OnceLock::new();
 static PG_TLS: OnceLock<Result<DbUrl, String>> = OnceLock::new();
 static MYSQL_TLS: OnceLock<Result<DbUrl, String>> = OnceLock::new();
+static MYSQL_NO_INFILE: OnceLock<Result<DbUrl, String>> = OnceLock::new();
 
 /// The test CA and server certificate, generated once per test process.
 pub fn tls_certs() -> TlsCerts {
@@ -58,6 +65,31 @@ pub fn mysql_tls_admin_url() -> DbUrl {
         .get_or_init(|| start_mariadb_tls(&tls_certs()).map(|s| s.leak_url()))
         .clone()
         .unwrap_or_else(|e| panic!("test MariaDB TLS server: {e}"))
+}
+
+/// A MariaDB server of its own with `local_infile` OFF (MySQL 8's default
+/// and many managed services'): `local_infile` is global, so a test that
+/// needs it off must not share the server other tests load into.
+/// Administrative URL, database `mysql`.
+pub fn mysql_no_local_infile_admin_url() -> DbUrl {
+    MYSQL_NO_INFILE
+        .get_or_init(|| start_mariadb_args(&["--local-infile=0"]).map(|s| s.leak_url()))
+        .clone()
+        .unwrap_or_else(|e| panic!("test MariaDB server without local_infile: {e}"))
+}
+
+/// A fresh database on [`mysql_no_local_infile_admin_url`]'s server.
+pub async fn mysql_no_local_infile_database() -> DbUrl {
+    let admin = tokio::task::spawn_blocking(mysql_no_local_infile_admin_url)
+        .await
+        .expect("mysql server");
+    let name = unique_name("ferry_t");
+    mysql_exec(
+        &admin,
+        &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+    )
+    .await;
+    admin.with_database(&name)
 }
 
 /// The administrative URL of the test PostgreSQL server (database `postgres`).
@@ -121,6 +153,149 @@ pub async fn mysql_database() -> DbUrl {
     )
     .await;
     admin.with_database(&name)
+}
+
+static SQLITE_DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+
+/// A fresh SQLite database for one test: the URL of a file that does not
+/// exist yet, in a directory removed when the test process exits.
+pub async fn sqlite_database() -> DbUrl {
+    let dir = SQLITE_DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("ferry-sqlite-")
+            .tempdir()
+            .map(tempfile::TempDir::keep)
+            .map(remove_when_this_process_exits)
+            .unwrap_or_else(|e| panic!("SQLite test directory: {e}"))
+    });
+    let path = dir.join(format!("{}.db", unique_name("t")));
+    DbUrl::parse(&format!("sqlite://{}", path.display()))
+        .unwrap_or_else(|e| panic!("SQLite test URL: {e}"))
+}
+
+/// A static is never dropped, so a `TempDir` in one would outlive every test
+/// run; a small shell (as the servers' watchdog does) removes the directory
+/// once this process is gone, however it ended.
+fn remove_when_this_process_exits(dir: std::path::PathBuf) -> std::path::PathBuf {
+    use std::process::{Command, Stdio};
+    Command::new("sh")
+        .arg("-c")
+        .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; rm -rf "$2""#)
+        .arg("sh")
+        .arg(std::process::id().to_string())
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        // It outlives this process by design, so nothing here waits for it.
+        .map(drop)
+        .unwrap_or_else(|e| panic!("SQLite test directory watcher: {e}"));
+    dir
+}
+
+/// The file of a `sqlite://` URL.
+pub fn sqlite_path(url: &DbUrl) -> std::path::PathBuf {
+    url.file_path()
+        .unwrap_or_else(|| panic!("{url} is not a SQLite URL"))
+}
+
+fn sqlite3(url: &DbUrl, args: &[&str], sql: &str) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("sqlite3")
+        .arg("-batch")
+        .arg("-bail")
+        .args(args)
+        .arg(sqlite_path(url))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("sqlite3 CLI (install it with apt-get install sqlite3): {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(sql.as_bytes())
+        .expect("write to sqlite3");
+    let out = child.wait_with_output().expect("sqlite3 output");
+    if !out.status.success() {
+        panic!(
+            "sqlite3 {}: {}\n{sql}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs statements on a SQLite file (created when missing) with the
+/// system `sqlite3` CLI; panics on error.
+pub fn sqlite3_exec(url: &DbUrl, sql: &str) {
+    sqlite3(url, &[], sql);
+}
+
+/// Rows of a query as the `sqlite3` CLI renders them (`NULL` → `None`):
+/// the CLI's own output, independent of ferry's reader. Select `quote(c)`
+/// or `hex(c)` for storage classes and bytes.
+pub fn sqlite3_rows(url: &DbUrl, sql: &str) -> Vec<Vec<Option<String>>> {
+    const COL: char = '\u{1f}';
+    const ROW: char = '\u{1e}';
+    const NULL: &str = "\u{18}NULL";
+    let out = sqlite3(
+        url,
+        &[
+            "-noheader",
+            "-list",
+            "-separator",
+            &COL.to_string(),
+            "-newline",
+            &ROW.to_string(),
+            "-nullvalue",
+            NULL,
+        ],
+        sql,
+    );
+    out.split(ROW)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            r.split(COL)
+                .map(|v| (v != NULL).then(|| v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Rows of a query read with SQLite's own library (rusqlite's bundled
+/// SQLite, not ferry's reader), for values the CLI cannot print exactly:
+/// REALs as their shortest text that reads back as the same double, BLOBs
+/// as lower-case hex, NULL as `None`.
+pub fn sqlite_rows(url: &DbUrl, sql: &str) -> Vec<Vec<Option<String>>> {
+    use rusqlite::types::ValueRef;
+    let conn = rusqlite::Connection::open_with_flags(
+        sqlite_path(url),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().unwrap_or_else(|e| panic!("{sql}: {e}")) {
+        out.push(
+            (0..n)
+                .map(|i| match row.get_ref(i).expect("column") {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(v) => Some(v.to_string()),
+                    ValueRef::Real(v) => Some(format!("{v:?}")),
+                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Some(b.iter().map(|x| format!("{x:02x}")).collect()),
+                })
+                .collect(),
+        );
+    }
+    out
 }
 
 /// Connects to PostgreSQL; panics with the (redacted) URL on failure.
@@ -338,6 +513,7 @@ pub async fn rows(url: &DbUrl, sql: &str) -> Vec<Vec<Option<String>>> {
         ferry_core::Engine::Postgres => pg_rows(url, sql).await,
         ferry_core::Engine::MySql => mysql_rows(url, sql).await,
         ferry_core::Engine::Mssql => mssql_rows(url, sql).await,
+        ferry_core::Engine::Sqlite => sqlite_rows(url, sql),
     }
 }
 
@@ -347,6 +523,7 @@ pub async fn exec(url: &DbUrl, sql: &str) {
         ferry_core::Engine::Postgres => pg_exec(url, sql).await,
         ferry_core::Engine::MySql => mysql_exec(url, sql).await,
         ferry_core::Engine::Mssql => mssql_exec(url, sql).await,
+        ferry_core::Engine::Sqlite => sqlite3_exec(url, sql),
     }
 }
 
@@ -392,11 +569,13 @@ pub async fn app_account(admin: &DbUrl, name: &str) -> DbUrl {
             )
             .await
         }
+        ferry_core::Engine::Sqlite => panic!("a SQLite file has no accounts"),
     }
     let scheme = match admin.engine {
         ferry_core::Engine::Postgres => "postgres",
         ferry_core::Engine::MySql => "mysql",
         ferry_core::Engine::Mssql => "mssql",
+        ferry_core::Engine::Sqlite => unreachable!("refused above"),
     };
     DbUrl::parse(&format!(
         "{scheme}://{name}:{pw}@{}:{}/{}",

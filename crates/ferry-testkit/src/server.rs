@@ -523,15 +523,25 @@ fn start_postgres_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Ser
 /// the installed binaries, with LOCAL INFILE and the binary log enabled, and
 /// an account `ferry` that authenticates with [`PASSWORD`].
 pub fn start_mariadb(dir: Option<&Path>) -> Result<Server, String> {
-    start_mariadb_with(dir, None)
+    start_mariadb_with(dir, None, &[])
 }
 
 /// Starts MariaDB with TLS available, serving `certs`' server certificate.
 pub fn start_mariadb_tls(certs: &TlsCerts) -> Result<Server, String> {
-    start_mariadb_with(None, Some(certs))
+    start_mariadb_with(None, Some(certs), &[])
 }
 
-fn start_mariadb_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Server, String> {
+/// Starts MariaDB with server options of its own (`--local-infile=0`),
+/// given after the test kit's, so they win.
+pub fn start_mariadb_args(args: &[&str]) -> Result<Server, String> {
+    start_mariadb_with(None, None, args)
+}
+
+fn start_mariadb_with(
+    dir: Option<&Path>,
+    tls: Option<&TlsCerts>,
+    extra: &[&str],
+) -> Result<Server, String> {
     let server_bin = ["/usr/sbin/mariadbd", "/usr/sbin/mysqld"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -607,6 +617,7 @@ fn start_mariadb_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Serv
     if root {
         args.push("--user=root".to_string());
     }
+    args.extend(extra.iter().map(|a| a.to_string()));
     let launch = Launch {
         engine: Engine::MariaDb {
             socket: socket.clone(),

@@ -152,6 +152,25 @@ async fn write_bisecting(
                 let key = render_key(plan, &piece, 0);
                 reject(run, plan, rejects, key, column.unwrap_or_default(), reason)?;
             }
+            // The server named the row: set it aside, write the rest.
+            Err(Error::Refused {
+                column,
+                key: Some(key),
+                reason,
+                table,
+            }) => {
+                let Some(i) = (0..n).find(|&i| render_key(plan, &piece, i) == key) else {
+                    return Err(Error::Refused {
+                        table,
+                        column,
+                        key: Some(key),
+                        reason,
+                    });
+                };
+                reject(run, plan, rejects, key, column.unwrap_or_default(), reason)?;
+                todo.push(piece.slice(i + 1, n - i - 1));
+                todo.push(piece.slice(0, i));
+            }
             Err(Error::Refused { .. }) => {
                 let half = n / 2;
                 todo.push(piece.slice(half, n - half));
@@ -171,7 +190,8 @@ async fn write_piece(run: &Run, plan: &TablePlan, piece: RecordBatch) -> Result<
         .await
         .map_err(|_| Error::Bug("piece channel closed".into()))?;
     drop(tx);
-    let receipt = super::writer_for(run, plan).await?.write(rx).await?;
+    let writer = super::writer_for(run, plan).await?;
+    let receipt = super::write_gated(run.write_gate.clone(), writer, rx).await?;
     if receipt.rows_written != rows {
         return Err(Error::Table {
             table: plan.source.to_string(),
@@ -210,4 +230,106 @@ fn reject(
         reason,
     });
     Ok(())
+}
+
+/// The refused row behind `refusal`, a refusal the server reported for a
+/// whole statement without naming the row (a duplicate key or CHECK on
+/// MySQL, a deferred constraint): the range is read again and written in
+/// pieces, each rolled back ([`TargetWriter::write_uncommitted`](crate::TargetWriter)),
+/// halving the first refused piece down to one row. The target is never
+/// changed. Returns `refusal` with that row's key, or as it was when no
+/// single row is refused on its own (the row clashes with another row of
+/// the range, which a piece without it does not hold).
+pub(super) async fn locate_refused(
+    run: &Run,
+    plan: &Arc<TablePlan>,
+    range: &KeyRange,
+    refusal: Error,
+) -> Error {
+    match first_refused(run, plan, range).await {
+        Ok(Some(e)) => e,
+        Ok(None) => refusal,
+        Err(e) => {
+            tracing::debug!(table = %plan.source, error = %chain_line(&e),
+                "could not find the refused row");
+            refusal
+        }
+    }
+}
+
+async fn first_refused(
+    run: &Run,
+    plan: &Arc<TablePlan>,
+    range: &KeyRange,
+) -> Result<Option<Error>> {
+    let (tx, mut rx) = mpsc::channel(run.options.channel_batches.max(1));
+    let reader =
+        run.source
+            .read_range(plan, range, Some(&run.snapshot), run.options.batch_rows, tx);
+    let probe = async {
+        while let Some(batch) = rx.recv().await {
+            if let Some(found) = first_refused_in(run, plan, batch).await? {
+                drop(rx);
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    };
+    let (read, found) = tokio::join!(reader, probe);
+    match found? {
+        Some(e) => Ok(Some(e)),
+        None => read.map(|_| None),
+    }
+}
+
+/// The first row of `batch` the target refuses on its own, as an error
+/// naming its key; `None` when the whole batch goes in.
+async fn first_refused_in(
+    run: &Run,
+    plan: &TablePlan,
+    batch: RecordBatch,
+) -> Result<Option<Error>> {
+    let mut todo = vec![batch];
+    while let Some(piece) = todo.pop() {
+        let n = piece.num_rows();
+        if n == 0 {
+            continue;
+        }
+        let (tx, rx) = mpsc::channel(1);
+        tx.send(piece.clone())
+            .await
+            .map_err(|_| Error::Bug("piece channel closed".into()))?;
+        drop(tx);
+        match super::writer_for(run, plan)
+            .await?
+            .write_uncommitted(rx)
+            .await
+        {
+            Ok(_) => {}
+            Err(e @ (Error::Value { .. } | Error::Refused { key: Some(_), .. })) => {
+                return Ok(Some(e))
+            }
+            Err(Error::Refused {
+                table,
+                column,
+                reason,
+                key: None,
+            }) if n == 1 => {
+                return Ok(Some(Error::Refused {
+                    table,
+                    column,
+                    key: Some(render_key(plan, &piece, 0)),
+                    reason,
+                }))
+            }
+            Err(Error::Refused { .. }) => {
+                // The first half is tried first: the first refused row wins.
+                let half = n / 2;
+                todo.push(piece.slice(half, n - half));
+                todo.push(piece.slice(0, half));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use ferry_core::adapter::ReadOptions;
 use ferry_core::event::Event;
 use ferry_core::range::KeyRange;
 use ferry_core::{Error, Result, TablePlan};
@@ -25,21 +26,43 @@ pub(super) async fn copy_range(
     let cap = run.options.channel_batches.max(1);
     let (read_tx, mut read_rx) = mpsc::channel(cap);
     let (write_tx, write_rx) = mpsc::channel(cap);
+    // On a target that takes one writer at a time, the writer takes the
+    // run's permit only once the range's first batch was read (or the range
+    // turned out empty): a writer holding the permit then has a reader that
+    // already holds its source session, so a source whose snapshot is one
+    // session cannot deadlock against it.
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
     let writer = {
         let target = super::writer_for(run, plan).await?;
-        tokio::spawn(async move { target.write(write_rx).await })
+        let gate = run.write_gate.clone();
+        tokio::spawn(async move {
+            if gate.is_some() {
+                let _ = started_rx.await;
+            }
+            super::write_gated(gate, target, write_rx).await
+        })
     };
+    let mut started_tx = Some(started_tx);
     let batch_rows = run.options.batch_rows;
     // The reader runs in this task (it borrows the snapshot); the forwarder
     // runs beside it, so batches flow while the reader waits on the network.
+    // Rows rejected earlier whose value the reader itself refuses are left
+    // out by the reader; the others are left out below.
+    let options = ReadOptions {
+        skip_keys: Arc::new(skip.clone()),
+        ..ReadOptions::copy(batch_rows)
+    };
     let reader = run
         .source
-        .read_range(plan, range, Some(&run.snapshot), batch_rows, read_tx);
+        .read_range_with(plan, range, Some(&run.snapshot), &options, read_tx);
     let forward = async {
         let mut forwarded: u64 = 0;
         let mut skipped: u64 = 0;
         let mut writer_gone = false;
         'batches: while let Some(batch) = read_rx.recv().await {
+            if let Some(s) = started_tx.take() {
+                let _ = s.send(());
+            }
             let pieces = if skip.is_empty() {
                 vec![batch]
             } else {
@@ -64,6 +87,7 @@ pub(super) async fn copy_range(
         }
         // Unblocks a reader waiting on a full channel when the writer failed.
         drop(read_rx);
+        drop(started_tx.take());
         (forwarded, skipped, writer_gone, write_tx)
     };
     let (read, (forwarded, skipped, writer_gone, write_tx)) = tokio::join!(reader, forward);

@@ -11,7 +11,7 @@ use ferry_core::range::KeyRange;
 use ferry_core::{Error, ErrorKind, IfExists, Result, TablePlan};
 use ferry_state::Claim;
 
-use super::bisect::copy_range_bisecting;
+use super::bisect::{copy_range_bisecting, locate_refused};
 use super::{copy_range, lock, OnError, RangeRetry, Run};
 use crate::reject::Reject;
 use crate::verify;
@@ -238,6 +238,12 @@ pub(super) async fn copy_range_rejecting(
                     rows,
                     rejected: rejects.len() as u64,
                 });
+            }
+            // Without reject: name the refused row all the same, by
+            // writing the range again in pieces that are all rolled back.
+            Err(e @ Error::Refused { key: None, .. }) if !plan.primary_key.is_empty() => {
+                tracing::info!(table = %plan.source, %range, "finding the refused row");
+                return Err(locate_refused(run, plan, range, e).await);
             }
             Err(e) => return Err(e),
         }

@@ -43,12 +43,12 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use ferry_core::cutover::MARKER_TABLE;
-use ferry_core::{DbUrl, Result, TablePlan, TableRef};
+use ferry_core::{DbUrl, Error, Result, TablePlan, TableRef};
 use ferry_state::CutoverPhase;
 
 use crate::adapter::{qualify, Adapter};
 use crate::job::TableOptions;
-use crate::run::load_mappings;
+use crate::run::target_mappings;
 use crate::{plan_tables, Job, Selection};
 
 pub use entry::{confirm, dry_run, execute, go, resume, rollback, status, DryRun};
@@ -132,7 +132,15 @@ impl Ctx {
         let job = plan.job()?;
         let blue_adapter = Arc::new(Adapter::new(blue.clone()));
         let green_adapter = Arc::new(Adapter::new(green.clone()));
-        let mappings = load_mappings(&job)?;
+        for (side, a) in [("blue", &blue_adapter), ("green", &green_adapter)] {
+            if !a.capabilities().cutover {
+                return Err(Error::Invalid(format!(
+                    "{side} is {}, which ferry cutover cannot drive (no write fence or change stream)",
+                    a.engine().product()
+                )));
+            }
+        }
+        let mappings = target_mappings(&job, &green_adapter).await?;
         let plans = plan_tables(
             &blue_adapter,
             green_adapter.engine(),
@@ -196,7 +204,7 @@ impl Ctx {
             },
             Direction::Rollback => {
                 let job = reverse_job(&self.job, &self.plans, &self.green.url, &self.blue.url);
-                let mappings = load_mappings(&job)?;
+                let mappings = target_mappings(&job, &self.blue.adapter).await?;
                 let plans = plan_tables(
                     &self.green.adapter,
                     self.blue.adapter.engine(),

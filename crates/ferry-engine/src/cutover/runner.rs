@@ -216,13 +216,14 @@ impl<'a> Runner<'a> {
             lag: Duration::from_secs(3600),
             at: Instant::now(),
         });
+        // Short waits: during the freeze every millisecond the drain waits
+        // for a group to fill or for an idle source is window.
         let options = SyncOptions {
-            slot: self.legs.stream_slot.clone(),
             until: Until::Stopped,
             keep_slot: true,
-            group_changes: 5000,
-            stop: stop.clone(),
+            group_wait: Duration::from_millis(10),
             idle_wait: Duration::from_millis(20),
+            ..SyncOptions::new(&self.legs.stream_slot, stop.clone())
         };
         let job = self.legs.sync_job.clone();
         let (source, target) = (self.legs.old.url.clone(), self.legs.new.url.clone());

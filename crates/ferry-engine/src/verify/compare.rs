@@ -403,6 +403,65 @@ pub async fn compare_multiset(
     Ok(out)
 }
 
+/// A row a repair writes or deletes: its batch and index.
+pub type RowAt = (Arc<RecordBatch>, usize);
+
+/// What making a range of the target equal to the source takes, in key
+/// order: source rows the target lacks (`inserts`) or holds with other
+/// values (`updates`, float tolerances honoured), and target rows the
+/// source lacks (`deletes`).
+#[derive(Default)]
+pub struct RepairRows {
+    pub inserts: Vec<RowAt>,
+    pub updates: Vec<RowAt>,
+    pub deletes: Vec<RowAt>,
+}
+
+/// Merges two streams ordered by the codec's key, as [`compare_ordered`]
+/// does, collecting the rows a repair needs (every one: memory grows with
+/// the differences, not with the range). Both receivers are drained.
+pub async fn rows_to_repair(
+    codec: Arc<TableCodec>,
+    source: mpsc::Receiver<RecordBatch>,
+    target: mpsc::Receiver<RecordBatch>,
+) -> Result<RepairRows> {
+    let mut s = Cursor::new(spawn_encoder(codec.clone(), Side::Source, source));
+    let mut t = Cursor::new(spawn_encoder(codec.clone(), Side::Target, target));
+    let mut out = RepairRows::default();
+    loop {
+        let (has_s, has_t) = (s.fill().await, t.fill().await);
+        let order = match (has_s, has_t) {
+            (false, false) => break,
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            (true, true) => s.key().cmp(t.key()),
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                let (b, _, r) = s.take();
+                out.inserts.push((b, r));
+            }
+            std::cmp::Ordering::Greater => {
+                let (b, _, r) = t.take();
+                out.deletes.push((b, r));
+            }
+            std::cmp::Ordering::Equal => {
+                let ((sb, se, sr), (tb, te, tr)) = (s.take(), t.take());
+                if se.row_hash(sr) != te.row_hash(tr)
+                    && !codec.differing_columns((&sb, sr), (&tb, tr)).is_empty()
+                {
+                    out.updates.push((sb, sr));
+                }
+            }
+        }
+        // Only the rows kept above are needed: the chunk bookkeeping of a
+        // comparison is not.
+        s.runs.clear();
+        t.runs.clear();
+    }
+    Ok(out)
+}
+
 /// Joins a reader task, turning a panic into a bug error.
 pub async fn join_reader(h: tokio::task::JoinHandle<Result<u64>>) -> Result<u64> {
     h.await

@@ -111,13 +111,18 @@ pub enum JsonElement {
 pub struct ColumnEncoder {
     pub name: String,
     pub encoder: Encoder,
+    /// The target column's character set when ferry encodes text for it
+    /// (anything but utf8mb4 and binary; see [`crate::charset`]).
+    pub charset: Option<std::sync::Arc<crate::charset::Charset>>,
     /// Loaded through a user variable and a `SET` clause (BIT targets as a
     /// number; MariaDB UUID/INET4/INET6 as text converted to utf8mb4).
     pub via_variable: bool,
 }
 
 /// Chooses the encoder for `col` (with Arrow type `dt`) into `target`.
-/// `Err` is the reason the pair is unsupported.
+/// `Err` is the reason the pair is unsupported. A target column in a
+/// character set other than utf8mb4 gets its text encoded by ferry (see
+/// [`charset_fits`]); this choice is the same either way.
 ///
 /// `keeps_negative_zero` says whether the server stores −0.0 as such
 /// (MariaDB turns it into +0 on storage, so there it is refused).
@@ -158,15 +163,6 @@ pub fn choose(
             col.logical, target.column_type
         ))
     };
-    // The file is sent as CHARACTER SET binary (bytes taken as they are), so
-    // a text column must be utf8mb4 for UTF-8 to mean what it says.
-    if let Some(cs) = &target.charset {
-        if !matches!(cs.as_str(), "utf8mb4" | "binary") {
-            return Err(format!(
-                "the target column's character set is {cs}; ferry loads text as utf8mb4"
-            ));
-        }
-    }
     let enc = match dt {
         DataType::Boolean if int_range(t, target.unsigned).is_some() => Encoder::Bool,
         d if d.is_integer() => {
@@ -342,4 +338,20 @@ pub fn int_range(data_type: &str, unsigned: bool) -> Option<(i128, i128)> {
     } else {
         (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
     })
+}
+
+/// Whether `encoder` can write into a column in `charset`, which ferry
+/// encodes text for (the file is `CHARACTER SET binary`: bytes are taken as
+/// they are). Text, SET labels and JSON are encoded value by value; every
+/// other encoder writes ASCII, which needs an ASCII-compatible set.
+pub fn charset_fits(encoder: &Encoder, charset: &crate::charset::Charset) -> Result<(), String> {
+    match encoder {
+        Encoder::Text { .. } | Encoder::SetList | Encoder::JsonList { .. } => Ok(()),
+        _ if charset.ascii_compatible() => Ok(()),
+        _ => Err(format!(
+            "the target column's character set {} is not ASCII-compatible; ferry writes \
+             only text, SET and JSON values into it",
+            charset.name()
+        )),
+    }
 }

@@ -14,9 +14,10 @@ use arrow_schema::DataType;
 
 use super::text::{
     escape_into, iso8601_interval, json_array, push_uuid_text, write_date, write_duration,
-    write_f64, write_timestamp,
+    write_f64, write_timestamp, write_ymd,
 };
 use super::{Encoder, FieldBuf, Problem};
+use crate::charset::Charset;
 use crate::decode::{is_canonical_decimal, MICROS_PER_DAY, MICROS_PER_SECOND};
 
 /// MySQL TIME's bound, 838:59:59, in µs.
@@ -64,6 +65,21 @@ impl Encoder {
         &self,
         array: &ArrayRef,
         out: &mut FieldBuf,
+    ) -> Result<(), (usize, Problem)> {
+        self.encode_column_in(array, out, None)
+    }
+
+    /// [`encode_column`](Self::encode_column) for a target column in
+    /// `charset` (`None`: utf8mb4 or binary, UTF-8 as it is). Text is
+    /// encoded by ferry before it is escaped (a gbk trail byte may be a
+    /// backslash); a character the set cannot hold is refused. Encoders
+    /// that write ASCII only are given a charset only when it is
+    /// ASCII-compatible (the sink checks).
+    pub fn encode_column_in(
+        &self,
+        array: &ArrayRef,
+        out: &mut FieldBuf,
+        charset: Option<&Charset>,
     ) -> Result<(), (usize, Problem)> {
         out.clear();
         let a = array.as_ref();
@@ -159,15 +175,17 @@ impl Encoder {
                 labels,
             } => {
                 let v = a.as_string::<i32>();
+                let mut encoded = Vec::new();
                 each_row(a, out, |r, o| {
                     let s = v.value(r);
-                    check_text(s, *max_chars, *max_bytes)?;
                     if let Some(labels) = labels {
                         if !labels.iter().any(|l| l == s) {
                             return Err("value is not a label of the target ENUM".into());
                         }
                     }
-                    escape_into(o, s.as_bytes());
+                    let bytes = in_charset(s, charset, &mut encoded)?;
+                    check_text(s, bytes.len(), *max_chars, *max_bytes)?;
+                    escape_into(o, bytes);
                     Ok(Emit::Value)
                 })
             }
@@ -214,6 +232,10 @@ impl Encoder {
                     if days == i32::MAX || days == i32::MIN {
                         return infinity(inf_null);
                     }
+                    if let Some(ymd) = ferry_core::zerodate::of_days(days) {
+                        write_zero_date(o, ymd, None, ts)?;
+                        return Ok(Emit::Value);
+                    }
                     if ts {
                         check_timestamp_range(i64::from(days) * MICROS_PER_DAY)?;
                     }
@@ -232,6 +254,11 @@ impl Encoder {
                     let us = v.value(r);
                     if us == i64::MAX || us == i64::MIN {
                         return infinity(inf_null);
+                    }
+                    if let Some((ymd, time)) = ferry_core::zerodate::of_micros(us) {
+                        check_fsp(time % MICROS_PER_SECOND, fsp)?;
+                        write_zero_date(o, ymd, Some(time), ts)?;
+                        return Ok(Emit::Value);
                     }
                     if ts {
                         check_timestamp_range(us)?;
@@ -272,7 +299,7 @@ impl Encoder {
                 each_row(a, out, |r, o| {
                     let x = v.value(r);
                     let text = iso8601_interval(x.months, x.days, x.nanoseconds);
-                    check_text(&text, *max_chars, None)?;
+                    check_text(&text, text.len(), *max_chars, None)?;
                     o.extend_from_slice(text.as_bytes());
                     Ok(Emit::Value)
                 })
@@ -300,6 +327,7 @@ impl Encoder {
             }
             Encoder::SetList => {
                 let v = a.as_list::<i32>();
+                let mut encoded = Vec::new();
                 each_row(a, out, |r, o| {
                     let labels = v.value(r);
                     let labels = labels.as_string::<i32>();
@@ -316,7 +344,7 @@ impl Encoder {
                         }
                         joined.push_str(l);
                     }
-                    escape_into(o, joined.as_bytes());
+                    escape_into(o, in_charset(&joined, charset, &mut encoded)?);
                     Ok(Emit::Value)
                 })
             }
@@ -324,10 +352,13 @@ impl Encoder {
                 let v = a.as_list::<i32>();
                 let element = *element;
                 let mut json = Vec::new();
+                let mut encoded = Vec::new();
                 each_row(a, out, |r, o| {
                     json.clear();
                     json_array(&mut json, v.value(r).as_ref(), element)?;
-                    escape_into(o, &json);
+                    let text = std::str::from_utf8(&json)
+                        .map_err(|_| Problem::from("internal: JSON text is not UTF-8"))?;
+                    escape_into(o, in_charset(text, charset, &mut encoded)?);
                     Ok(Emit::Value)
                 })
             }
@@ -426,9 +457,32 @@ pub fn fit_decimal(text: &str, precision: u32, scale: u32) -> Result<Option<Stri
     Ok(Some(out))
 }
 
-fn check_text(s: &str, max_chars: Option<u64>, max_bytes: Option<u64>) -> Result<(), Problem> {
+/// `s` as the target column stores it: as it is (UTF-8), or encoded in
+/// `charset` into `scratch`.
+fn in_charset<'a>(
+    s: &'a str,
+    charset: Option<&Charset>,
+    scratch: &'a mut Vec<u8>,
+) -> Result<&'a [u8], Problem> {
+    match charset {
+        None => Ok(s.as_bytes()),
+        Some(cs) => {
+            scratch.clear();
+            cs.encode_into(s, scratch)?;
+            Ok(scratch)
+        }
+    }
+}
+
+/// `s`, stored in `stored_bytes` bytes, against the target's limits.
+fn check_text(
+    s: &str,
+    stored_bytes: usize,
+    max_chars: Option<u64>,
+    max_bytes: Option<u64>,
+) -> Result<(), Problem> {
     if let Some(m) = max_bytes {
-        if u64::try_from(s.len()).unwrap_or(u64::MAX) > m {
+        if u64::try_from(stored_bytes).unwrap_or(u64::MAX) > m {
             return Err(format!("text longer than the target column's {m} bytes"));
         }
     }
@@ -488,6 +542,27 @@ fn float_field(
     }
     write_f64(o, x);
     Ok(Emit::Value)
+}
+
+/// A zero or partial date (with its time of day) as MySQL writes it
+/// (`2016-07-00 12:00:00.000000`). TIMESTAMP holds only the all-zero value.
+fn write_zero_date(
+    o: &mut Vec<u8>,
+    (y, m, d): (u16, u8, u8),
+    time: Option<i64>,
+    timestamp_target: bool,
+) -> Result<(), Problem> {
+    if timestamp_target && (y, m, d, time.unwrap_or(0)) != (0, 0, 0, 0) {
+        return Err(
+            "partial date, which MySQL TIMESTAMP cannot store (only 0000-00-00 00:00:00)".into(),
+        );
+    }
+    write_ymd(o, y, m, d);
+    if let Some(time) = time {
+        o.push(b' ');
+        write_duration(o, time);
+    }
+    Ok(())
 }
 
 fn check_timestamp_range(us: i64) -> Result<(), Problem> {

@@ -64,12 +64,23 @@ fn push_padded(out: &mut Vec<u8>, n: u32, width: usize) {
 /// `YYYY-MM-DD`.
 pub fn write_date(out: &mut Vec<u8>, days: i32) -> Result<(), Problem> {
     let d = date_of(days)?;
-    push_padded(out, u32::try_from(d.year()).unwrap_or(0), 4);
-    out.push(b'-');
-    push_padded(out, d.month(), 2);
-    out.push(b'-');
-    push_padded(out, d.day(), 2);
+    let part = |v: u32| u8::try_from(v).unwrap_or(0);
+    write_ymd(
+        out,
+        u16::try_from(d.year()).unwrap_or(0),
+        part(d.month()),
+        part(d.day()),
+    );
     Ok(())
+}
+
+/// `YYYY-MM-DD` from its parts, zeros included (`2016-07-00`).
+pub fn write_ymd(out: &mut Vec<u8>, y: u16, m: u8, d: u8) {
+    push_padded(out, u32::from(y), 4);
+    out.push(b'-');
+    push_padded(out, u32::from(m), 2);
+    out.push(b'-');
+    push_padded(out, u32::from(d), 2);
 }
 
 /// `YYYY-MM-DD HH:MM:SS.ffffff` from µs since the epoch.

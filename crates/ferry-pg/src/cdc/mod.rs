@@ -104,8 +104,24 @@ impl PgAdapter {
     }
 
     /// Drops the slot and its publication (when the job does not keep them).
+    /// A slot still held by a walsender (one ending, or a killed sync's the
+    /// server has not reaped yet) is waited for, ten seconds at most.
     pub async fn drop_change_stream(&self, slot: &str) -> Result<()> {
         let client = self.connect().await?;
+        for _ in 0..100 {
+            let held = client
+                .query_opt(
+                    "SELECT active FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                    &[&slot],
+                )
+                .await
+                .map_err(ctx(format!("dropping replication slot {slot}")))?
+                .is_some_and(|r| r.get::<_, bool>(0));
+            if !held {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         client
             .execute(
                 "SELECT pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots \

@@ -2,9 +2,10 @@
 //!
 //! Values arrive in binary (`*_send`), the wire form the copy's
 //! [`ColumnDecoder`]s read, so a change is decoded exactly as a copied row.
-//! Types the copy reads through a text cast (inet, bit, timetz, money …)
-//! would arrive in a binary form those decoders do not take, so such tables
-//! are refused when the sync starts rather than mis-decoded.
+//! Types the copy reads through a cast (inet, bit, timetz, money …) arrive
+//! in a binary form the copy never sees; [`ColumnDecoder::for_change`]
+//! renders it as that cast would. A column no decoder takes is refused when
+//! the sync starts, never mis-decoded.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -21,12 +22,6 @@ use super::stream::{LogicalStream, StreamItem, PG_EPOCH_OFFSET_US};
 use crate::decode::ColumnDecoder;
 use crate::replication::ReplicationConn;
 use crate::PgAdapter;
-
-/// Types whose binary form the copy's decoders do not read (the copy casts
-/// them to text in its SELECT).
-const NOT_BINARY: &[&str] = &[
-    "inet", "cidr", "macaddr", "macaddr8", "bit", "varbit", "tsvector", "timetz", "money",
-];
 
 struct Relation {
     table: usize,
@@ -60,6 +55,8 @@ pub struct PgChangeSource {
     after: Lsn,
     wal_end: Lsn,
     txn: Option<Txn>,
+    /// Fractional digits of the server's money type.
+    money_scale: u32,
 }
 
 impl PgChangeSource {
@@ -72,14 +69,24 @@ impl PgChangeSource {
         plans: Vec<TablePlan>,
         after: Option<&str>,
     ) -> Result<PgChangeSource> {
+        let conn = adapter.connect().await?;
+        let money_scale = if plans.iter().flat_map(|p| &p.columns).any(|c| {
+            c.raw.name == "money" || c.raw.element.as_ref().is_some_and(|e| e.name == "money")
+        }) {
+            let scale: i32 = conn
+                .query_one("SELECT scale(1::money::numeric)", &[])
+                .await
+                .map_err(crate::error::ctx("reading the server's money scale"))?
+                .get(0);
+            u32::try_from(scale).unwrap_or(2)
+        } else {
+            2
+        };
+        drop(conn);
         for p in &plans {
-            for c in &p.columns {
-                let name = c
-                    .raw
-                    .element
-                    .as_deref()
-                    .map_or(c.raw.name.as_str(), |e| e.name.as_str());
-                if NOT_BINARY.contains(&name) {
+            let schema = plan_schema(p);
+            for (c, f) in p.columns.iter().zip(schema.fields()) {
+                if ColumnDecoder::for_change(&c.raw, f.data_type(), money_scale).is_none() {
                     return Err(Error::UnsupportedType {
                         table: p.source.to_string(),
                         column: c.name.clone(),
@@ -124,6 +131,7 @@ impl PgChangeSource {
             after,
             wal_end: 0,
             txn: None,
+            money_scale,
         })
     }
 
@@ -137,6 +145,7 @@ impl PgChangeSource {
                     if self.txn.is_none() {
                         return Ok(SourceEvent::Idle {
                             wal_end: self.wal_end,
+                            resume: None,
                         });
                     }
                     continue;
@@ -148,6 +157,7 @@ impl PgChangeSource {
                     if self.txn.is_none() {
                         return Ok(SourceEvent::Idle {
                             wal_end: self.wal_end,
+                            resume: None,
                         });
                     }
                     continue;
@@ -381,14 +391,14 @@ impl PgChangeSource {
             .iter()
             .zip(self.schemas[table].fields())
             .map(|(c, f)| {
-                ColumnDecoder::for_type(&c.raw, f.data_type()).ok_or_else(|| {
-                    Error::UnsupportedType {
+                ColumnDecoder::for_change(&c.raw, f.data_type(), self.money_scale).ok_or_else(
+                    || Error::UnsupportedType {
                         table: plan.source.to_string(),
                         column: c.name.clone(),
                         ty: c.source_type.clone(),
                         reason: format!("the PostgreSQL reader cannot produce {}", c.logical),
-                    }
-                })
+                    },
+                )
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Run {

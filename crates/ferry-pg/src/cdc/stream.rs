@@ -247,11 +247,23 @@ impl LogicalStream {
         Ok(())
     }
 
-    /// Reports the applied position and ends the stream.
+    /// Reports the applied position and ends the stream, waiting (a few
+    /// seconds at most) until the server has ended it too: only then has
+    /// its walsender released the slot, which may be dropped next.
     pub async fn stop(mut self) -> Result<()> {
         self.send_status(false).await?;
         let mut out = BytesMut::new();
         frontend::copy_done(&mut out);
-        self.conn.send(&out).await
+        self.conn.send(&out).await?;
+        let ended = async {
+            loop {
+                match read_frame(&mut self.conn).await {
+                    Ok((b'Z', _)) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), ended).await;
+        Ok(())
     }
 }

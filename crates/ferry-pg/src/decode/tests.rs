@@ -22,6 +22,7 @@ fn col(name: &str, raw: &str, logical: LogicalType) -> ColumnPlan {
         conversion: Conversion::Exact,
         target_type: String::new(),
         rule: String::new(),
+        stored_as: None,
     }
 }
 

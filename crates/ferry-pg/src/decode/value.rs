@@ -14,6 +14,7 @@ use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, FieldRef, IntervalUnit, TimeUnit};
 use ferry_core::RawType;
 
+use super::rendered::Render;
 use super::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 use crate::numeric::numeric_to_text;
 
@@ -43,6 +44,9 @@ pub enum ColumnDecoder {
     Geometry(BinaryBuilder, Vec<u8>),
     /// PostgreSQL's point (two float8) → canonical EWKB, SRID 0.
     Point(BinaryBuilder, Vec<u8>),
+    /// A binary form the copy reads through a cast, rendered as that cast
+    /// would (changes only: see [`ColumnDecoder::for_change`]).
+    Rendered(StringBuilder, Render, String),
 }
 
 /// A one-dimensional array column decoded into an Arrow `List`.
@@ -148,6 +152,32 @@ impl ColumnDecoder {
         })
     }
 
+    /// The decoder of a column's values as a change carries them: every
+    /// value in its binary `*_send` form, including the types the copy
+    /// reads through a cast (rendered as the cast renders them; see
+    /// [`Render`]), and arrays of them. `money_scale` is the fractional
+    /// digits of the server's money. `None` when the pair is not supported.
+    pub fn for_change(raw: &RawType, dt: &DataType, money_scale: u32) -> Option<ColumnDecoder> {
+        use ColumnDecoder as D;
+        if let (Some(render), DataType::Utf8) = (Render::for_type(&raw.name, money_scale), dt) {
+            return Some(D::Rendered(StringBuilder::new(), render, String::new()));
+        }
+        if let ("array", DataType::List(field)) = (raw.name.as_str(), dt) {
+            let element = raw.element.as_deref()?;
+            if element.name == "array" {
+                return None;
+            }
+            let item = ColumnDecoder::for_change(element, field.data_type(), money_scale)?;
+            return Some(D::Array(Box::new(ListDecoder {
+                field: field.clone(),
+                offsets: vec![0],
+                nulls: NullBufferBuilder::new(0),
+                item,
+            })));
+        }
+        ColumnDecoder::for_type(raw, dt)
+    }
+
     pub fn append_null(&mut self) {
         use ColumnDecoder as D;
         match self {
@@ -157,7 +187,7 @@ impl ColumnDecoder {
             D::Int8(b) => b.append_null(),
             D::Float4(b) => b.append_null(),
             D::Float8(b) => b.append_null(),
-            D::Numeric(b, _) | D::Text(b) | D::Jsonb(b) => b.append_null(),
+            D::Numeric(b, _) | D::Text(b) | D::Jsonb(b) | D::Rendered(b, ..) => b.append_null(),
             D::Bytea(b) | D::Geometry(b, _) | D::Point(b, _) => b.append_null(),
             D::Date(b) => b.append_null(),
             D::Time(b) => b.append_null(),
@@ -222,6 +252,10 @@ impl ColumnDecoder {
                 ferry_core::geometry::point_ewkb(x, y, scratch);
                 b.append_value(scratch.as_slice());
             }
+            D::Rendered(b, render, scratch) => {
+                render.render(v, scratch)?;
+                b.append_value(scratch.as_str());
+            }
         }
         Ok(())
     }
@@ -235,7 +269,9 @@ impl ColumnDecoder {
             D::Int8(b) => Arc::new(b.finish()),
             D::Float4(b) => Arc::new(b.finish()),
             D::Float8(b) => Arc::new(b.finish()),
-            D::Numeric(b, _) | D::Text(b) | D::Jsonb(b) => Arc::new(b.finish()),
+            D::Numeric(b, _) | D::Text(b) | D::Jsonb(b) | D::Rendered(b, ..) => {
+                Arc::new(b.finish())
+            }
             D::Bytea(b) | D::Geometry(b, _) | D::Point(b, _) => Arc::new(b.finish()),
             D::Date(b) => Arc::new(b.finish()),
             D::Time(b) => Arc::new(b.finish()),

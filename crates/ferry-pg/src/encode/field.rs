@@ -328,20 +328,28 @@ fn put_geometry(buf: &mut BytesMut, v: &[u8], t: &GeometryTarget) -> Result<(), 
     Ok(())
 }
 
-/// Date32 → PostgreSQL days since 2000-01-01; the ±infinity sentinels map back.
+/// Date32 → PostgreSQL days since 2000-01-01; the ±infinity sentinels map
+/// back; MySQL's zero and partial dates are refused.
 pub fn date_to_pg(d: i32) -> Result<i32, &'static str> {
     if d == i32::MAX || d == i32::MIN {
         return Ok(d);
+    }
+    if ferry_core::zerodate::of_days(d).is_some() {
+        return Err(ferry_core::zerodate::REFUSED);
     }
     d.checked_sub(PG_EPOCH_DAYS)
         .filter(|&v| v != i32::MAX && v != i32::MIN)
         .ok_or("date out of PostgreSQL's range")
 }
 
-/// µs since 1970 → µs since 2000; the ±infinity sentinels map back.
+/// µs since 1970 → µs since 2000; the ±infinity sentinels map back;
+/// MySQL's zero and partial dates are refused.
 pub fn timestamp_to_pg(t: i64) -> Result<i64, &'static str> {
     if t == i64::MAX || t == i64::MIN {
         return Ok(t);
+    }
+    if ferry_core::zerodate::of_micros(t).is_some() {
+        return Err(ferry_core::zerodate::REFUSED);
     }
     t.checked_sub(PG_EPOCH_MICROS)
         .filter(|&v| v != i64::MAX && v != i64::MIN)

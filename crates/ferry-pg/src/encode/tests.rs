@@ -28,6 +28,18 @@ fn date_and_timestamp_sentinels_survive_both_ways() {
     assert!(timestamp_to_pg(i64::MIN + 5).is_err());
 }
 
+/// Issue 19: a MySQL zero date reaching PostgreSQL is refused by name,
+/// never written as a date 5.8 million years BC.
+#[test]
+fn mysql_zero_dates_are_refused() {
+    let d = ferry_core::zerodate::days(2016, 7, 0).unwrap();
+    assert!(date_to_pg(d).unwrap_err().contains("zero_date_to_null"));
+    let t = ferry_core::zerodate::micros(0, 0, 0, 0).unwrap();
+    assert!(timestamp_to_pg(t)
+        .unwrap_err()
+        .contains("zero_date_to_null"));
+}
+
 #[test]
 fn money_scaling() {
     assert_eq!(money("12.34", 2).unwrap(), 1234);

@@ -1,35 +1,11 @@
-//! `ferry sync` (issue 11): changes committed after `copy --cdc-slot` reach
-//! the target exactly once, PostgreSQL → PostgreSQL.
-
-use std::process::{Command, Stdio};
-use std::time::Duration;
+//! PostgreSQL as the change source: every kind of change, unchanged TOAST,
+//! replica identity.
 
 use ferry_core::DbUrl;
 use ferry_testkit::{mysql_database, mysql_rows, pg_database, pg_exec, pg_rows};
 
+use super::{slots, sync, verify_equal};
 use crate::util::{copy_ok, ferry};
-
-fn sync(source: &DbUrl, target: &DbUrl, extra: &[&str]) -> crate::util::Run {
-    let (s, t) = (source.expose(), target.expose());
-    let mut args = vec!["sync", "--source", &s, "--target", &t, "--quiet"];
-    args.extend_from_slice(extra);
-    ferry(&args)
-}
-
-fn verify_equal(source: &DbUrl, target: &DbUrl, tables: &str) {
-    let (s, t) = (source.expose(), target.expose());
-    let run = ferry(&["verify", "--source", &s, "--target", &t, "--tables", tables]);
-    assert_eq!(run.code, 0, "verify:\n{}", run.all_output());
-}
-
-async fn slots(url: &DbUrl, slot: &str) -> usize {
-    pg_rows(
-        url,
-        &format!("SELECT 1 FROM pg_replication_slots WHERE slot_name = '{slot}'"),
-    )
-    .await
-    .len()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pg_sync_applies_every_kind_of_change_then_verifies_equal() {
@@ -100,80 +76,6 @@ async fn every_kind_of_change(src: &DbUrl, dst: &DbUrl, tag: &str) {
         0,
         "the slot is dropped at the end"
     );
-}
-
-/// Bank transfers: every transaction moves money between two accounts, so
-/// the total never changes; a change applied twice or lost would change it
-/// (and the rows verify compares).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pg_sync_killed_mid_stream_and_restarted_loses_and_doubles_nothing() {
-    let (src, dst) = (pg_database().await, pg_database().await);
-    pg_exec(
-        &src,
-        "CREATE TABLE acct (id int PRIMARY KEY, bal bigint NOT NULL);
-         INSERT INTO acct SELECT g, 1000 FROM generate_series(1, 100) g;",
-    )
-    .await;
-    let slot = format!("ferry_sync_k_{}", std::process::id());
-    copy_ok(&src, &dst, &["--tables", "acct", "--cdc-slot", &slot]);
-    let seed = std::process::id() as u64;
-    eprintln!("kill test seed {seed}");
-    let mut x = seed | 1;
-    let mut rnd = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut script = String::new();
-    for _ in 0..1500 {
-        let (a, b, m) = (rnd() % 100 + 1, rnd() % 100 + 1, rnd() % 50);
-        script.push_str(&format!(
-            "BEGIN; UPDATE acct SET bal = bal - {m} WHERE id = {a}; \
-             UPDATE acct SET bal = bal + {m} WHERE id = {b}; COMMIT;\n"
-        ));
-    }
-    // The transfers commit while the sync runs and is killed.
-    let writer = {
-        let src = src.clone();
-        tokio::spawn(async move { pg_exec(&src, &script).await })
-    };
-    for round in 0..3 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-            .args(["sync", "--source", &src.expose(), "--target", &dst.expose()])
-            .args([
-                "--tables",
-                "acct",
-                "--slot",
-                &slot,
-                "--keep-slot",
-                "--quiet",
-            ])
-            .args(["--group-changes", "20"])
-            .env(
-                "FERRY_STATE_DIR",
-                std::env::temp_dir().join("ferry-e2e-state"),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ferry sync");
-        tokio::time::sleep(Duration::from_millis(300 + rnd() % 700)).await;
-        child.kill().expect("kill -9"); // SIGKILL
-        child.wait().unwrap();
-        eprintln!("round {round}: killed");
-    }
-    writer.await.unwrap();
-    let run = sync(
-        &src,
-        &dst,
-        &["--tables", "acct", "--slot", &slot, "--until", "now"],
-    );
-    assert_eq!(run.code, 0, "sync:\n{}", run.all_output());
-    let total = pg_rows(&dst, "SELECT sum(bal)::text FROM acct").await;
-    assert_eq!(total[0][0].as_deref(), Some("100000"), "seed {seed}");
-    verify_equal(&src, &dst, "acct");
-    assert_eq!(slots(&src, &slot).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
