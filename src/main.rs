@@ -40,7 +40,7 @@ const EXIT_ERROR: u8 = 2;
 #[command(
     name = "ferry",
     version,
-    about = "Copy tables between PostgreSQL and MySQL/MariaDB with exact types"
+    about = "Copy tables between PostgreSQL, MySQL/MariaDB and SQL Server with exact types"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -190,10 +190,10 @@ impl CopyArgs {
 
 #[derive(clap::Args)]
 struct MappingsArgs {
-    /// Source engine: postgres or mysql.
+    /// Source engine: postgres, mysql or mssql.
     #[arg(long)]
     source: String,
-    /// Target engine: postgres or mysql.
+    /// Target engine: postgres, mysql or mssql.
     #[arg(long)]
     target: String,
     /// A TOML file of overrides to validate along with the built-in rules.

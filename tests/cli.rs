@@ -38,6 +38,11 @@ fn mappings_tables_are_pinned() {
         ("sqlite", "sqlite"),
         ("postgres", "sqlite"),
         ("mysql", "sqlite"),
+        ("mssql", "postgres"),
+        ("mssql", "mysql"),
+        ("mssql", "mssql"),
+        ("postgres", "mssql"),
+        ("mysql", "mssql"),
     ] {
         let run = ferry(&["mappings", "--source", s, "--target", t]);
         assert_eq!(run.code, 0, "{}", run.all_output());

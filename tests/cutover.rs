@@ -32,6 +32,7 @@ async fn database(engine: Engine) -> DbUrl {
     match engine {
         Engine::Postgres => pg_database().await,
         Engine::MySql => mysql_database().await,
+        Engine::Mssql => ferry_testkit::mssql_database().await,
         Engine::Sqlite => unreachable!("a cutover has servers on both sides"),
     }
 }
@@ -142,6 +143,8 @@ first_write_timeout = "20s"
     pub async fn blue_writable(&self) -> bool {
         let sql = "UPDATE accounts SET balance = balance WHERE id = 1";
         match self.blue_app.engine {
+            // Cutover does not drive SQL Server (no scene uses it).
+            Engine::Mssql => false,
             Engine::Postgres => {
                 let mut cfg = tokio_postgres::Config::new();
                 cfg.host(&self.blue_app.host)

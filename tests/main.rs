@@ -14,6 +14,7 @@ mod faults;
 mod fidelity;
 mod inherit;
 mod job;
+mod mssql;
 mod plan;
 mod rejects;
 mod report;

@@ -82,7 +82,15 @@ pub fn normalise(norm: Norm, v: Option<&str>) -> Option<String> {
     let v = v?;
     Some(match norm {
         Norm::Same => v.to_string(),
-        Norm::Decimal => trim_fraction(v),
+        Norm::Decimal => {
+            // SQL Server writes a fraction without its integer zero (`-.5`).
+            let v = match (v.strip_prefix("-."), v.strip_prefix('.')) {
+                (Some(rest), _) => format!("-0.{rest}"),
+                (_, Some(rest)) => format!("0.{rest}"),
+                _ => v.to_string(),
+            };
+            trim_fraction(&v)
+        }
         Norm::Time => trim_fraction(v),
         Norm::Float => match v.parse::<f64>() {
             Ok(f) => format!("f64:{:016x}", f.to_bits()),

@@ -190,6 +190,12 @@ pub enum ValueCheck<'a> {
     LongerThan(u32),
     /// Strings with 4-byte UTF-8 characters.
     FourByteUtf8,
+    /// Times or timestamps with digits finer than a microsecond (SQL
+    /// Server's 100 ns `datetime2(7)`, `time(7)`, `datetimeoffset(7)`).
+    FinerThanMicros,
+    /// Zoned timestamps whose offset is not +00:00 (SQL Server
+    /// `datetimeoffset`), which the hub's UTC instant does not keep.
+    NonUtcOffset,
     /// Geometries a 2D-only target cannot hold (Z or M coordinates, curves
     /// and surfaces, an empty value other than an empty collection), in a
     /// column whose catalog type name is this.
@@ -347,6 +353,22 @@ pub trait Dialect: Send + Sync {
 
     /// `Err(why)` when generated columns can only be STORED, not VIRTUAL.
     fn virtual_generated(&self) -> Result<(), &'static str>;
+    /// A generated column's definition (its comment, when inline, is
+    /// appended by the caller): standard SQL's `name type GENERATED ALWAYS
+    /// AS (expr) STORED|VIRTUAL [NOT NULL]` unless the engine spells it
+    /// otherwise (SQL Server: `name AS (expr) [PERSISTED]`).
+    fn generated_column_sql(
+        &self,
+        name_sql: &str,
+        target_type: &str,
+        expr: &str,
+        stored: bool,
+        not_null: bool,
+    ) -> String {
+        let kind = if stored { "STORED" } else { "VIRTUAL" };
+        let null = if not_null { " NOT NULL" } else { "" };
+        format!("{name_sql} {target_type} GENERATED ALWAYS AS ({expr}) {kind}{null}")
+    }
     fn on_update_now(&self, target_type: &str) -> OnUpdateNow;
     /// The statements that emulate `ON UPDATE CURRENT_TIMESTAMP` for the
     /// `(column, trigger name)` pairs of one table (run after the data).
@@ -449,6 +471,12 @@ pub trait Dialect: Send + Sync {
     }
     /// A select-list item counting the rows where `cond` holds, read as text.
     fn count_where(&self, cond: &str) -> String;
+    /// A query returning the first row only: `SELECT {columns} {rest}`
+    /// where `rest` is `FROM … [WHERE …] ORDER BY …` (standard SQL's
+    /// `LIMIT 1`; T-SQL has `TOP (1)`).
+    fn select_first(&self, columns: &str, rest: &str) -> String {
+        format!("SELECT {columns} {rest} LIMIT 1")
+    }
     /// `check` on the column `column_sql` (already quoted), or `None` when
     /// this engine cannot hold such values.
     fn value_check(&self, check: ValueCheck<'_>, column_sql: &str) -> Option<String>;

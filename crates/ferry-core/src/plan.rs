@@ -150,6 +150,15 @@ pub enum Conversion {
     StripNul,
     /// −0.0 is accepted by a target that stores it as +0 (MariaDB).
     NegativeZeroToZero,
+    /// Fractional seconds finer than the receiving side holds are rounded to
+    /// the nearest it holds (half away from zero): SQL Server `datetime2(7)`
+    /// and `time(7)` 100 ns digits into ferry's µs, µs into `datetime`'s
+    /// 1/300 s or `smalldatetime`'s minute.
+    RoundFraction,
+    /// SQL Server `datetimeoffset` values keep their UTC instant and lose
+    /// their offset (`12:00 +05:30` becomes `06:30 +00:00`), as PostgreSQL's
+    /// `timestamptz` does; without it a non-zero offset stops the table.
+    OffsetToUtc,
     /// A geometry's SRID is left behind (PostgreSQL's own `point` has none).
     DropSrid,
     /// MySQL's enum error value (index 0, `''`, what a non-strict server
@@ -174,6 +183,8 @@ impl Conversion {
             Conversion::InfinityToNull => "infinity_to_null",
             Conversion::StripNul => "strip_nul",
             Conversion::NegativeZeroToZero => "negative_zero_to_zero",
+            Conversion::RoundFraction => "round_fraction",
+            Conversion::OffsetToUtc => "offset_to_utc",
             Conversion::DropSrid => "drop_srid",
             Conversion::EnumErrorToNull => "enum_error_to_null",
             Conversion::EnumErrorToEmptyLabel => "enum_error_to_empty_label",

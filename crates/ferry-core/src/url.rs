@@ -24,11 +24,18 @@ pub enum Engine {
     MySql,
     /// A SQLite database file: no server, no password.
     Sqlite,
+    /// Microsoft SQL Server (2008 and later), over TDS.
+    Mssql,
 }
 
 impl Engine {
     /// Every engine, in the order messages list them.
-    pub const ALL: &'static [Engine] = &[Engine::Postgres, Engine::MySql, Engine::Sqlite];
+    pub const ALL: &'static [Engine] = &[
+        Engine::Postgres,
+        Engine::MySql,
+        Engine::Sqlite,
+        Engine::Mssql,
+    ];
 
     /// The product name people know (`PostgreSQL`, `MySQL/MariaDB`), for messages.
     pub fn product(self) -> &'static str {
@@ -36,6 +43,7 @@ impl Engine {
             Engine::Postgres => "PostgreSQL",
             Engine::MySql => "MySQL/MariaDB",
             Engine::Sqlite => "SQLite",
+            Engine::Mssql => "SQL Server",
         }
     }
 
@@ -44,6 +52,7 @@ impl Engine {
             Engine::Postgres => "postgres",
             Engine::MySql => "mysql",
             Engine::Sqlite => "sqlite",
+            Engine::Mssql => "mssql",
         }
     }
 
@@ -52,6 +61,7 @@ impl Engine {
             "postgres" | "postgresql" | "pg" => Some(Engine::Postgres),
             "mysql" | "mariadb" => Some(Engine::MySql),
             "sqlite" | "sqlite3" => Some(Engine::Sqlite),
+            "mssql" | "sqlserver" => Some(Engine::Mssql),
             _ => None,
         }
     }
@@ -75,13 +85,14 @@ impl Engine {
     }
 
     /// The environment variable the engine's own clients read a password
-    /// from (`psql`'s `PGPASSWORD`, `mysql`'s `MYSQL_PWD`); `None` for an
-    /// engine without passwords.
+    /// from (`psql`'s `PGPASSWORD`, `mysql`'s `MYSQL_PWD`, `sqlcmd`'s
+    /// `SQLCMDPASSWORD`); `None` for an engine without passwords.
     pub fn password_env(self) -> Option<&'static str> {
         match self {
             Engine::Postgres => Some("PGPASSWORD"),
             Engine::MySql => Some("MYSQL_PWD"),
             Engine::Sqlite => None,
+            Engine::Mssql => Some("SQLCMDPASSWORD"),
         }
     }
 
@@ -91,6 +102,7 @@ impl Engine {
             Engine::Postgres => 5432,
             Engine::MySql => 3306,
             Engine::Sqlite => 0,
+            Engine::Mssql => 1433,
         }
     }
 
@@ -117,6 +129,10 @@ impl Engine {
                 "mappings/sqlite.toml",
                 include_str!("../../../mappings/sqlite.toml"),
             ),
+            Engine::Mssql => (
+                "mappings/mssql.toml",
+                include_str!("../../../mappings/mssql.toml"),
+            ),
         }
     }
 }
@@ -127,7 +143,7 @@ impl std::fmt::Display for Engine {
     }
 }
 
-/// A parsed `postgres://`, `mysql://` or `sqlite://` URL.
+/// A parsed `postgres://`, `mysql://`, `sqlite://` or `mssql://` URL.
 #[derive(Clone)]
 pub struct DbUrl {
     pub engine: Engine,
@@ -167,8 +183,10 @@ impl DbUrl {
             .filter(|h| !h.is_empty())
             .ok_or_else(|| bad("missing host"))?
             .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
+            .trim_end_matches(']');
+        // SQL Server names an instance as `host\INSTANCE`, which a URL
+        // carries percent-encoded (`host%5CINSTANCE`).
+        let host = decode(host).map_err(bad)?;
         let port = parsed.port().unwrap_or(engine.default_port());
         let user = decode(parsed.username()).map_err(bad)?;
         let password = match parsed.password() {
@@ -347,7 +365,7 @@ impl DbUrl {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
         } else {
-            self.host.clone()
+            self.host.replace('\\', "%5C")
         };
         let mut s = format!(
             "{scheme}://{auth}{host}:{}/{}",
@@ -431,6 +449,19 @@ fn check_param(key: &str, value: &str) -> Result<(), String> {
         "connect_timeout" | "lock_timeout" | "statement_timeout"
     ) {
         parse_duration(value).map(|_| ())
+    } else if key.eq_ignore_ascii_case("encrypt") {
+        // SQL Server's spellings (ADO.NET, JDBC, sqlcmd).
+        match value.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "mandatory" | "false" | "no" | "optional" | "strict" => Ok(()),
+            _ => Err(format!(
+                "{key}={value}: expected true, false, strict (or yes, no, mandatory, optional)"
+            )),
+        }
+    } else if key.eq_ignore_ascii_case("trustServerCertificate") {
+        match value.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "false" | "no" => Ok(()),
+            _ => Err(format!("{key}={value}: expected true or false")),
+        }
     } else if key == "mode" {
         // SQLite's open mode: read-only (`ro`) or read-write (`rw`).
         match value {
@@ -524,6 +555,9 @@ fn default_user(engine: Engine) -> String {
             .unwrap_or_else(|_| "postgres".into()),
         Engine::MySql => std::env::var("USER").unwrap_or_else(|_| "root".into()),
         Engine::Sqlite => String::new(),
+        // sqlcmd's default login is Windows authentication, which ferry does
+        // not speak; `sa` is the SQL login every server has.
+        Engine::Mssql => "sa".into(),
     }
 }
 
@@ -609,6 +643,34 @@ mod tests {
             let e = DbUrl::parse(bad).unwrap_err().to_string();
             assert!(!e.contains("pw@"), "{e}");
             assert!(e.contains("expected") || e.contains("duration"), "{e}");
+        }
+    }
+
+    #[test]
+    fn sql_server_urls_with_instances_and_encryption() {
+        let u = DbUrl::parse(
+            "sqlserver://sa:p%40ss@db%5CSQLEXPRESS/app?encrypt=true&trustServerCertificate=true",
+        )
+        .unwrap();
+        assert_eq!(u.engine, Engine::Mssql);
+        assert_eq!(u.host, "db\\SQLEXPRESS");
+        assert_eq!(u.port, 1433);
+        assert_eq!(u.password(), Some("p@ss"));
+        let shown = u.to_string();
+        assert!(
+            shown.starts_with("mssql://sa:***@db%5CSQLEXPRESS:1433/app?"),
+            "{shown}"
+        );
+        assert_eq!(DbUrl::parse(&u.expose()).unwrap().host, "db\\SQLEXPRESS");
+        let u = DbUrl::parse("mssql://h/app").unwrap();
+        assert_eq!(u.user, "sa");
+        for bad in [
+            "mssql://sa:pw@h/app?encrypt=maybe",
+            "mssql://sa:pw@h/app?trustServerCertificate=perhaps",
+        ] {
+            let e = DbUrl::parse(bad).unwrap_err().to_string();
+            assert!(!e.contains("pw@"), "{e}");
+            assert!(e.contains("expected"), "{e}");
         }
     }
 

@@ -23,6 +23,7 @@ use ferry_core::{
 };
 use ferry_mysql::{MySqlAdapter, MySqlSnapshot, MySqlTableWriter};
 use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
+use ferry_mssql::{MssqlAdapter, MssqlSnapshot, MssqlTableWriter};
 use ferry_sqlite::{SqliteAdapter, SqliteSnapshot, SqliteTableWriter};
 
 /// A source's snapshot, shared by every range reader of a run; the snapshot
@@ -31,6 +32,7 @@ pub enum SourceSnapshot {
     Pg(PgSnapshot),
     MySql(MySqlSnapshot),
     Sqlite(SqliteSnapshot),
+    Mssql(MssqlSnapshot),
 }
 
 /// How a table of `engine` is named when the user gave `schema` (or none):
@@ -49,6 +51,7 @@ pub fn capabilities_of(engine: Engine) -> ferry_core::Capabilities {
         Engine::Postgres => ferry_pg::CAPABILITIES,
         Engine::MySql => ferry_mysql::CAPABILITIES,
         Engine::Sqlite => ferry_sqlite::CAPABILITIES,
+        Engine::Mssql => ferry_mssql::CAPABILITIES,
     }
 }
 
@@ -57,6 +60,7 @@ pub enum Adapter {
     Pg(PgAdapter),
     MySql(MySqlAdapter),
     Sqlite(SqliteAdapter),
+    Mssql(MssqlAdapter),
 }
 
 /// One target table's loader, opened once per table
@@ -65,6 +69,7 @@ pub enum TargetWriter {
     Pg(PgTableWriter),
     MySql(MySqlTableWriter),
     Sqlite(SqliteTableWriter),
+    Mssql(MssqlTableWriter),
 }
 
 macro_rules! dispatch {
@@ -73,6 +78,7 @@ macro_rules! dispatch {
             Adapter::Pg($a) => $body,
             Adapter::MySql($a) => $body,
             Adapter::Sqlite($a) => $body,
+            Adapter::Mssql($a) => $body,
         }
     };
 }
@@ -83,6 +89,7 @@ impl Adapter {
             Engine::Postgres => Adapter::Pg(PgAdapter::new(url)),
             Engine::MySql => Adapter::MySql(MySqlAdapter::new(url)),
             Engine::Sqlite => Adapter::Sqlite(SqliteAdapter::new(url)),
+            Engine::Mssql => Adapter::Mssql(MssqlAdapter::new(url)),
         }
     }
 
@@ -96,6 +103,7 @@ impl Adapter {
             Adapter::Pg(_) => Engine::Postgres,
             Adapter::MySql(_) => Engine::MySql,
             Adapter::Sqlite(_) => Engine::Sqlite,
+            Adapter::Mssql(_) => Engine::Mssql,
         }
     }
 
@@ -173,6 +181,10 @@ impl Adapter {
                 let (s, info) = a.open_snapshot(options).await?;
                 (SourceSnapshot::Sqlite(s), info)
             }
+            Adapter::Mssql(a) => {
+                let (s, info) = a.open_snapshot(options).await?;
+                (SourceSnapshot::Mssql(s), info)
+            }
         })
     }
 
@@ -214,6 +226,10 @@ impl Adapter {
             }
             (Adapter::MySql(a), None) => a.read_range(plan, range, None, options, tx).await,
             (Adapter::MySql(a), Some(SourceSnapshot::MySql(s))) => {
+                a.read_range(plan, range, Some(s), options, tx).await
+            }
+            (Adapter::Mssql(a), None) => a.read_range(plan, range, None, options, tx).await,
+            (Adapter::Mssql(a), Some(SourceSnapshot::Mssql(s))) => {
                 a.read_range(plan, range, Some(s), options, tx).await
             }
             (Adapter::Sqlite(a), None) => a.read_range(plan, range, None, options, tx).await,
@@ -263,6 +279,7 @@ impl Adapter {
             Adapter::Pg(a) => TargetWriter::Pg(a.open_writer(plan).await?),
             Adapter::MySql(a) => TargetWriter::MySql(a.open_writer(plan).await?),
             Adapter::Sqlite(a) => TargetWriter::Sqlite(a.open_writer(plan).await?),
+            Adapter::Mssql(a) => TargetWriter::Mssql(a.open_writer(plan).await?),
         })
     }
 
@@ -324,6 +341,7 @@ impl Adapter {
         match self {
             Adapter::Pg(a) => a.try_ddl_rolled_back(statements).await,
             Adapter::Sqlite(a) => a.try_ddl_rolled_back(statements).await,
+            Adapter::Mssql(a) => a.try_ddl_rolled_back(statements).await,
             _ => Err(Error::Bug(
                 "DDL proof by rollback on an engine without transactional DDL".into(),
             )),
@@ -385,6 +403,7 @@ impl Adapter {
             Adapter::Pg(_) => ferry_pg::dialect::VALUE_LIMITS,
             Adapter::MySql(a) => ferry_mysql::dialect::value_limits(a.flavor().await?),
             Adapter::Sqlite(_) => ferry_sqlite::dialect::VALUE_LIMITS,
+            Adapter::Mssql(_) => ferry_mssql::dialect::VALUE_LIMITS,
         })
     }
 
@@ -392,7 +411,7 @@ impl Adapter {
     /// path because the bulk one is off); `None` for the usual path.
     pub async fn write_note(&self) -> Result<Option<String>> {
         match self {
-            Adapter::Pg(_) | Adapter::Sqlite(_) => Ok(None),
+            Adapter::Pg(_) | Adapter::Sqlite(_) | Adapter::Mssql(_) => Ok(None),
             Adapter::MySql(a) => a.write_note().await,
         }
     }
@@ -402,6 +421,7 @@ impl Adapter {
     pub async fn column_charsets(&self, table: &TableRef) -> Result<Vec<ExistingColumn>> {
         match self {
             Adapter::Pg(_) | Adapter::Sqlite(_) => Ok(Vec::new()),
+            Adapter::Mssql(a) => a.column_charsets(table).await,
             Adapter::MySql(a) => a.column_charsets(table).await,
         }
     }
@@ -414,6 +434,7 @@ impl TargetWriter {
             TargetWriter::Pg(w) => w.write(rx).await,
             TargetWriter::MySql(w) => w.write(rx).await,
             TargetWriter::Sqlite(w) => w.write(rx).await,
+            TargetWriter::Mssql(w) => w.write(rx).await,
         }
     }
 
@@ -423,6 +444,7 @@ impl TargetWriter {
             TargetWriter::Pg(w) => w.write_uncommitted(rx).await,
             TargetWriter::MySql(w) => w.write_uncommitted(rx).await,
             TargetWriter::Sqlite(w) => w.write_uncommitted(rx).await,
+            TargetWriter::Mssql(w) => w.write_uncommitted(rx).await,
         }
     }
 }
@@ -433,6 +455,7 @@ pub fn dialect_of(engine: Engine) -> &'static dyn Dialect {
         Engine::Postgres => &ferry_pg::PgDialect,
         Engine::MySql => &ferry_mysql::MySqlDialect,
         Engine::Sqlite => &ferry_sqlite::SqliteDialect,
+        Engine::Mssql => &ferry_mssql::MssqlDialect,
     }
 }
 
@@ -465,7 +488,7 @@ impl Adapter {
         match self {
             Adapter::Pg(a) => a.prepare_change_stream(slot, plans).await,
             Adapter::MySql(a) => a.prepare_change_stream(slot, plans).await,
-            Adapter::Sqlite(_) => Err(no_change_stream(self, "a copy to be followed")),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "a copy to be followed")),
         }
     }
 
@@ -485,7 +508,7 @@ impl Adapter {
             Adapter::MySql(a) => ChangeSource::MySql(
                 ferry_mysql::cdc::MySqlChangeSource::open(a, slot, plans, after).await?,
             ),
-            Adapter::Sqlite(_) => {
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => {
                 return Err(no_change_stream(self, "ferry sync from this source"))
             }
         })
@@ -496,7 +519,7 @@ impl Adapter {
         match self {
             Adapter::Pg(a) => a.current_position().await,
             Adapter::MySql(a) => a.current_position().await,
-            Adapter::Sqlite(_) => Err(no_change_stream(self, "ferry sync from this source")),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "ferry sync from this source")),
         }
     }
 
@@ -505,7 +528,7 @@ impl Adapter {
     pub async fn drop_change_stream(&self, slot: &str) -> Result<()> {
         match self {
             Adapter::Pg(a) => a.drop_change_stream(slot).await,
-            Adapter::MySql(_) | Adapter::Sqlite(_) => Ok(()),
+            Adapter::MySql(_) | Adapter::Sqlite(_) | Adapter::Mssql(_) => Ok(()),
         }
     }
 
@@ -519,7 +542,7 @@ impl Adapter {
         Ok(match self {
             Adapter::Pg(a) => ChangeSink::Pg(a.open_apply(plans, job).await?),
             Adapter::MySql(a) => ChangeSink::MySql(a.open_apply(plans, job).await?),
-            Adapter::Sqlite(_) => {
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => {
                 return Err(no_change_stream(self, "ferry sync into this target"))
             }
         })
@@ -557,7 +580,7 @@ impl Adapter {
                         "--until {text}: expected a binary log position such as binlog.000042:1234"
                     ))
                 }),
-            Adapter::Sqlite(_) => Err(no_change_stream(self, "ferry sync from this source")),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "ferry sync from this source")),
         }
     }
 
@@ -568,7 +591,7 @@ impl Adapter {
         match self {
             Adapter::Pg(_) => Some(to.saturating_sub(from)),
             Adapter::MySql(_) => ferry_mysql::cdc::position::bytes_between(from, to),
-            Adapter::Sqlite(_) => None,
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => None,
         }
     }
 }
@@ -625,7 +648,7 @@ macro_rules! cutover {
         match $self {
             Adapter::Pg($a) => $body,
             Adapter::MySql($a) => $body,
-            Adapter::Sqlite(_) => Err(no_cutover($self)),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_cutover($self)),
         }
     };
 }
@@ -699,7 +722,7 @@ impl Adapter {
             Adapter::Pg(a) => a.raise_generator_sql(generator, next),
             Adapter::MySql(a) => a.raise_generator_sql(generator, next),
             // No generators are read from an engine without cutover.
-            Adapter::Sqlite(_) => Vec::new(),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => Vec::new(),
         }
     }
 

@@ -101,6 +101,19 @@ pub async fn preflight(
     Ok(out)
 }
 
+fn rounds(conv: Conversion) -> bool {
+    conv == Conversion::RoundFraction
+}
+
+/// The finding for sub-microsecond digits, under the column's conversion.
+fn sub_micros(conv: Conversion) -> &'static str {
+    if rounds(conv) {
+        "values with sub-microsecond digits that round_fraction rounds"
+    } else {
+        "values with sub-microsecond digits (choose round_fraction to round them)"
+    }
+}
+
 /// `varchar(20)` → 20 (also `char`, `character varying`).
 fn declared_length(target_type: &str) -> Option<u32> {
     let t = target_type.to_ascii_lowercase();
@@ -242,6 +255,35 @@ fn probes(
                     let (p, b) = nulling(Conversion::ZeroDateToNull, "zero or partial dates");
                     add(check(ValueCheck::ZeroDate), &p, b);
                 }
+                if col.raw.fsp.is_some_and(|f| f > 6) {
+                    add(
+                        check(ValueCheck::FinerThanMicros),
+                        sub_micros(conv),
+                        !rounds(conv),
+                    );
+                }
+                if matches!(col.logical, L::TimestampTz { .. }) {
+                    let utc = conv == Conversion::OffsetToUtc;
+                    add(
+                        check(ValueCheck::NonUtcOffset),
+                        if utc {
+                            "values whose offset offset_to_utc drops (instant kept)"
+                        } else {
+                            "values with an offset other than +00:00 (choose offset_to_utc to keep \
+                             only the instant, or map the column to varchar to keep the text)"
+                        },
+                        !utc,
+                    );
+                }
+            }
+            // A source that declares more than 6 fractional digits (SQL
+            // Server's 100 ns) holds values the hub's µs cannot.
+            L::Time { .. } if col.raw.fsp.is_some_and(|f| f > 6) => {
+                add(
+                    check(ValueCheck::FinerThanMicros),
+                    sub_micros(conv),
+                    !rounds(conv),
+                );
             }
             L::Enum { .. } => {
                 let (p, b) = match conv {
@@ -409,12 +451,14 @@ async fn first_key(source: &Adapter, plan: &TablePlan, cond: &str) -> Result<Opt
         .map(|&i| plan.columns[i].name.as_str())
         .collect();
     let quoted: Vec<String> = names.iter().map(|n| dialect.quote_ident(n)).collect();
-    let sql = format!(
-        "SELECT {} FROM {}{} ORDER BY {} LIMIT 1",
-        quoted.join(", "),
-        dialect.source_from_sql(plan),
-        where_clause(plan.row_filter.as_deref(), Some(cond)),
-        quoted.join(", ")
+    let sql = dialect.select_first(
+        &quoted.join(", "),
+        &format!(
+            "FROM {}{} ORDER BY {}",
+            dialect.source_from_sql(plan),
+            where_clause(plan.row_filter.as_deref(), Some(cond)),
+            quoted.join(", ")
+        ),
     );
     let rows = source
         .text_rows(&sql, &format!("pre-flight scan of table {}", plan.source))

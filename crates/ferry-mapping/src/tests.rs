@@ -8,6 +8,7 @@ fn dialect(e: Engine) -> &'static dyn Dialect {
         Engine::Postgres => &ferry_pg::PgDialect,
         Engine::MySql => &ferry_mysql::MySqlDialect,
         Engine::Sqlite => &ferry_sqlite::SqliteDialect,
+        Engine::Mssql => &ferry_mssql::MssqlDialect,
     }
 }
 
@@ -410,6 +411,52 @@ fn override_gives_a_type_without_a_read_rule_its_text_form() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("pg_lsn") && err.contains('l'), "{err}");
+}
+
+#[test]
+fn sql_server_key_columns_fit_its_900_bytes() {
+    let raw = RawTable {
+        table: TableRef::new(Some("public"), "t"),
+        columns: vec![
+            RawColumn {
+                name: "k".into(),
+                ty: RawType {
+                    name: "text".into(),
+                    display: "text".into(),
+                    ..RawType::default()
+                },
+                nullable: false,
+            },
+            RawColumn {
+                name: "v".into(),
+                ty: RawType {
+                    name: "text".into(),
+                    display: "text".into(),
+                    ..RawType::default()
+                },
+                nullable: true,
+            },
+        ],
+        primary_key: vec![0],
+        ..RawTable::default()
+    };
+    let p = Mappings::builtin()
+        .unwrap()
+        .plan_table(
+            &raw,
+            Engine::Postgres,
+            dialect(Engine::Mssql),
+            TableRef::new(Some("dbo"), "t"),
+        )
+        .unwrap();
+    assert_eq!(
+        p.columns[0].target_type,
+        "nvarchar(450) COLLATE Latin1_General_100_BIN2"
+    );
+    assert_eq!(
+        p.columns[1].target_type,
+        "nvarchar(max) COLLATE Latin1_General_100_BIN2"
+    );
 }
 
 /// SQLite rules match the declared type's name first, then SQLite's own

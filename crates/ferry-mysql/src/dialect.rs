@@ -408,6 +408,8 @@ impl Dialect for MySqlDialect {
             | ValueCheck::InfiniteDate
             | ValueCheck::OutsideYears(_)
             | ValueCheck::ArrayShape
+            | ValueCheck::FinerThanMicros
+            | ValueCheck::NonUtcOffset
             | ValueCheck::BeyondFlatGeometry(_) => return None,
         })
     }

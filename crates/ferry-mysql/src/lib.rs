@@ -93,6 +93,15 @@ fn is_tls_failure(e: &mysql_async::Error) -> bool {
     }
 }
 
+/// Makes ring rustls's process-wide crypto provider. mysql_async builds its
+/// TLS configuration from the process default, which rustls picks by itself
+/// only when one provider is compiled in; the workspace has two (ring, and
+/// aws-lc-rs, which tiberius's TLS turns on for every crate), so without
+/// this a TLS connection would panic. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Session statements every connection runs first.
 const SESSION_INIT: [&str; 2] = ["SET NAMES utf8mb4", "SET time_zone = '+00:00'"];
 
@@ -311,6 +320,7 @@ impl MySqlAdapter {
     /// Opens a session on the URL's database, with `utf8mb4` and UTC.
     /// A `socket=/path` URL parameter selects a unix socket.
     pub async fn connect(&self) -> Result<Conn> {
+        install_crypto_provider();
         let url = &self.url;
         let mut opts = OptsBuilder::default()
             .ip_or_hostname(url.host.clone())

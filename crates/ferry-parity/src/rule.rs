@@ -205,6 +205,9 @@ pub fn domain(source: &LogicalType, target: &LogicalType) -> Result<Domain, Stri
         (a, b) if is_text(a) && is_text(b) => Domain::Text {
             trim_trailing_spaces: matches!(a, L::Char { .. }) || matches!(b, L::Char { .. }),
         },
+        // A list that went through an engine without arrays (SQL Server)
+        // comes back as JSON array text.
+        (x, y) | (y, x) if is_list(x) && is_text(y) => Domain::Json,
         (a, b) if is_list(a) && is_list(b) => Domain::List {
             element: Box::new(domain(&element(a), &element(b))?),
         },
@@ -321,6 +324,25 @@ mod tests {
             Ok(Domain::Interval)
         );
         assert!(domain(&L::Date, &L::Int32).is_err());
+        // PostgreSQL text[] → SQL Server nvarchar(max) JSON → back.
+        assert_eq!(
+            domain(
+                &L::Array {
+                    element: Box::new(L::Text { max_bytes: None })
+                },
+                &L::Varchar { length: None }
+            ),
+            Ok(Domain::Json)
+        );
+        assert_eq!(
+            domain(
+                &L::Text { max_bytes: None },
+                &L::Set {
+                    values: vec!["a".into()]
+                }
+            ),
+            Ok(Domain::Json)
+        );
     }
 }
 

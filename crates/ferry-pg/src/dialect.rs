@@ -396,10 +396,13 @@ impl Dialect for PgDialect {
             // PostgreSQL's own point is always a 2D, non-empty point.
             ValueCheck::BeyondFlatGeometry(_) => return None,
             // PostgreSQL has no zero dates, no NUL in text, real booleans,
-            // no enum error value.
+            // µs at most, no offsets kept with its instants, no enum error
+            // value, no legacy character sets.
             ValueCheck::ZeroDate
             | ValueCheck::NulInText
             | ValueCheck::NotZeroOrOne
+            | ValueCheck::FinerThanMicros
+            | ValueCheck::NonUtcOffset
             | ValueCheck::EnumErrorValue
             | ValueCheck::Unmappable(_) => return None,
         })

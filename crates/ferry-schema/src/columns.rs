@@ -112,7 +112,6 @@ impl Ctx<'_> {
                     col.name
                 ));
             }
-            let null = if cp.nullable { "" } else { " NOT NULL" };
             let comment = match &f.comment {
                 Some(c) => match self.target.column_comment(&src.table_sql, &col.name, c) {
                     CommentSql::Inline(s) => s,
@@ -132,9 +131,14 @@ impl Ctx<'_> {
                 position: pos,
                 name: col.name.clone(),
                 definition: format!(
-                    "{} {} GENERATED ALWAYS AS ({e}) {kind}{null}{comment}",
-                    self.q(&col.name),
-                    cp.target_type
+                    "{}{comment}",
+                    self.target.generated_column_sql(
+                        &self.q(&col.name),
+                        &cp.target_type,
+                        &e,
+                        kind == "STORED",
+                        !cp.nullable
+                    )
                 ),
             });
         }

@@ -235,8 +235,20 @@ impl Ctx<'_> {
         let type_of = |types: &HashMap<String, String>, c: Option<&String>| {
             c.and_then(|c| types.get(c)).cloned().unwrap_or_default()
         };
+        // Key bytes of one character of a narrowed text column, as the
+        // target counts them (InnoDB utf8mb4: 4; SQL Server nvarchar: 2).
+        let char_bytes = match target.key_width(&target.narrowed_string_type(false, 1)) {
+            KeyWidth::Bytes(b) if b > 0 => u64::from(b),
+            _ => 4,
+        };
         // Characters of a prefix, in key bytes.
-        let per_char = |ty: &str| if target.key_counts_bytes(ty) { 1 } else { 4 };
+        let per_char = |ty: &str| {
+            if target.key_counts_bytes(ty) {
+                1
+            } else {
+                char_bytes
+            }
+        };
         let mut fixed: u64 = 0;
         let mut lobs = Vec::new();
         for (k, p) in parts.iter().enumerate() {
@@ -256,6 +268,18 @@ impl Ctx<'_> {
         }
         let budget = u64::from(limit.bytes);
         let lob_count = u64::try_from(lobs.len()).unwrap_or(u64::MAX);
+        // A non-unique index is fitted with key prefixes, which need native
+        // prefix parts or an expression index over `left()`; an engine with
+        // neither (SQL Server) cannot build it.
+        let prefixes = target.prefix_indexes() || target.expression_indexes().is_ok();
+        let needs_prefix = !lobs.is_empty() || fixed > budget;
+        if !ix.unique && needs_prefix && !prefixes {
+            return Err(Built::Skipped(format!(
+                "{what} {} not translated: its columns do not fit {}'s {budget}-byte key \
+                 and {engine} has no prefix or expression indexes",
+                ix.name, limit.owner
+            )));
+        }
         if fixed > budget || (!lobs.is_empty() && fixed + 4 * lob_count > budget) {
             if ix.unique {
                 return Err(Built::Failed(format!(

@@ -196,3 +196,145 @@ fn foreign_keys_to_tables_not_copied_are_warnings() {
     assert!(plans[0].schema.foreign_keys.is_empty());
     assert!(plans[0].schema.warnings[0].contains("t_fk references public.elsewhere"));
 }
+
+/// PostgreSQL → SQL Server through the neutral description: identity,
+/// defaults, a computed column in T-SQL's spelling, CHECKs, comments as
+/// extended properties, and indexes SQL Server cannot build (a non-unique
+/// index on an `nvarchar(max)`: no prefix or expression indexes) named in
+/// a warning, a unique one narrowed into the 900-byte key.
+#[test]
+fn pg_table_to_sql_server_statements() {
+    use ferry_mssql::MssqlDialect;
+    let t = RawTable {
+        table: TableRef::new(Some("public"), "t"),
+        columns: vec![
+            col("id", "int4", "integer"),
+            col("qty", "int4", "integer"),
+            col("total", "int4", "integer"),
+            col("at", "timestamp", "timestamp without time zone"),
+            col("body", "text", "text"),
+            col("email", "text", "text"),
+        ],
+        primary_key: vec![0],
+        schema: TableSchema {
+            comment: Some("it's a table".into()),
+            columns: vec![
+                ColumnSchema {
+                    name: "id".into(),
+                    auto_increment: true,
+                    next_value: Some(7),
+                    ..ColumnSchema::default()
+                },
+                ColumnSchema {
+                    name: "qty".into(),
+                    default: Some("1".into()),
+                    ..ColumnSchema::default()
+                },
+                ColumnSchema {
+                    name: "total".into(),
+                    generated: Some(GeneratedDef {
+                        expr: "(qty * 2)".into(),
+                        stored: true,
+                    }),
+                    ..ColumnSchema::default()
+                },
+                ColumnSchema {
+                    name: "at".into(),
+                    default: Some("now()".into()),
+                    comment: Some("when".into()),
+                    ..ColumnSchema::default()
+                },
+                ColumnSchema {
+                    name: "body".into(),
+                    ..ColumnSchema::default()
+                },
+                ColumnSchema {
+                    name: "email".into(),
+                    ..ColumnSchema::default()
+                },
+            ],
+            indexes: vec![
+                IndexDef {
+                    name: "t_body_idx".into(),
+                    parts: vec![IndexPart {
+                        column: Some("body".into()),
+                        ..IndexPart::default()
+                    }],
+                    method: "btree".into(),
+                    ..IndexDef::default()
+                },
+                IndexDef {
+                    name: "t_email_key".into(),
+                    unique: true,
+                    constraint: true,
+                    parts: vec![IndexPart {
+                        column: Some("email".into()),
+                        ..IndexPart::default()
+                    }],
+                    method: "btree".into(),
+                    ..IndexDef::default()
+                },
+            ],
+            checks: vec![CheckDef {
+                name: "t_qty_check".into(),
+                expr: "(qty > 0)".into(),
+            }],
+            ..TableSchema::default()
+        },
+        ..RawTable::default()
+    };
+    let m = Mappings::builtin().unwrap();
+    let mut plans = vec![m
+        .plan_table(
+            &t,
+            PgDialect.engine(),
+            MssqlDialect.engine(),
+            TableRef::new(Some("dbo"), "t"),
+        )
+        .unwrap()];
+    translate(&[t], &mut plans, &PgDialect, &MssqlDialect);
+    let p = &plans[0];
+    let sp = &p.schema;
+    let all = [
+        sp.column_suffix.join("|"),
+        sp.generated
+            .iter()
+            .map(|g| g.definition.clone())
+            .collect::<Vec<_>>()
+            .join("|"),
+        sp.after_create.join("|"),
+        sp.post_data.join("|"),
+        sp.sequences.join("|"),
+        sp.warnings.join("|"),
+    ];
+    let [suffix, generated, after, post, seq, warnings] = &all;
+    assert!(suffix.contains(" IDENTITY(1,1)"), "{suffix}");
+    assert!(suffix.contains(" DEFAULT 1"), "{suffix}");
+    assert!(suffix.contains("DEFAULT sysdatetime()"), "{suffix}");
+    assert_eq!(generated, "[total] AS (([qty] * 2)) PERSISTED");
+    assert!(
+        after.contains("sp_addextendedproperty") && after.contains("N'it''s a table'"),
+        "{after}"
+    );
+    assert!(after.contains("@level2name = N'at'"), "{after}");
+    assert!(post.contains("CHECK (([qty] > 0))"), "{post}");
+    assert!(
+        post.contains("ADD CONSTRAINT [t_email_key] UNIQUE ([email])"),
+        "{post}"
+    );
+    assert!(!post.contains("t_body_idx"), "{post}");
+    assert!(
+        warnings.contains("t_body_idx") && warnings.contains("no prefix or expression indexes"),
+        "{warnings}"
+    );
+    assert!(
+        seq.contains("DBCC CHECKIDENT") && seq.contains("= 7"),
+        "{seq}"
+    );
+    let email = p.columns.iter().find(|c| c.name == "email").unwrap();
+    assert!(
+        email.target_type.starts_with("nvarchar(450)"),
+        "{}",
+        email.target_type
+    );
+}

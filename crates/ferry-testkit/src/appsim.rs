@@ -37,6 +37,10 @@ pub fn schema_sql(engine: Engine) -> String {
             "CREATE TABLE items (id bigint AUTO_INCREMENT PRIMARY KEY, tag varchar(64) NOT NULL, \
              val int NOT NULL, upd varchar(64))"
         }
+        Engine::Mssql => {
+            "CREATE TABLE items (id bigint IDENTITY PRIMARY KEY, tag nvarchar(64) NOT NULL, \
+             val int NOT NULL, upd nvarchar(64))"
+        }
         // The simulator stands in for an application writing to a server
         // through a cutover; SQLite has no cutover.
         Engine::Sqlite => panic!("the application simulator writes to servers only"),
@@ -172,6 +176,8 @@ fn my_failure(e: &mysql_async::Error, at_commit: bool) -> Failure {
 
 async fn connect(url: &DbUrl) -> Result<Conn, String> {
     match url.engine {
+        // Cutover does not drive SQL Server yet.
+        Engine::Mssql => Err("the application simulator does not drive SQL Server".into()),
         Engine::Postgres => {
             let mut cfg = tokio_postgres::Config::new();
             cfg.host(&url.host)

@@ -411,11 +411,108 @@ pub async fn mysql_rows(url: &DbUrl, sql: &str) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
+/// The administrative URL of a SQL Server for tests, from
+/// `FERRY_TEST_MSSQL_URL` (an account that may create databases). No SQL
+/// Server can be started from installed binaries here, so without the
+/// variable the live SQL Server tests do not run: they are compiled as
+/// ignored (see `mssql_live` in the build scripts) and the run counts them.
+pub fn mssql_admin_url() -> Option<DbUrl> {
+    let raw = std::env::var("FERRY_TEST_MSSQL_URL").ok()?;
+    Some(DbUrl::parse(&raw).unwrap_or_else(|e| panic!("FERRY_TEST_MSSQL_URL: {e}")))
+}
+
+/// A fresh, empty SQL Server database for one test, with snapshot
+/// isolation allowed. Panics when `FERRY_TEST_MSSQL_URL` is not set: live
+/// tests are compiled as ignored then.
+pub async fn mssql_database() -> DbUrl {
+    let admin = mssql_admin_url()
+        .expect("FERRY_TEST_MSSQL_URL is not set (live SQL Server tests should be ignored)");
+    let name = unique_name("ferry_t");
+    mssql_exec(
+        &admin,
+        &format!(
+            "CREATE DATABASE [{name}]; ALTER DATABASE [{name}] SET ALLOW_SNAPSHOT_ISOLATION ON"
+        ),
+    )
+    .await;
+    admin.with_database(&name)
+}
+
+/// Connects to SQL Server (TLS when offered, certificate not verified, as
+/// ferry's default); panics with the (redacted) URL on failure.
+pub async fn mssql_client(
+    url: &DbUrl,
+) -> tiberius::Client<tokio_util::compat::Compat<tokio::net::TcpStream>> {
+    use tokio_util::compat::TokioAsyncWriteCompatExt;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut cfg = tiberius::Config::new();
+    cfg.host(&url.host);
+    cfg.port(url.port);
+    cfg.database(&url.database);
+    cfg.authentication(tiberius::AuthMethod::sql_server(
+        &url.user,
+        url.password().unwrap_or(""),
+    ));
+    cfg.encryption(tiberius::EncryptionLevel::On);
+    cfg.trust_cert();
+    cfg.command_timeout(None);
+    let tcp = tokio::net::TcpStream::connect(cfg.get_addr())
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    tiberius::Client::connect(cfg, tcp.compat_write())
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"))
+}
+
+/// Runs a batch on SQL Server; panics on error.
+pub async fn mssql_exec(url: &DbUrl, sql: &str) {
+    let mut c = mssql_client(url).await;
+    c.simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .into_results()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    let _ = c.close().await;
+}
+
+/// Rows of a query, each value as text: select `CONVERT(nvarchar(…), c,
+/// style)` to compare what the server itself renders. Strings come as
+/// they are, integers as digits, NULL as `None`.
+pub async fn mssql_rows(url: &DbUrl, sql: &str) -> Vec<Vec<Option<String>>> {
+    use tiberius::ColumnData as C;
+    let mut c = mssql_client(url).await;
+    let rows = c
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+        .into_first_result()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    let _ = c.close().await;
+    rows.into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|v| match v {
+                    C::String(s) => s.map(|s| s.into_owned()),
+                    C::U8(x) => x.map(|x| x.to_string()),
+                    C::I16(x) => x.map(|x| x.to_string()),
+                    C::I32(x) => x.map(|x| x.to_string()),
+                    C::I64(x) => x.map(|x| x.to_string()),
+                    C::Bit(x) => x.map(|x| u8::from(x).to_string()),
+                    other => Some(format!("{other:?} (select it as nvarchar)")),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Rows of a query on either engine, as the server renders them.
 pub async fn rows(url: &DbUrl, sql: &str) -> Vec<Vec<Option<String>>> {
     match url.engine {
         ferry_core::Engine::Postgres => pg_rows(url, sql).await,
         ferry_core::Engine::MySql => mysql_rows(url, sql).await,
+        ferry_core::Engine::Mssql => mssql_rows(url, sql).await,
         ferry_core::Engine::Sqlite => sqlite_rows(url, sql),
     }
 }
@@ -425,6 +522,7 @@ pub async fn exec(url: &DbUrl, sql: &str) {
     match url.engine {
         ferry_core::Engine::Postgres => pg_exec(url, sql).await,
         ferry_core::Engine::MySql => mysql_exec(url, sql).await,
+        ferry_core::Engine::Mssql => mssql_exec(url, sql).await,
         ferry_core::Engine::Sqlite => sqlite3_exec(url, sql),
     }
 }
@@ -459,11 +557,24 @@ pub async fn app_account(admin: &DbUrl, name: &str) -> DbUrl {
             )
             .await
         }
+        ferry_core::Engine::Mssql => {
+            mssql_exec(
+                admin,
+                &format!(
+                    "IF SUSER_ID(N'{name}') IS NULL CREATE LOGIN [{name}] WITH PASSWORD = N'{pw}', \
+                     CHECK_POLICY = OFF; \
+                     IF USER_ID(N'{name}') IS NULL CREATE USER [{name}] FOR LOGIN [{name}]; \
+                     GRANT SELECT, INSERT, UPDATE, DELETE ON SCHEMA::dbo TO [{name}];"
+                ),
+            )
+            .await
+        }
         ferry_core::Engine::Sqlite => panic!("a SQLite file has no accounts"),
     }
     let scheme = match admin.engine {
         ferry_core::Engine::Postgres => "postgres",
         ferry_core::Engine::MySql => "mysql",
+        ferry_core::Engine::Mssql => "mssql",
         ferry_core::Engine::Sqlite => unreachable!("refused above"),
     };
     DbUrl::parse(&format!(

@@ -35,6 +35,7 @@ async fn database(engine: Engine) -> DbUrl {
     match engine {
         Engine::Postgres => pg_database().await,
         Engine::MySql => mysql_database().await,
+        Engine::Mssql => ferry_testkit::mssql_database().await,
         Engine::Sqlite => unreachable!("a cutover has servers on both sides"),
     }
 }
