@@ -51,7 +51,9 @@ impl Db {
         match url.engine {
             Engine::Postgres => Db::Pg(url.clone()),
             Engine::MySql => Db::My(url.clone()),
-            Engine::Sqlite => unreachable!("a SQLite file has no change stream"),
+            Engine::Sqlite | Engine::Mssql => {
+                unreachable!("the sync tests read PostgreSQL and MariaDB change streams")
+            }
         }
     }
 

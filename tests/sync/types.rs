@@ -274,7 +274,9 @@ async fn mariadb_uuid_inet4_inet6_through_an_insert_and_an_update() {
             ferry_core::Engine::MySql => {
                 mysql_rows(&dst, "SELECT id, u, a, b FROM net ORDER BY id").await
             }
-            ferry_core::Engine::Sqlite => unreachable!("the sync tests write to servers"),
+            ferry_core::Engine::Sqlite | ferry_core::Engine::Mssql => {
+                unreachable!("the sync tests write to PostgreSQL and MariaDB")
+            }
         };
         assert_eq!(source.len(), 8);
         assert_eq!(by_id(source), by_id(target));

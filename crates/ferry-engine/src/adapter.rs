@@ -21,9 +21,9 @@ use ferry_core::Error;
 use ferry_core::{
     Capabilities, DbUrl, Dialect, Engine, IfExists, RawTable, Result, TablePlan, TableRef,
 };
+use ferry_mssql::{MssqlAdapter, MssqlSnapshot, MssqlTableWriter};
 use ferry_mysql::{MySqlAdapter, MySqlSnapshot, MySqlTableWriter};
 use ferry_pg::{PgAdapter, PgSnapshot, PgTableWriter};
-use ferry_mssql::{MssqlAdapter, MssqlSnapshot, MssqlTableWriter};
 use ferry_sqlite::{SqliteAdapter, SqliteSnapshot, SqliteTableWriter};
 
 /// A source's snapshot, shared by every range reader of a run; the snapshot
@@ -488,7 +488,9 @@ impl Adapter {
         match self {
             Adapter::Pg(a) => a.prepare_change_stream(slot, plans).await,
             Adapter::MySql(a) => a.prepare_change_stream(slot, plans).await,
-            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "a copy to be followed")),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => {
+                Err(no_change_stream(self, "a copy to be followed"))
+            }
         }
     }
 
@@ -519,7 +521,9 @@ impl Adapter {
         match self {
             Adapter::Pg(a) => a.current_position().await,
             Adapter::MySql(a) => a.current_position().await,
-            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "ferry sync from this source")),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => {
+                Err(no_change_stream(self, "ferry sync from this source"))
+            }
         }
     }
 
@@ -580,7 +584,9 @@ impl Adapter {
                         "--until {text}: expected a binary log position such as binlog.000042:1234"
                     ))
                 }),
-            Adapter::Sqlite(_) | Adapter::Mssql(_) => Err(no_change_stream(self, "ferry sync from this source")),
+            Adapter::Sqlite(_) | Adapter::Mssql(_) => {
+                Err(no_change_stream(self, "ferry sync from this source"))
+            }
         }
     }
 

@@ -35,9 +35,11 @@ pub const KEY_BYTES: u32 = 900;
 /// What a SQL Server target holds.
 pub const VALUE_LIMITS: ValueLimits = ValueLimits {
     float_specials: false,
+    float_nan: false,
     negative_zero: false,
     infinite_dates: false,
     any_year: false,
+    zero_dates: false,
     nul_in_text: true,
     folding_collations: true,
     // Geometries land as EWKB bytes in varbinary(max), which holds any.
@@ -577,13 +579,20 @@ impl Dialect for MssqlDialect {
             // SQL Server holds no NaN, infinities, zero dates or arrays, and
             // its decimals (38 digits) and dates (years 1–9999) fit the hub.
             ValueCheck::FloatSpecial
+            | ValueCheck::FloatNaN
             | ValueCheck::NegativeZero
             | ValueCheck::DecimalTooWide { .. }
             | ValueCheck::InfiniteDate
             | ValueCheck::OutsideYears(_)
             | ValueCheck::ArrayShape
             | ValueCheck::ZeroDate
+            | ValueCheck::EnumErrorValue
             | ValueCheck::BeyondFlatGeometry(_) => return None,
+            // tiberius decodes char/varchar from the column collation's code
+            // page without replacement: a byte sequence the code page does
+            // not map fails the read instead of arriving as '?' or U+FFFD.
+            // No check in the pre-flight counts them yet.
+            ValueCheck::Unmappable(_) => return None,
         })
     }
 

@@ -112,6 +112,7 @@ pub fn load_error(table: &str, err: tiberius::error::Error) -> Error {
         Some((code, class)) => Error::Refused {
             table: table.to_string(),
             column: None,
+            key: None,
             reason: RowRefusal { code, class }.to_string(),
         },
         None => query_error(format!("loading table {table}"), err),

@@ -65,6 +65,7 @@ pub(crate) async fn read(
             name: text(&r[0]).unwrap_or_default(),
             default: text(&r[1]),
             auto_increment: identity,
+            auto_increment_clause: None,
             identity_always: false,
             // Never used: the seed; else one step past the last value.
             next_value: identity

@@ -320,7 +320,14 @@ impl MssqlTableWriter {
         Ok(rows)
     }
 
-    async fn load(&self, client: &mut Client, mut rx: mpsc::Receiver<RecordBatch>) -> Result<u64> {
+    /// Loads every batch of `rx` in one transaction, committed when
+    /// `commit`, else rolled back (nothing of the call is durable).
+    async fn load(
+        &self,
+        client: &mut Client,
+        mut rx: mpsc::Receiver<RecordBatch>,
+        commit: bool,
+    ) -> Result<u64> {
         let table = self.plan.target.to_string();
         let target = qualified(&self.plan.target);
         simple(client, "BEGIN TRANSACTION")
@@ -375,7 +382,8 @@ impl MssqlTableWriter {
                 .await
                 .map_err(ctx(format!("loading table {table}")))?;
         }
-        simple(client, "COMMIT")
+        let end = if commit { "COMMIT" } else { "ROLLBACK" };
+        simple(client, end)
             .await
             .map_err(|e| load_error(&table, e))?;
         Ok(sent)
@@ -385,8 +393,15 @@ impl MssqlTableWriter {
 impl RangeWriter for MssqlTableWriter {
     async fn write(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
         let mut client = self.adapter.connect().await?;
-        let out = self.load(&mut client, rx).await;
+        let out = self.load(&mut client, rx, true).await;
         // On failure the session's open transaction dies with it.
+        close(client).await;
+        Ok(WriteReceipt { rows_written: out? })
+    }
+
+    async fn write_uncommitted(&self, rx: mpsc::Receiver<RecordBatch>) -> Result<WriteReceipt> {
+        let mut client = self.adapter.connect().await?;
+        let out = self.load(&mut client, rx, false).await;
         close(client).await;
         Ok(WriteReceipt { rows_written: out? })
     }

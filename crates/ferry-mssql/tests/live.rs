@@ -23,7 +23,7 @@ async fn plan(a: &MssqlAdapter, src: &str, dst: &str) -> TablePlan {
         .plan_table(
             &raw,
             Engine::Mssql,
-            Engine::Mssql,
+            &ferry_mssql::dialect::MssqlDialect,
             TableRef::new(Some("dbo"), dst),
         )
         .expect("plan")

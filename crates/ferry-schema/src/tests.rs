@@ -288,7 +288,7 @@ fn pg_table_to_sql_server_statements() {
         .plan_table(
             &t,
             PgDialect.engine(),
-            MssqlDialect.engine(),
+            &MssqlDialect,
             TableRef::new(Some("dbo"), "t"),
         )
         .unwrap()];

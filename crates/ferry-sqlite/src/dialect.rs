@@ -441,6 +441,11 @@ impl Dialect for SqliteDialect {
             | ValueCheck::ArrayShape
             | ValueCheck::NotZeroOrOne
             | ValueCheck::ZeroDate
+            // A fraction finer than 6 digits does not parse as a time and
+            // is counted by the storage checks; an offset in time text is
+            // the instant's spelling, read as that instant by the rule.
+            | ValueCheck::FinerThanMicros
+            | ValueCheck::NonUtcOffset
             // A SQLite source has no geometry, enum or legacy character set.
             | ValueCheck::BeyondFlatGeometry(_)
             | ValueCheck::EnumErrorValue

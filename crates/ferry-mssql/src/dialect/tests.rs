@@ -58,6 +58,8 @@ fn identity_reseeds_past_max_after_the_copy() {
             column: "id",
             target_type: "int",
             leads_key: true,
+            only_key: true,
+            native: None,
             next_value: Some(42),
             always: false,
         })
@@ -76,6 +78,8 @@ fn identity_reseeds_past_max_after_the_copy() {
             column: "id",
             target_type: "nvarchar(10)",
             leads_key: true,
+            only_key: true,
+            native: None,
             next_value: None,
             always: false,
         })

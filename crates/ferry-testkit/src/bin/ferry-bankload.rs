@@ -35,7 +35,9 @@ impl Session {
         match url.engine {
             Engine::Postgres => Session::Pg(ferry_testkit::pg_client(url).await),
             Engine::MySql => Session::My(ferry_testkit::mysql_conn(url).await),
-            Engine::Sqlite => panic!("the bank load runs against a server"),
+            Engine::Sqlite | Engine::Mssql => {
+                panic!("the bank load runs against PostgreSQL or MariaDB")
+            }
         }
     }
 
@@ -105,7 +107,7 @@ async fn setup(source: &DbUrl, accounts: u64) {
             format!("INSERT INTO acct SELECT g, 1000 FROM generate_series(1, {accounts}) g")
         }
         Engine::MySql => format!("INSERT INTO acct SELECT seq, 1000 FROM seq_1_to_{accounts}"),
-        Engine::Sqlite => unreachable!("refused by Session::open"),
+        Engine::Sqlite | Engine::Mssql => unreachable!("refused by Session::open"),
     };
     s.run(&format!(
         "CREATE TABLE acct (id int PRIMARY KEY, bal bigint NOT NULL); {seed}; \
