@@ -190,10 +190,10 @@ impl CopyArgs {
 
 #[derive(clap::Args)]
 struct MappingsArgs {
-    /// Source engine: postgres, mysql or mssql.
+    /// Source engine: postgres, mysql, mssql or sqlite.
     #[arg(long)]
     source: String,
-    /// Target engine: postgres, mysql or mssql.
+    /// Target engine: postgres, mysql, mssql or sqlite.
     #[arg(long)]
     target: String,
     /// A TOML file of overrides to validate along with the built-in rules.

@@ -43,6 +43,8 @@ fn mappings_tables_are_pinned() {
         ("mssql", "mssql"),
         ("postgres", "mssql"),
         ("mysql", "mssql"),
+        ("sqlite", "mssql"),
+        ("mssql", "sqlite"),
     ] {
         let run = ferry(&["mappings", "--source", s, "--target", t]);
         assert_eq!(run.code, 0, "{}", run.all_output());
