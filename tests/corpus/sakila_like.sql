@@ -2,7 +2,9 @@
 -- for ferry's corpus, not taken from one): AUTO_INCREMENT keys, ENUM and SET
 -- with defaults, zero-date defaults as lax servers allow them, bit(1) flags,
 -- timestamps maintained by ON UPDATE, an expression default, a spatial
--- column with an SRID and a SPATIAL index, a view, a trigger and a procedure.
+-- column with an SRID and a SPATIAL index, a view, a trigger and a procedure,
+-- and a table from the years before utf8mb4: latin1 by default (which MySQL
+-- means as cp1252), with gbk and cp1250 columns.
 
 -- Zero-date defaults need the lax mode old MySQL applications ran under.
 SET SESSION sql_mode = '';
@@ -59,6 +61,15 @@ CREATE TABLE payment (
   CONSTRAINT fk_payment_customer FOREIGN KEY (customer_id) REFERENCES customer (customer_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+CREATE TABLE store (
+  store_id tinyint unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  name varchar(40) NOT NULL,
+  city varchar(40) CHARACTER SET gbk DEFAULT NULL,
+  manager varchar(40) CHARACTER SET cp1250 COLLATE cp1250_general_ci DEFAULT NULL,
+  code char(3) CHARACTER SET ascii NOT NULL DEFAULT 'XXX',
+  KEY idx_name (name)
+) ENGINE=InnoDB DEFAULT CHARSET=latin1;
+
 CREATE VIEW customer_list AS
   SELECT customer_id AS id, CONCAT(first_name, ' ', last_name) AS name, email FROM customer;
 
@@ -84,5 +95,9 @@ INSERT INTO address (address, district, location, last_update) VALUES
   ('47 MySakila Drive', 'Alberta', ST_GeomFromText('POINT(-112.8185647 49.6999986)', 4326), '2020-01-04 00:00:00'),
   ('28 MySQL Boulevard', 'QLD', ST_GeomFromText('POINT(153.0251 -27.4698)', 4326), '2020-01-04 00:00:00'),
   ('23 Workhaven Lane', 'Alberta', ST_GeomFromText('POINT(0 0)', 4326), '2020-01-04 00:00:00');
+INSERT INTO store (name, city, manager, code) VALUES
+  ('Café “Zoë” €5', '北京', 'Łódź Żółć', 'CAF'),
+  ('Ærøskøbing', '上海浦东', 'Šťastný', 'AER'),
+  ('plain', NULL, NULL, 'PLN');
 INSERT INTO payment (customer_id, amount, payment_date) VALUES
   (1, 2.99, '2022-01-15 12:00:00'), (2, 0.99, '2022-01-31 23:59:59.999999'), (1, 999.99, '2022-02-01 00:00:00');
