@@ -3,6 +3,7 @@
 
 mod dirty;
 mod follow;
+mod legacy;
 mod mysql;
 mod pg;
 mod status;

@@ -35,7 +35,8 @@ use super::ddl::{self, Statement};
 use super::position::BinlogPos;
 use super::value::BinlogColumn;
 use super::{check_source, server_id, start_file_present, table_columns};
-use crate::decode::Decoder;
+use crate::charset::Charset;
+use crate::decode::{reads_raw_text, Decoder};
 use crate::error::ctx;
 use crate::MySqlAdapter;
 
@@ -62,6 +63,9 @@ struct TableState {
     /// For each plan column: its position in the logged row, and how its
     /// logged value becomes the copy's.
     cells: Vec<(usize, BinlogColumn)>,
+    /// For each plan column whose logged bytes are text in a legacy
+    /// character set: the server's table, for the copy's decoder.
+    charsets: Vec<Option<Arc<Charset>>>,
 }
 
 struct Run {
@@ -508,12 +512,17 @@ fn new_run(state: &TableState, table: usize, op: ChangeOp) -> Result<Run> {
         .plan
         .columns
         .iter()
-        .map(|c| {
-            Decoder::for_column(c, 64).map_err(|reason| Error::UnsupportedType {
+        .zip(&state.charsets)
+        .map(|(c, charset)| {
+            let dec = Decoder::for_column(c, 64).map_err(|reason| Error::UnsupportedType {
                 table: state.plan.source.to_string(),
                 column: c.name.clone(),
                 ty: c.source_type.clone(),
                 reason,
+            })?;
+            Ok(match charset {
+                Some(cs) => dec.with_charset(cs.clone()),
+                None => dec,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -565,6 +574,7 @@ async fn table_state(
     let db = adapter.schema_of(&plan.source).to_string();
     let catalog = table_columns(conn, &db, &plan.source.name).await?;
     let mut cells = Vec::with_capacity(plan.columns.len());
+    let mut charsets = Vec::with_capacity(plan.columns.len());
     for c in &plan.columns {
         let Some(at) = catalog.iter().position(|(name, _)| *name == c.name) else {
             return Err(Error::Table {
@@ -581,6 +591,16 @@ async fn table_state(
                     reason,
                 }
             })?;
+        // Raw bytes go to a decoder that decodes them as the copy's reader
+        // does; a column whose plan reads it otherwise (an override to
+        // bytes) takes them as they are.
+        let charset = match (&conv, catalog[at].1.as_deref()) {
+            (BinlogColumn::RawText, Some(name)) if reads_raw_text(c) => {
+                Some(adapter.charset(conn, name).await?)
+            }
+            _ => None,
+        };
+        charsets.push(charset);
         cells.push((at, conv));
     }
     // Every change is decoded in the plan's Arrow form, each field nullable:
@@ -598,6 +618,7 @@ async fn table_state(
         schema,
         db,
         cells,
+        charsets,
     })
 }
 

@@ -52,13 +52,12 @@ pub enum BinlogColumn {
     Inet6,
     /// MySQL JSON: its binary form, rendered as JSON text.
     Json,
-    /// Text in MySQL's `latin1` (Windows-1252 with the five undefined bytes
-    /// as C1 controls), re-encoded as UTF-8 as the copy's session would.
-    Latin1,
+    /// Text in a character set ferry decodes itself (latin1, gbk, sjis…;
+    /// see [`crate::charset`]): the logged bytes are the raw bytes the copy
+    /// selects, passed on for the copy's decoder, which holds the server's
+    /// own table for the set ([`crate::decode::Decoder::with_charset`]).
+    RawText,
 }
-
-/// Character sets whose bytes are UTF-8 already.
-const UTF8_CHARSETS: &[&str] = &["utf8mb4", "utf8mb3", "utf8", "ascii", "binary"];
 
 impl BinlogColumn {
     /// Chooses the conversion of a plan's column: as
@@ -106,22 +105,13 @@ impl BinlogColumn {
             // (`Plain` bytes), which `convert` tells apart by the value.
             "json" => BinlogColumn::Json,
             "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => {
-                match charset.map(str::to_ascii_lowercase).as_deref() {
-                    None => BinlogColumn::Plain,
-                    Some(c) if UTF8_CHARSETS.contains(&c) => BinlogColumn::Plain,
-                    Some("latin1") => BinlogColumn::Latin1,
-                    Some(other) => {
-                        return Err(format!(
-                            "ferry sync reads {other} text from the binary log only as UTF-8 or \
-                             latin1; convert the column to utf8mb4"
-                        ))
-                    }
+                match charset.map(str::to_ascii_lowercase) {
+                    Some(c) if crate::charset::reads_raw(&c) => BinlogColumn::RawText,
+                    _ => BinlogColumn::Plain,
                 }
             }
-            "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
-            | "multipolygon" | "geometrycollection" => {
-                return Err("ferry sync does not carry spatial changes yet".into())
-            }
+            // Geometries are logged in their stored form (SRID, then WKB),
+            // the form the copy selects: `Plain`.
             _ => BinlogColumn::Plain,
         })
     }
@@ -147,7 +137,7 @@ impl BinlogColumn {
             return Ok(v);
         }
         match self {
-            BinlogColumn::Plain | BinlogColumn::Json => Ok(v),
+            BinlogColumn::Plain | BinlogColumn::Json | BinlogColumn::RawText => Ok(v),
             BinlogColumn::Unsigned { bits } => unsigned(v, *bits),
             BinlogColumn::Signed24 => match v {
                 Value::Int(i) => Ok(Value::Int(((i & 0xff_ffff) ^ 0x80_0000) - 0x80_0000)),
@@ -206,10 +196,6 @@ impl BinlogColumn {
                 let b = padded::<16>(&v)?;
                 Ok(Value::Bytes(ipv6_text(b).into_bytes()))
             }
-            BinlogColumn::Latin1 => match v {
-                Value::Bytes(b) => Ok(Value::Bytes(latin1_to_utf8(&b).into_bytes())),
-                other => Ok(other),
-            },
         }
     }
 }
@@ -268,26 +254,6 @@ fn padded<const N: usize>(v: &Value) -> Result<[u8; N], Problem> {
     let mut out = [0u8; N];
     out[..b.len()].copy_from_slice(b);
     Ok(out)
-}
-
-/// Bytes 0x80–0x9F of MySQL's `latin1`: Windows-1252, where 0x81, 0x8D,
-/// 0x8F, 0x90 and 0x9D (undefined there) are the C1 controls of the same
-/// number, as the server converts them.
-const LATIN1_HIGH: [char; 32] = [
-    '\u{20AC}', '\u{0081}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
-    '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{008D}', '\u{017D}', '\u{008F}',
-    '\u{0090}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
-    '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}', '\u{009D}', '\u{017E}', '\u{0178}',
-];
-
-fn latin1_to_utf8(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|&b| match b {
-            0x80..=0x9F => LATIN1_HIGH[usize::from(b - 0x80)],
-            _ => char::from(b),
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -431,19 +397,28 @@ mod tests {
         );
     }
 
+    /// Legacy character sets keep their raw bytes for the copy's decoder
+    /// (they were refused at start before), UTF-8 text and geometries are
+    /// read as logged.
     #[test]
-    fn text_charsets() {
-        let c = BinlogColumn::for_column(&raw("varchar"), Some("latin1")).unwrap();
+    fn text_charsets_and_geometries() {
+        for cs in ["latin1", "gbk", "sjis", "ucs2", "ascii", "LATIN1"] {
+            let c = BinlogColumn::for_column(&raw("varchar"), Some(cs)).unwrap();
+            assert_eq!(c, BinlogColumn::RawText, "{cs}");
+            assert_eq!(
+                conv(&c, Value::Bytes(vec![b'a', 0xa3, 0x80])),
+                Value::Bytes(vec![b'a', 0xa3, 0x80])
+            );
+        }
+        for cs in [None, Some("utf8mb4"), Some("utf8mb3"), Some("binary")] {
+            assert_eq!(
+                BinlogColumn::for_column(&raw("text"), cs).unwrap(),
+                BinlogColumn::Plain
+            );
+        }
         assert_eq!(
-            conv(&c, Value::Bytes(vec![b'a', 0xe9, 0x80, 0x81])),
-            Value::Bytes("aé€\u{81}".as_bytes().to_vec())
-        );
-        assert_eq!(
-            BinlogColumn::for_column(&raw("text"), Some("utf8mb4")).unwrap(),
+            BinlogColumn::for_column(&raw("point"), None).unwrap(),
             BinlogColumn::Plain
         );
-        let e = BinlogColumn::for_column(&raw("text"), Some("sjis")).unwrap_err();
-        assert!(e.contains("sjis"), "{e}");
-        assert!(BinlogColumn::for_column(&raw("point"), None).is_err());
     }
 }
