@@ -50,7 +50,8 @@ pub struct FollowArgs {
     #[arg(long, value_name = "NAME", alias = "stream")]
     pub slot: Option<String>,
     /// Stop by itself at this source position (a PostgreSQL LSN such as
-    /// 0/16B3748, a MySQL binary log position such as binlog.000042:1234),
+    /// 0/16B3748, a MySQL binary log position such as binlog.000042:1234,
+    /// a MariaDB GTID such as 0-1-42: through that transaction),
     /// or `now`: the source's position when the sync started.
     #[arg(long, value_name = "POSITION|now")]
     until: Option<String>,

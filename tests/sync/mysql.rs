@@ -335,3 +335,77 @@ async fn mariadb_change_logged_as_a_statement_stops_without_showing_values() {
         lines[0]
     );
 }
+
+/// `--until` a MariaDB GTID applies every transaction up to and including
+/// that one, and nothing after; a GTID not written yet is one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_sync_until_a_gtid_stops_after_that_transaction() {
+    let (src, dst) = (mysql_database().await, pg_database().await);
+    mysql_exec(
+        &src,
+        "CREATE TABLE g (id int PRIMARY KEY, v int NOT NULL); INSERT INTO g VALUES (1, 0);",
+    )
+    .await;
+    let slot = format!("ferry_gtid_{}", std::process::id());
+    copy_ok(&src, &dst, &["--tables", "g", "--cdc-slot", &slot]);
+    // Three transactions; the GTID of the second is the stop.
+    mysql_exec(&src, "INSERT INTO g VALUES (2, 2)").await;
+    mysql_exec(
+        &src,
+        "BEGIN; INSERT INTO g VALUES (3, 3); UPDATE g SET v = 1 WHERE id = 1; COMMIT;",
+    )
+    .await;
+    // The server's last GTID now: the second transaction's, or another
+    // test's committed after it (the server is shared), never the third's.
+    let gtid = mysql_rows(&src, "SELECT @@gtid_binlog_pos").await[0][0]
+        .clone()
+        .expect("a GTID");
+    assert!(!gtid.contains(','), "one replication domain: {gtid}");
+    mysql_exec(&src, "INSERT INTO g VALUES (4, 4)").await;
+
+    let ahead = {
+        let mut parts: Vec<u64> = gtid.split('-').map(|p| p.parse().unwrap()).collect();
+        parts[2] += 1000;
+        format!("{}-{}-{}", parts[0], parts[1], parts[2])
+    };
+    let run = sync(
+        &src,
+        &dst,
+        &["--tables", "g", "--slot", &slot, "--until", &ahead],
+    );
+    assert_ne!(run.code, 0);
+    assert!(
+        run.all_output()
+            .contains("not in the source's binary log yet"),
+        "{}",
+        run.all_output()
+    );
+
+    let run = sync(
+        &src,
+        &dst,
+        &["--tables", "g", "--slot", &slot, "--until", &gtid],
+    );
+    assert_eq!(run.code, 0, "sync:\n{}", run.all_output());
+    let rows = pg_rows(&dst, "SELECT id::text, v::text FROM g ORDER BY id").await;
+    let got: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect();
+    let want = [("1", "1"), ("2", "2"), ("3", "3")];
+    assert_eq!(
+        got,
+        want.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect::<Vec<_>>(),
+        "everything through {gtid}, nothing after"
+    );
+    // The rest follows from the stored position.
+    let run = sync(
+        &src,
+        &dst,
+        &["--tables", "g", "--slot", &slot, "--until", "now"],
+    );
+    assert_eq!(run.code, 0, "sync:\n{}", run.all_output());
+    verify_equal(&src, &dst, "g");
+}

@@ -570,6 +570,16 @@ impl Adapter {
         }
     }
 
+    /// The position number a sync stops at for `--until TEXT`: a position
+    /// in this source's notation, or what the engine resolves to one (a
+    /// MariaDB GTID becomes the end of its transaction).
+    pub async fn until_position(&self, text: &str) -> Result<u64> {
+        match self {
+            Adapter::MySql(a) => a.until_position(text).await.map(|p| p.num()),
+            _ => self.parse_position(text),
+        }
+    }
+
     /// Reads a position in this source's notation (`--until`) as the number
     /// [`SourceTxn::position_num`](ferry_core::change::SourceTxn) uses.
     pub fn parse_position(&self, text: &str) -> Result<u64> {

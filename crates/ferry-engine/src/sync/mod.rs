@@ -294,7 +294,7 @@ async fn run(
     let until = match &options.until {
         Until::Stopped => None,
         Until::Now => Some(source.current_position().await?.1),
-        Until::Position(p) => Some(source.parse_position(p)?),
+        Until::Position(p) => Some(source.until_position(p).await?),
     };
     check_target_shape(target, &plans).await?;
     let mut sink = target.open_change_sink(&plans, Some(&options.slot)).await?;

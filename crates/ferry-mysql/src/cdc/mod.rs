@@ -13,6 +13,7 @@
 //! has is an error: the changes in it are gone.
 
 mod ddl;
+mod gtid;
 pub mod position;
 mod source;
 pub mod value;
@@ -197,6 +198,25 @@ impl MySqlAdapter {
         disconnect(conn).await;
         let pos = pos?;
         Ok((pos.to_string(), pos.num()))
+    }
+
+    /// The position a sync stops at for `--until TEXT`: a binary log
+    /// position (`binlog.000042:1234`) as it is, or a MariaDB GTID
+    /// (`0-1-42`) as the end of that transaction (see [`gtid`]).
+    pub async fn until_position(&self, text: &str) -> Result<BinlogPos> {
+        if let Ok(pos) = BinlogPos::parse(text) {
+            return Ok(pos);
+        }
+        let Some(g) = position::MariaGtid::parse(text) else {
+            return Err(Error::Invalid(format!(
+                "--until {text}: expected a binary log position such as binlog.000042:1234 or a \
+                 MariaDB GTID such as 0-1-42"
+            )));
+        };
+        let (mut conn, flavor) = self.connect_with_flavor().await?;
+        let end = gtid::gtid_end(&mut conn, flavor, g).await;
+        disconnect(conn).await;
+        end
     }
 
     /// Where a sync starts after a copy whose snapshot is `snapshot`.

@@ -57,6 +57,44 @@ impl fmt::Display for BinlogPos {
     }
 }
 
+/// A MariaDB GTID, `domain-server-sequence` (`0-1-42`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MariaGtid {
+    pub domain: u32,
+    pub server: u32,
+    pub seq: u64,
+}
+
+impl MariaGtid {
+    /// Parses `0-1-42`; `None` when `text` is not one.
+    pub fn parse(text: &str) -> Option<MariaGtid> {
+        let mut parts = text.trim().splitn(3, '-');
+        let domain = parts.next()?.parse().ok()?;
+        let server = parts.next()?.parse().ok()?;
+        let seq = parts.next()?.parse().ok()?;
+        Some(MariaGtid {
+            domain,
+            server,
+            seq,
+        })
+    }
+
+    /// This domain's sequence number in a GTID position list
+    /// (`0-1-40,1-2-7`, as `BINLOG_GTID_POS` returns it).
+    pub fn seq_in(&self, list: &str) -> Option<u64> {
+        list.split(',')
+            .filter_map(MariaGtid::parse)
+            .find(|g| g.domain == self.domain)
+            .map(|g| g.seq)
+    }
+}
+
+impl fmt::Display for MariaGtid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{}", self.domain, self.server, self.seq)
+    }
+}
+
 /// The sequence number of a binary log file (`binlog.000042` → 42).
 pub fn file_sequence(file: &str) -> Option<u64> {
     let (_, digits) = file.rsplit_once('.')?;
@@ -92,6 +130,25 @@ mod tests {
             "binlog.1:-1",
         ] {
             assert!(BinlogPos::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mariadb_gtids_parse_and_are_found_in_position_lists() {
+        let g = MariaGtid::parse("0-1-42").unwrap();
+        assert_eq!((g.domain, g.server, g.seq), (0, 1, 42));
+        assert_eq!(g.to_string(), "0-1-42");
+        assert_eq!(g.seq_in("1-5-9,0-3-40"), Some(40));
+        assert_eq!(g.seq_in("1-5-9"), None);
+        assert_eq!(g.seq_in(""), None);
+        for bad in [
+            "binlog.000001:4",
+            "0-1",
+            "a-b-c",
+            "0-1-2-3",
+            "3E11FA47-71CA:5",
+        ] {
+            assert!(MariaGtid::parse(bad).is_none(), "{bad}");
         }
     }
 }
