@@ -73,8 +73,24 @@ async fn dirty_then_repair(src: Db, dst: DbUrl, slot: &str) {
     );
     assert!(!run.stdout.contains("id=3000"), "clean ranges are not read");
 
-    let run = verify(src.url(), &dst, "items", &["--dirty", "--repair"]);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("repair.html");
+    let run = verify(
+        src.url(),
+        &dst,
+        "items",
+        &["--dirty", "--repair", "--report", page.to_str().unwrap()],
+    );
     assert_eq!(run.code, 0, "{}", run.all_output());
+    // The report says what was compared and what the repair changed.
+    let html = std::fs::read_to_string(&page).expect("the report");
+    assert!(
+        html.contains("Dirty ranges only: 1 of the copy")
+            && html.contains("Repaired 1 ranges: 0 inserted, 1 updated, 0 deleted")
+            && html.contains("equal after repair")
+            && html.contains(">id=15<"),
+        "{html}"
+    );
     assert!(
         run.stdout
             .contains("repaired 1 ranges: 0 inserted, 1 updated, 0 deleted; compared again: equal")

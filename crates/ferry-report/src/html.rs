@@ -5,7 +5,7 @@
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use crate::svg;
-use crate::view::{Verified, View};
+use crate::view::{Repair, Verified, View};
 use crate::{Command, Report};
 
 const CSS: &str = r#"
@@ -354,6 +354,9 @@ fn verified_table(t: &Verified) -> Markup {
             @if t.seconds > 0.0 { ", " (format!("{:.2} s", t.seconds)) }
             "."
         }
+        @if let Some(dirty) = &t.dirty {
+            p { "Dirty ranges only: " (dirty.dirty) " of the copy's " (dirty.of) " ranges were marked by sync and compared." }
+        }
         @if !t.chunk_map.is_empty() { (svg::chunk_map(&t.chunk_map)) }
         @if !t.diffs.is_empty() {
             table class="diffs" {
@@ -363,6 +366,29 @@ fn verified_table(t: &Verified) -> Markup {
                 }
             }
             @if (t.diffs.len() as u64) < d { p { (d - t.diffs.len() as u64) " more not listed (raise " code { "--max-diffs" } ")." } }
+        }
+        @if let Some(r) = &t.repair { (repair(r)) }
+    }
+}
+
+/// What `verify --repair` changed in a table, and whether the repaired
+/// ranges compared equal again.
+fn repair(r: &Repair) -> Markup {
+    let changed = r.inserted + r.updated + r.deleted;
+    html! {
+        h4 class="repair" {
+            "Repaired " (r.ranges) " ranges: " (r.inserted) " inserted, " (r.updated) " updated, " (r.deleted) " deleted "
+            @if r.remaining == 0 { span class="badge ok" { "equal after repair" } }
+            @else { span class="badge warn" { (r.remaining) " differences remain" } }
+        }
+        @if !r.rows.is_empty() {
+            table class="diffs" {
+                tr { th { "change" } th { "key" } }
+                @for row in &r.rows {
+                    tr { td { (row.action) } td class="mono key" { (row.key) } }
+                }
+            }
+            @if (r.rows.len() as u64) < changed { p { (changed - r.rows.len() as u64) " more changed rows not listed." } }
         }
     }
 }

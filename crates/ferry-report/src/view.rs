@@ -119,10 +119,43 @@ pub struct Verified {
     pub differing_rows: u64,
     pub chunk_map: String,
     pub seconds: f64,
+    /// `verify --dirty`: the dirty ranges compared, of the copy's.
+    pub dirty: Option<DirtyScope>,
+    /// `verify --repair`: what was changed in the target.
+    pub repair: Option<Repair>,
     // copy --verify
     pub rows_compared: u64,
     pub differences: Option<u64>,
     pub diffs: Vec<Diff>,
+}
+
+/// `verify --dirty`'s scope of one table.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default)]
+pub struct DirtyScope {
+    pub dirty: u64,
+    pub of: u64,
+}
+
+/// What `verify --repair` changed in one table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Repair {
+    pub ranges: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    /// The first rows changed: `action` (insert, update, delete) and `key`.
+    pub rows: Vec<RepairedRow>,
+    /// Differences found when the repaired ranges were compared again.
+    pub remaining: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RepairedRow {
+    pub action: String,
+    pub key: String,
 }
 
 impl Verified {
