@@ -26,6 +26,8 @@ pub struct Scene {
     pub route: PathBuf,
     pub plan: PathBuf,
     pub name: String,
+    /// MariaDB sides' own servers (stopped with the scene).
+    pub _servers: [Option<ferry_testkit::Server>; 2],
 }
 
 async fn database(engine: Engine) -> DbUrl {
@@ -36,17 +38,60 @@ async fn database(engine: Engine) -> DbUrl {
     }
 }
 
+/// A database for one side of a cutover: a MariaDB side is fenced with
+/// the server-wide `read_only` (blue forward, green on the way back), so it
+/// gets a server of its own (the shared one's other tests must keep
+/// writing).
+async fn fenceable_database(engine: Engine) -> (DbUrl, Option<ferry_testkit::Server>) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    if engine != Engine::MySql {
+        return (database(engine).await, None);
+    }
+    let server = tokio::task::spawn_blocking(|| ferry_testkit::start_mariadb(None))
+        .await
+        .unwrap()
+        .expect("a MariaDB of its own");
+    let name = format!(
+        "cut_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let admin = server.url.clone();
+    exec(
+        &admin,
+        &format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+    )
+    .await;
+    (admin.with_database(&name), Some(server))
+}
+
 impl Scene {
     /// `extra` is appended to the plan file (more sections, steps).
     pub async fn new(blue: Engine, green: Engine, extra: &str) -> Scene {
-        let (b, g) = (database(blue).await, database(green).await);
+        let (b, blue_server) = fenceable_database(blue).await;
+        let (g, green_server) = fenceable_database(green).await;
         exec(&b, &schema_sql(blue)).await;
         let name = b.database.to_ascii_lowercase();
         let blue_app = app_account(&b, &format!("appb_{name}")).await;
         let slot = format!("s_{name}");
-        copy_ok(&b, &g, &["--tables", "items,accounts", "--cdc-slot", &slot]);
-        let green_app = app_account(&g, &format!("appg_{name}")).await;
         let dir = tempfile::tempdir().unwrap();
+        // The copy's run is in the plan's state store, as a job's would be:
+        // the cutover's sync finds its ranges (and, for a binary log, its
+        // position) there.
+        let state = dir.path().join("state.db").display().to_string();
+        copy_ok(
+            &b,
+            &g,
+            &[
+                "--tables",
+                "items,accounts",
+                "--cdc-slot",
+                &slot,
+                "--state",
+                &state,
+            ],
+        );
+        let green_app = app_account(&g, &format!("appg_{name}")).await;
         let route = dir.path().join("route");
         route_to(&route, "blue");
         let plan = dir.path().join("plan.toml");
@@ -102,6 +147,7 @@ first_write_timeout = "20s"
             route,
             plan,
             name,
+            _servers: [blue_server, green_server],
         }
     }
 
@@ -303,6 +349,19 @@ async fn cutover_under_load(blue: Engine, green: Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pg_to_mariadb_cutover_under_load_loses_nothing() {
     cutover_under_load(Engine::Postgres, Engine::MySql).await;
+}
+
+/// MariaDB as blue: fenced with read_only and its sessions killed, drained
+/// through the binary log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mariadb_to_pg_cutover_under_load_loses_nothing() {
+    cutover_under_load(Engine::MySql, Engine::Postgres).await;
+}
+
+/// MariaDB to MariaDB (an upgrade or a move between servers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mariadb_to_mariadb_cutover_under_load_loses_nothing() {
+    cutover_under_load(Engine::MySql, Engine::MySql).await;
 }
 
 /// Waits until `path` exists (a user step's signal), at most `limit`.

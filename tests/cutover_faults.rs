@@ -40,7 +40,25 @@ fn execute_and_kill(scene: &Scene, signal: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pg_to_pg_cutover_then_rollback_after_green_took_writes() {
-    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    rollback_after_green_took_writes(Engine::Postgres, Engine::Postgres).await;
+}
+
+/// MariaDB blue: the way back is PostgreSQL → MariaDB (green's slot, then
+/// blue's read_only lifted), and rolled back writes land on MariaDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mariadb_to_pg_cutover_then_rollback_after_green_took_writes() {
+    rollback_after_green_took_writes(Engine::MySql, Engine::Postgres).await;
+}
+
+/// MariaDB green: the way back reads MariaDB's binary log from the
+/// position armed before green's first application write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pg_to_mariadb_cutover_then_rollback_after_green_took_writes() {
+    rollback_after_green_took_writes(Engine::Postgres, Engine::MySql).await;
+}
+
+async fn rollback_after_green_took_writes(blue: Engine, green: Engine) {
+    let scene = Scene::new(blue, green, "").await;
     let sim = scene.sim(150.0);
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let out = scene.ferry(&["--execute"]);
@@ -77,6 +95,9 @@ async fn pg_to_pg_cutover_then_rollback_after_green_took_writes() {
     );
     assert!(scene.blue_writable().await);
     // The way back's stream on green is consumed and dropped.
+    if green != Engine::Postgres {
+        return;
+    }
     let slots = rows(
         &scene.green,
         &format!(

@@ -19,7 +19,7 @@ use super::hooks;
 use super::plan::{FenceMethod, SideName, StepPoint, VerifyMode};
 use super::state::{now_ms, CheckValue, Direction, GeneratorMove, Machine, StepTime};
 use super::{Ctx, CutoverEvent, Ending, Legs};
-use crate::sync::{sync_job, SyncOptions, SyncReport, Until};
+use crate::sync::{sync_job, RunLocation, SyncOptions, SyncReport, Until};
 use crate::verify::{verify, VerifyOptions};
 
 /// What the forward sync last said, for the lag gate.
@@ -202,15 +202,36 @@ impl<'a> Runner<'a> {
             .adapter
             .stream_table(&legs.stream_slot, &legs.marker_old)
             .await?;
-        self.start_sync()?;
+        self.start_sync().await?;
         self.advance(CutoverPhase::Ready).await?;
         Ok(None)
     }
 
-    fn start_sync(&mut self) -> Result<()> {
+    async fn start_sync(&mut self) -> Result<()> {
         if self.sync.is_some() {
             return Ok(());
         }
+        // Forward: the copy's run, for its recorded position (a source
+        // that keeps no slot, the binary log, starts there) and for the
+        // ranges the drain marks dirty. The way back: the position armed on
+        // the new primary before its first application write.
+        let (copy_run, start) = match self.m.data.direction {
+            Direction::Forward => {
+                let c = self.ctx;
+                let run =
+                    RunLocation::find(&c.job, &c.blue.url, &c.green.url, &c.plans, &c.plan.slot)
+                        .await?;
+                (run, None)
+            }
+            Direction::Rollback => (
+                None,
+                self.m
+                    .data
+                    .forward
+                    .as_ref()
+                    .and_then(|f| f.reverse_position.clone()),
+            ),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = watch::channel(LagState {
             lag: Duration::from_secs(3600),
@@ -223,6 +244,8 @@ impl<'a> Runner<'a> {
             keep_slot: true,
             group_wait: Duration::from_millis(10),
             idle_wait: Duration::from_millis(20),
+            copy_run,
+            start,
             ..SyncOptions::new(&self.legs.stream_slot, stop.clone())
         };
         let job = self.legs.sync_job.clone();
@@ -261,7 +284,7 @@ impl<'a> Runner<'a> {
     // READY ---------------------------------------------------------------
 
     async fn hold_then_fence(&mut self) -> Result<Option<Ending>> {
-        self.start_sync()?;
+        self.start_sync().await?;
         let gates = &self.ctx.plan.gates;
         let mut gate_started: Option<Instant> = None;
         let mut lag_ok_since: Option<Instant> = None;
@@ -461,7 +484,7 @@ impl<'a> Runner<'a> {
     async fn drain(&mut self) -> Result<()> {
         self.user_steps(StepPoint::Fenced, true).await?;
         let started = now_ms();
-        self.start_sync()?;
+        self.start_sync().await?;
         let (key, attempt) = (self.marker_key(), self.m.attempt);
         self.legs
             .old
