@@ -476,6 +476,25 @@ async fn schema_tool_versions_that_differ_abort_before_the_switch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_postpone_file_holds_in_ready_until_go() {
     let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    let child = execute_held_in_ready(&scene).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        scene.ferry(&["status"]).phase(),
+        "ready",
+        "held by the postpone file"
+    );
+    assert!(scene.blue_writable().await);
+    let go = scene.ferry(&["go"]);
+    assert_eq!(go.code, 0, "{}", go.all());
+    let out: Outcome = child.wait_with_output().unwrap().into();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.phase(), "done");
+    scene.drop_slots().await;
+}
+
+/// `ferry cutover --execute` started in the background with a postpone
+/// file, once it holds in READY.
+async fn execute_held_in_ready(scene: &Scene) -> std::process::Child {
     let postpone = scene.dir.path().join("postpone");
     std::fs::write(&postpone, "").unwrap();
     let text = std::fs::read_to_string(&scene.plan).unwrap();
@@ -507,18 +526,35 @@ async fn a_postpone_file_holds_in_ready_until_go() {
         assert!(Instant::now() < until, "never READY: {}", status.all());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
-        scene.ferry(&["status"]).phase(),
-        "ready",
-        "held by the postpone file"
-    );
+    child
+}
+
+/// One runner per plan: while one holds READY, a second `--execute` (or a
+/// `resume`, or a rollback) refuses in one line and changes nothing; the
+/// first then finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_runner_of_the_same_plan_refuses_in_one_line() {
+    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    let child = execute_held_in_ready(&scene).await;
+    for args in [&["--execute"][..], &["resume"], &["rollback", "--execute"]] {
+        let second = scene.ferry(args);
+        assert_eq!(second.code, 2, "{args:?}: {}", second.all());
+        let lines: Vec<&str> = second.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {}", second.all());
+        assert!(
+            lines[0].contains("another ferry cutover is running this plan"),
+            "{args:?}: {}",
+            second.all()
+        );
+    }
+    assert_eq!(scene.ferry(&["status"]).phase(), "ready");
     assert!(scene.blue_writable().await);
     let go = scene.ferry(&["go"]);
     assert_eq!(go.code, 0, "{}", go.all());
     let out: Outcome = child.wait_with_output().unwrap().into();
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.phase(), "done");
+    assert_eq!(out.report["attempt"], 1, "{}", out.all());
     scene.drop_slots().await;
 }
 
