@@ -112,7 +112,55 @@ async fn rollback_after_green_took_writes(blue: Engine, green: Engine) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_planted_difference_on_green_aborts_and_blue_is_writable_again() {
-    let scene = Scene::new(Engine::Postgres, Engine::MySql, "").await;
+    planted_difference_aborts("").await;
+}
+
+/// The final verify of only the chunks the sync changed still finds a
+/// difference in one of them (the planted row is in the range the
+/// application's inserts dirty), and says how many it compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dirty_chunk_verify_finds_a_difference_in_a_changed_chunk() {
+    let out = planted_difference_aborts("[verify]\nmode = \"dirty\"\n").await;
+    let gate = out.report["gates"]
+        .as_array()
+        .and_then(|g| g.iter().find(|c| c["name"] == "dirty chunks to verify"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        gate["value"].as_str().unwrap_or("").contains(" of "),
+        "{}",
+        out.all()
+    );
+}
+
+/// `max_dirty_chunks` holds the freeze until that few chunks are left to
+/// verify: with the application writing and a bound of 0, never; NO-GO,
+/// nothing fenced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dirty_chunk_gate_that_never_opens_fences_nothing() {
+    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    scene.set_plan(
+        "timeout = \"60s\"",
+        "timeout = \"3s\"\nmax_dirty_chunks = 0",
+    );
+    let sim = scene.sim(100.0);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let out = scene.ferry(&["--execute"]);
+    let log = sim.stop().await;
+    assert_eq!(out.code, 3, "{}", out.all());
+    let gate = out.report["gates"]
+        .as_array()
+        .and_then(|g| g.iter().find(|c| c["name"] == "dirty chunks to verify"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(gate["ok"], false, "{}", out.all());
+    assert!(out.report["fence_started_at_ms"].is_null(), "{}", out.all());
+    assert!(log.check(&scene.blue, None).await.is_empty());
+    scene.drop_slots().await;
+}
+
+async fn planted_difference_aborts(extra: &str) -> Outcome {
+    let scene = Scene::new(Engine::Postgres, Engine::MySql, extra).await;
     exec(
         &scene.green,
         "INSERT INTO items (id, tag, val) VALUES (999999, 'planted', 0)",
@@ -141,6 +189,7 @@ async fn a_planted_difference_on_green_aborts_and_blue_is_writable_again() {
     let bad = log.check(&scene.blue, None).await;
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     scene.drop_slots().await;
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
