@@ -11,19 +11,25 @@
 # step's share, and the violations (acknowledged writes lost or doubled,
 # bank total, writes blue acknowledged after the fence): the goal is 0.
 #
-#   bash bench/cutover.sh [--rounds N] [--rate N] [--pair pg-mysql|pg-pg|mysql-pg]
+#   bash bench/cutover.sh [--rounds N] [--rate N] [--pair pg-mysql|pg-pg|mysql-pg|mysql-mysql]
+#                         [--verify full|dirty]
+#
+# A MySQL blue gets a MariaDB of its own each round (read_only is
+# server-wide and stays on after the cutover).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=10
 RATE=250
 PAIRS="pg-mysql pg-pg mysql-pg"
+VERIFY=full
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
     --rate) RATE="$2"; shift 2 ;;
     --pair) PAIRS="$2"; shift 2 ;;
-    *) echo "usage: bench/cutover.sh [--rounds N] [--rate N] [--pair pg-mysql|pg-pg|mysql-pg]" >&2; exit 2 ;;
+    --verify) VERIFY="$2"; shift 2 ;;
+    *) echo "usage: bench/cutover.sh [--rounds N] [--rate N] [--pair pg-mysql|pg-pg|mysql-pg|mysql-mysql] [--verify full|dirty]" >&2; exit 2 ;;
   esac
 done
 
@@ -31,6 +37,6 @@ bash scripts/ensure-servers.sh
 cargo build --release -q -p ferry -p ferry-testkit
 for pair in $PAIRS; do
   target/release/ferry-cutover-bench --ferry target/release/ferry --pair "$pair" \
-    --rounds "$ROUNDS" --rate "$RATE"
+    --rounds "$ROUNDS" --rate "$RATE" --verify "$VERIFY"
   echo
 done

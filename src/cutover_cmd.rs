@@ -22,6 +22,13 @@ use ferry_engine::cutover::{
 use ferry_engine::cutover::{Ending, Events};
 
 use crate::connect_args::{self, ConnectArgs, Role};
+
+/// The connection flags as a command line without any gives them.
+#[derive(clap::Parser)]
+struct ConnectDefaults {
+    #[command(flatten)]
+    connect: ConnectArgs,
+}
 use crate::Format;
 
 #[derive(clap::Args)]
@@ -147,7 +154,10 @@ async fn context(r: &RunArgs, quiet: bool) -> anyhow::Result<(Ctx, Arc<ferry_rep
     };
     let plan = Plan::from_file(path)?;
     let job = plan.job()?;
-    let connect = ConnectArgs::default();
+    // The copy's own defaults (a 10 s source lock timeout…): blue's URL
+    // then names the same copy run as `ferry copy` recorded, whose ranges
+    // the drain marks dirty and whose binary log position it starts from.
+    let connect = <ConnectDefaults as clap::Parser>::parse_from(["ferry"]).connect;
     let Some(blue) = &job.source else {
         bail!("no blue URL: give [blue] url in the plan or `source` in the job");
     };

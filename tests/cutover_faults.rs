@@ -40,7 +40,25 @@ fn execute_and_kill(scene: &Scene, signal: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pg_to_pg_cutover_then_rollback_after_green_took_writes() {
-    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    rollback_after_green_took_writes(Engine::Postgres, Engine::Postgres).await;
+}
+
+/// MariaDB blue: the way back is PostgreSQL → MariaDB (green's slot, then
+/// blue's read_only lifted), and rolled back writes land on MariaDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mariadb_to_pg_cutover_then_rollback_after_green_took_writes() {
+    rollback_after_green_took_writes(Engine::MySql, Engine::Postgres).await;
+}
+
+/// MariaDB green: the way back reads MariaDB's binary log from the
+/// position armed before green's first application write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pg_to_mariadb_cutover_then_rollback_after_green_took_writes() {
+    rollback_after_green_took_writes(Engine::Postgres, Engine::MySql).await;
+}
+
+async fn rollback_after_green_took_writes(blue: Engine, green: Engine) {
+    let scene = Scene::new(blue, green, "").await;
     let sim = scene.sim(150.0);
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let out = scene.ferry(&["--execute"]);
@@ -77,6 +95,9 @@ async fn pg_to_pg_cutover_then_rollback_after_green_took_writes() {
     );
     assert!(scene.blue_writable().await);
     // The way back's stream on green is consumed and dropped.
+    if green != Engine::Postgres {
+        return;
+    }
     let slots = rows(
         &scene.green,
         &format!(
@@ -91,7 +112,55 @@ async fn pg_to_pg_cutover_then_rollback_after_green_took_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_planted_difference_on_green_aborts_and_blue_is_writable_again() {
-    let scene = Scene::new(Engine::Postgres, Engine::MySql, "").await;
+    planted_difference_aborts("").await;
+}
+
+/// The final verify of only the chunks the sync changed still finds a
+/// difference in one of them (the planted row is in the range the
+/// application's inserts dirty), and says how many it compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dirty_chunk_verify_finds_a_difference_in_a_changed_chunk() {
+    let out = planted_difference_aborts("[verify]\nmode = \"dirty\"\n").await;
+    let gate = out.report["gates"]
+        .as_array()
+        .and_then(|g| g.iter().find(|c| c["name"] == "dirty chunks to verify"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        gate["value"].as_str().unwrap_or("").contains(" of "),
+        "{}",
+        out.all()
+    );
+}
+
+/// `max_dirty_chunks` holds the freeze until that few chunks are left to
+/// verify: with the application writing and a bound of 0, never; NO-GO,
+/// nothing fenced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dirty_chunk_gate_that_never_opens_fences_nothing() {
+    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    scene.set_plan(
+        "timeout = \"60s\"",
+        "timeout = \"3s\"\nmax_dirty_chunks = 0",
+    );
+    let sim = scene.sim(100.0);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let out = scene.ferry(&["--execute"]);
+    let log = sim.stop().await;
+    assert_eq!(out.code, 3, "{}", out.all());
+    let gate = out.report["gates"]
+        .as_array()
+        .and_then(|g| g.iter().find(|c| c["name"] == "dirty chunks to verify"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(gate["ok"], false, "{}", out.all());
+    assert!(out.report["fence_started_at_ms"].is_null(), "{}", out.all());
+    assert!(log.check(&scene.blue, None).await.is_empty());
+    scene.drop_slots().await;
+}
+
+async fn planted_difference_aborts(extra: &str) -> Outcome {
+    let scene = Scene::new(Engine::Postgres, Engine::MySql, extra).await;
     exec(
         &scene.green,
         "INSERT INTO items (id, tag, val) VALUES (999999, 'planted', 0)",
@@ -120,6 +189,7 @@ async fn a_planted_difference_on_green_aborts_and_blue_is_writable_again() {
     let bad = log.check(&scene.blue, None).await;
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     scene.drop_slots().await;
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -455,6 +525,25 @@ async fn schema_tool_versions_that_differ_abort_before_the_switch() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_postpone_file_holds_in_ready_until_go() {
     let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    let child = execute_held_in_ready(&scene).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        scene.ferry(&["status"]).phase(),
+        "ready",
+        "held by the postpone file"
+    );
+    assert!(scene.blue_writable().await);
+    let go = scene.ferry(&["go"]);
+    assert_eq!(go.code, 0, "{}", go.all());
+    let out: Outcome = child.wait_with_output().unwrap().into();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(out.phase(), "done");
+    scene.drop_slots().await;
+}
+
+/// `ferry cutover --execute` started in the background with a postpone
+/// file, once it holds in READY.
+async fn execute_held_in_ready(scene: &Scene) -> std::process::Child {
     let postpone = scene.dir.path().join("postpone");
     std::fs::write(&postpone, "").unwrap();
     let text = std::fs::read_to_string(&scene.plan).unwrap();
@@ -486,18 +575,35 @@ async fn a_postpone_file_holds_in_ready_until_go() {
         assert!(Instant::now() < until, "never READY: {}", status.all());
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
-        scene.ferry(&["status"]).phase(),
-        "ready",
-        "held by the postpone file"
-    );
+    child
+}
+
+/// One runner per plan: while one holds READY, a second `--execute` (or a
+/// `resume`, or a rollback) refuses in one line and changes nothing; the
+/// first then finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_second_runner_of_the_same_plan_refuses_in_one_line() {
+    let scene = Scene::new(Engine::Postgres, Engine::Postgres, "").await;
+    let child = execute_held_in_ready(&scene).await;
+    for args in [&["--execute"][..], &["resume"], &["rollback", "--execute"]] {
+        let second = scene.ferry(args);
+        assert_eq!(second.code, 2, "{args:?}: {}", second.all());
+        let lines: Vec<&str> = second.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {}", second.all());
+        assert!(
+            lines[0].contains("another ferry cutover is running this plan"),
+            "{args:?}: {}",
+            second.all()
+        );
+    }
+    assert_eq!(scene.ferry(&["status"]).phase(), "ready");
     assert!(scene.blue_writable().await);
     let go = scene.ferry(&["go"]);
     assert_eq!(go.code, 0, "{}", go.all());
     let out: Outcome = child.wait_with_output().unwrap().into();
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(out.phase(), "done");
+    assert_eq!(out.report["attempt"], 1, "{}", out.all());
     scene.drop_slots().await;
 }
 

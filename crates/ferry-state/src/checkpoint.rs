@@ -272,4 +272,30 @@ pub trait CheckpointStore {
         attempt: u32,
         data: &str,
     ) -> Result<Option<u64>>;
+
+    /// Takes the exclusive lock `name` for this process without waiting:
+    /// `None` when another live process holds it. The lock lasts as long as
+    /// the returned value, and no longer than the process: a killed holder
+    /// frees it at once (SQLite: an OS lock on a file beside the store;
+    /// PostgreSQL: a session advisory lock on a session of its own), so a
+    /// `resume` after `kill -9` never waits for a lease to expire.
+    async fn try_lock(&self, name: &str) -> Result<Option<RunnerLock>>;
+}
+
+/// An exclusive lock taken with [`CheckpointStore::try_lock`]; dropping it
+/// releases it.
+pub enum RunnerLock {
+    /// The locked file (`flock`), unlocked when closed.
+    File(std::fs::File),
+    /// The session holding the advisory lock, which ends when dropped.
+    Pg(tokio_postgres::Client),
+}
+
+impl std::fmt::Debug for RunnerLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunnerLock::File(_) => "RunnerLock::File",
+            RunnerLock::Pg(_) => "RunnerLock::Pg",
+        })
+    }
 }

@@ -36,7 +36,8 @@ use ferry_core::range::KeyRange;
 use ferry_core::Result;
 
 pub use checkpoint::{
-    CheckpointStore, Claim, CutoverRecord, CutoverStep, DirtyRange, RunInfo, RunStart, StoredRange,
+    CheckpointStore, Claim, CutoverRecord, CutoverStep, DirtyRange, RunInfo, RunStart, RunnerLock,
+    StoredRange,
 };
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
@@ -249,6 +250,11 @@ impl StateStore {
         data: &str,
     ) -> Result<Option<u64>> {
         dispatch!(self, s => s.set_cutover(run_id, expected, phase, attempt, data).await)
+    }
+
+    /// See [`CheckpointStore::try_lock`].
+    pub async fn try_lock(&self, name: &str) -> Result<Option<RunnerLock>> {
+        dispatch!(self, s => s.try_lock(name).await)
     }
 }
 

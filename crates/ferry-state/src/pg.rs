@@ -10,7 +10,7 @@ use tokio_postgres::Client;
 use crate::{
     cutover_phase, range_from_json, range_json, range_status, run_status, sql_int, step_status,
     time_from_millis, CheckpointStore, Claim, CutoverPhase, CutoverRecord, CutoverStep, DirtyRange,
-    RangeStatus, RunInfo, RunStart, RunStatus, StepStatus, StoredRange,
+    RangeStatus, RunInfo, RunStart, RunStatus, RunnerLock, StepStatus, StoredRange,
 };
 
 /// Every table is created with the others, idempotently, when a store
@@ -111,6 +111,9 @@ fn err(context: &str) -> impl FnOnce(tokio_postgres::Error) -> Error + '_ {
 /// The first key of the run setup advisory lock (the second is the run
 /// id's hash); `open`'s table-creation lock uses the one-key form.
 const SETUP_LOCK_CLASS: i32 = 730_514;
+
+/// The first key of runner locks ([`CheckpointStore::try_lock`]).
+const RUNNER_LOCK_CLASS: i32 = 730_515;
 
 fn idx(v: usize) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
@@ -709,5 +712,19 @@ impl CheckpointStore for PgStore {
                 .map_err(err("writing the cutover state"))?,
         };
         Ok((n == 1).then(|| expected.map_or(1, |v| v + 1)))
+    }
+
+    /// A session advisory lock on a session of its own: PostgreSQL ends
+    /// the session, and so the lock, when this process goes.
+    async fn try_lock(&self, name: &str) -> Result<Option<RunnerLock>> {
+        let session = ferry_pgconn::connect(&self.url).await?;
+        let row = session
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, hashtext($2))",
+                &[&RUNNER_LOCK_CLASS, &name],
+            )
+            .await
+            .map_err(err("taking the runner lock"))?;
+        Ok(row.get::<_, bool>(0).then_some(RunnerLock::Pg(session)))
     }
 }

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::{
     cutover_phase, range_from_json, range_json, range_status, run_status, sql_int, step_status,
     time_from_millis, CheckpointStore, Claim, CutoverPhase, CutoverRecord, CutoverStep, DirtyRange,
-    RangeStatus, RunInfo, RunStart, RunStatus, StepStatus, StoredRange,
+    RangeStatus, RunInfo, RunStart, RunStatus, RunnerLock, StepStatus, StoredRange,
 };
 
 /// Every table is created with the others, idempotently, when a store
@@ -92,6 +92,8 @@ const NOW_MS: &str = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The file, for locks kept beside it.
+    path: std::path::PathBuf,
 }
 
 fn err(context: &str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
@@ -123,6 +125,7 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA).map_err(err("creating tables"))?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            path: path.to_path_buf(),
         })
     }
 
@@ -670,5 +673,41 @@ impl CheckpointStore for SqliteStore {
                 .map_err(err("writing the cutover state"))?,
         };
         Ok((n == 1).then(|| expected.map_or(1, |v| v + 1)))
+    }
+
+    /// An OS lock (`flock`) on `<store>.<name>.lock`: the kernel drops it
+    /// with the process, however it ends.
+    async fn try_lock(&self, name: &str) -> Result<Option<RunnerLock>> {
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let mut file_name = self.path.file_name().unwrap_or_default().to_os_string();
+        file_name.push(format!(".{safe}.lock"));
+        let path = self.path.with_file_name(file_name);
+        let locking = |e: std::io::Error| {
+            Error::query(
+                format!("state store: locking {}", path.display()),
+                ErrorKind::Definite,
+                e,
+            )
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(locking)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(RunnerLock::File(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(locking(e)),
+        }
     }
 }

@@ -448,3 +448,32 @@ async fn postgres_stream_status_and_dirty_ranges() {
     let store = StateStore::open(&url.expose()).await.unwrap();
     stream_status_and_dirty_ranges(&store, &run("sync")).await;
 }
+
+/// One holder at a time; the lock is free again once its holder drops it
+/// (or dies: the same release, done by the OS or the server).
+async fn a_runner_lock_has_one_holder(spec: &str) {
+    let a = StateStore::open(spec).await.unwrap();
+    let b = StateStore::open(spec).await.unwrap();
+    let held = a.try_lock("cutover-x").await.unwrap();
+    assert!(held.is_some());
+    assert!(b.try_lock("cutover-x").await.unwrap().is_none());
+    assert!(
+        b.try_lock("cutover-y").await.unwrap().is_some(),
+        "another name is another lock"
+    );
+    drop(held);
+    assert!(b.try_lock("cutover-x").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn sqlite_runner_lock_has_one_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    a_runner_lock_has_one_holder(path.to_str().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_runner_lock_has_one_holder() {
+    let url = ferry_testkit::pg_database().await;
+    a_runner_lock_has_one_holder(&url.expose()).await;
+}

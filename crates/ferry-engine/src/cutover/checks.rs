@@ -6,7 +6,7 @@ use std::time::Duration;
 use ferry_core::cutover::FenceSpec;
 use ferry_core::{Error, Result};
 
-use super::plan::{FenceMethod, SideName};
+use super::plan::{FenceMethod, SideName, VerifyMode};
 use super::state::CheckValue;
 use super::{Ctx, Direction, Legs, Side};
 use crate::run::plan_job;
@@ -308,4 +308,42 @@ pub fn drain_check(ctx: &Ctx, lag: Duration) -> CheckValue {
         format!("{:.3} s", lag.as_secs_f64()),
         format!("≤ {:.3} s", max.as_secs_f64()),
     )
+}
+
+/// The dirty chunks the final verify would compare: the copy's ranges the
+/// sync marked changed and no verify has found equal since, over all the
+/// job's tables. Without a copy run in the state store there is nothing to
+/// count: fine for a whole-table verify, a NO-GO for `verify.mode = dirty`
+/// or a bound on them.
+pub async fn dirty_chunks(
+    ctx: &Ctx,
+    legs: &Legs,
+    run: Option<&crate::verify::scope::CopyRun>,
+) -> Result<CheckValue> {
+    let bound = ctx.plan.gates.max_dirty_chunks;
+    let limit = match bound {
+        Some(n) => format!("≤ {n}"),
+        None => "measured (no bound: gates.max_dirty_chunks)".into(),
+    };
+    let Some(run) = run else {
+        let needed = bound.is_some() || ctx.plan.verify.mode == VerifyMode::Dirty;
+        return Ok(check(
+            "dirty chunks to verify",
+            !needed,
+            "no copy run with this plan's slot in the state store: nothing marks chunks dirty",
+            limit,
+        ));
+    };
+    let (mut dirty, mut of) = (0u64, 0u64);
+    for p in &legs.plans {
+        let name = p.source.to_string();
+        dirty += run.store.dirty_ranges(&run.run_id, &name).await?.len() as u64;
+        of += run.store.ranges(&run.run_id, &name).await?.len() as u64;
+    }
+    Ok(check(
+        "dirty chunks to verify",
+        bound.is_none_or(|n| dirty <= n),
+        format!("{dirty} of {of} ranges"),
+        limit,
+    ))
 }

@@ -157,8 +157,14 @@ async fn steps(ctx: &Ctx, legs: &Legs, direction: Direction) -> Result<Vec<Plann
         },
         Vec::new(),
         format!(
-            "lag ≤ {:?} for {:?}; drain estimate ≤ {:?}; no transaction older than {:?}",
-            g.max_lag.0, g.lag_window.0, g.max_drain_estimate.0, g.max_txn_age.0
+            "lag ≤ {:?} for {:?}; drain estimate ≤ {:?}; no transaction older than {:?}; \
+             dirty chunks to verify ≤ {}",
+            g.max_lag.0,
+            g.lag_window.0,
+            g.max_drain_estimate.0,
+            g.max_txn_age.0,
+            g.max_dirty_chunks
+                .map_or_else(|| "any (measured)".to_string(), |n| n.to_string())
         ),
     );
     ready.timeout = Some(format!("{:?} (then NO-GO, nothing fenced)", g.timeout.0));
@@ -229,6 +235,11 @@ async fn steps(ctx: &Ctx, legs: &Legs, direction: Direction) -> Result<Vec<Plann
         match plan.verify.mode {
             VerifyMode::Full => format!(
                 "verify {} tables whole: {}",
+                tables.len(),
+                tables.join(", ")
+            ),
+            VerifyMode::Dirty => format!(
+                "verify the ranges of {} tables the sync marked dirty (ferry verify --dirty): {}",
                 tables.len(),
                 tables.join(", ")
             ),

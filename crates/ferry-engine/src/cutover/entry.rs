@@ -1,7 +1,7 @@
 //! The commands: where each enters the state machine.
 
 use ferry_core::{Error, Result};
-use ferry_state::CutoverPhase;
+use ferry_state::{CutoverPhase, RunnerLock};
 
 use super::report::CutoverReport;
 use super::runner::Runner;
@@ -13,6 +13,25 @@ pub use super::dryrun::{dry_run, DryRun};
 async fn machine(ctx: &Ctx) -> Result<Machine> {
     let store = crate::run::open_store(&ctx.job, &ctx.plan.run_id()).await?;
     Machine::load(store, &ctx.plan.run_id()).await
+}
+
+/// The machine, for a command that runs it: with the plan's runner lock,
+/// held until the command ends (or its process does: a `resume` after
+/// kill -9 finds it free). The compare-and-set keeps two runners from both
+/// moving the machine, not from both fencing, writing markers or starting
+/// the sync's stream: a second runner refuses before it touches anything.
+/// The guardian takes no lock: it races the runner through the
+/// compare-and-set, by design.
+async fn machine_locked(ctx: &Ctx) -> Result<(Machine, RunnerLock)> {
+    let id = ctx.plan.run_id();
+    let store = crate::run::open_store(&ctx.job, &id).await?;
+    let lock = store.try_lock(&id).await?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "another ferry cutover is running this plan ({id}): let it finish, or stop it and \
+             run `ferry cutover resume`"
+        ))
+    })?;
+    Ok((Machine::load(store, &id).await?, lock))
 }
 
 fn fresh(direction: Direction, ctx: &Ctx, prev: &CutoverData) -> CutoverData {
@@ -32,7 +51,7 @@ async fn finish_run(runner: &mut Runner<'_>) -> Result<(Ending, CutoverReport)> 
 
 /// `ferry cutover plan.toml --execute`: a new attempt from PREFLIGHT.
 pub async fn execute(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
-    let mut m = machine(ctx).await?;
+    let (mut m, _lock) = machine_locked(ctx).await?;
     if m.exists() {
         use CutoverPhase::*;
         match (m.phase, m.data.direction) {
@@ -70,7 +89,7 @@ pub async fn execute(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
 
 /// `ferry cutover rollback plan.toml --execute`: the mirror plan.
 pub async fn rollback(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
-    let mut m = machine(ctx).await?;
+    let (mut m, _lock) = machine_locked(ctx).await?;
     use CutoverPhase::*;
     match (m.phase, m.data.direction) {
         (Done, Direction::Forward) => {}
@@ -109,7 +128,7 @@ pub async fn rollback(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
 /// freeze it re-applies the step it was in (all are idempotent) while the
 /// budget lasts, else undoes the attempt.
 pub async fn resume(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
-    let m = machine(ctx).await?;
+    let (m, _lock) = machine_locked(ctx).await?;
     if !m.exists() {
         return Err(Error::Invalid("no cutover to resume".into()));
     }
@@ -131,7 +150,7 @@ pub async fn resume(ctx: &Ctx) -> Result<(Ending, CutoverReport)> {
 /// `ferry cutover confirm green|blue`: a human says where the application
 /// writes after an unknown switch.
 pub async fn confirm(ctx: &Ctx, new_side: bool) -> Result<(Ending, CutoverReport)> {
-    let m = machine(ctx).await?;
+    let (m, _lock) = machine_locked(ctx).await?;
     if !matches!(
         m.phase,
         CutoverPhase::SwitchUnknown | CutoverPhase::Switching

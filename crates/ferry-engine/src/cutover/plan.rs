@@ -107,6 +107,10 @@ pub struct Gates {
     pub max_drain_estimate: Dur,
     /// No transaction on blue open longer than this.
     pub max_txn_age: Dur,
+    /// At most this many dirty chunks (copy ranges the sync changed and no
+    /// verify has found equal since) left for the final verify; `None`:
+    /// measured and shown, not bounded.
+    pub max_dirty_chunks: Option<u64>,
     /// Give up (exit 3, nothing fenced) when the gates have not opened
     /// within this long of the go.
     pub timeout: Dur,
@@ -121,6 +125,7 @@ impl Default for Gates {
             lag_window: secs(1),
             max_drain_estimate: secs(5),
             max_txn_age: secs(30),
+            max_dirty_chunks: None,
             timeout: secs(600),
             checks: Vec::new(),
         }
@@ -222,6 +227,11 @@ pub enum VerifyMode {
     /// Every table of the job, whole.
     #[default]
     Full,
+    /// Only the copy's ranges the sync marked dirty (`ferry verify
+    /// --dirty`): what changed since the copy, or since a verify found the
+    /// range equal. Sound when the copy was verified whole once; a rollback
+    /// (whose stream has no copy ranges) compares whole tables.
+    Dirty,
     /// Nothing: shown in the report as skipped.
     None,
 }

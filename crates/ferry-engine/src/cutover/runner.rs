@@ -19,8 +19,9 @@ use super::hooks;
 use super::plan::{FenceMethod, SideName, StepPoint, VerifyMode};
 use super::state::{now_ms, CheckValue, Direction, GeneratorMove, Machine, StepTime};
 use super::{Ctx, CutoverEvent, Ending, Legs};
-use crate::sync::{sync_job, SyncOptions, SyncReport, Until};
-use crate::verify::{verify, VerifyOptions};
+use crate::sync::{sync_job, RunLocation, SyncOptions, SyncReport, Until};
+use crate::verify::scope::{verify_scoped, CopyRun};
+use crate::verify::{verify, VerifyOptions, VerifyScope};
 
 /// What the forward sync last said, for the lag gate.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +73,9 @@ pub(super) struct Runner<'a> {
     sync: Option<SyncTask>,
     /// Set while a freeze is being undone, so the undo is not undone twice.
     aborting: bool,
+    /// The copy's run (found once; `Some(None)`: there is none, or this is
+    /// the way back, whose stream has no copy ranges).
+    copy: Option<Option<RunLocation>>,
 }
 
 fn secs(d: Duration) -> String {
@@ -87,6 +91,7 @@ impl<'a> Runner<'a> {
             m,
             sync: None,
             aborting: false,
+            copy: None,
         })
     }
 
@@ -202,15 +207,58 @@ impl<'a> Runner<'a> {
             .adapter
             .stream_table(&legs.stream_slot, &legs.marker_old)
             .await?;
-        self.start_sync()?;
+        self.start_sync().await?;
         self.advance(CutoverPhase::Ready).await?;
         Ok(None)
     }
 
-    fn start_sync(&mut self) -> Result<()> {
+    /// The copy run of a forward cutover, found once in the plan's state
+    /// store by the job's own tables and the plan's slot.
+    async fn copy_location(&mut self) -> Result<Option<RunLocation>> {
+        if let Some(c) = &self.copy {
+            return Ok(c.clone());
+        }
+        let found = match self.m.data.direction {
+            Direction::Forward => {
+                let c = self.ctx;
+                RunLocation::find(&c.job, &c.blue.url, &c.green.url, &c.plans, &c.plan.slot).await?
+            }
+            Direction::Rollback => None,
+        };
+        self.copy = Some(found.clone());
+        Ok(found)
+    }
+
+    /// The copy run's store, for its ranges and dirty marks.
+    async fn copy_run(&mut self) -> Result<Option<Arc<CopyRun>>> {
+        let Some(loc) = self.copy_location().await? else {
+            return Ok(None);
+        };
+        let store = crate::run::open_store(&loc.job, &loc.run_id).await?;
+        Ok(Some(Arc::new(CopyRun {
+            store,
+            run_id: loc.run_id,
+        })))
+    }
+
+    async fn start_sync(&mut self) -> Result<()> {
         if self.sync.is_some() {
             return Ok(());
         }
+        // Forward: the copy's run, for its recorded position (a source
+        // that keeps no slot, the binary log, starts there) and for the
+        // ranges the drain marks dirty. The way back: the position armed on
+        // the new primary before its first application write.
+        let copy_run = self.copy_location().await?;
+        let start = match self.m.data.direction {
+            Direction::Forward => None,
+            Direction::Rollback => self
+                .m
+                .data
+                .forward
+                .as_ref()
+                .and_then(|f| f.reverse_position.clone()),
+        };
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = watch::channel(LagState {
             lag: Duration::from_secs(3600),
@@ -223,6 +271,8 @@ impl<'a> Runner<'a> {
             keep_slot: true,
             group_wait: Duration::from_millis(10),
             idle_wait: Duration::from_millis(20),
+            copy_run,
+            start,
             ..SyncOptions::new(&self.legs.stream_slot, stop.clone())
         };
         let job = self.legs.sync_job.clone();
@@ -261,12 +311,13 @@ impl<'a> Runner<'a> {
     // READY ---------------------------------------------------------------
 
     async fn hold_then_fence(&mut self) -> Result<Option<Ending>> {
-        self.start_sync()?;
+        self.start_sync().await?;
         let gates = &self.ctx.plan.gates;
         let mut gate_started: Option<Instant> = None;
         let mut lag_ok_since: Option<Instant> = None;
         let mut last_reload = Instant::now();
         let mut long: Option<(Instant, CheckValue)> = None;
+        let mut dirty: Option<CheckValue> = None;
         let mut said_postponed = false;
         loop {
             if let Some(e) = self.sync_failed().await {
@@ -312,6 +363,8 @@ impl<'a> Runner<'a> {
                     Instant::now(),
                     checks::long_transactions(self.ctx, &self.legs).await?,
                 ));
+                let run = self.copy_run().await?;
+                dirty = Some(checks::dirty_chunks(self.ctx, &self.legs, run.as_deref()).await?);
             }
             let lag_check = checks::lag_check(self.ctx, lag.min(Duration::from_secs(86400)), held);
             let drain_check = checks::drain_check(self.ctx, lag.min(Duration::from_secs(86400)));
@@ -319,7 +372,14 @@ impl<'a> Runner<'a> {
                 .as_ref()
                 .map(|(_, c)| c.clone())
                 .expect("just measured");
-            let all = [lag_check, drain_check, long_check];
+            // Measured again when the others open: the count grows with
+            // every change the sync applies, and the freeze follows now.
+            if lag_check.ok && drain_check.ok && long_check.ok {
+                let run = self.copy_run().await?;
+                dirty = Some(checks::dirty_chunks(self.ctx, &self.legs, run.as_deref()).await?);
+            }
+            let dirty_check = dirty.clone().expect("measured with the long transactions");
+            let all = [lag_check, drain_check, long_check, dirty_check];
             if all.iter().all(|c| c.ok) {
                 for c in &all {
                     self.ctx
@@ -461,7 +521,7 @@ impl<'a> Runner<'a> {
     async fn drain(&mut self) -> Result<()> {
         self.user_steps(StepPoint::Fenced, true).await?;
         let started = now_ms();
-        self.start_sync()?;
+        self.start_sync().await?;
         let (key, attempt) = (self.marker_key(), self.m.attempt);
         self.legs
             .old
@@ -512,54 +572,89 @@ impl<'a> Runner<'a> {
         let started = now_ms();
         let detail = match self.ctx.plan.verify.mode {
             VerifyMode::None => "skipped (verify.mode = none)".to_string(),
-            VerifyMode::Full => {
-                let options = VerifyOptions::default();
-                let run = verify(
-                    self.legs.old.adapter.clone(),
-                    self.legs.new.adapter.clone(),
-                    self.legs.plans.clone(),
-                    &options,
-                );
-                let report =
-                    tokio::time::timeout(self.remaining(), run)
-                        .await
-                        .map_err(|_| {
-                            Error::Invalid("the freeze budget ran out while verifying".into())
-                        })??;
-                if let Some(f) = report.failed.first() {
-                    return Err(Error::Invalid(format!(
-                        "verify could not compare table {}: {}",
-                        f.table, f.error
-                    )));
+            VerifyMode::Full => self.verify_tables(None).await?,
+            VerifyMode::Dirty => match self.copy_run().await? {
+                Some(run) => self.verify_tables(Some(run)).await?,
+                None if self.m.data.direction == Direction::Rollback => format!(
+                    "{} (the way back's stream has no copy ranges: whole tables)",
+                    self.verify_tables(None).await?
+                ),
+                None => {
+                    return Err(Error::Invalid(
+                        "verify.mode = dirty, but the state store holds no copy run with this \
+                         plan's slot"
+                            .into(),
+                    ))
                 }
-                let n = report.differences();
-                if n > 0 {
-                    self.m.data.differences = report
-                        .tables
-                        .iter()
-                        .flat_map(|t| {
-                            t.outcome.diffs.iter().map(move |d| {
-                                let key: Vec<String> =
-                                    d.key.iter().map(|(c, v)| format!("{c}={v}")).collect();
-                                format!("{} {:?} {}", t.table, d.kind, key.join(", "))
-                            })
-                        })
-                        .take(20)
-                        .collect();
-                    return Err(Error::Invalid(format!(
-                        "the final verify found {n} differences between {} and {} ({})",
-                        self.legs.old.label,
-                        self.legs.new.label,
-                        self.m.data.differences.join("; ")
-                    )));
-                }
-                let rows: u64 = report.tables.iter().map(|t| t.outcome.rows_source).sum();
-                format!("{} tables, {rows} rows equal", report.tables.len())
-            }
+            },
         };
         self.m.data.verified_ms = Some(now_ms());
         self.step_done("verify", started, Some(detail));
         self.advance(CutoverPhase::Verified).await
+    }
+
+    /// Compares old and new: whole tables, or with `run` only the copy's
+    /// ranges the sync marked dirty (clearing the marks of those found
+    /// equal). Any difference is an error naming the first keys.
+    async fn verify_tables(&mut self, run: Option<Arc<CopyRun>>) -> Result<String> {
+        let options = VerifyOptions::default();
+        let (old, new) = (self.legs.old.adapter.clone(), self.legs.new.adapter.clone());
+        let plans = self.legs.plans.clone();
+        let dirty = run.is_some();
+        let run = async move {
+            match run {
+                Some(run) => {
+                    let scope = VerifyScope {
+                        dirty: true,
+                        repair: false,
+                    };
+                    verify_scoped(old, new, plans, &options, scope, Some(run)).await
+                }
+                None => verify(old, new, plans, &options).await,
+            }
+        };
+        let report = tokio::time::timeout(self.remaining(), run)
+            .await
+            .map_err(|_| Error::Invalid("the freeze budget ran out while verifying".into()))??;
+        if let Some(f) = report.failed.first() {
+            return Err(Error::Invalid(format!(
+                "verify could not compare table {}: {}",
+                f.table, f.error
+            )));
+        }
+        let n = report.differences();
+        if n > 0 {
+            self.m.data.differences = report
+                .tables
+                .iter()
+                .flat_map(|t| {
+                    t.outcome.diffs.iter().map(move |d| {
+                        let key: Vec<String> =
+                            d.key.iter().map(|(c, v)| format!("{c}={v}")).collect();
+                        format!("{} {:?} {}", t.table, d.kind, key.join(", "))
+                    })
+                })
+                .take(20)
+                .collect();
+            return Err(Error::Invalid(format!(
+                "the final verify found {n} differences between {} and {} ({})",
+                self.legs.old.label,
+                self.legs.new.label,
+                self.m.data.differences.join("; ")
+            )));
+        }
+        let rows: u64 = report.tables.iter().map(|t| t.outcome.rows_source).sum();
+        let tables = report.tables.len();
+        Ok(if dirty {
+            let (d, of) = report
+                .tables
+                .iter()
+                .filter_map(|t| t.dirty)
+                .fold((0, 0), |(d, o), s| (d + s.dirty, o + s.of));
+            format!("{d} dirty of {of} ranges in {tables} tables, {rows} rows equal")
+        } else {
+            format!("{tables} tables, {rows} rows equal")
+        })
     }
 
     // VERIFIED → SEQUENCED ------------------------------------------------

@@ -35,7 +35,7 @@ use crate::adapter::{Adapter, ChangeSource};
 use crate::job::Job;
 use crate::run::{check_job, target_mappings};
 use crate::{plan_tables, Selection};
-pub use record::{SyncRecord, SyncStatus};
+pub use record::{RunLocation, SyncRecord, SyncStatus};
 
 /// Where the sync stops by itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +71,16 @@ pub struct SyncOptions {
     /// before it reports (lag 0) and looks at `stop` again: the stop's
     /// latency. `ferry sync` waits 500 ms; a cutover's drain, 20 ms.
     pub idle_wait: Duration,
+    /// Where to start when the target holds no position for this stream
+    /// and no copy recorded one, in the source's notation: the cutover's
+    /// way back starts at the position it armed on the new primary before
+    /// the application's first write there.
+    pub start: Option<String>,
+    /// The copy run whose ranges this sync marks dirty and whose recorded
+    /// position it starts from, when the caller knows it (a cutover's sync
+    /// also carries the marker table, so its tables name no copy run);
+    /// `None`: found from the job.
+    pub copy_run: Option<RunLocation>,
 }
 
 impl SyncOptions {
@@ -84,6 +94,8 @@ impl SyncOptions {
             group_wait: Duration::from_millis(200),
             stop,
             idle_wait: Duration::from_millis(500),
+            start: None,
+            copy_run: None,
         }
     }
 }
@@ -284,7 +296,10 @@ async fn run(
     let mappings = target_mappings(job, target).await?;
     let plans = plan_tables(source, target.engine(), &mappings, &Selection::of_job(job)).await?;
     check_followable(&plans)?;
-    *record = SyncRecord::find(job, source_url, target_url, &plans, &options.slot).await?;
+    *record = match &options.copy_run {
+        Some(run) => Some(SyncRecord::open(run, &plans, &options.slot).await?),
+        None => SyncRecord::find(job, source_url, target_url, &plans, &options.slot).await?,
+    };
     if record.is_none() {
         tracing::warn!(
             stream = %options.slot,
@@ -304,9 +319,9 @@ async fn run(
         (None, _) if kind.held_by_source() => None,
         (None, Some(rec)) => match rec.copy_position().await? {
             Some(p) => Some(source.snapshot_start(&p)?),
-            None => None,
+            None => options.start.clone(),
         },
-        (None, None) => None,
+        (None, None) => options.start.clone(),
     };
     let mut applied = match &start {
         Some(p) => Some(source.parse_position(p)?),

@@ -21,7 +21,7 @@ use ferry_state::StateStore;
 use serde::{Deserialize, Serialize};
 
 use crate::job::Job;
-use crate::run::find_copy_run;
+use crate::run::{find_copy_run, open_store};
 
 /// How often a running sync saves its status (and on every end).
 const STATUS_EVERY: Duration = Duration::from_secs(1);
@@ -34,6 +34,32 @@ enum TableRanges {
     /// One range (the table was copied whole) or none recorded: every
     /// change dirties range 0 / all of them.
     All(Vec<usize>),
+}
+
+/// Where a copy run is: the job that names its state store, and its id.
+#[derive(Debug, Clone)]
+pub struct RunLocation {
+    pub job: Job,
+    pub run_id: String,
+}
+
+impl RunLocation {
+    /// The copy run of `job` (blue → green over `plans`) that recorded
+    /// `stream`; `None` when the state store holds none.
+    pub async fn find(
+        job: &Job,
+        source: &DbUrl,
+        target: &DbUrl,
+        plans: &[TablePlan],
+        stream: &str,
+    ) -> Result<Option<RunLocation>> {
+        Ok(find_copy_run(job, source, target, plans, Some(stream))
+            .await?
+            .map(|(_, run_id)| RunLocation {
+                job: job.clone(),
+                run_id,
+            }))
+    }
 }
 
 /// The copy run a sync belongs to.
@@ -74,6 +100,22 @@ impl SyncRecord {
         else {
             return Ok(None);
         };
+        Self::load(store, run_id, plans, stream).await.map(Some)
+    }
+
+    /// The copy run at `run` (found by the caller), for `plans`: a plan
+    /// whose table the copy did not store ranges for is one range.
+    pub async fn open(run: &RunLocation, plans: &[TablePlan], stream: &str) -> Result<SyncRecord> {
+        let store = open_store(&run.job, &run.run_id).await?;
+        Self::load(store, run.run_id.clone(), plans, stream).await
+    }
+
+    async fn load(
+        store: StateStore,
+        run_id: String,
+        plans: &[TablePlan],
+        stream: &str,
+    ) -> Result<SyncRecord> {
         let names: Vec<String> = plans.iter().map(|p| p.source.to_string()).collect();
         let mut ranges = Vec::with_capacity(plans.len());
         for name in &names {
@@ -90,14 +132,14 @@ impl SyncRecord {
                 _ => TableRanges::All((0..stored.len().max(1)).collect()),
             });
         }
-        Ok(Some(SyncRecord {
+        Ok(SyncRecord {
             store,
             run_id,
             stream: stream.to_string(),
             names,
             ranges,
             last_save: None,
-        }))
+        })
     }
 
     /// The copy run this sync belongs to.

@@ -47,6 +47,21 @@ pub fn is_data_change(sql: &str) -> bool {
     )
 }
 
+/// Whether `sql` is a CREATE TABLE (not CREATE OR REPLACE, which drops the
+/// table first). It cannot change a table that exists: it fails, or does
+/// nothing under IF NOT EXISTS; a table it creates is described by the
+/// sync from the catalog like any other. So it is no DDL on a synced table
+/// (a cutover creates its marker table after the copy's position).
+pub fn creates_a_table(sql: &str) -> bool {
+    let mut w = words(sql);
+    w.next().as_deref() == Some("create")
+        && match w.next().as_deref() {
+            Some("table") => true,
+            Some("temporary") => w.next().as_deref() == Some("table"),
+            _ => false,
+        }
+}
+
 /// The first table of `tables` (`(database, name)`, compared exactly as
 /// the server does on Linux: case-sensitive) that `sql`, run in database
 /// `default_db`, names as an identifier.
@@ -216,6 +231,30 @@ mod tests {
                 Some(&tables[which]),
                 "{sql}"
             );
+        }
+    }
+
+    /// A CREATE TABLE cannot change a table that exists (it fails, or is
+    /// a no-op with IF NOT EXISTS), so it is no alarm even for a synced
+    /// table: the cutover creates its marker table after the copy's
+    /// position. CREATE OR REPLACE drops the table first: an alarm.
+    #[test]
+    fn creating_a_table_is_not_ddl_on_it() {
+        for sql in [
+            "CREATE TABLE IF NOT EXISTS `app`.`acct` (id int PRIMARY KEY)",
+            "create table acct (id int)",
+            "/* c */ CREATE TEMPORARY TABLE acct (id int)",
+            "CREATE TABLE x LIKE acct",
+        ] {
+            assert!(creates_a_table(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE OR REPLACE TABLE acct (id int)",
+            "ALTER TABLE acct ADD c int",
+            "CREATE INDEX i ON acct (bal)",
+            "DROP TABLE acct",
+        ] {
+            assert!(!creates_a_table(sql), "{sql}");
         }
     }
 

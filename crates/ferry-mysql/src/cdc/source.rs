@@ -295,9 +295,12 @@ impl MySqlChangeSource {
                                     .into(),
                             ));
                         }
-                        if let Some((db, table)) =
+                        let touched = if ddl::creates_a_table(&sql) {
+                            None
+                        } else {
                             ddl::touched_table(&sql, &q.schema(), &self.names)
-                        {
+                        };
+                        if let Some((db, table)) = touched {
                             // A data change logged as a statement quotes values:
                             // it is named by its kind only.
                             let problem = if ddl::is_data_change(&sql) {

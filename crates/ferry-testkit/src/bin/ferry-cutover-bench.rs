@@ -6,15 +6,18 @@
 //! doubled, bank total, writes acknowledged by blue after the fence).
 //! Prints the window's p50/p99, each step's share, and the losses.
 //!
-//!   ferry-cutover-bench --ferry target/release/ferry [--pair pg-mysql|mysql-pg|pg-pg]
-//!                       [--rounds N] [--rate N]
+//!   ferry-cutover-bench --ferry target/release/ferry [--pair pg-mysql|mysql-pg|pg-pg|mysql-mysql]
+//!                       [--rounds N] [--rate N] [--verify full|dirty]
+//!
+//! A MySQL blue is fenced with the server-wide `read_only` and stays fenced
+//! after the cutover, so each round's MySQL blue gets a server of its own.
 
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use ferry_core::{DbUrl, Engine};
 use ferry_testkit::appsim::{route_to, schema_sql, AppSim, SimConfig};
-use ferry_testkit::{app_account, exec, mysql_database, pg_database};
+use ferry_testkit::{app_account, exec, mysql_database, pg_database, Server};
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
     args.iter()
@@ -40,6 +43,23 @@ async fn database(engine: Engine) -> DbUrl {
     }
 }
 
+/// Blue's database: a MySQL blue on a server of its own (see the top).
+async fn blue_database(engine: Engine, i: usize) -> Result<(DbUrl, Option<Server>), String> {
+    if engine != Engine::MySql {
+        return Ok((database(engine).await, None));
+    }
+    let server = tokio::task::spawn_blocking(|| ferry_testkit::start_mariadb(None))
+        .await
+        .map_err(|e| e.to_string())??;
+    let name = format!("bench_blue_{i}");
+    exec(
+        &server.url,
+        &format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+    )
+    .await;
+    Ok((server.url.with_database(&name), Some(server)))
+}
+
 struct Round {
     window: f64,
     gap: f64,
@@ -53,11 +73,16 @@ async fn round(
     blue_e: Engine,
     green_e: Engine,
     rate: f64,
+    verify: &str,
     i: usize,
 ) -> Result<Round, String> {
-    let (blue, green) = (database(blue_e).await, database(green_e).await);
+    let (blue, _server) = blue_database(blue_e, i).await?;
+    let green = database(green_e).await;
     exec(&blue, &schema_sql(blue_e)).await;
-    let name = blue.database.to_ascii_lowercase();
+    // Green's name is unique on its shared server (blue's own may not be).
+    let name = green.database.to_ascii_lowercase();
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let state = dir.path().join("state.db").display().to_string();
     let blue_app = app_account(&blue, &format!("appb_{name}")).await;
     let slot = format!("s_{name}");
     let copy = Command::new(ferry)
@@ -68,14 +93,16 @@ async fn round(
             "--target",
             &green.expose(),
         ])
+        // The copy's run in the plan's state store: the cutover reads its
+        // binary log position (MySQL blue) and its ranges (verify = dirty).
         .args(["--tables", "items,accounts", "--cdc-slot", &slot, "--quiet"])
+        .args(["--state", &state])
         .output()
         .map_err(|e| e.to_string())?;
     if !copy.status.success() {
         return Err(String::from_utf8_lossy(&copy.stderr).into_owned());
     }
     let green_app = app_account(&green, &format!("appg_{name}")).await;
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let route = dir.path().join("route");
     route_to(&route, "blue");
     let plan = dir.path().join("plan.toml");
@@ -98,6 +125,8 @@ lag_window = "500ms"
 [freeze]
 budget = "30s"
 grace = "500ms"
+[verify]
+mode = "{verify}"
 [after]
 first_write_timeout = "20s"
 [switch]
@@ -189,16 +218,12 @@ async fn main() -> ExitCode {
     let rounds: usize = arg(&args, "--rounds", "10").parse().unwrap_or(10);
     let rate: f64 = arg(&args, "--rate", "250").parse().unwrap_or(250.0);
     let pair = arg(&args, "--pair", "pg-mysql");
+    let verify = arg(&args, "--verify", "full");
     let (blue, green) = match pair.as_str() {
         "pg-mysql" => (Engine::Postgres, Engine::MySql),
         "pg-pg" => (Engine::Postgres, Engine::Postgres),
-        "mysql-pg" => {
-            eprintln!(
-                "mysql-pg: ferry sync does not read MySQL's binary log yet, so a MySQL blue \
-                 cannot be drained; skipped"
-            );
-            return ExitCode::SUCCESS;
-        }
+        "mysql-pg" => (Engine::MySql, Engine::Postgres),
+        "mysql-mysql" => (Engine::MySql, Engine::MySql),
         other => {
             eprintln!("unknown --pair {other}");
             return ExitCode::from(2);
@@ -206,7 +231,7 @@ async fn main() -> ExitCode {
     };
     let mut results = Vec::new();
     for i in 0..rounds {
-        match round(&ferry, blue, green, rate, i).await {
+        match round(&ferry, blue, green, rate, &verify, i).await {
             Ok(r) => {
                 eprintln!(
                     "round {i}: window {:.0} ms (application gap {:.0} ms), {} acknowledged, {} violations",
@@ -231,20 +256,22 @@ async fn main() -> ExitCode {
     gaps.sort_by(f64::total_cmp);
     let lost: usize = results.iter().map(|r| r.violations).sum();
     println!(
-        "## cutover {pair}, {rate} attempts/s, {} of {rounds} rounds",
+        "## cutover {pair}, {rate} attempts/s, verify {verify}, {} of {rounds} rounds",
         results.len()
     );
     println!();
-    println!("| | p50 | p99 |");
-    println!("|---|---|---|");
+    println!("| | p50 | p95 | p99 |");
+    println!("|---|---|---|---|");
     println!(
-        "| freeze window (ms) | {:.0} | {:.0} |",
+        "| freeze window (ms) | {:.0} | {:.0} | {:.0} |",
         percentile(&windows, 500),
+        percentile(&windows, 950),
         percentile(&windows, 990)
     );
     println!(
-        "| application gap (ms) | {:.0} | {:.0} |",
+        "| application gap (ms) | {:.0} | {:.0} | {:.0} |",
         percentile(&gaps, 500),
+        percentile(&gaps, 950),
         percentile(&gaps, 990)
     );
     println!();
