@@ -11,6 +11,7 @@ pub mod cutover;
 mod failure;
 pub mod job;
 pub mod reject;
+pub mod reshape;
 pub mod run;
 pub mod schema;
 pub mod split;

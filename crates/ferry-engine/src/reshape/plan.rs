@@ -1,0 +1,1 @@
+//! Planning a table's reshape from its job options.
