@@ -25,6 +25,7 @@ mod snapshot;
 mod spatial;
 mod sqlite;
 mod sync;
+mod transform;
 mod types;
 mod util;
 mod values;

@@ -290,14 +290,17 @@ impl Reshape {
         self.read.columns.iter().any(|c| c.expr.is_some())
     }
 
-    /// How written column `i` is made, for `ferry plan`: `email`,
-    /// `email → contact_email`, `= md5(email)`, then ` | mask_email`….
+    /// How written column `i` is made, for `ferry plan`: empty for a
+    /// column copied as it is, `email → contact_email`, `= md5(email)`,
+    /// then ` | mask_email`….
     pub fn describe_column(&self, written: &TablePlan, i: usize) -> String {
         let src = &self.columns[i];
         let read = &self.read.columns[src.read];
         let mut s = match &read.expr {
             Some(sql) => format!("= {sql}"),
-            None if read.name != written.columns[i].name => format!("← {}", read.name),
+            None if read.name != written.columns[i].name => {
+                format!("{} → {}", read.name, written.columns[i].name)
+            }
             None => String::new(),
         };
         for t in &src.transforms {
