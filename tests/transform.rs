@@ -168,9 +168,16 @@ async fn pg_to_mysql_keeps_drops_renames_derives_transforms_checks_and_verifies(
         assert!(plan.stdout.contains(shown), "{shown}: {}", plan.stdout);
     }
 
-    let run = ferry(&["copy", "--job", &job, "--quiet", "--format", "json"]);
+    // --verify: each range compared right after it commits, through the
+    // same transforms.
+    let run = ferry(&[
+        "copy", "--job", &job, "--quiet", "--format", "json", "--verify",
+    ]);
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert_counts(&run.stdout);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["verified"][0]["differences"], 0, "{}", run.stdout);
+    assert_eq!(report["verified"][0]["rows_compared"], 3, "{}", run.stdout);
     assert_eq!(
         check_rejects(&rejects, &["neg@x.org", "Ative", "444"]),
         BTreeSet::from([

@@ -610,3 +610,31 @@ impl SqliteAdapter {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expression_has_a_type_only_as_a_column_or_a_cast() {
+        let columns = vec![XInfo {
+            name: "Score".into(),
+            declared: "NUMERIC(10,2)".into(),
+            notnull: false,
+            default: None,
+            pk: 0,
+            hidden: 0,
+        }];
+        let ty = |e: &str| declared_type(e, &columns);
+        assert_eq!(ty("score").as_deref(), Some("NUMERIC(10,2)"));
+        assert_eq!(ty("(\"Score\")").as_deref(), Some("NUMERIC(10,2)"));
+        assert_eq!(ty("CAST(a || b AS TEXT)").as_deref(), Some("TEXT"));
+        assert_eq!(
+            ty("cast(CAST(x AS INTEGER) * 2 as decimal(12, 4))").as_deref(),
+            Some("decimal(12,4)")
+        );
+        assert_eq!(ty("a || b"), None);
+        assert_eq!(ty("CAST(a AS TEXT) || 'x'"), None);
+        assert_eq!(ty("nope"), None);
+    }
+}

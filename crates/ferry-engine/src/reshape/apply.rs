@@ -178,3 +178,127 @@ fn sql_check_fails(a: &ArrayRef, row: usize) -> Option<bool> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int32Array, StringArray};
+    use ferry_core::transform::{Builtin, CheckPlan, ColumnSource};
+    use ferry_core::{ColumnPlan, LogicalType, TableRef};
+
+    fn col(name: &str, logical: LogicalType) -> ColumnPlan {
+        ColumnPlan {
+            name: name.into(),
+            logical,
+            nullable: true,
+            ..ColumnPlan::default()
+        }
+    }
+
+    /// Written: id, contact_email (masked). Read: id, email, then the SQL
+    /// check's computed column.
+    fn plan() -> TablePlan {
+        let text = LogicalType::Text { max_bytes: None };
+        let read = TablePlan {
+            source: TableRef::new(None, "people"),
+            target: TableRef::new(None, "people"),
+            columns: vec![
+                col("id", LogicalType::Int32),
+                col("email", text.clone()),
+                col("ferry_check_0", LogicalType::Int32),
+            ],
+            primary_key: vec![0],
+            ..TablePlan::default()
+        };
+        TablePlan {
+            columns: vec![col("id", LogicalType::Int32), col("contact_email", text)],
+            reshape: Some(Box::new(Reshape {
+                columns: vec![
+                    ColumnSource {
+                        read: 0,
+                        transforms: vec![],
+                    },
+                    ColumnSource {
+                        read: 1,
+                        transforms: vec![Builtin::MaskEmail],
+                    },
+                ],
+                checks: vec![
+                    CheckPlan {
+                        name: "positive".into(),
+                        text: "amount > 0".into(),
+                        column: None,
+                        rule: CheckRule::Sql { column: 2 },
+                    },
+                    CheckPlan {
+                        name: "email_present".into(),
+                        text: "not_null(email)".into(),
+                        column: Some("email".into()),
+                        rule: CheckRule::NotNull { column: 1 },
+                    },
+                ],
+                read: read.clone(),
+                dropped: vec![],
+            })),
+            ..read
+        }
+    }
+
+    #[test]
+    fn failing_rows_leave_the_batch_named_by_key_and_first_failing_check() {
+        let plan = plan();
+        let read = plan.source_plan().clone();
+        let batch = RecordBatch::try_new(
+            plan_schema(&read),
+            vec![
+                Arc::new(Int32Array::from(vec![1, 2, 3, 4, 5])),
+                Arc::new(StringArray::from(vec![
+                    Some("ab@x.io"),
+                    None,
+                    Some("cd@x.io"),
+                    None,
+                    Some(""),
+                ])),
+                Arc::new(Int32Array::from(vec![1, 1, 0, 0, 1])),
+            ],
+        )
+        .unwrap();
+        let (pieces, failures) = Reshaper::new(&plan).unwrap().apply(&batch).unwrap();
+        let keys: Vec<(&str, &str)> = failures
+            .iter()
+            .map(|f| (f.key.as_str(), f.check.as_str()))
+            .collect();
+        // Row 4 fails both: the first check in order names it.
+        assert_eq!(
+            keys,
+            [
+                ("id=2", "email_present"),
+                ("id=3", "positive"),
+                ("id=4", "positive")
+            ]
+        );
+        let rows: Vec<(i32, Option<String>)> = pieces
+            .iter()
+            .flat_map(|b| {
+                let ids = b
+                    .column(0)
+                    .as_primitive::<arrow_array::types::Int32Type>()
+                    .clone();
+                let emails = b.column(1).as_string::<i32>().clone();
+                (0..b.num_rows())
+                    .map(move |i| {
+                        (
+                            ids.value(i),
+                            emails.is_valid(i).then(|| emails.value(i).to_string()),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [(1, Some("a*@x.io".into())), (5, Some(String::new()))]
+        );
+        assert_eq!(pieces[0].schema().field(1).name(), "contact_email");
+    }
+}

@@ -212,6 +212,14 @@ pub async fn shape(source: &Adapter, raw: &RawTable, options: &TableOptions) -> 
         });
     }
 
+    let mut seen = BTreeSet::new();
+    if let Some(dup) = columns.iter().find(|c| !seen.insert(c.name.as_str())) {
+        return Err(refuse(
+            raw,
+            format!("the job gives two written columns the name {}", dup.name),
+        ));
+    }
+
     // Built-ins, by written name.
     let mut transforms = vec![Vec::new(); columns.len()];
     for (name, list) in &options.transform {
@@ -455,11 +463,12 @@ impl Shaped {
         let mut checks = Vec::new();
         let mut sql_n = 0;
         for (name, text, spec, _) in self.checks {
+            // `shape` read every column a built-in check names.
             let read_index = |col: &str| {
                 read.columns
                     .iter()
                     .position(|c| c.expr.is_none() && c.name == col)
-                    .unwrap_or_default()
+                    .ok_or_else(|| Error::Bug(format!("check {name}: column {col} is not read")))
             };
             let (rule, column) = match spec {
                 CheckSpec::Sql(_) => {
@@ -471,12 +480,12 @@ impl Shaped {
                 }
                 CheckSpec::NotNull(col) => (
                     CheckRule::NotNull {
-                        column: read_index(&col),
+                        column: read_index(&col)?,
                     },
                     Some(col),
                 ),
                 CheckSpec::Matches(col, pattern) => {
-                    let ty = &read.columns[read_index(&col)].logical;
+                    let ty = &read.columns[read_index(&col)?].logical;
                     if Builtin::Lower.output(ty).is_err() {
                         return Err(refuse(
                             raw,
@@ -485,7 +494,7 @@ impl Shaped {
                     }
                     (
                         CheckRule::Matches {
-                            column: read_index(&col),
+                            column: read_index(&col)?,
                             pattern,
                         },
                         Some(col),
@@ -534,5 +543,81 @@ impl Shaped {
             dropped: self.dropped,
         }));
         Ok(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::schema::{CheckDef, ForeignKeyDef, IndexDef, IndexPart};
+
+    fn part(c: &str) -> IndexPart {
+        IndexPart {
+            column: Some(c.into()),
+            ..IndexPart::default()
+        }
+    }
+
+    #[test]
+    fn schema_objects_follow_renames_and_leave_reshaped_columns_out() {
+        let schema = TableSchema {
+            indexes: vec![
+                IndexDef {
+                    name: "by_email".into(),
+                    parts: vec![part("email")],
+                    ..IndexDef::default()
+                },
+                IndexDef {
+                    name: "by_ssn".into(),
+                    parts: vec![part("ssn")],
+                    ..IndexDef::default()
+                },
+                IndexDef {
+                    name: "by_lower_email".into(),
+                    parts: vec![IndexPart {
+                        expr: Some("lower(email)".into()),
+                        ..IndexPart::default()
+                    }],
+                    ..IndexDef::default()
+                },
+                IndexDef {
+                    name: "by_amount".into(),
+                    parts: vec![part("amount")],
+                    ..IndexDef::default()
+                },
+            ],
+            foreign_keys: vec![ForeignKeyDef {
+                name: "fk_email".into(),
+                columns: vec!["email".into()],
+                ..ForeignKeyDef::default()
+            }],
+            checks: vec![
+                CheckDef {
+                    name: "ck_email".into(),
+                    expr: "email LIKE '%@%'".into(),
+                },
+                CheckDef {
+                    name: "ck_amount".into(),
+                    expr: "amount > 0".into(),
+                },
+            ],
+            ..TableSchema::default()
+        };
+        let renames = BTreeMap::from([("email".to_string(), "contact_email".to_string())]);
+        let gone = BTreeSet::from(["ssn".to_string()]);
+        let mut warnings = Vec::new();
+        let out = shape_schema(&schema, Vec::new(), &renames, &gone, &mut warnings);
+        let names: Vec<&str> = out.indexes.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["by_email", "by_amount"]);
+        assert_eq!(
+            out.indexes[0].parts[0].column.as_deref(),
+            Some("contact_email")
+        );
+        assert_eq!(out.foreign_keys[0].columns, ["contact_email"]);
+        // A CHECK's SQL names the old column: left out, not rewritten.
+        let checks: Vec<&str> = out.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(checks, ["ck_amount"]);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("index by_ssn")));
     }
 }
