@@ -170,11 +170,26 @@ async fn pg_to_mysql_keeps_drops_renames_derives_transforms_checks_and_verifies(
 
     // --verify: each range compared right after it commits, through the
     // same transforms.
+    let page = dir.path().join("report.html");
     let run = ferry(&[
-        "copy", "--job", &job, "--quiet", "--format", "json", "--verify",
+        "copy",
+        "--job",
+        &job,
+        "--quiet",
+        "--format",
+        "json",
+        "--verify",
+        "--report",
+        page.to_str().unwrap(),
     ]);
     assert_eq!(run.code, 0, "{}", run.all_output());
     assert_counts(&run.stdout);
+    let html = std::fs::read_to_string(&page).expect("html report");
+    assert!(
+        html.contains("rows filtered"),
+        "no filtered count in the report"
+    );
+    assert!(!html.contains("neg@x.org"), "a value reached the report");
     let report: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["verified"][0]["differences"], 0, "{}", run.stdout);
     assert_eq!(report["verified"][0]["rows_compared"], 3, "{}", run.stdout);
