@@ -164,8 +164,15 @@ impl Adapter {
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
+        // Whole-table reads do not reshape: a reshaped table is read in
+        // ranges (read_range_with), which apply its transforms and checks.
+        if plan.reshape.is_some() {
+            return Err(Error::Bug(format!(
+                "table {}: a whole-table read of a reshaped table",
+                plan.source
+            )));
+        }
         let tx = self.throttled(tx);
-        let plan = plan.source_plan();
         dispatch!(self, a => a.read_table(plan, batch_rows, tx).await)
     }
 
