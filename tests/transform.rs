@@ -274,6 +274,11 @@ async fn mysql_to_pg_replaces_a_column_with_source_sql_and_verifies() {
     .replace(
         "[table.derive]\n",
         "[table.derive]\nfirst_name = \"upper(first_name)\"\nssn_len = \"char_length(ssn)\"\n",
+    )
+    // null_out on a column a check reads: the check judges the source value.
+    .replace(
+        "[table.transform]\n",
+        "[table.transform]\namount = \"null_out\"\n",
     );
     let job = write_job(&dir, &text);
 
@@ -294,6 +299,7 @@ async fn mysql_to_pg_replaces_a_column_with_source_sql_and_verifies() {
         .zip(["JA", "😀Z", ""])
     {
         row[1] = s(first);
+        row[4] = None;
         row.push(s(len));
     }
     assert_eq!(
