@@ -87,7 +87,10 @@ pub async fn run_plan(args: PlanArgs) -> anyhow::Result<ExitCode> {
                             "lossy": c.conversion.is_lossy(),
                             "rule": c.rule,
                             "extra": p.schema.column_suffix.get(i).map(|s| s.trim()).unwrap_or(""),
+                            "reshape": p.reshape.as_ref().map(|r| r.describe_column(p, i)).unwrap_or_default(),
                         })).collect::<Vec<_>>(),
+                        "checks": p.reshape.as_ref().map(|r| r.checks.clone()).unwrap_or_default(),
+                        "dropped_columns": p.reshape.as_ref().map(|r| r.dropped.clone()).unwrap_or_default(),
                         "generated_columns": p.schema.generated,
                         "primary_key": p.primary_key.iter().map(|&i| &p.columns[i].name).collect::<Vec<_>>(),
                         "after_data": p.schema.post_data,
@@ -163,6 +166,24 @@ fn render_text(outcome: &PlanOutcome, ddl: Option<&[String]>) -> String {
                 c.target_type,
                 c.conversion.name()
             );
+        }
+        if let Some(r) = &p.reshape {
+            let _ = writeln!(out, "  job transforms and checks:");
+            for i in 0..p.columns.len() {
+                let how = r.describe_column(p, i);
+                if !how.is_empty() {
+                    let _ = writeln!(out, "    {}: {how}", p.columns[i].name);
+                }
+            }
+            for c in &r.checks {
+                let _ = writeln!(out, "    check {}: {}", c.name, c.text);
+            }
+            if !r.dropped.is_empty() {
+                let _ = writeln!(out, "    dropped: {}", r.dropped.join(", "));
+            }
+        }
+        if let Some(f) = &p.row_filter {
+            let _ = writeln!(out, "  where: {f}");
         }
         for g in &p.schema.generated {
             let _ = writeln!(

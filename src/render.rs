@@ -39,6 +39,7 @@ pub fn copy_document(
         "ranges": report.ranges,
         "verified": report.verified,
         "rows_rejected": report.rows_rejected(),
+        "rows_filtered": report.rows_filtered(),
         "retries": report.retries,
         "run": report.run,
         "not_copied": not_copied,
@@ -60,16 +61,17 @@ pub fn print_report(
         }
         Format::Text => {
             println!(
-                "{:<40} {:>12} {:>12} {:>9} {:>9} {:>12}",
-                "table", "read", "written", "rejected", "seconds", "rows/s"
+                "{:<40} {:>12} {:>12} {:>9} {:>9} {:>9} {:>12}",
+                "table", "read", "written", "rejected", "filtered", "seconds", "rows/s"
             );
             for t in &report.tables {
                 println!(
-                    "{:<40} {:>12} {:>12} {:>9} {:>9.2} {:>12.0}",
+                    "{:<40} {:>12} {:>12} {:>9} {:>9} {:>9.2} {:>12.0}",
                     format!("{} → {}", t.table, t.target),
                     t.rows_read,
                     t.rows_written,
                     t.rows_rejected,
+                    t.rows_filtered,
                     t.seconds,
                     t.rows_per_second
                 );

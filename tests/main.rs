@@ -26,6 +26,7 @@ mod snapshot;
 mod spatial;
 mod sqlite;
 mod sync;
+mod transform;
 mod types;
 mod util;
 mod values;

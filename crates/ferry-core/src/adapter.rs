@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::capabilities::Capabilities;
 use crate::error::Result;
-use crate::plan::{IfExists, RawTable, TablePlan, TableRef};
+use crate::plan::{IfExists, RawTable, RawType, TablePlan, TableRef};
 use crate::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 
 /// The database as a whole: what it can do, its namespaces, and the
@@ -100,6 +100,20 @@ pub trait Catalog: Send + Sync {
     /// catalog's ordinal order. Unknown types are still described (the mapping
     /// layer, not the catalog, refuses them).
     fn describe(&self, table: &TableRef) -> impl Future<Output = Result<RawTable>> + Send;
+
+    /// The type of each SQL expression of `exprs` (this engine's SQL over
+    /// the columns of `table`), described as this catalog describes a
+    /// column of that type, so the mapping's read rules decide it as they
+    /// decide a column. The engine prepares or describes a
+    /// `SELECT expr FROM table`; no row is read, nothing is written to the
+    /// source. Per expression, `Err` holds why the engine cannot evaluate
+    /// it (its own words, which name no value). The outer error is the
+    /// session's or the table's.
+    fn describe_exprs(
+        &self,
+        table: &TableRef,
+        exprs: &[String],
+    ) -> impl Future<Output = Result<Vec<std::result::Result<RawType, String>>>> + Send;
 }
 
 /// The order a reader delivers rows in.
@@ -269,6 +283,19 @@ pub trait RangeReader: Send + Sync {
         snapshot: Option<&Self::Snapshot>,
         options: &ReadOptions,
         tx: mpsc::Sender<RecordBatch>,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Counts the rows of `range` that `plan.row_filter` keeps, as
+    /// [`read_range`](Self::read_range) would select them (inside
+    /// `snapshot` when given), without sending any: one `count(*)` in the
+    /// source. The copy counts the rows a job's `where` leaves out with it,
+    /// by giving the filter's complement, in the snapshot the range was
+    /// read from, so the count is exact.
+    fn count_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&Self::Snapshot>,
     ) -> impl Future<Output = Result<u64>> + Send;
 }
 

@@ -483,6 +483,23 @@ pub trait Dialect: Send + Sync {
     /// An expression that makes values equal exactly when `collation`
     /// (with `folding`) would, for counting collisions in the source.
     fn collation_fold(&self, column_sql: &str, collation: &str, folding: Folding) -> String;
+
+    // --- transforms and checks (source side) -------------------------------
+
+    /// A select-list expression that is 0 where the predicate `predicate`
+    /// (a job's SQL check) is false and 1 where it is true or unknown, as a
+    /// SQL CHECK judges a row: the check's column in the read plan. An
+    /// engine whose describe cannot type a `CASE` (SQLite: no affinity)
+    /// casts it to an integer.
+    fn check_column_sql(&self, predicate: &str) -> String {
+        format!("CASE WHEN NOT ({predicate}) THEN 0 ELSE 1 END")
+    }
+    /// A condition that holds exactly where the row filter `filter` does
+    /// not keep a row (false or unknown): how the copy counts the rows a
+    /// `where` left out.
+    fn excluded_by_sql(&self, filter: &str) -> String {
+        format!("CASE WHEN ({filter}) THEN 0 ELSE 1 END = 1")
+    }
 }
 
 /// Adapts a dialect to the expression renderer.

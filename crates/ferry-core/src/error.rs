@@ -83,6 +83,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// A row fails one of the job's checks. Names the check and the key,
+    /// never a value.
+    #[error("table {table} key {key}: the row fails check {check}")]
+    Check {
+        table: String,
+        check: String,
+        key: String,
+    },
+
     /// The snapshot every range of the run reads from is gone: the source
     /// server restarted, or the session holding the snapshot ended. Ranges
     /// not yet copied cannot be read from it; a re-run resumes from a new one.

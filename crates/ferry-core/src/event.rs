@@ -64,9 +64,15 @@ pub struct PlannedTable {
 pub struct TableSummary {
     pub table: TableRef,
     pub target: TableRef,
+    /// Rows of the table the copy looked at: written + rejected + filtered.
     pub rows_read: u64,
     pub rows_written: u64,
+    /// Rows the target refused or a check failed, each a line of the reject file.
     pub rows_rejected: u64,
+    /// Rows the job's `where` left out (counted in the source, in the
+    /// copy's snapshot).
+    #[serde(default)]
+    pub rows_filtered: u64,
     pub seconds: f64,
     pub rows_per_second: f64,
 }

@@ -26,6 +26,7 @@ pub mod range;
 pub mod schema;
 pub mod sentkeys;
 pub mod throttle;
+pub mod transform;
 pub mod types;
 pub mod url;
 pub mod zerodate;

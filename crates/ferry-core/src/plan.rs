@@ -223,8 +223,16 @@ impl TimeStorage {
 /// One column's resolved plan.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ColumnPlan {
-    /// Name in source and target (identical; renaming is the schema issue's job).
+    /// Its name. In a table's written plan the target's name; in a
+    /// reshaped table's read plan ([`crate::transform::Reshape::read`])
+    /// the source's name (or, for a derived column, the target's).
     pub name: String,
+    /// The SQL (in the source's dialect, over the source table's columns)
+    /// the source computes this column with: a derived column of the job,
+    /// or a check's computed column. `None`: the source column `name`.
+    /// Only read plans have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expr: Option<String>,
     /// The source declaration (`RawType::display`).
     pub source_type: String,
     pub raw: RawType,
@@ -267,9 +275,20 @@ pub struct TablePlan {
     /// partitioned table, whose rows all live in its partitions.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub own_rows_only: bool,
+    /// The job's transforms and checks of this table (see
+    /// [`crate::transform`]); `None` copies the table as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reshape: Option<Box<crate::transform::Reshape>>,
 }
 
 impl TablePlan {
+    /// The plan every source-side step runs (reading, range planning, key
+    /// checks, pre-flight SQL, change streams): the reshape's read plan,
+    /// or this plan when the table is copied as it is.
+    pub fn source_plan(&self) -> &TablePlan {
+        self.reshape.as_ref().map_or(self, |r| &r.read)
+    }
+
     /// This plan narrowed to its primary-key columns, in key order (what a
     /// delete by key reads and writes).
     pub fn key_plan(&self) -> TablePlan {
@@ -280,6 +299,8 @@ impl TablePlan {
             .map(|&k| self.columns[k].clone())
             .collect();
         key.primary_key = (0..key.columns.len()).collect();
+        // Keys are never reshaped, and what reads this plan reads keys only.
+        key.reshape = None;
         key
     }
 

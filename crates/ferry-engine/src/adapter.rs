@@ -148,8 +148,21 @@ impl Adapter {
         dispatch!(self, a => a.describe(table).await)
     }
 
-    /// See [`RangeReader::key_columns`].
+    /// The type of each SQL expression over `table` (see
+    /// [`Catalog::describe_exprs`]).
+    pub async fn describe_exprs(
+        &self,
+        table: &TableRef,
+        exprs: &[String],
+    ) -> Result<Vec<std::result::Result<ferry_core::RawType, String>>> {
+        dispatch!(self, a => a.describe_exprs(table, exprs).await)
+    }
+
+    /// See [`RangeReader::key_columns`]. Source-side calls take a reshaped
+    /// table's read plan ([`TablePlan::source_plan`]) whichever plan they
+    /// are given.
     pub async fn key_columns(&self, plan: &TablePlan) -> Result<KeySplit> {
+        let plan = plan.source_plan();
         dispatch!(self, a => a.key_columns(plan).await)
     }
 
@@ -159,6 +172,14 @@ impl Adapter {
         batch_rows: usize,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
+        // Whole-table reads do not reshape: a reshaped table is read in
+        // ranges (read_range_with), which apply its transforms and checks.
+        if plan.reshape.is_some() {
+            return Err(Error::Bug(format!(
+                "table {}: a whole-table read of a reshaped table",
+                plan.source
+            )));
+        }
         let tx = self.throttled(tx);
         dispatch!(self, a => a.read_table(plan, batch_rows, tx).await)
     }
@@ -190,7 +211,33 @@ impl Adapter {
 
     /// See [`RangeReader::plan_ranges`].
     pub async fn plan_ranges(&self, plan: &TablePlan, options: &RangeOptions) -> Result<RangePlan> {
+        let plan = plan.source_plan();
         dispatch!(self, a => a.plan_ranges(plan, options).await)
+    }
+
+    /// See [`RangeReader::count_range`] (on the read plan).
+    pub async fn count_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&SourceSnapshot>,
+    ) -> Result<u64> {
+        let plan = plan.source_plan();
+        match (self, snapshot) {
+            (Adapter::Pg(a), None) => a.count_range(plan, range, None).await,
+            (Adapter::Pg(a), Some(SourceSnapshot::Pg(s))) => {
+                a.count_range(plan, range, Some(s)).await
+            }
+            (Adapter::MySql(a), None) => a.count_range(plan, range, None).await,
+            (Adapter::MySql(a), Some(SourceSnapshot::MySql(s))) => {
+                a.count_range(plan, range, Some(s)).await
+            }
+            (Adapter::Sqlite(a), None) => a.count_range(plan, range, None).await,
+            (Adapter::Sqlite(a), Some(SourceSnapshot::Sqlite(s))) => {
+                a.count_range(plan, range, Some(s)).await
+            }
+            _ => Err(Error::Bug("a snapshot of another engine".into())),
+        }
     }
 
     /// Copy's read of one range: [`read_range_with`](Self::read_range_with)
@@ -209,8 +256,46 @@ impl Adapter {
     }
 
     /// See [`RangeReader::read_range`]; the source's row limit applies. A
-    /// snapshot of another engine is a bug.
+    /// snapshot of another engine is a bug. A reshaped table's batches are
+    /// the written plan's, without the rows a check refuses (see
+    /// [`read_range_checked`](Self::read_range_checked) to learn which).
     pub async fn read_range_with(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&SourceSnapshot>,
+        options: &ReadOptions,
+        tx: mpsc::Sender<RecordBatch>,
+    ) -> Result<u64> {
+        let mut failures = Vec::new();
+        self.read_range_checked(plan, range, snapshot, options, tx, &mut failures)
+            .await
+    }
+
+    /// [`read_range_with`](Self::read_range_with), adding to `failures`
+    /// each row a check of the job refused (left out of what is sent).
+    /// Returns the rows sent.
+    pub async fn read_range_checked(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&SourceSnapshot>,
+        options: &ReadOptions,
+        tx: mpsc::Sender<RecordBatch>,
+        failures: &mut Vec<crate::reshape::CheckFailure>,
+    ) -> Result<u64> {
+        if plan.reshape.is_some() {
+            return crate::reshape::read_reshaped(
+                self, plan, range, snapshot, options, tx, failures,
+            )
+            .await;
+        }
+        self.read_range_source(plan, range, snapshot, options, tx)
+            .await
+    }
+
+    /// The engine's read of `plan` (a read plan) as it is.
+    pub(crate) async fn read_range_source(
         &self,
         plan: &TablePlan,
         range: &KeyRange,

@@ -78,6 +78,7 @@ struct TableState {
     rows_read: u64,
     rows_written: u64,
     rows_rejected: u64,
+    rows_filtered: u64,
     started: Option<Instant>,
     /// The target as its own catalog describes it, for deleting ranges.
     target_plan: Option<Arc<TablePlan>>,
@@ -210,12 +211,13 @@ pub async fn copy(
             Some(table) => table,
             None => (source.plan_ranges(&plan, &range_options).await?, Vec::new()),
         };
-        let (mut rows_done, mut rejected_done) = (0, 0);
+        let (mut rows_done, mut rejected_done, mut filtered_done) = (0, 0, 0);
         for (r, d) in done.iter().enumerate() {
             match d {
-                Some((rows, rejected)) => {
+                Some((rows, rejected, filtered)) => {
                     rows_done += rows;
                     rejected_done += rejected;
+                    filtered_done += filtered;
                 }
                 None => queue.push_back((t, r)),
             }
@@ -235,9 +237,10 @@ pub async fn copy(
             plan: Arc::new(plan),
             left: split.ranges.len() - resumed,
             ranges: split.ranges,
-            rows_read: rows_done + rejected_done,
+            rows_read: rows_done + rejected_done + filtered_done,
             rows_written: rows_done,
             rows_rejected: rejected_done,
+            rows_filtered: filtered_done,
             started: None,
             target_plan: None,
             error: None,

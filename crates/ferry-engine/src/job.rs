@@ -12,6 +12,7 @@
 //! name without glob characters must exist (a typo is an error, not an empty
 //! run); a glob may match nothing only if another pattern matches something.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -78,9 +79,63 @@ pub struct TableOptions {
     /// verified.
     #[serde(rename = "where")]
     pub row_filter: Option<String>,
-    /// Per-column mapping overrides of this table: `[[table.column]]`.
+    /// Per-column mapping overrides of this table: `[[table.column]]`
+    /// (by the column's written name).
     #[serde(default, rename = "column", skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<TableColumn>,
+    /// The source columns to keep (`name`, or `name -> new_name` to rename
+    /// it); empty keeps every column. See [`crate::reshape`].
+    #[serde(default, rename = "columns", skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<String>,
+    /// Source columns to leave out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+    /// Source columns to rename: `{ old = "new" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rename: BTreeMap<String, String>,
+    /// Columns the source computes: `{ name = "SQL over the source's
+    /// columns" }`; a name of a kept column replaces it in place.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub derive: BTreeMap<String, String>,
+    /// Built-in transforms by written column name: one or a list, applied
+    /// in order.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transform: BTreeMap<String, Transforms>,
+    /// Named row checks: a SQL predicate, `not_null(col)` or
+    /// `matches(col, 'regex')`, over the source's columns.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub check: BTreeMap<String, String>,
+}
+
+/// One built-in transform or a list of them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Transforms {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Transforms {
+    /// The transforms' texts, in order.
+    pub fn texts(&self) -> Vec<&str> {
+        match self {
+            Transforms::One(t) => vec![t.as_str()],
+            Transforms::Many(ts) => ts.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl TableOptions {
+    /// Whether the job reshapes this table (columns, derived columns,
+    /// transforms or checks).
+    pub fn reshapes(&self) -> bool {
+        !(self.keep.is_empty()
+            && self.drop.is_empty()
+            && self.rename.is_empty()
+            && self.derive.is_empty()
+            && self.transform.is_empty()
+            && self.check.is_empty())
+    }
 }
 
 /// `[[table.column]]`: a mapping override for one column of its table.
@@ -218,6 +273,12 @@ impl Job {
                     x.target = pick(t.target, x.target.take());
                     x.row_filter = pick(t.row_filter, x.row_filter.take());
                     x.columns.extend(t.columns);
+                    x.keep = pick_vec(t.keep, std::mem::take(&mut x.keep));
+                    x.drop = pick_vec(t.drop, std::mem::take(&mut x.drop));
+                    x.rename.extend(t.rename);
+                    x.derive.extend(t.derive);
+                    x.transform.extend(t.transform);
+                    x.check.extend(t.check);
                 }
                 None => table_options.push(t),
             }

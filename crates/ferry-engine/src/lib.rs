@@ -11,6 +11,7 @@ pub mod cutover;
 mod failure;
 pub mod job;
 pub mod reject;
+pub mod reshape;
 pub mod run;
 pub mod schema;
 pub mod split;
@@ -181,8 +182,15 @@ pub async fn plan_tables_lenient(
                 .and_then(|o| o.target.clone())
                 .unwrap_or_else(|| raw.table.name.clone()),
         };
+        // The job's columns, derived columns, transforms and checks: the
+        // mapping rules then plan the table the target will have.
+        let shaped = match options.filter(|o| o.reshapes()) {
+            Some(o) => Some(reshape::plan::shape(source, &raw, o).await?),
+            None => None,
+        };
+        let planned_raw = shaped.as_ref().map_or(&raw, |s| &s.written);
         let mut plan = match mappings.plan_table(
-            &raw,
+            planned_raw,
             source.engine(),
             adapter::dialect_of(target),
             target_table,
@@ -210,19 +218,30 @@ pub async fn plan_tables_lenient(
             }
             Err(e) => return Err(e),
         };
+        if let Some(s) = shaped.clone() {
+            plan = s.finish(
+                plan,
+                mappings,
+                &raw,
+                source.engine(),
+                source.dialect(),
+                adapter::dialect_of(target),
+            )?;
+        }
         plan.row_filter = options.and_then(|o| o.row_filter.clone());
+        if let Some(r) = plan.reshape.as_mut() {
+            r.read.row_filter = plan.row_filter.clone();
+        }
         plans.push(plan);
-        raws.push(raw);
+        raws.push(shaped.map_or(raw, |s| s.written));
     }
     // Options for a table the source does not have are a typo in the job;
     // options for a table this run leaves out (narrowed by --tables or
     // --exclude) simply do not apply. Options that only ask for a split
     // are the split check's to refuse.
-    for o in selection
-        .options
-        .iter()
-        .filter(|o| o.target.is_some() || o.row_filter.is_some() || !o.columns.is_empty())
-    {
+    for o in selection.options.iter().filter(|o| {
+        o.target.is_some() || o.row_filter.is_some() || !o.columns.is_empty() || o.reshapes()
+    }) {
         let wanted = TableRef::parse(&o.name);
         let taken = |ts: &[TableRef]| {
             ts.iter()

@@ -1,7 +1,8 @@
 //! The reject file: rows the target refused, one JSON object per line.
 //!
 //! A line names the table, the row's key, the column and the reason — never
-//! the value (`{"table":…,"key":…,"column":…,"reason":…}`). Lines of a range
+//! the value (`{"table":…,"key":…,"column":…,"reason":…}`), and the check's
+//! name for a row a check of the job refused (`"check":…`). Lines of a range
 //! are appended and synced only after the range commits, so a line stands
 //! for a row that is really missing from the target. A crash between that
 //! sync and the range's checkpoint makes the redone range write its lines
@@ -23,6 +24,9 @@ pub struct Reject {
     pub key: String,
     pub column: String,
     pub reason: String,
+    /// The job's check the row failed, when a check refused it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
 }
 
 /// Appends rejects to a file shared by every worker.

@@ -114,6 +114,24 @@ fn sub_micros(conv: Conversion) -> &'static str {
     }
 }
 
+/// The source SQL for written column `i` of `plan`: its column, or the
+/// job's derived expression. `None` for a column a built-in transforms
+/// between reader and writer: the source does not hold its values.
+fn source_sql(plan: &TablePlan, i: usize, source: &dyn Dialect) -> Option<String> {
+    let Some(r) = plan.reshape.as_deref() else {
+        return Some(source.quote_ident(&plan.columns[i].name));
+    };
+    let from = &r.columns[i];
+    if !from.transforms.is_empty() {
+        return None;
+    }
+    let read = &r.read.columns[from.read];
+    Some(match &read.expr {
+        Some(e) => format!("({e})"),
+        None => source.quote_ident(&read.name),
+    })
+}
+
 /// `varchar(20)` → 20 (also `char`, `character varying`).
 fn declared_length(target_type: &str) -> Option<u32> {
     let t = target_type.to_ascii_lowercase();
@@ -154,7 +172,9 @@ fn probes(
     use LogicalType as L;
     let mut out = Vec::new();
     for (i, col) in plan.columns.iter().enumerate() {
-        let c = source.quote_ident(&col.name);
+        let Some(c) = source_sql(plan, i, source) else {
+            continue;
+        };
         // What the source holds that its own column types do not constrain.
         for check in source.column_checks(plan, i) {
             out.push(Probe {
@@ -517,7 +537,7 @@ async fn collisions(
     let dialect = source.dialect();
     let mut out = Vec::new();
     let mut done = HashSet::new();
-    for key in &plan.schema.unique_keys {
+    'keys: for key in &plan.schema.unique_keys {
         if !done.insert(key.columns.clone()) {
             continue;
         }
@@ -525,10 +545,14 @@ async fn collisions(
         let mut risky = Vec::new();
         let mut present: Vec<String> = plan.row_filter.iter().map(|f| format!("({f})")).collect();
         for name in &key.columns {
-            let Some(col) = plan.columns.iter().find(|c| &c.name == name) else {
+            let Some(i) = plan.columns.iter().position(|c| &c.name == name) else {
                 continue;
             };
-            let c = dialect.quote_ident(name);
+            let col = &plan.columns[i];
+            // A transformed column's values are not the source's.
+            let Some(c) = source_sql(plan, i, dialect) else {
+                continue 'keys;
+            };
             present.push(format!("{c} IS NOT NULL"));
             let texty = matches!(
                 col.logical,

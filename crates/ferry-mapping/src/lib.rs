@@ -268,6 +268,7 @@ impl Mappings {
             };
             columns.push(ColumnPlan {
                 name: col.name.clone(),
+                expr: None,
                 source_type: col.ty.display.clone(),
                 raw: col.ty.clone(),
                 logical,
@@ -293,6 +294,7 @@ impl Mappings {
             },
             row_filter: None,
             own_rows_only: raw.own_rows_only,
+            reshape: None,
         })
     }
 

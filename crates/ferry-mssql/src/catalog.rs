@@ -84,6 +84,64 @@ impl Catalog for MssqlAdapter {
         close(client).await;
         out
     }
+
+    async fn describe_exprs(
+        &self,
+        table: &TableRef,
+        exprs: &[String],
+    ) -> Result<Vec<std::result::Result<RawType, String>>> {
+        let mut client = self.connect().await?;
+        let out = describe_exprs(&mut client, table, exprs).await;
+        close(client).await;
+        out
+    }
+}
+
+/// The type of each of `exprs` over `table`, as SQL Server describes the
+/// first result set of `SELECT (expr) FROM table` without running it
+/// (`sys.dm_exec_describe_first_result_set`); a statement it cannot
+/// describe gives its error message.
+pub(crate) async fn describe_exprs(
+    client: &mut Client,
+    table: &TableRef,
+    exprs: &[String],
+) -> Result<Vec<std::result::Result<RawType, String>>> {
+    let from = qualified(table);
+    let mut out = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        let stmt = format!("SELECT ({e}) FROM {from}");
+        let found = rows(
+            client,
+            "SELECT TYPE_NAME(system_type_id), max_length, precision, scale, is_nullable, \
+                    error_message \
+             FROM sys.dm_exec_describe_first_result_set(@P1, NULL, 0)",
+            &[&stmt.as_str()],
+        )
+        .await
+        .map_err(ctx(format!("describing an expression over table {table}")))?;
+        let Some(r) = found.first() else {
+            out.push(Err("the expression gives no value".into()));
+            continue;
+        };
+        if let Some(message) = text(&r[5]) {
+            out.push(Err(message));
+            continue;
+        }
+        let Some(base_type) = text(&r[0]) else {
+            out.push(Err("SQL Server gives the expression no type".into()));
+            continue;
+        };
+        out.push(Ok(raw_type(&ColumnInfo {
+            name: String::new(),
+            base_type,
+            alias: None,
+            max_length: int(&r[1]).unwrap_or(0),
+            precision: int(&r[2]).unwrap_or(0),
+            scale: int(&r[3]).unwrap_or(0),
+            nullable: flag(&r[4]),
+        })));
+    }
+    Ok(out)
 }
 
 /// One row of `sys.columns` with its type.

@@ -59,28 +59,35 @@ fn is_temporal(name: &str) -> bool {
 
 /// The select-list item for one column.
 pub fn select_expr(col: &ColumnPlan) -> String {
-    let c = quote_ident(&col.name);
+    // The value: the column, or a job's derived expression (read plans
+    // only); the result keeps the plan's column name either way.
+    let a = quote_ident(&col.name);
+    let c = match &col.expr {
+        Some(e) => format!("({e})"),
+        None => a.clone(),
+    };
     let raw = col.raw.name.as_str();
     match raw {
-        "money" if !is_text(&col.logical) => format!("CAST({c} AS decimal(19,4)) AS {c}"),
-        "smallmoney" if !is_text(&col.logical) => format!("CAST({c} AS decimal(10,4)) AS {c}"),
+        "money" if !is_text(&col.logical) => format!("CAST({c} AS decimal(19,4)) AS {a}"),
+        "smallmoney" if !is_text(&col.logical) => format!("CAST({c} AS decimal(10,4)) AS {a}"),
         // The SRID (4 bytes, big-endian) and the value's WKB with its Z and
         // M: the decoder makes canonical EWKB of them.
         "geography" | "geometry" if matches!(col.logical, LogicalType::Geometry { .. }) => {
-            format!("CAST({c}.STSrid AS binary(4)) + {c}.AsBinaryZM() AS {c}")
+            format!("CAST({c}.STSrid AS binary(4)) + {c}.AsBinaryZM() AS {a}")
         }
-        "hierarchyid" | "geography" | "geometry" => format!("{c}.ToString() AS {c}"),
+        "hierarchyid" | "geography" | "geometry" => format!("{c}.ToString() AS {a}"),
         _ if is_text(&col.logical) && !is_string_type(raw) => {
             if is_temporal(raw) {
-                format!("CONVERT(nvarchar(64), {c}, 126) AS {c}")
+                format!("CONVERT(nvarchar(64), {c}, 126) AS {a}")
             } else if matches!(raw, "float" | "real") {
                 // Style 3: the digits that round-trip (SQL Server 2016+).
-                format!("CONVERT(nvarchar(64), {c}, 3) AS {c}")
+                format!("CONVERT(nvarchar(64), {c}, 3) AS {a}")
             } else {
-                format!("CONVERT(nvarchar(max), {c}) AS {c}")
+                format!("CONVERT(nvarchar(max), {c}) AS {a}")
             }
         }
-        _ => c,
+        _ if col.expr.is_some() => format!("{c} AS {a}"),
+        _ => a,
     }
 }
 
@@ -99,6 +106,36 @@ mod tests {
             logical,
             ..ColumnPlan::default()
         }
+    }
+
+    /// A job's derived column (issue 16) is selected as its expression
+    /// under the planned name, with the type's own reading around it.
+    #[test]
+    fn a_derived_column_is_its_expression_under_the_plan_name() {
+        let mut c = col(
+            "full_name",
+            "nvarchar",
+            LogicalType::Text { max_bytes: None },
+        );
+        c.expr = Some("[first] + N' ' + [last]".into());
+        assert_eq!(select_expr(&c), "([first] + N' ' + [last]) AS [full_name]");
+        let mut m = col(
+            "total",
+            "money",
+            LogicalType::Decimal {
+                precision: Some(19),
+                scale: Some(4),
+            },
+        );
+        m.expr = Some("[a] * 2".into());
+        assert_eq!(
+            select_expr(&m),
+            "CAST(([a] * 2) AS decimal(19,4)) AS [total]"
+        );
+        assert_eq!(
+            select_expr(&col("plain", "int", LogicalType::Int32)),
+            "[plain]"
+        );
     }
 
     #[test]

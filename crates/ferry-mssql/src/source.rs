@@ -106,6 +106,97 @@ impl RangeReader for MssqlAdapter {
             }
         }
     }
+
+    async fn count_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&MssqlSnapshot>,
+    ) -> Result<u64> {
+        self.count_in(plan, range, snapshot).await
+    }
+}
+
+impl MssqlAdapter {
+    /// Counts the rows of `range` that the plan's row filter keeps (see
+    /// [`RangeReader::count_range`]), in a session of `snapshot` or a fresh
+    /// one at the snapshot's isolation level.
+    async fn count_in(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&MssqlSnapshot>,
+    ) -> Result<u64> {
+        let table = plan.source.to_string();
+        let (mut client, lent) = match snapshot {
+            Some(snap) => {
+                let lent = snap.borrow(&table).await?;
+                (None, Some(lent))
+            }
+            None => {
+                let mut client = self.connect().await?;
+                let iso = snapshot::isolation(&mut client).await?;
+                simple(&mut client, iso.begin_sql())
+                    .await
+                    .map_err(ctx(format!("starting the snapshot of {table}")))?;
+                (Some(client), None)
+            }
+        };
+        let mut lent = lent;
+        let session = match (&mut client, &mut lent) {
+            (Some(c), _) => c,
+            (None, Some(l)) => &mut l.client,
+            (None, None) => return Err(Error::Bug("a count without a session".into())),
+        };
+        let counted = count_with(session, plan, range).await;
+        match (client, lent, snapshot) {
+            (Some(mut c), _, _) => {
+                if counted.is_ok() {
+                    simple(&mut c, "COMMIT")
+                        .await
+                        .map_err(ctx(format!("ending the snapshot of {table}")))?;
+                }
+                close(c).await;
+            }
+            (None, Some(l), Some(snap)) => {
+                if counted.is_ok() {
+                    snap.give_back(l);
+                } else {
+                    snap.discard(l).await;
+                }
+            }
+            _ => {}
+        }
+        counted
+    }
+}
+
+/// `SELECT COUNT_BIG(*)` over the rows [`select_range_sql`] would read.
+async fn count_with(client: &mut Client, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
+    let table = plan.source.to_string();
+    let keys = match partition::key_columns(client, plan).await? {
+        Ok(k) => k,
+        Err(_) if matches!(range, KeyRange::Whole) => Vec::new(),
+        Err(reason) => {
+            return Err(Error::Table {
+                table,
+                problem: format!("cannot count range {range}: {reason}"),
+            })
+        }
+    };
+    let sql = format!(
+        "SELECT COUNT_BIG(*) FROM {}{}",
+        qualified(&plan.source),
+        partition::read_predicate(plan, &keys, range)
+    );
+    let found = crate::catalog::rows(client, &sql, &[])
+        .await
+        .map_err(ctx(format!("counting rows of table {table}")))?;
+    Ok(found
+        .first()
+        .and_then(|r| crate::catalog::int(&r[0]))
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0))
 }
 
 /// `SELECT <cols> FROM <table>`, each column by its [`crate::desc`] expression.

@@ -196,6 +196,115 @@ impl Catalog for MySqlAdapter {
             ..RawTable::default()
         })
     }
+
+    /// Creates a `LIMIT 0` temporary table from `SELECT (expr) FROM table`
+    /// (no row is read; a temporary table is the session's own, is never
+    /// written to the binary log in row format, and is allowed on a
+    /// read-only server) and reads its one column as the catalog reads a
+    /// column, so enum labels, lengths, precision and character set are
+    /// exactly the server's. Needs the CREATE TEMPORARY TABLES privilege.
+    async fn describe_exprs(
+        &self,
+        table: &TableRef,
+        exprs: &[String],
+    ) -> Result<Vec<std::result::Result<RawType, String>>> {
+        let mut conn = self.connect().await?;
+        let out = describe_exprs(self, &mut conn, table, exprs).await;
+        disconnect(conn).await;
+        out
+    }
+}
+
+async fn describe_exprs(
+    adapter: &MySqlAdapter,
+    conn: &mut mysql_async::Conn,
+    table: &TableRef,
+    exprs: &[String],
+) -> Result<Vec<std::result::Result<RawType, String>>> {
+    let what = format!("describing an expression over table {table}");
+    let from = adapter.qualified(table);
+    let probe = "`ferry_expr_probe`";
+    let mut out = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        let sql =
+            format!("CREATE TEMPORARY TABLE {probe} AS SELECT ({e}) AS `c` FROM {from} LIMIT 0");
+        match conn.query_drop(sql).await {
+            Ok(()) => {}
+            // The server refused the statement: the expression's fault.
+            Err(mysql_async::Error::Server(s)) => {
+                out.push(Err(s.message.clone()));
+                continue;
+            }
+            Err(e) => return Err(crate::error::query_error(what, e)),
+        }
+        let rows: Vec<Row> = conn
+            .query(format!("SHOW FULL COLUMNS FROM {probe}"))
+            .await
+            .map_err(ctx(what.clone()))?;
+        conn.query_drop(format!("DROP TEMPORARY TABLE {probe}"))
+            .await
+            .map_err(ctx(what.clone()))?;
+        let Some(mut row) = rows.into_iter().next() else {
+            out.push(Err("the expression gives no column".into()));
+            continue;
+        };
+        let column_type = text(row.take(1)).unwrap_or_default();
+        let collation = text(row.take(2));
+        let charset = match collation {
+            Some(c) => conn
+                .exec_first::<String, _, _>(
+                    "SELECT CHARACTER_SET_NAME FROM information_schema.COLLATIONS \
+                     WHERE COLLATION_NAME = ?",
+                    (c,),
+                )
+                .await
+                .map_err(ctx(what.clone()))?
+                .map(|c| c.to_ascii_lowercase()),
+            None => None,
+        };
+        let info = column_info(&column_type, charset);
+        out.push(raw_type(&info, false));
+    }
+    Ok(out)
+}
+
+/// A [`ColumnInfo`] from a `SHOW COLUMNS` type (`varchar(101)`,
+/// `decimal(13,2) unsigned`, `datetime(3)`), which is `COLUMN_TYPE`.
+pub fn column_info(column_type: &str, charset: Option<String>) -> ColumnInfo {
+    let lower = column_type.to_ascii_lowercase();
+    let data_type = lower
+        .split(['(', ' '])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let args: Vec<u64> = match (lower.find('('), lower.find(')')) {
+        (Some(o), Some(c)) if c > o && !matches!(data_type.as_str(), "enum" | "set") => lower
+            [o + 1..c]
+            .split(',')
+            .filter_map(|a| a.trim().parse().ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let first = args.first().copied();
+    let mut info = ColumnInfo {
+        name: "c".into(),
+        data_type: data_type.clone(),
+        column_type: column_type.to_string(),
+        nullable: true,
+        charset,
+        ..ColumnInfo::default()
+    };
+    match data_type.as_str() {
+        "char" | "varchar" | "binary" | "varbinary" => info.char_length = first,
+        "bit" => info.precision = first,
+        "decimal" => {
+            info.precision = first;
+            info.scale = Some(args.get(1).copied().unwrap_or(0));
+        }
+        "time" | "datetime" | "timestamp" => info.fsp = Some(first.unwrap_or(0)),
+        _ => {}
+    }
+    info
 }
 
 /// The SRID each spatial column of `table` declares, by column name. MySQL
@@ -421,6 +530,26 @@ mod tests {
         assert_eq!(parse_labels("enum('a'')b')").unwrap(), vec!["a')b"]);
         assert!(parse_labels("enum('a").is_err());
         assert!(parse_labels("enum(a)").is_err());
+    }
+
+    #[test]
+    fn show_columns_types_read_as_the_catalog_reads_them() {
+        let t = raw_type(&column_info("decimal(13,2) unsigned", None), false).unwrap();
+        assert_eq!(
+            (t.name.as_str(), t.precision, t.scale, t.unsigned),
+            ("decimal", Some(13), Some(2), true)
+        );
+        let t = raw_type(&column_info("varchar(101)", Some("utf8mb4".into())), false).unwrap();
+        assert_eq!(
+            (t.length, t.charset.as_deref()),
+            (Some(101), Some("utf8mb4"))
+        );
+        let t = raw_type(&column_info("datetime(3)", None), false).unwrap();
+        assert_eq!(t.fsp, Some(3));
+        let t = raw_type(&column_info("enum('a,b','c')", None), false).unwrap();
+        assert_eq!(t.values, vec!["a,b", "c"]);
+        let t = raw_type(&column_info("int(1)", None), false).unwrap();
+        assert_eq!((t.name.as_str(), t.display_width), ("int", Some(1)));
     }
 
     #[test]

@@ -929,6 +929,7 @@ pub(crate) mod tests {
             target_type: "x".into(),
             rule: "test".into(),
             stored_as: None,
+            expr: None,
         }
     }
 }

@@ -767,6 +767,7 @@ mod tests {
             schema: Default::default(),
             row_filter: None,
             own_rows_only: false,
+            reshape: None,
         };
         let m = "Data truncated for column 'c' at row 3";
         assert_eq!(warning_row(m), Some(3));

@@ -110,15 +110,7 @@ impl RangeReader for MySqlAdapter {
                 }
             }
             None => {
-                let mut conn = self.connect().await?;
-                for stmt in [
-                    "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
-                    "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
-                ] {
-                    conn.query_drop(stmt)
-                        .await
-                        .map_err(ctx(format!("starting the snapshot of {table}")))?;
-                }
+                let mut conn = self.snapshot_session(&table).await?;
                 let (sent, clean) = self
                     .stream_range(&mut conn, plan, range, options, tx)
                     .await?;
@@ -132,9 +124,84 @@ impl RangeReader for MySqlAdapter {
             }
         }
     }
+
+    async fn count_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&MySqlSnapshot>,
+    ) -> Result<u64> {
+        let table = plan.source.to_string();
+        match snapshot {
+            Some(snap) => {
+                let mut lent = snap.borrow(&table).await?;
+                match self.count_in(&mut lent.conn, plan, range).await {
+                    Ok(n) => {
+                        snap.give_back(lent);
+                        Ok(n)
+                    }
+                    Err(e) => {
+                        snap.discard(lent).await;
+                        Err(e)
+                    }
+                }
+            }
+            None => {
+                let mut conn = self.snapshot_session(&table).await?;
+                let n = self.count_in(&mut conn, plan, range).await?;
+                conn.query_drop("COMMIT")
+                    .await
+                    .map_err(ctx(format!("ending the snapshot of {table}")))?;
+                disconnect(conn).await;
+                Ok(n)
+            }
+        }
+    }
 }
 
 impl MySqlAdapter {
+    /// A session inside a consistent-snapshot read-only transaction of its own.
+    async fn snapshot_session(&self, table: &str) -> Result<Conn> {
+        let mut conn = self.connect().await?;
+        for stmt in [
+            "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ",
+            "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        ] {
+            conn.query_drop(stmt)
+                .await
+                .map_err(ctx(format!("starting the snapshot of {table}")))?;
+        }
+        Ok(conn)
+    }
+
+    /// `SELECT count(*)` of the rows of `range` that `plan.row_filter` keeps.
+    async fn count_in(&self, conn: &mut Conn, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
+        let table = plan.source.to_string();
+        let keys = if *range == KeyRange::Whole {
+            Vec::new()
+        } else {
+            match partition::key_columns(self, conn, plan).await? {
+                Ok(k) => k,
+                Err(reason) => {
+                    return Err(Error::Table {
+                        table,
+                        problem: format!("cannot read range {range}: {reason}"),
+                    })
+                }
+            }
+        };
+        let sql = format!(
+            "SELECT count(*) FROM {}{}",
+            self.qualified(&plan.source),
+            partition::read_predicate(plan, &keys, range)
+        );
+        let n: Option<u64> = conn
+            .query_first(sql)
+            .await
+            .map_err(ctx(format!("counting rows of table {table}")))?;
+        Ok(n.unwrap_or(0))
+    }
+
     /// Streams one range through `conn` (already inside its transaction).
     /// Returns rows sent and whether the session is clean (its result read
     /// to the end), i.e. reusable.
@@ -336,7 +403,12 @@ fn select_from(adapter: &MySqlAdapter, plan: &TablePlan) -> String {
         .columns
         .iter()
         .map(|c| {
-            let q = quote_ident(&c.name);
+            // A derived column: the source computes it, read as a column
+            // of its type would be.
+            let q = match &c.expr {
+                Some(sql) => format!("({sql})"),
+                None => quote_ident(&c.name),
+            };
             if reads_enum_index(c) {
                 format!("{q} + 0")
             } else if reads_raw_text(c) {

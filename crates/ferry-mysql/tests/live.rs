@@ -296,6 +296,7 @@ fn hand_plan(target: &str, logical: LogicalType, target_type: &str) -> TablePlan
         target_type: target_type.into(),
         rule: "test".into(),
         stored_as: None,
+        expr: None,
     };
     TablePlan {
         source: TableRef::new(None, "nowhere"),
@@ -309,6 +310,7 @@ fn hand_plan(target: &str, logical: LogicalType, target_type: &str) -> TablePlan
         schema: Default::default(),
         row_filter: None,
         own_rows_only: false,
+        reshape: None,
     }
 }
 

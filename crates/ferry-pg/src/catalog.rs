@@ -42,6 +42,50 @@ impl Catalog for PgAdapter {
         let client = self.connect().await?;
         describe(&client, table, &self.url.database).await
     }
+
+    /// Prepares `SELECT (expr) FROM table` (never executed): the row
+    /// description gives the result's type OID and typmod, resolved as a
+    /// column's (domains, enums, arrays, precision, length).
+    async fn describe_exprs(
+        &self,
+        table: &TableRef,
+        exprs: &[String],
+    ) -> Result<Vec<std::result::Result<RawType, String>>> {
+        let client = self.connect().await?;
+        let from = crate::qualified(table);
+        let mut out = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            let stmt = match client.prepare(&format!("SELECT ({e}) FROM {from}")).await {
+                Ok(stmt) => stmt,
+                Err(err) => match err.as_db_error() {
+                    // The server refused the statement: the expression's fault.
+                    Some(db) => {
+                        out.push(Err(db.message().to_string()));
+                        continue;
+                    }
+                    None => {
+                        return Err(crate::error::query_error(
+                            format!("describing an expression over table {table}"),
+                            err,
+                        ))
+                    }
+                },
+            };
+            let Some(col) = stmt.columns().first() else {
+                out.push(Err("the expression gives no value".into()));
+                continue;
+            };
+            let (oid, typmod) = (col.type_().oid(), col.type_modifier());
+            let display: String = client
+                .query_one("SELECT pg_catalog.format_type($1, $2)", &[&oid, &typmod])
+                .await
+                .map_err(ctx(format!("describing an expression over table {table}")))?
+                .get(0);
+            let (ty, _) = resolve(&client, oid, typmod, display, table).await?;
+            out.push(Ok(ty));
+        }
+        Ok(out)
+    }
 }
 
 /// One `pg_type` row.

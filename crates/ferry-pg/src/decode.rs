@@ -71,7 +71,12 @@ const OWN_CAST: &[(&str, &str)] = &[("hstore", "json"), ("oid", "int8")];
 
 /// The SELECT-list expression that reads `col` in a wire form this module decodes.
 pub fn select_expr(col: &ColumnPlan) -> String {
-    let q = quote_ident(&col.name);
+    // A derived column: the source computes it, then it is cast as a
+    // column of its type would be.
+    let q = match &col.expr {
+        Some(sql) => format!("({sql})"),
+        None => quote_ident(&col.name),
+    };
     let name = col.raw.name.as_str();
     let elem = col.raw.element.as_deref().map(|e| e.name.as_str());
     if let Some((_, to)) = OWN_CAST.iter().find(|(n, _)| *n == name) {

@@ -125,44 +125,8 @@ impl RangeReader for PgAdapter {
     ) -> Result<u64> {
         let table = plan.source.to_string();
         let mut decoder = CopyDecoder::new(plan, options.batch_rows.max(1))?;
-        if snapshot.is_some_and(PgSnapshot::is_lost) {
-            return Err(Error::SnapshotLost { table });
-        }
-        let client = self.connect().await?;
-        let mut begin = String::from("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ");
-        if let Some(s) = snapshot {
-            begin.push_str(&format!(
-                "SET TRANSACTION SNAPSHOT {}; ",
-                quote_literal(s.id())
-            ));
-        }
-        begin.push_str(
-            "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; \
-             SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3",
-        );
-        if let Err(e) = client.batch_execute(&begin).await {
-            // 22023: no snapshot by that identifier (any more).
-            if snapshot.is_some() && e.code().is_some_and(|c| c.code() == "22023") {
-                return Err(Error::SnapshotLost { table });
-            }
-            return Err(crate::error::query_error(
-                format!("starting the read transaction for table {table}"),
-                e,
-            ));
-        }
-        let keys = if *range == KeyRange::Whole {
-            Vec::new()
-        } else {
-            match partition::key_columns(&client, plan).await? {
-                Ok(k) => k,
-                Err(reason) => {
-                    return Err(Error::Table {
-                        table,
-                        problem: format!("cannot read range {range}: {reason}"),
-                    })
-                }
-            }
-        };
+        let client = self.read_session(&table, snapshot).await?;
+        let keys = range_keys(&client, plan, range).await?;
         let sql = read_sql(plan, &keys, range, &options.order);
         let stream = client
             .copy_out(&sql)
@@ -193,6 +157,90 @@ impl RangeReader for PgAdapter {
             "ending the read transaction for table {table}"
         )))?;
         Ok(sent)
+    }
+
+    async fn count_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&PgSnapshot>,
+    ) -> Result<u64> {
+        let table = plan.source.to_string();
+        let client = self.read_session(&table, snapshot).await?;
+        let keys = range_keys(&client, plan, range).await?;
+        let sql = format!(
+            "SELECT count(*) FROM {}{}",
+            source_from(plan),
+            partition::read_predicate(plan, &keys, range)
+        );
+        let n: i64 = client
+            .query_one(&sql, &[])
+            .await
+            .map_err(ctx(format!("counting rows of table {table}")))?
+            .get(0);
+        client.batch_execute("COMMIT").await.map_err(ctx(format!(
+            "ending the read transaction for table {table}"
+        )))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+impl PgAdapter {
+    /// A session inside a read-only repeatable-read transaction, importing
+    /// `snapshot` when given, with the settings the decoders rely on.
+    async fn read_session(
+        &self,
+        table: &str,
+        snapshot: Option<&PgSnapshot>,
+    ) -> Result<tokio_postgres::Client> {
+        if snapshot.is_some_and(PgSnapshot::is_lost) {
+            return Err(Error::SnapshotLost {
+                table: table.to_string(),
+            });
+        }
+        let client = self.connect().await?;
+        let mut begin = String::from("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ");
+        if let Some(s) = snapshot {
+            begin.push_str(&format!(
+                "SET TRANSACTION SNAPSHOT {}; ",
+                quote_literal(s.id())
+            ));
+        }
+        begin.push_str(
+            "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; \
+             SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 3",
+        );
+        if let Err(e) = client.batch_execute(&begin).await {
+            // 22023: no snapshot by that identifier (any more).
+            if snapshot.is_some() && e.code().is_some_and(|c| c.code() == "22023") {
+                return Err(Error::SnapshotLost {
+                    table: table.to_string(),
+                });
+            }
+            return Err(crate::error::query_error(
+                format!("starting the read transaction for table {table}"),
+                e,
+            ));
+        }
+        Ok(client)
+    }
+}
+
+/// The key columns a read of `range` bounds (none for the whole table).
+async fn range_keys(
+    client: &tokio_postgres::Client,
+    plan: &TablePlan,
+    range: &KeyRange,
+) -> Result<Vec<PgKeyColumn>> {
+    if *range == KeyRange::Whole {
+        return Ok(Vec::new());
+    }
+    match partition::key_columns(client, plan).await? {
+        Ok(k) => Ok(k),
+        Err(reason) => Err(Error::Table {
+            table: plan.source.to_string(),
+            problem: format!("cannot read range {range}: {reason}"),
+        }),
     }
 }
 

@@ -475,6 +475,7 @@ async fn hub_types_from_other_engines_load() {
                 target_type: target.into(),
                 rule: String::new(),
                 stored_as: None,
+                expr: None,
             })
             .collect(),
         primary_key: vec![0],
@@ -482,6 +483,7 @@ async fn hub_types_from_other_engines_load() {
         schema: Default::default(),
         row_filter: None,
         own_rows_only: false,
+        reshape: None,
     };
     let url = pg_database().await;
     let pg = adapter(&url).await;

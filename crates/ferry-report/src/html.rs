@@ -122,6 +122,9 @@ fn totals(report: &Report, v: &View) -> Markup {
                     (card(svg::grouped(s.rows_read), "rows read"))
                     (card(svg::grouped(s.rows_written), "rows written"))
                     (card(svg::grouped(s.rows_rejected), "rows rejected"))
+                    @if s.rows_filtered > 0 {
+                        (card(svg::grouped(s.rows_filtered), "rows filtered"))
+                    }
                     (card(format!("{:.2} s", s.seconds), "seconds"))
                     @if s.seconds > 0.0 {
                         (card(svg::short(s.rows_written as f64 / s.seconds), "rows/s"))
@@ -200,12 +203,13 @@ fn tables(v: &View) -> Markup {
     html! {
         h2 { "Tables" }
         table {
-            tr { th { "table" } th { "target" } th { "read" } th { "written" } th { "rejected" } th { "seconds" } th { "rows/s" } th title="Arrow data bytes sent to the writer per second" { "MB/s" } th { "split" } }
+            tr { th { "table" } th { "target" } th { "read" } th { "written" } th { "rejected" } th title="rows the job's where left out" { "filtered" } th { "seconds" } th { "rows/s" } th title="Arrow data bytes sent to the writer per second" { "MB/s" } th { "split" } }
             @for t in &v.copied {
                 @let name = t.table.to_string();
                 tr {
                     td class="mono" { (name) } td class="mono" { (t.target.to_string()) }
                     td class="n" { (svg::grouped(t.rows_read)) } td class="n" { (svg::grouped(t.rows_written)) } td class="n" { (svg::grouped(t.rows_rejected)) }
+                    td class="n" { (svg::grouped(t.rows_filtered)) }
                     td class="n" { (format!("{:.2}", t.seconds)) } td class="n" { (format!("{:.0}", t.rows_per_second)) }
                     td class="n" { @if let Some(m) = v.mb_per_second(t) { (format!("{m:.1}")) } @else { "–" } }
                     td {

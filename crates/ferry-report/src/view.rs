@@ -29,6 +29,8 @@ pub struct CopiedTable {
     pub rows_read: u64,
     pub rows_written: u64,
     pub rows_rejected: u64,
+    /// Rows a job's `where` left out.
+    pub rows_filtered: u64,
     pub seconds: f64,
     pub rows_per_second: f64,
 }
@@ -175,6 +177,7 @@ pub struct Summary {
     pub rows_read: u64,
     pub rows_written: u64,
     pub rows_rejected: u64,
+    pub rows_filtered: u64,
     pub tables: serde_json::Value,
     pub failed: Vec<Failed>,
     pub snapshot: Option<Snapshot>,

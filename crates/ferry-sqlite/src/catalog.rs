@@ -21,7 +21,7 @@ use ferry_core::schema::{
     CheckDef, ColumnSchema, ForeignKeyDef, GeneratedDef, IndexDef, IndexPart, OtherObject,
     TableSchema,
 };
-use ferry_core::{Error, RawColumn, RawTable, Result, TableRef};
+use ferry_core::{Error, RawColumn, RawTable, RawType, Result, TableRef};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::ddl::{self, TableText};
@@ -473,6 +473,115 @@ impl Catalog for SqliteAdapter {
         let table = table.clone();
         self.with_read(move |conn| describe(conn, &table)).await
     }
+
+    /// SQLite types an expression only where it has a declared type: a
+    /// column reference (the column's declaration) or a top-level
+    /// `CAST(… AS type)`. The expression is prepared to prove it runs;
+    /// anything else is refused with the way out (a CAST), since SQLite
+    /// decides other results' storage class per row.
+    async fn describe_exprs(
+        &self,
+        table: &TableRef,
+        exprs: &[String],
+    ) -> Result<Vec<std::result::Result<RawType, String>>> {
+        let (table, exprs) = (table.clone(), exprs.to_vec());
+        self.with_read(move |conn| {
+            let columns = xinfo(conn, &table.name)?;
+            let from = crate::quote_ident(&table.name);
+            Ok(exprs
+                .iter()
+                .map(|e| {
+                    conn.prepare(&format!("SELECT ({e}) FROM {from}")).map_err(
+                        |err| match err {
+                            rusqlite::Error::SqliteFailure(_, Some(m)) => m,
+                            other => other.to_string(),
+                        },
+                    )?;
+                    let declared = declared_type(e, &columns).ok_or_else(|| {
+                        "SQLite gives this expression no type (only a column or a CAST has \
+                         one): write it as CAST(… AS TEXT), INTEGER, REAL, NUMERIC, BLOB or \
+                         another declared type"
+                            .to_string()
+                    })?;
+                    Ok(desc::raw_type(&declared))
+                })
+                .collect())
+        })
+        .await
+    }
+}
+
+/// The declared type of an expression: the declaration of the column it
+/// names, or the type of the `CAST` it is (parentheses around it aside).
+fn declared_type(expr: &str, columns: &[XInfo]) -> Option<String> {
+    use ferry_core::expr::{lex, LexRules, Token};
+    let mut toks = lex(expr, LexRules::default()).ok()?;
+    // Outer parentheses that wrap the whole expression.
+    while toks.first() == Some(&Token::Open) && closing(&toks, 0) == Some(toks.len() - 1) {
+        toks = toks[1..toks.len() - 1].to_vec();
+    }
+    match toks.as_slice() {
+        [Token::Word(w)] => columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(w))
+            .map(|c| c.declared.clone()),
+        [Token::Ident(w)] => columns
+            .iter()
+            .find(|c| &c.name == w)
+            .map(|c| c.declared.clone()),
+        [Token::Word(cast), Token::Open, ..]
+            if cast.eq_ignore_ascii_case("cast") && closing(&toks, 1) == Some(toks.len() - 1) =>
+        {
+            // The last `AS` at the CAST's own depth starts the type.
+            let mut depth = 0;
+            let mut at = None;
+            for (i, t) in toks.iter().enumerate().take(toks.len() - 1).skip(2) {
+                match t {
+                    Token::Open => depth += 1,
+                    Token::Close => depth -= 1,
+                    Token::Word(w) if depth == 0 && w.eq_ignore_ascii_case("as") => at = Some(i),
+                    _ => {}
+                }
+            }
+            let mut ty = String::new();
+            for t in &toks[at? + 1..toks.len() - 1] {
+                match t {
+                    Token::Word(w) => {
+                        if !ty.is_empty() && !ty.ends_with('(') {
+                            ty.push(' ');
+                        }
+                        ty.push_str(w);
+                    }
+                    Token::Num(n) => ty.push_str(n),
+                    Token::Open => ty.push('('),
+                    Token::Close => ty.push(')'),
+                    Token::Comma => ty.push(','),
+                    _ => return None,
+                }
+            }
+            (!ty.is_empty()).then_some(ty)
+        }
+        _ => None,
+    }
+}
+
+/// The index of the token closing the parenthesis opened at `open`.
+fn closing(toks: &[ferry_core::expr::Token], open: usize) -> Option<usize> {
+    use ferry_core::expr::Token;
+    let mut depth = 0usize;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t {
+            Token::Open => depth += 1,
+            Token::Close => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 impl SqliteAdapter {
@@ -499,5 +608,33 @@ impl SqliteAdapter {
             Ok(out)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expression_has_a_type_only_as_a_column_or_a_cast() {
+        let columns = vec![XInfo {
+            name: "Score".into(),
+            declared: "NUMERIC(10,2)".into(),
+            notnull: false,
+            default: None,
+            pk: 0,
+            hidden: 0,
+        }];
+        let ty = |e: &str| declared_type(e, &columns);
+        assert_eq!(ty("score").as_deref(), Some("NUMERIC(10,2)"));
+        assert_eq!(ty("(\"Score\")").as_deref(), Some("NUMERIC(10,2)"));
+        assert_eq!(ty("CAST(a || b AS TEXT)").as_deref(), Some("TEXT"));
+        assert_eq!(
+            ty("cast(CAST(x AS INTEGER) * 2 as decimal(12, 4))").as_deref(),
+            Some("decimal(12,4)")
+        );
+        assert_eq!(ty("a || b"), None);
+        assert_eq!(ty("CAST(a AS TEXT) || 'x'"), None);
+        assert_eq!(ty("nope"), None);
     }
 }

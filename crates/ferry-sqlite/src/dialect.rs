@@ -408,6 +408,12 @@ impl Dialect for SqliteDialect {
         format!("count(*) FILTER (WHERE {cond})")
     }
 
+    /// Cast, so that the check's column has a type SQLite can name (a
+    /// `CASE` has none; see the catalog's `describe_exprs`).
+    fn check_column_sql(&self, predicate: &str) -> String {
+        format!("CAST(CASE WHEN NOT ({predicate}) THEN 0 ELSE 1 END AS INTEGER)")
+    }
+
     fn value_check(&self, check: ValueCheck<'_>, c: &str) -> Option<String> {
         Some(match check {
             ValueCheck::FloatSpecial => {

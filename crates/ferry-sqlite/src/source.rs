@@ -96,11 +96,78 @@ impl RangeReader for SqliteAdapter {
             }
         }
     }
+
+    async fn count_range(
+        &self,
+        plan: &TablePlan,
+        range: &KeyRange,
+        snapshot: Option<&SqliteSnapshot>,
+    ) -> Result<u64> {
+        let sql = count_sql(plan, range)?;
+        let what = format!("counting rows of table {}", plan.source);
+        let count = move |conn: &Connection| -> Result<u64> {
+            let n: i64 = conn
+                .query_row(&sql, [], |r| r.get(0))
+                .map_err(ctx(what.clone()))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        match snapshot {
+            Some(snap) => {
+                let (pool, lent) = snap.borrow(&plan.source.to_string()).await?;
+                blocking(move || {
+                    let out = count(&lent.conn);
+                    match &out {
+                        Err(Error::Query { .. }) => pool.discard(lent),
+                        _ => pool.give_back(lent),
+                    }
+                    out
+                })
+                .await
+            }
+            None => {
+                let me = self.clone();
+                blocking(move || {
+                    let conn = me.open_read()?;
+                    begin_read(&conn)?;
+                    let out = count(&conn);
+                    let _ = conn.execute_batch("COMMIT");
+                    out
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// `SELECT count(*)` of the rows of `range` that `plan.row_filter` keeps.
+pub fn count_sql(plan: &TablePlan, range: &KeyRange) -> Result<String> {
+    let mut sql = format!("SELECT count(*) FROM {}", quote_ident(&plan.source.name));
+    if matches!(range, KeyRange::Whole) {
+        sql.push_str(&ferry_core::adapter::read_predicate(plan, Vec::new()));
+        return Ok(sql);
+    }
+    let keys = partition::key_columns(plan).map_err(|reason| Error::Table {
+        table: plan.source.to_string(),
+        problem: format!("cannot read range {range}: {reason}"),
+    })?;
+    sql.push_str(&ferry_core::adapter::read_predicate(
+        plan,
+        partition::range_conditions(&keys, range),
+    ));
+    Ok(sql)
 }
 
 /// The statement reading `range` of `plan` in `order`.
 pub fn select_sql(plan: &TablePlan, range: &KeyRange, order: &RowOrder) -> Result<String> {
-    let cols: Vec<String> = plan.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    // A derived column is the source's expression, read as its type would be.
+    let cols: Vec<String> = plan
+        .columns
+        .iter()
+        .map(|c| match &c.expr {
+            Some(sql) => format!("({sql})"),
+            None => quote_ident(&c.name),
+        })
+        .collect();
     let mut sql = format!(
         "SELECT {} FROM {}",
         cols.join(", "),

@@ -41,6 +41,8 @@ pub struct StoredRange {
     pub status: RangeStatus,
     pub rows: u64,
     pub rejected: u64,
+    /// Rows of the range a job's `where` left out.
+    pub filtered: u64,
 }
 
 /// A claim on a range: whether it was left `copying` by another process
@@ -175,6 +177,7 @@ pub trait CheckpointStore {
         index: usize,
         rows: u64,
         rejected: u64,
+        filtered: u64,
     ) -> Result<()>;
 
     /// Puts a claimed (`copying`) range back to `pending`: its copy failed

@@ -146,8 +146,9 @@ impl StateStore {
         index: usize,
         rows: u64,
         rejected: u64,
+        filtered: u64,
     ) -> Result<()> {
-        dispatch!(self, s => s.finish_range(run_id, table, index, rows, rejected).await)
+        dispatch!(self, s => s.finish_range(run_id, table, index, rows, rejected, filtered).await)
     }
 
     /// See [`CheckpointStore::release_range`].

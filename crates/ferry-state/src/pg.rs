@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS ferry_ranges (
     status text NOT NULL,
     rows bigint NOT NULL DEFAULT 0,
     rejected bigint NOT NULL DEFAULT 0,
+    filtered bigint NOT NULL DEFAULT 0,
     attempts integer NOT NULL DEFAULT 0,
     owner_pid integer,
     owner_start timestamptz,
@@ -89,6 +90,8 @@ CREATE TABLE IF NOT EXISTS ferry_cutover (
     data_json text NOT NULL,
     updated timestamptz NOT NULL
 );
+-- A store from before `filtered` gains the column.
+ALTER TABLE ferry_ranges ADD COLUMN IF NOT EXISTS filtered bigint NOT NULL DEFAULT 0;
 ";
 
 pub struct PgStore {
@@ -263,7 +266,7 @@ impl CheckpointStore for PgStore {
         let rows = self
             .session(&setup)
             .query(
-                "SELECT idx, range_json, status, rows, rejected FROM ferry_ranges \
+                "SELECT idx, range_json, status, rows, rejected, filtered FROM ferry_ranges \
                  WHERE run_id = $1 AND table_name = $2 ORDER BY idx",
                 &[&run_id, &table],
             )
@@ -277,6 +280,7 @@ impl CheckpointStore for PgStore {
                 status: range_status(table, r.get(2))?,
                 rows: u64::try_from(r.get::<_, i64>(3)).unwrap_or_default(),
                 rejected: u64::try_from(r.get::<_, i64>(4)).unwrap_or_default(),
+                filtered: u64::try_from(r.get::<_, i64>(5)).unwrap_or_default(),
             });
         }
         Ok(out)
@@ -307,7 +311,7 @@ impl CheckpointStore for PgStore {
         let setup = self.setup.lock().await;
         self.session(&setup)
             .execute(
-                "UPDATE ferry_ranges SET status = $3, rows = 0, rejected = 0, \
+                "UPDATE ferry_ranges SET status = $3, rows = 0, rejected = 0, filtered = 0, \
                  owner_pid = NULL, owner_start = NULL, updated = now() \
                  WHERE run_id = $1 AND table_name = $2",
                 &[&run_id, &table, &RangeStatus::Pending.as_str()],
@@ -385,11 +389,12 @@ impl CheckpointStore for PgStore {
         index: usize,
         rows: u64,
         rejected: u64,
+        filtered: u64,
     ) -> Result<()> {
         self.client
             .execute(
-                "UPDATE ferry_ranges SET status = $6, rows = $4, rejected = $5, updated = now() \
-                 WHERE run_id = $1 AND table_name = $2 AND idx = $3",
+                "UPDATE ferry_ranges SET status = $6, rows = $4, rejected = $5, filtered = $7, \
+                 updated = now() WHERE run_id = $1 AND table_name = $2 AND idx = $3",
                 &[
                     &run_id,
                     &table,
@@ -397,6 +402,7 @@ impl CheckpointStore for PgStore {
                     &sql_int(rows),
                     &sql_int(rejected),
                     &RangeStatus::Done.as_str(),
+                    &sql_int(filtered),
                 ],
             )
             .await

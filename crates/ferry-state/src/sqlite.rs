@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS ferry_ranges (
     status TEXT NOT NULL,
     rows INTEGER NOT NULL DEFAULT 0,
     rejected INTEGER NOT NULL DEFAULT 0,
+    filtered INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
     updated TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (run_id, table_name, idx)
@@ -123,6 +124,20 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
             .map_err(err("setting the journal mode"))?;
         conn.execute_batch(SCHEMA).map_err(err("creating tables"))?;
+        // A store from before `filtered` gains the column.
+        let has_filtered: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('ferry_ranges') WHERE name = 'filtered'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err("reading the ranges table"))?;
+        if has_filtered == 0 {
+            conn.execute_batch(
+                "ALTER TABLE ferry_ranges ADD COLUMN filtered INTEGER NOT NULL DEFAULT 0",
+            )
+            .map_err(err("adding the filtered column"))?;
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -230,7 +245,7 @@ impl CheckpointStore for SqliteStore {
         let c = self.conn()?;
         let mut stmt = c
             .prepare(
-                "SELECT idx, range_json, status, rows, rejected FROM ferry_ranges \
+                "SELECT idx, range_json, status, rows, rejected, filtered FROM ferry_ranges \
                  WHERE run_id = ?1 AND table_name = ?2 ORDER BY idx",
             )
             .map_err(err("reading ranges"))?;
@@ -242,18 +257,20 @@ impl CheckpointStore for SqliteStore {
                     r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
                     r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
                 ))
             })
             .map_err(err("reading ranges"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (idx, json, status, n, rejected) = row.map_err(err("reading ranges"))?;
+            let (idx, json, status, n, rejected, filtered) = row.map_err(err("reading ranges"))?;
             out.push(StoredRange {
                 index: usize::try_from(idx).unwrap_or_default(),
                 range: range_from_json(table, &json)?,
                 status: range_status(table, &status)?,
                 rows: u64::try_from(n).unwrap_or_default(),
                 rejected: u64::try_from(rejected).unwrap_or_default(),
+                filtered: u64::try_from(filtered).unwrap_or_default(),
             });
         }
         Ok(out)
@@ -281,7 +298,7 @@ impl CheckpointStore for SqliteStore {
     async fn reset_table(&self, run_id: &str, table: &str) -> Result<()> {
         self.conn()?
             .execute(
-                "UPDATE ferry_ranges SET status = ?3, rows = 0, rejected = 0, \
+                "UPDATE ferry_ranges SET status = ?3, rows = 0, rejected = 0, filtered = 0, \
                  updated = CURRENT_TIMESTAMP WHERE run_id = ?1 AND table_name = ?2",
                 params![run_id, table, RangeStatus::Pending.as_str()],
             )
@@ -333,10 +350,11 @@ impl CheckpointStore for SqliteStore {
         index: usize,
         rows: u64,
         rejected: u64,
+        filtered: u64,
     ) -> Result<()> {
         self.conn()?
             .execute(
-                "UPDATE ferry_ranges SET status = ?6, rows = ?4, rejected = ?5, \
+                "UPDATE ferry_ranges SET status = ?6, rows = ?4, rejected = ?5, filtered = ?7, \
                  updated = CURRENT_TIMESTAMP WHERE run_id = ?1 AND table_name = ?2 AND idx = ?3",
                 params![
                     run_id,
@@ -344,7 +362,8 @@ impl CheckpointStore for SqliteStore {
                     idx(index),
                     sql_int(rows),
                     sql_int(rejected),
-                    RangeStatus::Done.as_str()
+                    RangeStatus::Done.as_str(),
+                    sql_int(filtered)
                 ],
             )
             .map_err(err("checkpointing a range"))?;

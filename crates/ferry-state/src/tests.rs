@@ -33,7 +33,7 @@ async fn sqlite_run_lifecycle() {
         Claim::Taken { was_copying: false }
     );
     store
-        .finish_range("r1", "public.t", 0, 10, 1)
+        .finish_range("r1", "public.t", 0, 10, 1, 3)
         .await
         .unwrap();
     assert_eq!(
@@ -55,14 +55,20 @@ async fn sqlite_run_lifecycle() {
     );
     let ranges = store.ranges("r1", "public.t").await.unwrap();
     assert_eq!(ranges[0].status, RangeStatus::Done);
-    assert_eq!((ranges[0].rows, ranges[0].rejected), (10, 1));
+    assert_eq!(
+        (ranges[0].rows, ranges[0].rejected, ranges[0].filtered),
+        (10, 1, 3)
+    );
     assert_eq!(ranges[1].status, RangeStatus::Copying);
     store.end_setup("r1").await.unwrap();
     assert_eq!(
         store.claim("r1", "public.t", 1).await.unwrap(),
         Claim::Taken { was_copying: true }
     );
-    store.finish_range("r1", "public.t", 1, 5, 0).await.unwrap();
+    store
+        .finish_range("r1", "public.t", 1, 5, 0, 0)
+        .await
+        .unwrap();
     assert!(store.finish_run("r1").await.unwrap());
     // Died while finishing: the run is taken again (one process per SQLite run).
     assert_eq!(
@@ -311,7 +317,7 @@ async fn sqlite_store_from_before_the_cutover_tables_opens() {
     );
     let ranges = store.ranges("old", "public.t").await.unwrap();
     assert_eq!(ranges[0].status, RangeStatus::Done);
-    assert_eq!(ranges[0].rows, 7);
+    assert_eq!((ranges[0].rows, ranges[0].filtered), (7, 0));
     store.end_setup("old").await.unwrap();
     store
         .record_cutover_step("old", "drain", StepStatus::Failed, "{}")

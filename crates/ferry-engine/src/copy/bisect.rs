@@ -42,9 +42,16 @@ pub(super) async fn copy_range_bisecting(
     rejects: &mut Vec<Reject>,
 ) -> Result<u64> {
     let (tx, mut rx) = mpsc::channel(run.options.channel_batches.max(1));
-    let reader =
-        run.source
-            .read_range(plan, range, Some(&run.snapshot), run.options.batch_rows, tx);
+    let mut failures = Vec::new();
+    let options = ferry_core::adapter::ReadOptions::copy(run.options.batch_rows);
+    let reader = run.source.read_range_checked(
+        plan,
+        range,
+        Some(&run.snapshot),
+        &options,
+        tx,
+        &mut failures,
+    );
     let writer = async {
         let mut written = 0u64;
         while let Some(batch) = rx.recv().await {
@@ -75,6 +82,8 @@ pub(super) async fn copy_range_bisecting(
             ),
         });
     }
+    // Rows a check of the job refused were never sent: rejects as well.
+    rejects.extend(super::retry::check_rejects(plan, failures));
     Ok(written)
 }
 
@@ -228,6 +237,7 @@ fn reject(
         key,
         column,
         reason,
+        check: None,
     });
     Ok(())
 }

@@ -12,17 +12,20 @@ use ferry_core::range::KeyRange;
 use ferry_core::{Error, Result, TablePlan};
 
 use super::retry::without_keys;
-use super::Run;
+use super::{OnError, Run};
+use crate::reshape::CheckFailure;
 
 /// Copies one range: read inside the snapshot, write in one target
 /// transaction, leaving out the rows whose rendered key is in `skip`
-/// (rejected earlier). Returns the rows committed.
+/// (rejected earlier). Returns the rows committed and the rows a check of
+/// the job refused (left out; with [`OnError::Fail`] the first of them
+/// fails the range instead, before anything commits).
 pub(super) async fn copy_range(
     run: &Run,
     plan: &Arc<TablePlan>,
     range: &KeyRange,
     skip: &HashSet<String>,
-) -> Result<u64> {
+) -> Result<(u64, Vec<CheckFailure>)> {
     let cap = run.options.channel_batches.max(1);
     let (read_tx, mut read_rx) = mpsc::channel(cap);
     let (write_tx, write_rx) = mpsc::channel(cap);
@@ -52,9 +55,15 @@ pub(super) async fn copy_range(
         skip_keys: Arc::new(skip.clone()),
         ..ReadOptions::copy(batch_rows)
     };
-    let reader = run
-        .source
-        .read_range_with(plan, range, Some(&run.snapshot), &options, read_tx);
+    let mut failures = Vec::new();
+    let reader = run.source.read_range_checked(
+        plan,
+        range,
+        Some(&run.snapshot),
+        &options,
+        read_tx,
+        &mut failures,
+    );
     let forward = async {
         let mut forwarded: u64 = 0;
         let mut skipped: u64 = 0;
@@ -110,6 +119,18 @@ pub(super) async fn copy_range(
             return Err(e);
         }
     };
+    if let (Some(f), OnError::Fail) = (failures.first(), run.options.on_error) {
+        // Stop the table: abort before closing the writer's channel, so
+        // nothing of the range commits.
+        writer.abort();
+        let _ = writer.await;
+        drop(write_tx);
+        return Err(Error::Check {
+            table: plan.source.to_string(),
+            check: f.check.clone(),
+            key: f.key.clone(),
+        });
+    }
     drop(write_tx);
     let receipt = writer
         .await
@@ -124,5 +145,5 @@ pub(super) async fn copy_range(
             ),
         });
     }
-    Ok(forwarded)
+    Ok((forwarded, failures))
 }

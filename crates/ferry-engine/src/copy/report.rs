@@ -77,6 +77,8 @@ pub struct RangeReceipt {
     pub range: KeyRange,
     pub rows: u64,
     pub rejected: u64,
+    /// Rows the job's `where` left out.
+    pub filtered: u64,
 }
 
 /// The outcome of a run.
@@ -138,5 +140,8 @@ impl CopyReport {
     }
     pub fn rows_rejected(&self) -> u64 {
         self.tables.iter().map(|t| t.rows_rejected).sum()
+    }
+    pub fn rows_filtered(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows_filtered).sum()
     }
 }

@@ -10,8 +10,8 @@ use crate::Adapter;
 use ferry_core::error::chain_line;
 
 /// A table's ranges as stored: the plan, and per range `Some((rows,
-/// rejected))` when an earlier run finished it.
-pub(super) type StoredTable = (RangePlan, Vec<Option<(u64, u64)>>);
+/// rejected, filtered))` when an earlier run finished it.
+pub(super) type StoredTable = (RangePlan, Vec<Option<(u64, u64, u64)>>);
 
 /// Sets the run up under the state store's run lock: prepares the targets
 /// (a resumed run keeps what it finds: `Append`), plans and stores each
@@ -109,7 +109,7 @@ pub(super) async fn setup_run(
         }
         let done = stored
             .iter()
-            .map(|r| (r.status == RangeStatus::Done).then_some((r.rows, r.rejected)))
+            .map(|r| (r.status == RangeStatus::Done).then_some((r.rows, r.rejected, r.filtered)))
             .collect();
         out.push((split, done));
     }

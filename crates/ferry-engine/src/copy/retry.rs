@@ -14,6 +14,7 @@ use ferry_state::Claim;
 use super::bisect::{copy_range_bisecting, locate_refused};
 use super::{copy_range, lock, OnError, RangeRetry, Run};
 use crate::reject::Reject;
+use crate::reshape::CheckFailure;
 use crate::verify;
 
 /// What a committed range holds.
@@ -21,6 +22,8 @@ use crate::verify;
 pub(super) struct RangeDone {
     pub(super) rows: u64,
     pub(super) rejected: u64,
+    /// Rows of the range the job's `where` left out.
+    pub(super) filtered: u64,
 }
 
 /// One unit of work: claim it (with a state store), clean up what a dead
@@ -67,7 +70,14 @@ pub(super) async fn run_range(
     if let (Some(st), Ok(done)) = (&run.options.state, &result) {
         if let Err(e) = st
             .store
-            .finish_range(&st.run.run_id, &name, r, done.rows, done.rejected)
+            .finish_range(
+                &st.run.run_id,
+                &name,
+                r,
+                done.rows,
+                done.rejected,
+                done.filtered,
+            )
             .await
         {
             return Some(Err(e));
@@ -190,17 +200,21 @@ pub(super) async fn copy_range_rejecting(
     range: &KeyRange,
     pieces: &mut bool,
 ) -> Result<RangeDone> {
+    let filtered = filtered_rows(run, plan, range).await?;
     let mut skip = HashSet::new();
     let mut rejects = Vec::new();
     loop {
         match copy_range(run, plan, range, &skip).await {
-            Ok(rows) => {
+            Ok((rows, failed)) => {
+                // Rows a check refused: rejected by key and check name.
+                rejects.extend(check_rejects(plan, failed));
                 if let Some(w) = &run.options.rejects {
                     w.append(&rejects)?;
                 }
                 return Ok(RangeDone {
                     rows,
                     rejected: rejects.len() as u64,
+                    filtered,
                 });
             }
             Err(Error::Value {
@@ -220,6 +234,7 @@ pub(super) async fn copy_range_rejecting(
                     key,
                     column,
                     reason: problem,
+                    check: None,
                 });
             }
             Err(Error::Refused { .. })
@@ -237,6 +252,7 @@ pub(super) async fn copy_range_rejecting(
                 return Ok(RangeDone {
                     rows,
                     rejected: rejects.len() as u64,
+                    filtered,
                 });
             }
             // Without reject: name the refused row all the same, by
@@ -248,6 +264,37 @@ pub(super) async fn copy_range_rejecting(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The reject lines of rows a check of the job refused: key and check
+/// name, never a value.
+pub(super) fn check_rejects(
+    plan: &TablePlan,
+    failures: Vec<CheckFailure>,
+) -> impl Iterator<Item = Reject> + '_ {
+    failures.into_iter().map(|f| Reject {
+        table: plan.source.to_string(),
+        key: f.key,
+        column: f.column,
+        reason: format!("fails check {}", f.check),
+        check: Some(f.check),
+    })
+}
+
+/// The rows of `range` the job's `where` leaves out, counted in the
+/// source inside the copy's snapshot (the filter's complement), so that
+/// read = written + rejected + filtered holds exactly.
+async fn filtered_rows(run: &Run, plan: &TablePlan, range: &KeyRange) -> Result<u64> {
+    let read = plan.source_plan();
+    let Some(filter) = &read.row_filter else {
+        return Ok(0);
+    };
+    let mut complement = read.clone();
+    complement.reshape = None;
+    complement.row_filter = Some(run.source.dialect().excluded_by_sql(filter));
+    run.source
+        .count_range(&complement, range, Some(&run.snapshot))
+        .await
 }
 
 /// Splits `batch` into the runs of rows whose key is not in `skip`

@@ -78,13 +78,18 @@ pub(super) async fn worker(run: &Run, id: usize) -> Vec<(usize, TableOutcome)> {
                 break;
             };
             match result {
-                Some(Ok(RangeDone { rows, rejected })) => {
+                Some(Ok(RangeDone {
+                    rows,
+                    rejected,
+                    filtered,
+                })) => {
                     if let (Some(v), Some(outcome)) = (state.verified.as_mut(), verdict) {
                         tally(v, r, outcome, run.options.verify.as_ref());
                     }
-                    state.rows_read += rows + rejected;
+                    state.rows_read += rows + rejected + filtered;
                     state.rows_written += rows;
                     state.rows_rejected += rejected;
+                    state.rows_filtered += filtered;
                     state.committed += 1;
                     run.events.send(Event::RangeFinished {
                         table: plan.source.clone(),
@@ -101,6 +106,7 @@ pub(super) async fn worker(run: &Run, id: usize) -> Vec<(usize, TableOutcome)> {
                             range,
                             rows,
                             rejected,
+                            filtered,
                         });
                     }
                 }
@@ -172,6 +178,7 @@ pub(super) fn summary_of(state: &TableState) -> TableSummary {
         rows_read: state.rows_read,
         rows_written: state.rows_written,
         rows_rejected: state.rows_rejected,
+        rows_filtered: state.rows_filtered,
         seconds,
         rows_per_second: if seconds > 0.0 {
             state.rows_read as f64 / seconds

@@ -153,7 +153,10 @@ fn now_us() -> i64 {
 /// Refuses tables whose changes a sync could not apply, one line each
 /// naming the table and the way out: a table without a primary key (a
 /// change is applied by key) and a table with a row filter (changes are
-/// not filtered).
+/// not filtered), nor a table the job reshapes (changes carry the source's
+/// row; the built-ins and built-in checks could run on them through the
+/// same [`crate::reshape::Reshaper`], but derived columns and SQL checks
+/// need the source to evaluate them, which a change stream cannot).
 pub fn check_followable(plans: &[TablePlan]) -> Result<()> {
     for p in plans {
         let t = &p.source;
@@ -168,6 +171,11 @@ pub fn check_followable(plans: &[TablePlan]) -> Result<()> {
             return Err(Error::Invalid(format!(
                 "table {t} has a row filter (`where`): ferry sync does not filter changes; \
                  leave the filter or the table out of the job"
+            )));
+        }
+        if p.reshape.is_some() {
+            return Err(Error::Invalid(format!(
+                "table {t} has the job's column transforms or checks: ferry sync does not                  apply them to changes yet; leave them or the table out of the job"
             )));
         }
     }

@@ -23,6 +23,7 @@ fn col(name: &str, raw: &str, logical: LogicalType) -> ColumnPlan {
         target_type: String::new(),
         rule: String::new(),
         stored_as: None,
+        expr: None,
     }
 }
 
@@ -61,6 +62,7 @@ fn plan() -> TablePlan {
         schema: Default::default(),
         row_filter: None,
         own_rows_only: false,
+        reshape: None,
     }
 }
 
