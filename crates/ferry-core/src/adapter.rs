@@ -15,6 +15,7 @@ use std::future::Future;
 use arrow_array::RecordBatch;
 use tokio::sync::mpsc;
 
+use crate::batch::{BatchLimit, DEFAULT_BATCH_BYTES};
 use crate::capabilities::Capabilities;
 use crate::error::Result;
 use crate::plan::{IfExists, RawTable, TablePlan, TableRef};
@@ -123,6 +124,9 @@ pub struct ReadOptions {
     /// Rows per batch sent (at most; the last batch may be shorter). Zero is
     /// read as one.
     pub batch_rows: usize,
+    /// Bytes per batch (see [`crate::batch`]): a batch also closes when its
+    /// rows' bytes reach this, and a row larger than it travels alone.
+    pub batch_bytes: usize,
     pub order: RowOrder,
 }
 
@@ -131,6 +135,7 @@ impl ReadOptions {
     pub fn copy(batch_rows: usize) -> Self {
         ReadOptions {
             batch_rows,
+            batch_bytes: DEFAULT_BATCH_BYTES,
             order: RowOrder::Key,
         }
     }
@@ -139,7 +144,25 @@ impl ReadOptions {
     pub fn binary_key_order(batch_rows: usize, text_order: Vec<bool>) -> Self {
         ReadOptions {
             batch_rows,
+            batch_bytes: DEFAULT_BATCH_BYTES,
             order: RowOrder::BinaryKey { text_order },
+        }
+    }
+
+    /// The same read with batches of at most `limit` rows and bytes.
+    pub fn with_limit(self, limit: BatchLimit) -> Self {
+        ReadOptions {
+            batch_rows: limit.rows,
+            batch_bytes: limit.bytes,
+            ..self
+        }
+    }
+
+    /// Where this read closes its batches.
+    pub fn limit(&self) -> BatchLimit {
+        BatchLimit {
+            rows: self.batch_rows,
+            bytes: self.batch_bytes,
         }
     }
 }

@@ -12,6 +12,7 @@ use ferry_core::adapter::{
     Catalog, Database, KeySplit, RangeReader, RangeWriter, ReadOptions, TableReader, TableWriter,
     WriteReceipt,
 };
+use ferry_core::batch::BatchLimit;
 use ferry_core::dialect::{ExistingColumn, ValueLimits};
 use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 use ferry_core::Error;
@@ -173,10 +174,10 @@ impl Adapter {
         plan: &TablePlan,
         range: &KeyRange,
         snapshot: Option<&SourceSnapshot>,
-        batch_rows: usize,
+        limit: BatchLimit,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
-        let options = ReadOptions::copy(batch_rows);
+        let options = ReadOptions::copy(limit.rows).with_limit(limit);
         self.read_range_with(plan, range, snapshot, &options, tx)
             .await
     }

@@ -12,7 +12,18 @@
 //! channel → writer. The forwarder sits in the worker so that a failed read
 //! can *abort* the writer before its input channel closes: a writer commits
 //! when its channel closes cleanly, and a half-read range must never be
-//! committed. Memory is bounded by `workers × 2 × channel_batches` batches.
+//! committed.
+//!
+//! **Memory** is bounded by bytes, not rows: a batch closes at `batch_rows`
+//! rows or `batch_bytes` bytes, whichever comes first (a single larger row
+//! travels alone). Per range in flight there are at most the batch the
+//! reader is filling, `channel_batches` queued for the forwarder, the one it
+//! holds, one queued for the writer and the one the writer encodes: with
+//! the defaults (2 queued) six batches, so peak memory is about
+//! `workers × 6 × batch_bytes` plus what each engine's encoder holds beside
+//! the batch it encodes (PostgreSQL: a 1 MB COPY buffer; MySQL: the LOAD
+//! DATA text of 1 MB of rows) and, for a value larger than the budget, the
+//! driver's copy of its row.
 //!
 //! A table with a failed range stops taking new ranges; ranges already
 //! committed are removed again (the table is truncated) unless the run

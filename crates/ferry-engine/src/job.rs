@@ -99,6 +99,8 @@ pub struct TableColumn {
 pub struct CopySettings {
     pub if_exists: Option<IfExists>,
     pub batch_rows: Option<usize>,
+    /// Bytes per batch (a batch closes at `batch_rows` or this, whichever first).
+    pub batch_bytes: Option<usize>,
     pub workers: Option<usize>,
     /// Create this logical slot and copy from its snapshot (engines with
     /// `snapshot_slot`).
@@ -126,6 +128,7 @@ pub struct VerifySettings {
     pub float_ulps: Option<u32>,
     pub chunk_rows: Option<usize>,
     pub batch_rows: Option<usize>,
+    pub batch_bytes: Option<usize>,
     pub parallel_tables: Option<usize>,
     pub parallel_ranges: Option<usize>,
     pub min_range_rows: Option<u64>,
@@ -236,6 +239,7 @@ impl Job {
             copy: CopySettings {
                 if_exists: pick(o.if_exists, c.if_exists),
                 batch_rows: pick(o.batch_rows, c.batch_rows),
+                batch_bytes: pick(o.batch_bytes, c.batch_bytes),
                 workers: pick(o.workers, c.workers),
                 cdc_slot: pick(o.cdc_slot, c.cdc_slot),
                 lock_source: pick(o.lock_source, c.lock_source),
@@ -254,6 +258,7 @@ impl Job {
                 float_ulps: pick(ov.float_ulps, v.float_ulps),
                 chunk_rows: pick(ov.chunk_rows, v.chunk_rows),
                 batch_rows: pick(ov.batch_rows, v.batch_rows),
+                batch_bytes: pick(ov.batch_bytes, v.batch_bytes),
                 parallel_tables: pick(ov.parallel_tables, v.parallel_tables),
                 parallel_ranges: pick(ov.parallel_ranges, v.parallel_ranges),
                 min_range_rows: pick(ov.min_range_rows, v.min_range_rows),

@@ -162,7 +162,16 @@ pub async fn copy_job(
     }
     let state = open_state(job, &source_url, &target_url, &plans).await?;
     let workers = job.copy.workers.unwrap_or_else(default_workers).max(1);
-    let batch_rows = job.copy.batch_rows.unwrap_or(8192).max(1);
+    let batch_rows = job
+        .copy
+        .batch_rows
+        .unwrap_or(ferry_core::batch::DEFAULT_BATCH_ROWS)
+        .max(1);
+    let batch_bytes = job
+        .copy
+        .batch_bytes
+        .unwrap_or(ferry_core::batch::DEFAULT_BATCH_BYTES)
+        .max(1);
     let reject_file = rejecting.then(|| {
         job.copy
             .reject_file
@@ -172,6 +181,7 @@ pub async fn copy_job(
     let options = CopyOptions {
         if_exists: job.if_exists_or_default(),
         batch_rows,
+        batch_bytes,
         workers,
         snapshot: SnapshotOptions {
             sessions: 0,
@@ -180,6 +190,7 @@ pub async fn copy_job(
         },
         verify: job.copy.verify.unwrap_or(false).then(|| VerifyOptions {
             batch_rows,
+            batch_bytes,
             ..Default::default()
         }),
         preexisting,
@@ -621,10 +632,17 @@ fn tagged_ddl(
 /// `ferry verify`: compares every table of the job between source and target.
 pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result<VerifyReport> {
     let v = &job.verify;
-    let (batch_rows, chunk_rows) = (v.batch_rows.unwrap_or(8192), v.chunk_rows.unwrap_or(10_000));
-    if batch_rows == 0 || chunk_rows == 0 {
+    let (batch_rows, chunk_rows) = (
+        v.batch_rows
+            .unwrap_or(ferry_core::batch::DEFAULT_BATCH_ROWS),
+        v.chunk_rows.unwrap_or(10_000),
+    );
+    let batch_bytes = v
+        .batch_bytes
+        .unwrap_or(ferry_core::batch::DEFAULT_VERIFY_BATCH_BYTES);
+    if batch_rows == 0 || chunk_rows == 0 || batch_bytes == 0 {
         return Err(Error::Invalid(
-            "--batch-rows and --chunk-rows must be at least 1".into(),
+            "--batch-rows, --batch-bytes and --chunk-rows must be at least 1".into(),
         ));
     }
     let source = Arc::new(Adapter::new(source_url));
@@ -634,6 +652,7 @@ pub async fn verify_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Resu
     target.list_tables(job.target_schema.as_deref()).await?;
     let options = VerifyOptions {
         batch_rows,
+        batch_bytes,
         chunk_rows,
         max_diffs: v.max_diffs.unwrap_or(100),
         float_ulps: v.float_ulps.unwrap_or(0),

@@ -124,7 +124,7 @@ impl RangeReader for PgAdapter {
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
         let table = plan.source.to_string();
-        let mut decoder = CopyDecoder::new(plan, options.batch_rows.max(1))?;
+        let mut decoder = CopyDecoder::new(plan, options.limit())?;
         if snapshot.is_some_and(PgSnapshot::is_lost) {
             return Err(Error::SnapshotLost { table });
         }

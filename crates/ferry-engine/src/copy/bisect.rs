@@ -42,9 +42,13 @@ pub(super) async fn copy_range_bisecting(
     rejects: &mut Vec<Reject>,
 ) -> Result<u64> {
     let (tx, mut rx) = mpsc::channel(run.options.channel_batches.max(1));
-    let reader =
-        run.source
-            .read_range(plan, range, Some(&run.snapshot), run.options.batch_rows, tx);
+    let reader = run.source.read_range(
+        plan,
+        range,
+        Some(&run.snapshot),
+        run.options.batch_limit(),
+        tx,
+    );
     let writer = async {
         let mut written = 0u64;
         while let Some(batch) = rx.recv().await {

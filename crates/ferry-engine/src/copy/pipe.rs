@@ -22,19 +22,26 @@ pub(super) async fn copy_range(
     range: &KeyRange,
     skip: &HashSet<String>,
 ) -> Result<u64> {
+    // The forwarder holds one batch while it waits on the writer, so the
+    // writer's own channel needs only one place: batches in flight per range
+    // are the reader's, `channel_batches`, the forwarder's, one queued and
+    // the writer's (see the module docs of `copy`).
     let cap = run.options.channel_batches.max(1);
     let (read_tx, mut read_rx) = mpsc::channel(cap);
-    let (write_tx, write_rx) = mpsc::channel(cap);
+    let (write_tx, write_rx) = mpsc::channel(1);
     let writer = {
         let target = super::writer_for(run, plan).await?;
         tokio::spawn(async move { target.write(write_rx).await })
     };
-    let batch_rows = run.options.batch_rows;
     // The reader runs in this task (it borrows the snapshot); the forwarder
     // runs beside it, so batches flow while the reader waits on the network.
-    let reader = run
-        .source
-        .read_range(plan, range, Some(&run.snapshot), batch_rows, read_tx);
+    let reader = run.source.read_range(
+        plan,
+        range,
+        Some(&run.snapshot),
+        run.options.batch_limit(),
+        read_tx,
+    );
     let forward = async {
         let mut forwarded: u64 = 0;
         let mut skipped: u64 = 0;
