@@ -124,6 +124,11 @@ struct CopyArgs {
     /// Treat schema objects that do not translate as blocking.
     #[arg(long)]
     strict: bool,
+    /// Rows per table the pre-flight reads for values the target cannot
+    /// hold, before anything is created (0: none). The copy refuses the rest
+    /// by key as it reads them; `ferry plan` reads every row. [default: 100000]
+    #[arg(long, value_name = "N")]
+    preflight_rows: Option<u64>,
     /// Write an HTML report of the run to FILE (self-contained; also saved
     /// in the state store for `ferry report <run-id>`).
     #[arg(long, value_name = "FILE")]
@@ -150,6 +155,7 @@ impl CopyArgs {
                 verify: switch(self.verify),
                 allow_unclean: switch(self.allow_unclean),
                 strict: switch(self.strict),
+                preflight_rows: self.preflight_rows,
                 ..CopySettings::default()
             },
             table_options: self

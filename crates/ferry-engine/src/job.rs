@@ -112,6 +112,9 @@ pub struct CopySettings {
     pub verify: Option<bool>,
     pub allow_unclean: Option<bool>,
     pub strict: Option<bool>,
+    /// Rows per table the copy's pre-flight reads (0: none; `ferry plan`
+    /// reads them all).
+    pub preflight_rows: Option<u64>,
     pub on_error: Option<OnError>,
     pub reject_file: Option<PathBuf>,
     pub retries: Option<u32>,
@@ -246,6 +249,7 @@ impl Job {
                 verify: pick(o.verify, c.verify),
                 allow_unclean: pick(o.allow_unclean, c.allow_unclean),
                 strict: pick(o.strict, c.strict),
+                preflight_rows: pick(o.preflight_rows, c.preflight_rows),
                 on_error: pick(o.on_error, c.on_error),
                 reject_file: pick(o.reject_file, c.reject_file),
                 retries: pick(o.retries, c.retries),

@@ -22,12 +22,17 @@ use ferry_state::{run_id, PgStore, RunInfo, StateStore};
 
 use crate::adapter::capabilities_of;
 use crate::reject::RejectWriter;
-use crate::schema::{all_ddl, blockers, finish_schema, preflight, Finding};
+use crate::schema::{all_ddl, blockers, finish_schema, preflight, Finding, Scan};
 use crate::verify::{verify, VerifyOptions, VerifyReport};
 use crate::{
     copy, default_workers, plan_tables, plan_tables_lenient, Adapter, CopyOptions, CopyReport, Job,
     OnError, RunState, Selection,
 };
+
+/// Rows per table the copy's pre-flight reads by default: enough to find a
+/// column whose values the target cannot hold before anything is created,
+/// a small, bounded read beside the copy's one pass over the table.
+pub const PREFLIGHT_ROWS: u64 = 100_000;
 
 /// Where state files and reject files go by default: `.ferry/`, or
 /// `FERRY_STATE_DIR`.
@@ -136,6 +141,7 @@ pub async fn copy_job(
         job.copy.strict.unwrap_or(false),
         // Rows the scan found are exactly what reject mode sets aside.
         job.copy.allow_unclean.unwrap_or(false) || rejecting,
+        Scan::FirstRows(job.copy.preflight_rows.unwrap_or(PREFLIGHT_ROWS)),
         &events,
     )
     .await?;
@@ -249,16 +255,19 @@ pub fn count_kinds(objects: &[OtherObject]) -> String {
 
 /// The pre-flight gate of a copy: warns about what does not translate and
 /// what a lossy rule changes, and refuses an unclean plan unless
-/// `allow_unclean`.
+/// `allow_unclean`. Values are checked in a bounded sample of each table
+/// (`scan`): the copy reads every row once anyway, and refuses by key what
+/// the sample did not see.
 async fn gate(
     source: &Adapter,
     target: &Adapter,
     plans: &[TablePlan],
     strict: bool,
     allow_unclean: bool,
+    scan: Scan,
     events: &EventSink,
 ) -> Result<()> {
-    let findings = preflight(source, target, plans).await?;
+    let findings = preflight(source, target, plans, scan).await?;
     for p in plans {
         for w in &p.schema.warnings {
             events.send(Event::Warning {
@@ -485,7 +494,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         .map(|(t, e)| (t, e.to_string()))
         .collect();
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
-    let findings = preflight(&source, &target, &plans).await?;
+    let findings = preflight(&source, &target, &plans, Scan::Full).await?;
     let mut blocking: Vec<String> = unplannable.iter().map(|(_, e)| e.clone()).collect();
     blocking.extend(blockers(
         &plans,
