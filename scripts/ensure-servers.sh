@@ -37,6 +37,17 @@ if [ -n "$v" ] && [ ! -f "/usr/share/postgresql/$v/extension/postgis.control" ];
   $sudo apt-get install -y -qq "postgresql-$v-postgis-3" >/dev/null
 fi
 
+# PgBouncer for the cutover's PostgreSQL → PostgreSQL switch test
+# (tests/cutover_pgbouncer.rs starts its own instance on a free port).
+if ! command -v pgbouncer >/dev/null 2>&1 && [ ! -x /usr/sbin/pgbouncer ]; then
+  echo "installing: pgbouncer" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq pgbouncer >/dev/null
+fi
+
 # Headless Chromium opens the HTML reports in tests/report.rs.
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   echo "installing: chromium" >&2

@@ -11,6 +11,7 @@
 //! | 2 | error: bad input, a connection or authentication failure, a table that failed |
 
 mod connect_args;
+mod cutover_cmd;
 mod job_args;
 mod plan_cmd;
 mod progress;
@@ -60,6 +61,10 @@ enum Command {
     /// Apply the changes committed on the source after a `copy --cdc-slot`
     /// to the target, until stopped (SIGINT/SIGTERM) or `--until`.
     Sync(sync_cmd::SyncArgs),
+    /// Switch the application from blue (the source) to green (the target):
+    /// fence, drain, verify, sequences, the way back armed, switch, with a
+    /// measured freeze window. A dry run unless --execute.
+    Cutover(cutover_cmd::CutoverArgs),
     /// Write the HTML report of a past run (one made with --report) again
     /// from the state store.
     Report(report_cmd::ReportArgs),
@@ -231,6 +236,7 @@ fn main() -> ExitCode {
             Command::Verify(args) => verify_cmd::run_verify(args).await,
             Command::Sync(args) => sync_cmd::run_sync(args).await,
             Command::Report(args) => report_cmd::run_report(args).await,
+            Command::Cutover(args) => cutover_cmd::run_cutover(args).await,
         }
     });
     match result {

@@ -59,6 +59,7 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<ExitCode> {
         keep_slot: args.keep_slot,
         group_changes: args.group_changes.max(1),
         stop,
+        idle_wait: std::time::Duration::from_millis(500),
     };
     let (format, quiet) = (args.format, args.quiet);
     let recording = crate::report_cmd::Recording::start(&job);

@@ -12,6 +12,7 @@ pub mod arrow;
 pub mod batch;
 pub mod capabilities;
 pub mod change;
+pub mod cutover;
 pub mod decimal;
 pub mod dialect;
 pub mod error;

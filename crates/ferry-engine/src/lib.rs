@@ -7,6 +7,7 @@
 
 pub mod adapter;
 mod copy;
+pub mod cutover;
 mod failure;
 pub mod job;
 pub mod reject;

@@ -357,7 +357,7 @@ async fn open_state(
 /// The job's state store: `[state] store` (a SQLite file or a postgres://
 /// URL, its password from `FERRY_STATE_PASSWORD` or `PGPASSWORD`), else the
 /// run's own SQLite file under [`state_dir`].
-async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
+pub(crate) async fn open_store(job: &Job, id: &str) -> Result<StateStore> {
     let store_spec = match &job.state.store {
         Some(spec) => spec.clone(),
         None => state_dir()

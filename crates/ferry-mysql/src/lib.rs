@@ -21,6 +21,7 @@
 
 pub mod apply;
 pub mod catalog;
+pub mod cutover;
 pub mod decode;
 pub mod dialect;
 pub mod encode;

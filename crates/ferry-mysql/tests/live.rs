@@ -883,3 +883,79 @@ async fn integer_keys_split_from_the_index_into_balanced_ranges() {
     }
     assert_eq!(total, 24_000);
 }
+
+/// The cutover fence on a MariaDB of its own (`read_only` is server-wide,
+/// and the shared test server's other tests must not be fenced): a write
+/// transaction open before the fence cannot commit after it, the
+/// application's sessions are killed, a user that bypasses read_only is
+/// named, and the undo restores writes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_read_only_fence_stops_in_flight_writes_and_lifts_exactly() {
+    use ferry_core::cutover::{CutoverSupport, FenceSpec};
+    use mysql_async::prelude::Queryable;
+    use std::time::Duration;
+
+    let server = tokio::task::spawn_blocking(|| ferry_testkit::start_mariadb(None))
+        .await
+        .unwrap()
+        .expect("a MariaDB of its own");
+    let admin = server.url.clone();
+    mysql_exec(&admin, "CREATE DATABASE fence").await;
+    let url = admin.with_database("fence");
+    mysql_exec(
+        &url,
+        "CREATE TABLE t (id int PRIMARY KEY, v int);
+         CREATE USER app@'%' IDENTIFIED BY 'pw'; GRANT SELECT, INSERT, UPDATE ON fence.* TO app@'%';
+         CREATE USER boss@'%' IDENTIFIED BY 'pw'; GRANT READ_ONLY ADMIN ON *.* TO boss@'%';",
+    )
+    .await;
+    let app_url = DbUrl::parse(&format!("mysql://app:pw@127.0.0.1:{}/fence", url.port)).unwrap();
+    let adapter = MySqlAdapter::new(url.clone());
+    let spec = FenceSpec {
+        roles: vec!["app".into()],
+        tables: vec![TableRef::new(None, "t")],
+        grace: Duration::from_millis(200),
+        lock_timeout: Duration::from_secs(2),
+    };
+    assert!(adapter.fence_bypasses(&spec).await.unwrap().is_empty());
+    let boss = FenceSpec {
+        roles: vec!["boss".into()],
+        ..spec.clone()
+    };
+    let named = adapter.fence_bypasses(&boss).await.unwrap();
+    assert!(named[0].reason.contains("READ_ONLY ADMIN"), "{named:?}");
+    assert_eq!(adapter.own_write_problem(&spec).await.unwrap(), None);
+
+    // The application has written and not committed when the fence goes up.
+    let mut app = ferry_testkit::mysql_conn(&app_url).await;
+    app.query_drop("START TRANSACTION").await.unwrap();
+    app.query_drop("INSERT INTO t VALUES (1, 1)").await.unwrap();
+    let plan = adapter.plan_fence(&spec).await.unwrap();
+    assert_eq!(plan.apply, ["SET GLOBAL read_only = ON"]);
+    assert_eq!(plan.undo, ["SET GLOBAL read_only = OFF"]);
+    let outcome = adapter.apply_fence(&spec, &plan).await.unwrap();
+    assert_eq!(outcome.sessions_ended, 1);
+    assert!(adapter.fence_holds(&spec).await.unwrap());
+    assert!(
+        app.query_drop("COMMIT").await.is_err(),
+        "the commit lands after the fence"
+    );
+    let rows = mysql_rows(&url, "SELECT count(*) FROM t").await;
+    assert_eq!(rows[0][0].as_deref(), Some("0"));
+    // A new session of the application cannot write either.
+    let mut again = ferry_testkit::mysql_conn(&app_url).await;
+    assert!(again
+        .query_drop("INSERT INTO t VALUES (2, 2)")
+        .await
+        .is_err());
+    // The plan rendered now would do nothing (already fenced) and undo nothing.
+    assert!(adapter.plan_fence(&spec).await.unwrap().undo.is_empty());
+    adapter.lift_fence(&plan).await.unwrap();
+    let mut after = ferry_testkit::mysql_conn(&app_url).await;
+    after
+        .query_drop("INSERT INTO t VALUES (3, 3)")
+        .await
+        .unwrap();
+    assert!(!adapter.fence_holds(&spec).await.unwrap());
+    drop(server);
+}

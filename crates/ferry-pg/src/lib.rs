@@ -11,6 +11,7 @@
 pub mod apply;
 mod catalog;
 pub mod cdc;
+pub mod cutover;
 pub mod decode;
 pub mod dialect;
 pub mod encode;
@@ -18,6 +19,7 @@ mod error;
 pub mod numeric;
 mod objects;
 pub mod partition;
+pub mod pgbouncer;
 mod prove;
 pub mod range;
 pub mod replication;

@@ -52,6 +52,9 @@ pub fn render_html(report: &Report) -> String {
                 @if !report.rejects.is_empty() { (rejects(report)) }
                 @if !v.verified.is_empty() { (verify(&v)) }
                 @if report.command == Command::Sync { (sync(&v)) }
+                @if report.command == Command::Cutover {
+                    @if let Some(r) = &v.summary.report { (crate::cutover::section(r)) }
+                }
                 footer {
                     "Made by ferry " (report.ferry_version) ". Every number here is in the run's "
                     code { "--format json" } " document, embedded below as data."
@@ -130,6 +133,13 @@ fn totals(report: &Report, v: &View) -> Markup {
                     (card(s.differences.unwrap_or(0).to_string(), "differences"))
                     (card(s.failed.len().to_string(), "tables failed"))
                     (card(format!("{:.2} s", s.seconds), "seconds"))
+                }
+                Command::Cutover => {
+                    @if let Some(r) = &s.report {
+                        (card(r.get("window_ms").and_then(|x| x.as_i64()).map_or("–".to_string(), |w| format!("{:.3} s", w as f64 / 1000.0)), "freeze window"))
+                        (card(r.get("phase").and_then(|x| x.as_str()).unwrap_or("").to_uppercase(), "state"))
+                        (card(r.get("attempt").and_then(|x| x.as_u64()).unwrap_or(0).to_string(), "attempt"))
+                    }
                 }
                 Command::Sync => {
                     @if let Some(r) = &s.report {

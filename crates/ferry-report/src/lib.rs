@@ -15,6 +15,7 @@
 //! that take only the fields they draw and default the rest, so a report of
 //! one command (a verify) simply has no copy sections.
 
+mod cutover;
 mod html;
 mod record;
 mod svg;
@@ -32,6 +33,7 @@ pub enum Command {
     Copy,
     Verify,
     Sync,
+    Cutover,
 }
 
 impl Command {
@@ -40,6 +42,7 @@ impl Command {
             Command::Copy => "copy",
             Command::Verify => "verify",
             Command::Sync => "sync",
+            Command::Cutover => "cutover",
         }
     }
 }

@@ -98,3 +98,48 @@ fn rejects_count_by_table_column_and_reason_once_per_key() {
     assert!(count_rejects(&dir.join("none")).is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_cutover_report_draws_its_steps_window_gates_and_undo() {
+    let r = report(
+        Command::Cutover,
+        serde_json::json!({
+            "event": "cutover_finished",
+            "report": {
+                "phase": "aborted", "direction": "forward", "attempt": 2,
+                "window_ms": 640, "fence_ms": 30,
+                "fence_effective_at_ms": 1000.0, "first_commit_at_ms": 1640.0,
+                "breakdown": [
+                    {"step": "drain", "ms": 400, "share": 0.625},
+                    {"step": "verify", "ms": 240, "share": 0.375}
+                ],
+                "steps": [
+                    {"step": "fence", "started_ms": 970.0, "ended_ms": 1000.0},
+                    {"step": "drain", "started_ms": 1000.0, "ended_ms": 1400.0, "detail": "<b>x</b>"}
+                ],
+                "gates": [{"name": "sync lag", "ok": false, "value": "3.2 s", "limit": "≤ 2 s"}],
+                "abort_reason": "the final verify found 1 differences",
+                "undone": ["blue fence lifted"]
+            }
+        }),
+    );
+    let html = render_html(&r);
+    for needle in [
+        "<h2>Cutover</h2>",
+        "freeze window <b>640 ms</b>",
+        "drain 400 ms",
+        "62%",
+        "sync lag",
+        "3.2 s",
+        "blue fence lifted",
+        "the final verify found 1 differences",
+    ] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+    assert!(!html.contains("<b>x</b>"), "a step's detail is text");
+    assert_eq!(
+        html.matches("fill=\"#fde2e1\"").count(),
+        1,
+        "the window is shaded"
+    );
+}

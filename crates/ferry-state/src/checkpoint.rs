@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use ferry_core::range::KeyRange;
 use ferry_core::Result;
 
-use crate::{RangeStatus, StepStatus};
+use crate::{CutoverPhase, RangeStatus, StepStatus};
 
 /// What identifies a run (no passwords: URLs in redacted form).
 #[derive(Debug, Clone)]
@@ -67,6 +67,21 @@ pub struct CutoverStep {
     /// PostgreSQL server's, or the local one for SQLite), to the millisecond.
     pub started: SystemTime,
     /// When it was last recorded, by the same clock.
+    pub updated: SystemTime,
+}
+
+/// A cutover's state machine as stored: see [`CutoverPhase`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CutoverRecord {
+    pub phase: CutoverPhase,
+    /// The attempt (1, 2, …): a new attempt starts after an abort.
+    pub attempt: u32,
+    /// Grows by one with every write; the compare-and-set token.
+    pub version: u64,
+    /// The runner's typed state (deadline, fence undo, positions, times) as
+    /// JSON, opaque to the store.
+    pub data: String,
+    /// When it was last written, by the store's clock.
     pub updated: SystemTime,
 }
 
@@ -196,4 +211,22 @@ pub trait CheckpointStore {
 
     /// The run's recorded cutover steps, in the order they were first recorded.
     async fn cutover_steps(&self, run_id: &str) -> Result<Vec<CutoverStep>>;
+
+    /// The cutover state machine of `run_id`, if one was ever written.
+    async fn cutover(&self, run_id: &str) -> Result<Option<CutoverRecord>>;
+
+    /// Writes the cutover state machine of `run_id` if, and only if, its
+    /// stored version is still `expected` (`None`: no record yet), in one
+    /// atomic statement; returns the new version, or `None` when another
+    /// writer got there first (nothing written: read it again and decide
+    /// anew). Several processes may race here (the runner, the guardian,
+    /// `go`); exactly one wins each version. Durable on return.
+    async fn set_cutover(
+        &self,
+        run_id: &str,
+        expected: Option<u64>,
+        phase: CutoverPhase,
+        attempt: u32,
+        data: &str,
+    ) -> Result<Option<u64>>;
 }

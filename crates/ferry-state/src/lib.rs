@@ -35,10 +35,12 @@ mod status;
 use ferry_core::range::KeyRange;
 use ferry_core::Result;
 
-pub use checkpoint::{CheckpointStore, Claim, CutoverStep, RunInfo, RunStart, StoredRange};
+pub use checkpoint::{
+    CheckpointStore, Claim, CutoverRecord, CutoverStep, RunInfo, RunStart, StoredRange,
+};
 pub use pg::PgStore;
 pub use sqlite::SqliteStore;
-pub use status::{RangeStatus, RunStatus, StepStatus, TableStatus};
+pub use status::{CutoverPhase, RangeStatus, RunStatus, StepStatus, TableStatus};
 
 /// A run id from what the job copies: the same source, target, tables and
 /// options always give the same id, so re-running a command resumes it.
@@ -197,6 +199,23 @@ impl StateStore {
     pub async fn cutover_steps(&self, run_id: &str) -> Result<Vec<CutoverStep>> {
         dispatch!(self, s => s.cutover_steps(run_id).await)
     }
+
+    /// See [`CheckpointStore::cutover`].
+    pub async fn cutover(&self, run_id: &str) -> Result<Option<CutoverRecord>> {
+        dispatch!(self, s => s.cutover(run_id).await)
+    }
+
+    /// See [`CheckpointStore::set_cutover`].
+    pub async fn set_cutover(
+        &self,
+        run_id: &str,
+        expected: Option<u64>,
+        phase: CutoverPhase,
+        attempt: u32,
+        data: &str,
+    ) -> Result<Option<u64>> {
+        dispatch!(self, s => s.set_cutover(run_id, expected, phase, attempt, data).await)
+    }
 }
 
 /// Ranges are stored as JSON (the serde form of [`KeyRange`]).
@@ -222,6 +241,13 @@ fn run_status(run_id: &str, s: &str) -> Result<RunStatus> {
     RunStatus::parse(s).ok_or_else(|| ferry_core::Error::Table {
         table: run_id.to_string(),
         problem: format!("the state store holds an unknown run status `{s}`"),
+    })
+}
+
+fn cutover_phase(run_id: &str, s: &str) -> Result<CutoverPhase> {
+    CutoverPhase::parse(s).ok_or_else(|| ferry_core::Error::Table {
+        table: run_id.to_string(),
+        problem: format!("the state store holds an unknown cutover phase `{s}`"),
     })
 }
 

@@ -8,9 +8,9 @@ use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
 use crate::{
-    range_from_json, range_json, range_status, run_status, sql_int, step_status, time_from_millis,
-    CheckpointStore, Claim, CutoverStep, RangeStatus, RunInfo, RunStart, RunStatus, StepStatus,
-    StoredRange,
+    cutover_phase, range_from_json, range_json, range_status, run_status, sql_int, step_status,
+    time_from_millis, CheckpointStore, Claim, CutoverPhase, CutoverRecord, CutoverStep,
+    RangeStatus, RunInfo, RunStart, RunStatus, StepStatus, StoredRange,
 };
 
 /// Every table is created with the others, idempotently, when a store
@@ -66,6 +66,14 @@ CREATE TABLE IF NOT EXISTS ferry_reports (
     created timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS ferry_reports_run ON ferry_reports (run_id, seq);
+CREATE TABLE IF NOT EXISTS ferry_cutover (
+    run_id text PRIMARY KEY,
+    phase text NOT NULL,
+    attempt integer NOT NULL,
+    version bigint NOT NULL,
+    data_json text NOT NULL,
+    updated timestamptz NOT NULL
+);
 ";
 
 pub struct PgStore {
@@ -534,5 +542,63 @@ impl CheckpointStore for PgStore {
             });
         }
         Ok(out)
+    }
+
+    async fn cutover(&self, run_id: &str) -> Result<Option<CutoverRecord>> {
+        let row = self
+            .client
+            .query_opt(
+                "SELECT phase, attempt, version, data_json, \
+                   (extract(epoch FROM updated) * 1000)::bigint \
+                 FROM ferry_cutover WHERE run_id = $1",
+                &[&run_id],
+            )
+            .await
+            .map_err(err("reading the cutover state"))?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        Ok(Some(CutoverRecord {
+            phase: cutover_phase(run_id, r.get(0))?,
+            attempt: u32::try_from(r.get::<_, i32>(1)).unwrap_or_default(),
+            version: u64::try_from(r.get::<_, i64>(2)).unwrap_or_default(),
+            data: r.get(3),
+            updated: time_from_millis(r.get(4)),
+        }))
+    }
+
+    /// One statement each way, so the row's `version` decides under
+    /// PostgreSQL's own row locking.
+    async fn set_cutover(
+        &self,
+        run_id: &str,
+        expected: Option<u64>,
+        phase: CutoverPhase,
+        attempt: u32,
+        data: &str,
+    ) -> Result<Option<u64>> {
+        let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
+        let n = match expected {
+            None => self
+                .client
+                .execute(
+                    "INSERT INTO ferry_cutover (run_id, phase, attempt, version, data_json, updated) \
+                     VALUES ($1, $2, $3, 1, $4, clock_timestamp()) ON CONFLICT (run_id) DO NOTHING",
+                    &[&run_id, &phase.as_str(), &attempt, &data],
+                )
+                .await
+                .map_err(err("writing the cutover state"))?,
+            Some(v) => self
+                .client
+                .execute(
+                    "UPDATE ferry_cutover SET phase = $2, attempt = $3, version = version + 1, \
+                     data_json = $4, updated = clock_timestamp() \
+                     WHERE run_id = $1 AND version = $5",
+                    &[&run_id, &phase.as_str(), &attempt, &data, &sql_int(v)],
+                )
+                .await
+                .map_err(err("writing the cutover state"))?,
+        };
+        Ok((n == 1).then(|| expected.map_or(1, |v| v + 1)))
     }
 }

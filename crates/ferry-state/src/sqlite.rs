@@ -8,9 +8,9 @@ use ferry_core::{Error, ErrorKind, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::{
-    range_from_json, range_json, range_status, run_status, sql_int, step_status, time_from_millis,
-    CheckpointStore, Claim, CutoverStep, RangeStatus, RunInfo, RunStart, RunStatus, StepStatus,
-    StoredRange,
+    cutover_phase, range_from_json, range_json, range_status, run_status, sql_int, step_status,
+    time_from_millis, CheckpointStore, Claim, CutoverPhase, CutoverRecord, CutoverStep,
+    RangeStatus, RunInfo, RunStart, RunStatus, StepStatus, StoredRange,
 };
 
 /// Every table is created with the others, idempotently, when a store
@@ -62,6 +62,14 @@ CREATE TABLE IF NOT EXISTS ferry_reports (
     created TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
 );
 CREATE INDEX IF NOT EXISTS ferry_reports_run ON ferry_reports (run_id, seq);
+CREATE TABLE IF NOT EXISTS ferry_cutover (
+    run_id TEXT PRIMARY KEY,
+    phase TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    data_json TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
 ";
 
 /// UTC now to the millisecond, as SQLite text (`CURRENT_TIMESTAMP` keeps
@@ -479,5 +487,72 @@ impl CheckpointStore for SqliteStore {
             });
         }
         Ok(out)
+    }
+
+    async fn cutover(&self, run_id: &str) -> Result<Option<CutoverRecord>> {
+        let row = self
+            .conn()?
+            .query_row(
+                "SELECT phase, attempt, version, data_json, \
+                 CAST(round((julianday(updated) - 2440587.5) * 86400000.0) AS INTEGER) \
+                 FROM ferry_cutover WHERE run_id = ?1",
+                [run_id],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err("reading the cutover state"))?;
+        let Some((phase, attempt, version, data, updated)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(CutoverRecord {
+            phase: cutover_phase(run_id, &phase)?,
+            attempt: u32::try_from(attempt).unwrap_or_default(),
+            version: u64::try_from(version).unwrap_or_default(),
+            data,
+            updated: time_from_millis(updated),
+        }))
+    }
+
+    /// One statement each way: SQLite serialises writers across processes
+    /// (the guardian is another process), so the `WHERE version = ?` decides.
+    async fn set_cutover(
+        &self,
+        run_id: &str,
+        expected: Option<u64>,
+        phase: CutoverPhase,
+        attempt: u32,
+        data: &str,
+    ) -> Result<Option<u64>> {
+        let c = self.conn()?;
+        let n = match expected {
+            None => c
+                .execute(
+                    &format!(
+                        "INSERT INTO ferry_cutover (run_id, phase, attempt, version, data_json, \
+                         updated) VALUES (?1, ?2, ?3, 1, ?4, {NOW_MS}) \
+                         ON CONFLICT (run_id) DO NOTHING"
+                    ),
+                    params![run_id, phase.as_str(), attempt, data],
+                )
+                .map_err(err("writing the cutover state"))?,
+            Some(v) => c
+                .execute(
+                    &format!(
+                        "UPDATE ferry_cutover SET phase = ?2, attempt = ?3, version = version + 1, \
+                         data_json = ?4, updated = {NOW_MS} WHERE run_id = ?1 AND version = ?5"
+                    ),
+                    params![run_id, phase.as_str(), attempt, data, sql_int(v)],
+                )
+                .map_err(err("writing the cutover state"))?,
+        };
+        Ok((n == 1).then(|| expected.map_or(1, |v| v + 1)))
     }
 }

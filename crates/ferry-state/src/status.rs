@@ -163,6 +163,106 @@ stored_as!(StepStatus {
     RolledBack => "rolled_back",
 });
 
+/// Where a cutover stands (`ferry_cutover.phase`): one persisted state
+/// machine per cutover, moved only by compare-and-set
+/// ([`CheckpointStore::set_cutover`](crate::CheckpointStore::set_cutover)),
+/// so the runner, `ferry cutover go|resume|confirm` and the guardian (a
+/// second process that lifts the fence if the runner dies) never overwrite
+/// each other. "Blue" is the database the application writes to before the
+/// switch (the old one; in a rollback, the new one), "green" the other.
+///
+/// The forward order is `Preflight → Ready → Fencing → Fenced → Drained →
+/// Verified → Sequenced → ReverseArmed → Switching → Switched → GreenOpen →
+/// Done`; any failure before `Switching` goes `Aborting → Aborted`; a switch
+/// whose outcome is not known goes to `SwitchUnknown` and waits for a human.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CutoverPhase {
+    /// Set by the runner when an attempt starts: checks run, the marker
+    /// tables are created, the forward sync catches up. Nothing is fenced.
+    Preflight,
+    /// Set when the pre-flight passed: the runner holds here (postpone
+    /// file, waiting for `go`, gates closed) while the sync keeps up.
+    /// Nothing is fenced.
+    Ready,
+    /// Set after the fence's undo and the freeze deadline are stored and
+    /// before the first fence statement runs: blue may be partly fenced.
+    /// From here until `Switching`, a failure lifts the fence.
+    Fencing,
+    /// Set when the fence took effect (no application session can write
+    /// blue, none holds a write transaction); the time is the window's start.
+    Fenced,
+    /// Set when the marker transaction committed on blue after the fence is
+    /// on green: everything blue committed is applied; the sync is stopped.
+    Drained,
+    /// Set when the final verify found blue and green equal.
+    Verified,
+    /// Set when every generator on green is at or past blue's.
+    Sequenced,
+    /// Set when the reverse stream's start point on green is taken (or the
+    /// plan has no way back): nothing but the application writes green after it.
+    ReverseArmed,
+    /// Set before the switch command runs: from here ferry never lifts the
+    /// fence on its own (the guardian stands down).
+    Switching,
+    /// Set when a switch ended without a known outcome (timeout, a failing
+    /// hook without a conclusive probe, the runner died in it): blue stays
+    /// fenced until `ferry cutover confirm green|blue`.
+    SwitchUnknown,
+    /// Set when the switch is known to have happened.
+    Switched,
+    /// Set when green is open for the application; the runner waits for its
+    /// first commit there (the window's end) and runs the post-checks.
+    GreenOpen,
+    /// Set when the cutover is complete. Blue stays fenced.
+    Done,
+    /// Set by whoever undoes a failed attempt (runner or guardian) before
+    /// the undo runs; repeated undo is harmless.
+    Aborting,
+    /// Set when the undo is done: blue is writable again, as before the attempt.
+    Aborted,
+}
+
+stored_as!(CutoverPhase {
+    Preflight => "preflight",
+    Ready => "ready",
+    Fencing => "fencing",
+    Fenced => "fenced",
+    Drained => "drained",
+    Verified => "verified",
+    Sequenced => "sequenced",
+    ReverseArmed => "reverse_armed",
+    Switching => "switching",
+    SwitchUnknown => "switch_unknown",
+    Switched => "switched",
+    GreenOpen => "green_open",
+    Done => "done",
+    Aborting => "aborting",
+    Aborted => "aborted",
+});
+
+impl CutoverPhase {
+    /// Blue may be fenced and the switch has not started: a failure here is
+    /// undone (blue writable again), by the runner or at the deadline by the
+    /// guardian.
+    pub fn fenced_before_switch(self) -> bool {
+        use CutoverPhase::*;
+        matches!(
+            self,
+            Fencing | Fenced | Drained | Verified | Sequenced | ReverseArmed
+        )
+    }
+
+    /// The switch has started: only forward (or a human) from here.
+    pub fn past_switch(self) -> bool {
+        use CutoverPhase::*;
+        matches!(
+            self,
+            Switching | SwitchUnknown | Switched | GreenOpen | Done
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +300,27 @@ mod tests {
             StepStatus::ALL,
             StepStatus::as_str,
             &["running", "done", "failed", "rolled_back"],
+        );
+        check(
+            CutoverPhase::ALL,
+            CutoverPhase::as_str,
+            &[
+                "preflight",
+                "ready",
+                "fencing",
+                "fenced",
+                "drained",
+                "verified",
+                "sequenced",
+                "reverse_armed",
+                "switching",
+                "switch_unknown",
+                "switched",
+                "green_open",
+                "done",
+                "aborting",
+                "aborted",
+            ],
         );
         assert_eq!(RangeStatus::parse("copying"), Some(RangeStatus::Copying));
         assert_eq!(RunStatus::parse("finished"), Some(RunStatus::Finished));

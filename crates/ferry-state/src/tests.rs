@@ -319,3 +319,66 @@ async fn sqlite_store_from_before_the_cutover_tables_opens() {
         .unwrap();
     assert_eq!(store.cutover_steps("old").await.unwrap().len(), 1);
 }
+
+/// The cutover state machine is a compare-and-set register: the first
+/// write needs "no record yet", each later one the version it read, and of
+/// two writers holding the same version exactly one wins (the runner and
+/// the guardian racing at the deadline).
+async fn cutover_state_is_compare_and_set(spec: &str) {
+    let store = StateStore::open(spec).await.unwrap();
+    let other = StateStore::open(spec).await.unwrap();
+    assert_eq!(store.cutover("c1").await.unwrap(), None);
+    let v1 = store
+        .set_cutover("c1", None, CutoverPhase::Preflight, 1, "{}")
+        .await
+        .unwrap();
+    assert_eq!(v1, Some(1));
+    // A second "first write" loses.
+    assert_eq!(
+        other
+            .set_cutover("c1", None, CutoverPhase::Ready, 1, "{}")
+            .await
+            .unwrap(),
+        None
+    );
+    let v2 = store
+        .set_cutover("c1", Some(1), CutoverPhase::Fencing, 1, r#"{"d":1}"#)
+        .await
+        .unwrap();
+    assert_eq!(v2, Some(2));
+    // Both read version 2; one moves to Switching, the other (the
+    // guardian) to Aborting: only the first lands.
+    assert_eq!(
+        store
+            .set_cutover("c1", Some(2), CutoverPhase::Switching, 1, "{}")
+            .await
+            .unwrap(),
+        Some(3)
+    );
+    assert_eq!(
+        other
+            .set_cutover("c1", Some(2), CutoverPhase::Aborting, 1, "{}")
+            .await
+            .unwrap(),
+        None
+    );
+    let r = other.cutover("c1").await.unwrap().unwrap();
+    assert_eq!(
+        (r.phase, r.attempt, r.version),
+        (CutoverPhase::Switching, 1, 3)
+    );
+    assert!(r.updated > std::time::SystemTime::now() - std::time::Duration::from_secs(60));
+    assert_eq!(other.cutover("another").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn sqlite_cutover_state_is_compare_and_set() {
+    let dir = tempfile::tempdir().unwrap();
+    cutover_state_is_compare_and_set(dir.path().join("s.db").to_str().unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_cutover_state_is_compare_and_set() {
+    let url = ferry_testkit::pg_database().await;
+    cutover_state_is_compare_and_set(&url.expose()).await;
+}

@@ -13,6 +13,7 @@
 //! The servers require a password over TCP (PostgreSQL scram, MariaDB
 //! mysql_native_password), so tests exercise real authentication.
 
+pub mod appsim;
 mod server;
 pub mod tls;
 
@@ -233,4 +234,62 @@ pub async fn mysql_rows(url: &DbUrl, sql: &str) -> Vec<Vec<Option<String>>> {
                 .collect()
         })
         .collect()
+}
+
+/// Rows of a query on either engine, as the server renders them.
+pub async fn rows(url: &DbUrl, sql: &str) -> Vec<Vec<Option<String>>> {
+    match url.engine {
+        ferry_core::Engine::Postgres => pg_rows(url, sql).await,
+        ferry_core::Engine::MySql => mysql_rows(url, sql).await,
+    }
+}
+
+/// Runs statements on either engine; panics on error.
+pub async fn exec(url: &DbUrl, sql: &str) {
+    match url.engine {
+        ferry_core::Engine::Postgres => pg_exec(url, sql).await,
+        ferry_core::Engine::MySql => mysql_exec(url, sql).await,
+    }
+}
+
+/// An application account on the database of `admin` (an administrator's
+/// URL): may read and write every table there (PostgreSQL: of `public`,
+/// and use its sequences), nothing else. Returns the account's URL.
+/// Roles and users are server-wide: give each test its own name.
+pub async fn app_account(admin: &DbUrl, name: &str) -> DbUrl {
+    let pw = "app-pw";
+    match admin.engine {
+        ferry_core::Engine::Postgres => {
+            pg_exec(
+                admin,
+                &format!(
+                    "DO $$ BEGIN CREATE ROLE \"{name}\"; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+                     ALTER ROLE \"{name}\" LOGIN PASSWORD '{pw}';
+                     GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO \"{name}\";
+                     GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO \"{name}\";"
+                ),
+            )
+            .await
+        }
+        ferry_core::Engine::MySql => {
+            mysql_exec(
+                admin,
+                &format!(
+                    "CREATE USER IF NOT EXISTS '{name}'@'%' IDENTIFIED BY '{pw}';
+                     GRANT SELECT, INSERT, UPDATE, DELETE ON `{db}`.* TO '{name}'@'%'",
+                    db = admin.database
+                ),
+            )
+            .await
+        }
+    }
+    let scheme = match admin.engine {
+        ferry_core::Engine::Postgres => "postgres",
+        ferry_core::Engine::MySql => "mysql",
+    };
+    DbUrl::parse(&format!(
+        "{scheme}://{name}:{pw}@{}:{}/{}",
+        admin.host, admin.port, admin.database
+    ))
+    .expect("app url")
 }

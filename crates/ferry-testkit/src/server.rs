@@ -479,6 +479,12 @@ fn start_postgres_with(dir: Option<&Path>, tls: Option<&TlsCerts>) -> Result<Ser
                 "max_connections=300",
                 "-c",
                 "wal_level=logical",
+                // Sync and cutover tests each keep a slot or two while
+                // many run at once.
+                "-c",
+                "max_replication_slots=100",
+                "-c",
+                "max_wal_senders=100",
                 "-c",
                 "max_wal_size=4GB",
                 "-c",

@@ -48,6 +48,10 @@ pub struct SyncOptions {
     pub group_changes: usize,
     /// Set to stop at the next transaction boundary.
     pub stop: Arc<AtomicBool>,
+    /// How long the loop waits for the source when nothing is pending
+    /// before it reports (lag 0) and looks at `stop` again: the stop's
+    /// latency. `ferry sync` waits 500 ms; a cutover's drain, 20 ms.
+    pub idle_wait: Duration,
 }
 
 /// A progress report, after each applied group and when idle.
@@ -158,7 +162,7 @@ async fn run(
             }
         }
         let idle = if group.is_empty() {
-            Duration::from_millis(500)
+            options.idle_wait
         } else {
             Duration::from_millis(2)
         };
