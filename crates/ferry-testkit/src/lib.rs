@@ -22,7 +22,10 @@ use std::sync::OnceLock;
 
 use ferry_core::DbUrl;
 
-pub use server::{start_mariadb, start_mariadb_tls, start_postgres, start_postgres_tls, Server};
+pub use server::{
+    start_mariadb, start_mariadb_tls, start_mariadb_without_binlog, start_postgres,
+    start_postgres_tls, Server,
+};
 pub use tls::TlsCerts;
 
 /// The password of the test kit's administrative accounts.
