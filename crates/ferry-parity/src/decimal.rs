@@ -28,6 +28,20 @@ pub enum Decimal {
 /// form both engines send) straight into `out`, without allocating. `false`
 /// (nothing written) for anything else: exponents, specials, malformed text.
 pub fn write_canonical_plain(s: &str, out: &mut Vec<u8>) -> bool {
+    // Unsigned integers (JSON numbers, scale-0 decimals): one pass.
+    let b = s.as_bytes();
+    if !b.is_empty() && b.iter().all(u8::is_ascii_digit) {
+        match b.iter().position(|&d| d != b'0') {
+            None => out.extend_from_slice(b"0e0"),
+            Some(first) => {
+                let last = b.iter().rposition(|&d| d != b'0').unwrap_or(first);
+                out.extend_from_slice(&b[first..=last]);
+                out.push(b'e');
+                write_i64(out, i64::try_from(b.len() - 1 - last).unwrap_or(0));
+            }
+        }
+        return true;
+    }
     let Some(PlainDecimal {
         negative,
         int,
@@ -308,6 +322,11 @@ mod tests {
             "12.",
             "000.000100",
             "7000000000000000000000000",
+            "0",
+            "000",
+            "120",
+            "0012",
+            "5",
         ] {
             let mut fast = Vec::new();
             assert!(write_canonical_plain(s, &mut fast), "{s}");

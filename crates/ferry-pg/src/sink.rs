@@ -306,6 +306,11 @@ impl RangeWriter for PgTableWriter {
         buf.extend_from_slice(COPY_HEADER);
         let ncols = self.ncols;
         let encoders = &self.encoders;
+        // Only bytea columns can hold a value worth streaming; ask once.
+        let bytea: Vec<bool> = encoders
+            .iter()
+            .map(|e| matches!(e, PgEncoder::Bytea))
+            .collect();
         while let Some(batch) = rx.recv().await {
             if batch.num_columns() != plan.columns.len() {
                 return Err(Error::Bug(format!(
@@ -325,7 +330,9 @@ impl RangeWriter for PgTableWriter {
             for row in 0..batch.num_rows() {
                 buf.extend_from_slice(&ncols.to_be_bytes());
                 for (i, (enc, col)) in encoders.iter().zip(&typed).enumerate() {
-                    if let Some(mut value) = streamed_value(enc, col, row) {
+                    if let Some(mut value) =
+                        bytea[i].then(|| streamed_value(enc, col, row)).flatten()
+                    {
                         let len = i32::try_from(value.len()).map_err(|_| {
                             Error::value(
                                 &table,
