@@ -4,14 +4,18 @@
 # (PGU PGPW PGH PGP, MYU MYPW MYH MYP) and the `pg` / `my` client shells.
 # $1: the temp directory's prefix.
 bash scripts/ensure-servers.sh
-cargo build --release --quiet -p ferry -p ferry-testkit --bins
-# FERRY_BIN runs another build (e.g. the previous commit's, for a before/after).
+# FERRY_BIN runs another build (e.g. the previous commit's, for a
+# before/after); the servers still come from this tree's test kit.
+if [ -z "${FERRY_BIN:-}" ] || [ ! -x target/release/ferry-servers ]; then
+  cargo build --release --quiet -p ferry -p ferry-testkit --bins
+fi
 FERRY=${FERRY_BIN:-target/release/ferry}
 WORK=$(mktemp -d "/tmp/${1:-ferry-bench}.XXXXXX")
 trap 'exec 3>&- 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 mkfifo "$WORK/servers.in"
-target/release/ferry-servers <"$WORK/servers.in" >"$WORK/servers.out" &
+# FERRY_BENCH_NO_BINLOG=1: MariaDB without its binary log (a small disk).
+target/release/ferry-servers ${FERRY_BENCH_NO_BINLOG:+--no-binlog} <"$WORK/servers.in" >"$WORK/servers.out" &
 exec 3>"$WORK/servers.in"
 for _ in $(seq 1 600); do grep -q READY "$WORK/servers.out" 2>/dev/null && break; sleep 0.2; done
 grep -q READY "$WORK/servers.out" || { echo "servers did not start" >&2; exit 1; }

@@ -82,3 +82,15 @@ if ! have_django; then
   pip=(python3 -m pip install -q 'django==5.2.*' 'psycopg[binary]' pymysql)
   "${pip[@]}" 2>/dev/null || "${pip[@]}" --break-system-packages
 fi
+
+# GNU time: tests/scale.rs reads a ferry process's peak RSS from
+# `/usr/bin/time -f %M` (the kernel's own accounting), and the benchmark
+# prints it.
+if [ ! -x /usr/bin/time ]; then
+  echo "installing: time" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq time >/dev/null
+fi

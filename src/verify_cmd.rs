@@ -33,6 +33,10 @@ pub struct VerifyArgs {
     /// Rows per batch. [default: 8192]
     #[arg(long)]
     batch_rows: Option<usize>,
+    /// Bytes per batch, and the most a chunk holds per side: a batch or chunk
+    /// closes at its row count or this, whichever comes first (e.g. 16MB). [default: 8MB]
+    #[arg(long, value_name = "SIZE", value_parser = crate::byte_size())]
+    batch_bytes: Option<usize>,
     /// Tables compared at the same time. [default: 2]
     #[arg(long)]
     parallel_tables: Option<usize>,
@@ -69,6 +73,7 @@ pub async fn run_verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             float_ulps: args.float_ulps,
             chunk_rows: args.chunk_rows,
             batch_rows: args.batch_rows,
+            batch_bytes: args.batch_bytes,
             parallel_tables: args.parallel_tables,
             parallel_ranges: args.parallel_ranges,
             min_range_rows: args.min_range_rows,

@@ -20,6 +20,7 @@ mod rejects;
 mod report;
 mod restart;
 mod resume;
+mod scale;
 mod schema;
 mod security;
 mod snapshot;

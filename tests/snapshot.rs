@@ -265,13 +265,22 @@ async fn read_all_ranges(
     let mut keys = Vec::new();
     for range in &split.ranges {
         let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-        let (n, batches) = tokio::join!(source.read_range(plan, range, None, 1000, tx), async {
-            let mut out = Vec::new();
-            while let Some(b) = rx.recv().await {
-                out.push(b);
+        let (n, batches) = tokio::join!(
+            source.read_range(
+                plan,
+                range,
+                None,
+                ferry_core::batch::BatchLimit::rows(1000),
+                tx
+            ),
+            async {
+                let mut out = Vec::new();
+                while let Some(b) = rx.recv().await {
+                    out.push(b);
+                }
+                out
             }
-            out
-        });
+        );
         let n = n.unwrap();
         counts.push(n);
         for b in batches {

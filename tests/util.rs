@@ -52,6 +52,48 @@ pub fn ferry_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// `ferry` under `/usr/bin/time`: its outcome and its peak resident set
+/// size in KiB, as the kernel accounted it for the process.
+pub fn ferry_peak_rss(args: &[&str]) -> (Run, u64) {
+    let out = tempfile::NamedTempFile::new().expect("temp file");
+    let path = out.path().to_str().expect("utf-8 path").to_string();
+    let mut full = vec!["-f", "%M", "-o", &path, env!("CARGO_BIN_EXE_ferry")];
+    full.extend_from_slice(args);
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.args(&full);
+    for var in [
+        "PGPASSWORD",
+        "MYSQL_PWD",
+        "FERRY_SOURCE_PASSWORD",
+        "FERRY_TARGET_PASSWORD",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env(
+        "FERRY_STATE_DIR",
+        std::env::temp_dir().join("ferry-e2e-state"),
+    );
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd
+        .output()
+        .expect("run ferry under /usr/bin/time (package `time`)");
+    let kb = std::fs::read_to_string(out.path())
+        .ok()
+        .and_then(|t| t.lines().last()?.trim().parse().ok())
+        .expect("/usr/bin/time wrote the peak RSS");
+    (
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        },
+        kb,
+    )
+}
+
 /// `ferry copy` quietly, asserting success.
 pub fn copy_ok(source: &DbUrl, target: &DbUrl, extra: &[&str]) -> Run {
     let (s, t) = (source.expose(), target.expose());

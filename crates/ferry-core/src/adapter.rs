@@ -17,6 +17,7 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use tokio::sync::mpsc;
 
+use crate::batch::{BatchLimit, DEFAULT_BATCH_BYTES};
 use crate::capabilities::Capabilities;
 use crate::error::Result;
 use crate::plan::{IfExists, RawTable, RawType, TablePlan, TableRef};
@@ -139,6 +140,9 @@ pub struct ReadOptions {
     /// Rows per batch sent (at most; the last batch may be shorter). Zero is
     /// read as one.
     pub batch_rows: usize,
+    /// Bytes per batch (see [`crate::batch`]): a batch also closes when its
+    /// rows' bytes reach this, and a row larger than it travels alone.
+    pub batch_bytes: usize,
     pub order: RowOrder,
     /// Rendered keys ([`render_key`](crate::arrow::render_key)) of rows
     /// rejected earlier in this run: a row whose value the reader refuses
@@ -153,6 +157,7 @@ impl ReadOptions {
     pub fn copy(batch_rows: usize) -> Self {
         ReadOptions {
             batch_rows,
+            batch_bytes: DEFAULT_BATCH_BYTES,
             order: RowOrder::Key,
             skip_keys: Arc::default(),
         }
@@ -162,8 +167,26 @@ impl ReadOptions {
     pub fn binary_key_order(batch_rows: usize, text_order: Vec<bool>) -> Self {
         ReadOptions {
             batch_rows,
+            batch_bytes: DEFAULT_BATCH_BYTES,
             order: RowOrder::BinaryKey { text_order },
             skip_keys: Arc::default(),
+        }
+    }
+
+    /// The same read with batches of at most `limit` rows and bytes.
+    pub fn with_limit(self, limit: BatchLimit) -> Self {
+        ReadOptions {
+            batch_rows: limit.rows,
+            batch_bytes: limit.bytes,
+            ..self
+        }
+    }
+
+    /// Where this read closes its batches.
+    pub fn limit(&self) -> BatchLimit {
+        BatchLimit {
+            rows: self.batch_rows,
+            bytes: self.batch_bytes,
         }
     }
 }

@@ -17,7 +17,6 @@ use crate::types::LogicalType;
 /// Field metadata key carrying the logical type (JSON), so a batch describes itself.
 pub const LOGICAL_TYPE_KEY: &str = "ferry.logical_type";
 
-/// The Arrow type that carries values of `t`.
 /// The bytes a batch's rows take as Arrow data (values, offsets, validity;
 /// not the spare capacity of its buffers): the size behind MB/s.
 pub fn data_bytes(batch: &RecordBatch) -> u64 {
@@ -28,6 +27,69 @@ pub fn data_bytes(batch: &RecordBatch) -> u64 {
         .sum()
 }
 
+/// Each row's bytes in `batch`: variable-width values by their offsets
+/// (plus the offset), fixed-width ones by their width, list elements by
+/// their child's average. An estimate good enough to cut a batch into runs
+/// of about equal bytes, not an exact memory size.
+pub fn row_sizes(batch: &RecordBatch) -> Vec<usize> {
+    let mut sizes = vec![0usize; batch.num_rows()];
+    for c in batch.columns() {
+        add_row_sizes(c.as_ref(), &mut sizes);
+    }
+    sizes
+}
+
+fn add_row_sizes(a: &dyn Array, sizes: &mut [usize]) {
+    use arrow_array::cast::AsArray;
+    fn by_offsets(offsets: &[i32], sizes: &mut [usize], per_item: usize) {
+        for (s, w) in sizes.iter_mut().zip(offsets.windows(2)) {
+            *s += 4 + usize::try_from(w[1] - w[0]).unwrap_or(0) * per_item;
+        }
+    }
+    match a.data_type() {
+        DataType::Utf8 => by_offsets(a.as_string::<i32>().value_offsets(), sizes, 1),
+        DataType::Binary => by_offsets(a.as_binary::<i32>().value_offsets(), sizes, 1),
+        DataType::List(_) => {
+            let list = a.as_list::<i32>();
+            let child = list.values();
+            let child_bytes = child.to_data().get_slice_memory_size().unwrap_or(0);
+            let per_item = child_bytes.checked_div(child.len()).unwrap_or(0).max(1);
+            by_offsets(list.value_offsets(), sizes, per_item);
+        }
+        DataType::FixedSizeBinary(w) => {
+            let w = usize::try_from(*w).unwrap_or(0);
+            sizes.iter_mut().for_each(|s| *s += w);
+        }
+        other => {
+            let w = other.primitive_width().unwrap_or(1);
+            sizes.iter_mut().for_each(|s| *s += w);
+        }
+    }
+}
+
+/// Cuts `batch` into runs of consecutive rows, as `(first row, rows)`, of
+/// at most about `max_bytes` each ([`row_sizes`]), at least one row per
+/// run: a writer that encodes a run at a time then holds the encoding of
+/// that much, or of one larger row, never of a whole batch of wide rows.
+pub fn row_runs(batch: &RecordBatch, max_bytes: usize) -> Vec<(usize, usize)> {
+    let n = batch.num_rows();
+    if n <= 1 || data_bytes(batch) <= max_bytes as u64 {
+        return vec![(0, n)];
+    }
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0usize);
+    for (i, s) in row_sizes(batch).into_iter().enumerate() {
+        if i > start && bytes.saturating_add(s) > max_bytes {
+            out.push((start, i - start));
+            (start, bytes) = (i, 0);
+        }
+        bytes = bytes.saturating_add(s);
+    }
+    out.push((start, n - start));
+    out
+}
+
+/// The Arrow type that carries values of `t`.
 pub fn arrow_type(t: &LogicalType) -> DataType {
     use LogicalType::*;
     match t {
@@ -148,4 +210,33 @@ fn render_scalar(out: &mut String, array: &ArrayRef, row: usize) {
         }
         other => write!(out, "<{other} key>"),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{BinaryArray, Int64Array};
+
+    #[test]
+    fn wide_rows_are_cut_into_runs_of_about_the_budget() {
+        let blobs: Vec<Vec<u8>> = [10usize, 10, 300, 10, 10, 10]
+            .iter()
+            .map(|&n| vec![7u8; n])
+            .collect();
+        let batch = RecordBatch::try_from_iter([
+            (
+                "id",
+                Arc::new(Int64Array::from_iter_values(0..6)) as ArrayRef,
+            ),
+            (
+                "b",
+                Arc::new(BinaryArray::from_iter_values(blobs.iter())) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(row_sizes(&batch), vec![22, 22, 312, 22, 22, 22]);
+        // The large row goes alone; the others gather up to the budget.
+        assert_eq!(row_runs(&batch, 50), vec![(0, 2), (2, 1), (3, 2), (5, 1)]);
+        assert_eq!(row_runs(&batch, 1 << 20), vec![(0, 6)]);
+    }
 }

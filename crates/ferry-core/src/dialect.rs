@@ -469,6 +469,23 @@ pub trait Dialect: Send + Sync {
     fn column_checks(&self, _plan: &TablePlan, _column: usize) -> Vec<ColumnCheck> {
         Vec::new()
     }
+    /// The FROM item of a bounded sample of `plan`'s rows for the copy's
+    /// pre-flight: at most `rows` rows the row filter keeps, the first the
+    /// server finds (no ORDER BY, so it stops reading there), as a derived
+    /// table whose columns keep their names and types. Engines whose SQL
+    /// has no `LIMIT` (SQL Server's `TOP`) override it.
+    fn sample_from_sql(&self, plan: &TablePlan, rows: u64) -> String {
+        let filter = plan
+            .row_filter
+            .as_ref()
+            .map(|f| format!(" WHERE ({f})"))
+            .unwrap_or_default();
+        format!(
+            "(SELECT * FROM {}{filter} LIMIT {rows}) AS ferry_sample",
+            self.source_from_sql(plan)
+        )
+    }
+
     /// A select-list item counting the rows where `cond` holds, read as text.
     fn count_where(&self, cond: &str) -> String;
     /// A query returning the first row only: `SELECT {columns} {rest}`

@@ -40,49 +40,62 @@ pub fn uuid_text(bytes: &[u8]) -> String {
     ascii_string(out)
 }
 
+/// Each byte's value as a hex digit (either case), or 0xff.
+const NIBBLE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i: u8 = 0;
+    while i < 10 {
+        t[(b'0' + i) as usize] = i;
+        i += 1;
+    }
+    let mut i: u8 = 0;
+    while i < 6 {
+        t[(b'a' + i) as usize] = 10 + i;
+        t[(b'A' + i) as usize] = 10 + i;
+        i += 1;
+    }
+    t
+};
+
+/// The byte of two hex digits, or `None`.
+fn hex_pair(hi: u8, lo: u8) -> Option<u8> {
+    let (h, l) = (NIBBLE[usize::from(hi)], NIBBLE[usize::from(lo)]);
+    ((h | l) != 0xff && h < 16 && l < 16).then_some((h << 4) | l)
+}
+
 /// Decodes hex digits (either case) into `out`, which must be exactly half
 /// as long as `digits`; `None` on any other length or a non-hex digit.
 pub fn decode_hex(digits: &[u8], out: &mut [u8]) -> Option<()> {
     if digits.len() != out.len() * 2 {
         return None;
     }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    for (o, pair) in out.iter_mut().zip(digits.chunks(2)) {
-        *o = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        *o = hex_pair(pair[0], pair[1])?;
     }
     Some(())
 }
+
+/// Where each byte of a UUID starts in its `8-4-4-4-12` text.
+const UUID_POS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
 
 /// Parses a UUID written `8-4-4-4-12` (hyphens exactly there) or as 32 hex
 /// digits, in either case. Any other spelling is `None`: verify treats such
 /// text as not a UUID rather than guessing.
 pub fn parse_uuid(s: &str) -> Option<[u8; 16]> {
     let b = s.as_bytes();
-    let mut digits = [0u8; 32];
+    let mut out = [0u8; 16];
     match b.len() {
         36 => {
             if [8, 13, 18, 23].iter().any(|&p| b[p] != b'-') {
                 return None;
             }
-            let mut n = 0;
-            for &c in b.iter().filter(|&&c| c != b'-') {
-                *digits.get_mut(n)? = c;
-                n += 1;
-            }
-            if n != 32 {
-                return None;
+            for (o, &p) in out.iter_mut().zip(&UUID_POS) {
+                *o = hex_pair(b[p], b[p + 1])?;
             }
         }
-        32 => digits.copy_from_slice(b),
+        32 => decode_hex(b, &mut out)?,
         _ => return None,
     }
-    let mut out = [0u8; 16];
-    decode_hex(&digits, &mut out)?;
     Some(out)
 }
 

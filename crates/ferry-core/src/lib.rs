@@ -9,6 +9,7 @@
 
 pub mod adapter;
 pub mod arrow;
+pub mod batch;
 pub mod capabilities;
 pub mod change;
 pub mod cutover;

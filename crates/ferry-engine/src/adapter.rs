@@ -12,6 +12,7 @@ use ferry_core::adapter::{
     Catalog, Database, KeySplit, RangeReader, RangeWriter, ReadOptions, TableReader, TableWriter,
     WriteReceipt,
 };
+use ferry_core::batch::BatchLimit;
 use ferry_core::cutover::{
     Bypass, CutoverSupport, FenceOutcome, FencePlan, FenceSpec, Generator, OpenTxn,
 };
@@ -247,10 +248,10 @@ impl Adapter {
         plan: &TablePlan,
         range: &KeyRange,
         snapshot: Option<&SourceSnapshot>,
-        batch_rows: usize,
+        limit: BatchLimit,
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
-        let options = ReadOptions::copy(batch_rows);
+        let options = ReadOptions::copy(limit.rows).with_limit(limit);
         self.read_range_with(plan, range, snapshot, &options, tx)
             .await
     }

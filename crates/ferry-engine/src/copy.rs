@@ -12,12 +12,29 @@
 //! channel → writer. The forwarder sits in the worker so that a failed read
 //! can *abort* the writer before its input channel closes: a writer commits
 //! when its channel closes cleanly, and a half-read range must never be
-//! committed. Memory is bounded by `workers × 2 × channel_batches` batches.
+//! committed.
 //!
-//! A table with a failed range stops taking new ranges; ranges already
-//! committed are removed again (the table is truncated) unless the run
-//! appends to an existing table, where ferry cannot tell its rows from the
-//! user's; the failure then says how many ranges stayed.
+//! **Memory** is bounded by bytes, not rows: a batch closes at `batch_rows`
+//! rows or `batch_bytes` bytes, whichever comes first (a single larger row
+//! travels alone). Per range in flight there are at most the batch the
+//! reader is filling, `channel_batches` queued for the forwarder, the one it
+//! holds, one queued for the writer and the one the writer encodes: with
+//! the defaults (2 queued) six batches, so peak memory is about
+//! `workers × 6 × batch_bytes` plus what each engine's encoder holds beside
+//! the batch it encodes (PostgreSQL: a 1 MB COPY buffer; MySQL: the LOAD
+//! DATA text of 1 MB of rows) and, for a value larger than the budget, the
+//! driver's copy of its row.
+//!
+//! A table with a failed range stops taking new ranges. When the data
+//! failed it (a value refused by key, found by the reader or the writer as
+//! the rows stream, since the pre-flight reads only a sample), what its
+//! committed ranges wrote is removed again: a table this run created is
+//! dropped (the target is as it was before the run, so a corrected re-run
+//! starts clean, even with `--if-exists fail`), a table that existed before
+//! is truncated, and a table the run appends to keeps them, because ferry
+//! cannot tell its rows from the user's; the failure then says how many
+//! ranges stayed. When the servers failed it (retries ran out, the snapshot
+//! is gone), committed ranges stay for a resume.
 //!
 //! With a state store ([`RunState`], issue 6) every range is checkpointed:
 //! setup (prepare targets, plan ranges, store them) runs under the run's
@@ -317,20 +334,23 @@ pub async fn copy(
                 let mut error = chain_line(&e);
                 // Ranges an earlier run committed are in the target too.
                 let committed = committed + report.splits.get(t).map_or(0, |s| s.resumed);
-                let mut removed = true;
-                if run.options.state.is_some() && resumable(&e) {
+                let removed = if run.options.state.is_some() && resumable(&e) {
                     // A server or network problem, not the data: what
                     // committed is good, and a re-run resumes after it.
-                    removed = false;
                     error.push_str(&format!(
                         " ({committed} committed ranges stay in the target; \
                          re-run the same command to resume the table)"
                     ));
-                } else if committed > 0 {
-                    let (note, gone) = undo_committed(&run, &plan, committed).await;
+                    false
+                } else {
+                    let created = !report.preexisting.iter().any(|t| {
+                        t.name == plan.target.name
+                            && (t.schema.is_none() || t.schema == plan.target.schema)
+                    });
+                    let (note, gone) = undo_committed(&run, &plan, committed, created).await;
                     error.push_str(&note);
-                    removed = gone;
-                }
+                    gone
+                };
                 if let (Some(state), true) = (&run.options.state, removed) {
                     error.push_str(&forget_undone(&run, state, &plan).await);
                 }
@@ -375,9 +395,42 @@ fn resumable(e: &Error) -> bool {
     e.kind() == ErrorKind::Transient || matches!(e, Error::SnapshotLost { .. })
 }
 
-/// Removes what the committed ranges of a failed table wrote, where that is
-/// safe; returns a note for the failure line.
-async fn undo_committed(run: &Run, plan: &TablePlan, committed: usize) -> (String, bool) {
+/// Removes what the committed ranges of a table that failed on its data
+/// wrote, where that is safe: drops the table when this run `created` it,
+/// else truncates it (not when appending). Returns a note for the failure
+/// line and whether the table's rows are gone.
+async fn undo_committed(
+    run: &Run,
+    plan: &TablePlan,
+    committed: usize,
+    created: bool,
+) -> (String, bool) {
+    if created {
+        return match run
+            .target
+            .drop_tables(std::slice::from_ref(&plan.target))
+            .await
+        {
+            Ok(()) => (
+                format!(
+                    " (table {} was created by this run and is dropped again)",
+                    plan.target
+                ),
+                true,
+            ),
+            Err(e) => (
+                format!(
+                    " (table {} was created by this run; dropping it failed: {})",
+                    plan.target,
+                    chain_line(&e)
+                ),
+                false,
+            ),
+        };
+    }
+    if committed == 0 {
+        return (String::new(), true);
+    }
     if run.options.if_exists == IfExists::Append {
         return (
             format!(" ({committed} ranges were committed and stay in the target)"),

@@ -156,6 +156,8 @@ pub struct TableColumn {
 pub struct CopySettings {
     pub if_exists: Option<IfExists>,
     pub batch_rows: Option<usize>,
+    /// Bytes per batch (a batch closes at `batch_rows` or this, whichever first).
+    pub batch_bytes: Option<usize>,
     pub workers: Option<usize>,
     /// Create this logical slot and copy from its snapshot (engines with
     /// `snapshot_slot`).
@@ -167,6 +169,9 @@ pub struct CopySettings {
     pub verify: Option<bool>,
     pub allow_unclean: Option<bool>,
     pub strict: Option<bool>,
+    /// Rows per table the copy's pre-flight reads (0: none; `ferry plan`
+    /// reads them all).
+    pub preflight_rows: Option<u64>,
     pub on_error: Option<OnError>,
     pub reject_file: Option<PathBuf>,
     pub retries: Option<u32>,
@@ -183,6 +188,7 @@ pub struct VerifySettings {
     pub float_ulps: Option<u32>,
     pub chunk_rows: Option<usize>,
     pub batch_rows: Option<usize>,
+    pub batch_bytes: Option<usize>,
     pub parallel_tables: Option<usize>,
     pub parallel_ranges: Option<usize>,
     pub min_range_rows: Option<u64>,
@@ -299,12 +305,14 @@ impl Job {
             copy: CopySettings {
                 if_exists: pick(o.if_exists, c.if_exists),
                 batch_rows: pick(o.batch_rows, c.batch_rows),
+                batch_bytes: pick(o.batch_bytes, c.batch_bytes),
                 workers: pick(o.workers, c.workers),
                 cdc_slot: pick(o.cdc_slot, c.cdc_slot),
                 lock_source: pick(o.lock_source, c.lock_source),
                 verify: pick(o.verify, c.verify),
                 allow_unclean: pick(o.allow_unclean, c.allow_unclean),
                 strict: pick(o.strict, c.strict),
+                preflight_rows: pick(o.preflight_rows, c.preflight_rows),
                 on_error: pick(o.on_error, c.on_error),
                 reject_file: pick(o.reject_file, c.reject_file),
                 retries: pick(o.retries, c.retries),
@@ -317,6 +325,7 @@ impl Job {
                 float_ulps: pick(ov.float_ulps, v.float_ulps),
                 chunk_rows: pick(ov.chunk_rows, v.chunk_rows),
                 batch_rows: pick(ov.batch_rows, v.batch_rows),
+                batch_bytes: pick(ov.batch_bytes, v.batch_bytes),
                 parallel_tables: pick(ov.parallel_tables, v.parallel_tables),
                 parallel_ranges: pick(ov.parallel_ranges, v.parallel_ranges),
                 min_range_rows: pick(ov.min_range_rows, v.min_range_rows),

@@ -22,12 +22,17 @@ use ferry_state::{run_id, PgStore, RunInfo, StateStore};
 
 use crate::adapter::capabilities_of;
 use crate::reject::RejectWriter;
-use crate::schema::{all_ddl, blockers, finish_schema, preflight, Finding};
+use crate::schema::{all_ddl, blockers, finish_schema, preflight, Finding, Scan};
 use crate::verify::{verify, VerifyOptions, VerifyReport};
 use crate::{
     copy, default_workers, plan_tables, plan_tables_lenient, Adapter, CopyOptions, CopyReport, Job,
     OnError, RunState, Selection,
 };
+
+/// Rows per table the copy's pre-flight reads by default: enough to find a
+/// column whose values the target cannot hold before anything is created,
+/// a small, bounded read beside the copy's one pass over the table.
+pub const PREFLIGHT_ROWS: u64 = 100_000;
 
 /// Where state files and reject files go by default: `.ferry/`, or
 /// `FERRY_STATE_DIR`.
@@ -139,6 +144,7 @@ pub async fn copy_job(
         job.copy.strict.unwrap_or(false),
         // Rows the scan found are exactly what reject mode sets aside.
         job.copy.allow_unclean.unwrap_or(false) || rejecting,
+        Scan::FirstRows(job.copy.preflight_rows.unwrap_or(PREFLIGHT_ROWS)),
         &events,
     )
     .await?;
@@ -165,7 +171,16 @@ pub async fn copy_job(
     }
     let state = open_state(job, &source_url, &target_url, &plans).await?;
     let workers = job.copy.workers.unwrap_or_else(default_workers).max(1);
-    let batch_rows = job.copy.batch_rows.unwrap_or(8192).max(1);
+    let batch_rows = job
+        .copy
+        .batch_rows
+        .unwrap_or(ferry_core::batch::DEFAULT_BATCH_ROWS)
+        .max(1);
+    let batch_bytes = job
+        .copy
+        .batch_bytes
+        .unwrap_or(ferry_core::batch::DEFAULT_BATCH_BYTES)
+        .max(1);
     let reject_file = rejecting.then(|| {
         job.copy
             .reject_file
@@ -175,6 +190,7 @@ pub async fn copy_job(
     let options = CopyOptions {
         if_exists: job.if_exists_or_default(),
         batch_rows,
+        batch_bytes,
         workers,
         snapshot: SnapshotOptions {
             sessions: 0,
@@ -183,6 +199,7 @@ pub async fn copy_job(
         },
         verify: job.copy.verify.unwrap_or(false).then(|| VerifyOptions {
             batch_rows,
+            batch_bytes,
             ..Default::default()
         }),
         preexisting,
@@ -241,16 +258,19 @@ pub fn count_kinds(objects: &[OtherObject]) -> String {
 
 /// The pre-flight gate of a copy: warns about what does not translate and
 /// what a lossy rule changes, and refuses an unclean plan unless
-/// `allow_unclean`.
+/// `allow_unclean`. Values are checked in a bounded sample of each table
+/// (`scan`): the copy reads every row once anyway, and refuses by key what
+/// the sample did not see.
 async fn gate(
     source: &Adapter,
     target: &Adapter,
     plans: &[TablePlan],
     strict: bool,
     allow_unclean: bool,
+    scan: Scan,
     events: &EventSink,
 ) -> Result<()> {
-    let findings = preflight(source, target, plans).await?;
+    let findings = preflight(source, target, plans, scan).await?;
     // Once per copy, before anything is written.
     if let Some(line) = target.write_note().await? {
         events.send(Event::Warning { line });
@@ -581,7 +601,7 @@ pub async fn plan_job(job: &Job, source_url: DbUrl, target_url: DbUrl) -> Result
         .map(|(t, e)| (t, e.to_string()))
         .collect();
     crate::split::check_split(&source, &plans, &job.split_tables()).await?;
-    let findings = preflight(&source, &target, &plans).await?;
+    let findings = preflight(&source, &target, &plans, Scan::Full).await?;
     let mut blocking: Vec<String> = unplannable.iter().map(|(_, e)| e.clone()).collect();
     blocking.extend(blockers(
         &plans,
@@ -737,10 +757,17 @@ pub async fn verify_job(
     scope: crate::verify::VerifyScope,
 ) -> Result<VerifyReport> {
     let v = &job.verify;
-    let (batch_rows, chunk_rows) = (v.batch_rows.unwrap_or(8192), v.chunk_rows.unwrap_or(10_000));
-    if batch_rows == 0 || chunk_rows == 0 {
+    let (batch_rows, chunk_rows) = (
+        v.batch_rows
+            .unwrap_or(ferry_core::batch::DEFAULT_BATCH_ROWS),
+        v.chunk_rows.unwrap_or(10_000),
+    );
+    let batch_bytes = v
+        .batch_bytes
+        .unwrap_or(ferry_core::batch::DEFAULT_VERIFY_BATCH_BYTES);
+    if batch_rows == 0 || chunk_rows == 0 || batch_bytes == 0 {
         return Err(Error::Invalid(
-            "--batch-rows and --chunk-rows must be at least 1".into(),
+            "--batch-rows, --batch-bytes and --chunk-rows must be at least 1".into(),
         ));
     }
     let source = Arc::new(Adapter::new(source_url.clone()));
@@ -766,6 +793,7 @@ pub async fn verify_job(
     };
     let options = VerifyOptions {
         batch_rows,
+        batch_bytes,
         chunk_rows,
         max_diffs: v.max_diffs.unwrap_or(100),
         float_ulps: v.float_ulps.unwrap_or(0),

@@ -10,10 +10,16 @@
 //! the column's plan cannot read, counted per storage class, rows whose
 //! foreign key finds no parent in a source that does not enforce them, and
 //! the unique keys whose values would collide under the target's collation.
-//! It reads each table once with one aggregate query (plus one grouped query
-//! per unique key at risk), on the source server, so nothing is transferred.
-//! `ferry plan` prints the result; `ferry copy` runs it first and refuses to
-//! start when something blocks.
+//! It runs on the source server, so nothing is transferred. [`Scan::Full`]
+//! (`ferry plan`) reads each table once with one aggregate query;
+//! [`Scan::FirstRows`] (`ferry copy`, which reads every row anyway) reads
+//! only a bounded sample, the first rows the server finds, so a copy does
+//! not read its source twice: values the sample misses are refused by the
+//! copy's own readers and writers, by key, when they arrive (see
+//! `crate::copy` for what such a failure leaves behind). The collision
+//! check reads the unique key's columns once, whatever the scan, and only
+//! when a unique key goes to a folding collation. `ferry copy` runs the
+//! pre-flight first and refuses to start when something blocks.
 //!
 //! [`finish_schema`] runs the plans' post-data SQL in the order that keeps
 //! loads fast and validation meaningful: per table indexes, unique
@@ -44,6 +50,19 @@ pub struct Finding {
     pub blocking: bool,
     /// The primary key of the first such row, when blocking.
     pub first_key: Option<String>,
+    /// Set when only a sample was read: at most this many rows of the table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_rows: Option<u64>,
+}
+
+/// How much of each table the pre-flight reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// Every row (`ferry plan`).
+    Full,
+    /// At most this many rows per table, the first the server finds (`ferry
+    /// copy`); zero skips the value checks.
+    FirstRows(u64),
 }
 
 impl Finding {
@@ -55,6 +74,9 @@ impl Finding {
         );
         if let Some(k) = &self.first_key {
             s.push_str(&format!(", first at {k}"));
+        }
+        if let Some(n) = self.sample_rows {
+            s.push_str(&format!(" (in the first {n} rows read)"));
         }
         s
     }
@@ -76,6 +98,7 @@ pub async fn preflight(
     source: &Adapter,
     target: &Adapter,
     plans: &[TablePlan],
+    scan: Scan,
 ) -> Result<Vec<Finding>> {
     let limits = target.value_limits().await?;
     let mut out = Vec::new();
@@ -86,16 +109,27 @@ pub async fn preflight(
             .into_iter()
             .map(|c| (c.name.clone(), c))
             .collect();
-        let mut probes = probes(plan, source.dialect(), target.dialect(), limits, &existing);
+        // Value checks read the first rows the server finds when the scan
+        // is a sample (values past it are refused by key as they stream).
+        if scan != Scan::FirstRows(0) {
+            let probes = probes(plan, source.dialect(), target.dialect(), limits, &existing);
+            out.extend(run_probes(source, plan, &probes, scan).await?);
+        }
         // Rows the target's constraints would refuse, where the source does
-        // not enforce its own (SQLite's foreign keys).
-        probes.extend(plan.schema.row_checks.iter().map(|r| Probe {
-            column: r.column.clone(),
-            cond: r.cond.clone(),
-            problem: r.problem.clone(),
-            blocking: true,
-        }));
-        out.extend(run_probes(source, plan, &probes).await?);
+        // not enforce its own (SQLite's foreign keys): every row, since a
+        // constraint added after the data fails on any of them.
+        let row_checks: Vec<Probe> = plan
+            .schema
+            .row_checks
+            .iter()
+            .map(|r| Probe {
+                column: r.column.clone(),
+                cond: r.cond.clone(),
+                problem: r.problem.clone(),
+                blocking: true,
+            })
+            .collect();
+        out.extend(run_probes(source, plan, &row_checks, Scan::Full).await?);
         out.extend(collisions(source, plan, limits, &existing).await?);
     }
     Ok(out)
@@ -418,12 +452,27 @@ fn where_clause(filter: Option<&str>, cond: Option<&str>) -> String {
     }
 }
 
-async fn run_probes(source: &Adapter, plan: &TablePlan, probes: &[Probe]) -> Result<Vec<Finding>> {
+/// The FROM item (and the row filter) the probes read: the table, or a
+/// bounded sample of it (whose derived table applies the filter itself).
+fn probe_from(source: &Adapter, plan: &TablePlan, scan: Scan) -> (String, Option<String>) {
+    let dialect = source.dialect();
+    match scan {
+        Scan::Full => (dialect.source_from_sql(plan), plan.row_filter.clone()),
+        Scan::FirstRows(n) => (dialect.sample_from_sql(plan, n), None),
+    }
+}
+
+async fn run_probes(
+    source: &Adapter,
+    plan: &TablePlan,
+    probes: &[Probe],
+    scan: Scan,
+) -> Result<Vec<Finding>> {
     if probes.is_empty() {
         return Ok(Vec::new());
     }
     let dialect = source.dialect();
-    let from = dialect.source_from_sql(plan);
+    let (from, filter) = probe_from(source, plan, scan);
     let counts: Vec<String> = probes
         .iter()
         .map(|p| dialect.count_where(&p.cond))
@@ -431,7 +480,7 @@ async fn run_probes(source: &Adapter, plan: &TablePlan, probes: &[Probe]) -> Res
     let sql = format!(
         "SELECT {} FROM {from}{}",
         counts.join(", "),
-        where_clause(plan.row_filter.as_deref(), None)
+        where_clause(filter.as_deref(), None)
     );
     let what = format!("pre-flight scan of table {}", plan.source);
     let rows = source.text_rows(&sql, &what).await?;
@@ -443,7 +492,7 @@ async fn run_probes(source: &Adapter, plan: &TablePlan, probes: &[Probe]) -> Res
             continue;
         }
         let first_key = if p.blocking {
-            first_key(source, plan, &p.cond).await?
+            first_key(source, plan, &p.cond, scan).await?
         } else {
             None
         };
@@ -454,13 +503,22 @@ async fn run_probes(source: &Adapter, plan: &TablePlan, probes: &[Probe]) -> Res
             count,
             blocking: p.blocking,
             first_key,
+            sample_rows: match scan {
+                Scan::Full => None,
+                Scan::FirstRows(n) => Some(n),
+            },
         });
     }
     Ok(out)
 }
 
 /// `id=2` or `(a=1, b=x)` for the first row (in key order) matching `cond`.
-async fn first_key(source: &Adapter, plan: &TablePlan, cond: &str) -> Result<Option<String>> {
+async fn first_key(
+    source: &Adapter,
+    plan: &TablePlan,
+    cond: &str,
+    scan: Scan,
+) -> Result<Option<String>> {
     if plan.primary_key.is_empty() {
         return Ok(None);
     }
@@ -471,12 +529,12 @@ async fn first_key(source: &Adapter, plan: &TablePlan, cond: &str) -> Result<Opt
         .map(|&i| plan.columns[i].name.as_str())
         .collect();
     let quoted: Vec<String> = names.iter().map(|n| dialect.quote_ident(n)).collect();
+    let (from, filter) = probe_from(source, plan, scan);
     let sql = dialect.select_first(
         &quoted.join(", "),
         &format!(
-            "FROM {}{} ORDER BY {}",
-            dialect.source_from_sql(plan),
-            where_clause(plan.row_filter.as_deref(), Some(cond)),
+            "FROM {from}{} ORDER BY {}",
+            where_clause(filter.as_deref(), Some(cond)),
             quoted.join(", ")
         ),
     );
@@ -601,6 +659,7 @@ async fn collisions(
                 count,
                 blocking: true,
                 first_key: None,
+                sample_rows: None,
             });
         }
     }

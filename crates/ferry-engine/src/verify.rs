@@ -41,6 +41,9 @@ use crate::{Adapter, SourceSnapshot};
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
     pub batch_rows: usize,
+    /// Bytes per batch read from either side; also the most a chunk holds
+    /// per side before it closes, whatever `chunk_rows` allows.
+    pub batch_bytes: usize,
     /// Merged rows per chunk digest.
     pub chunk_rows: usize,
     /// Differences listed per table (counts stay exact).
@@ -56,7 +59,8 @@ pub struct VerifyOptions {
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
-            batch_rows: 8192,
+            batch_rows: ferry_core::batch::DEFAULT_BATCH_ROWS,
+            batch_bytes: ferry_core::batch::DEFAULT_VERIFY_BATCH_BYTES,
             chunk_rows: 10_000,
             max_diffs: 100,
             float_ulps: 0,
@@ -335,10 +339,15 @@ pub async fn verify_range(
     snapshot: Option<&SourceSnapshot>,
     options: &VerifyOptions,
 ) -> Result<RangeOutcome> {
-    let cap = 4;
-    let (stx, srx) = mpsc::channel(cap);
-    let (ttx, trx) = mpsc::channel(cap);
-    let read = ReadOptions::binary_key_order(options.batch_rows, cmp.text_order.clone());
+    // One batch queued per side: the comparison holds a chunk's batches
+    // anyway, and memory is counted in batches (see `compare`).
+    let (stx, srx) = mpsc::channel(1);
+    let (ttx, trx) = mpsc::channel(1);
+    let read = ReadOptions::binary_key_order(options.batch_rows, cmp.text_order.clone())
+        .with_limit(ferry_core::batch::BatchLimit {
+            rows: options.batch_rows,
+            bytes: options.batch_bytes,
+        });
     let range = range.cloned().unwrap_or(KeyRange::Whole);
     let t_reader = tokio::spawn(read_side(
         target.clone(),
@@ -369,6 +378,7 @@ pub async fn verify_range(
     };
     let copts = CompareOptions {
         chunk_rows: options.chunk_rows,
+        chunk_bytes: options.batch_bytes,
         max_diffs: options.max_diffs,
     };
     let compared = async {

@@ -566,6 +566,19 @@ impl Dialect for MssqlDialect {
         format!("SELECT TOP (1) {columns} {rest}")
     }
 
+    /// T-SQL has no LIMIT: the copy's pre-flight sample is a `TOP (n)`.
+    fn sample_from_sql(&self, plan: &ferry_core::TablePlan, rows: u64) -> String {
+        let filter = plan
+            .row_filter
+            .as_ref()
+            .map(|f| format!(" WHERE ({f})"))
+            .unwrap_or_default();
+        format!(
+            "(SELECT TOP ({rows}) * FROM {}{filter}) AS ferry_sample",
+            self.source_from_sql(plan)
+        )
+    }
+
     fn value_check(&self, check: ValueCheck<'_>, c: &str) -> Option<String> {
         Some(match check {
             ValueCheck::NulInText => format!("CHARINDEX(NCHAR(0) COLLATE Latin1_General_BIN2, {c}) > 0"),

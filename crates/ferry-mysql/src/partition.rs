@@ -1,10 +1,19 @@
 //! Range planning and range predicates for MySQL/MariaDB.
 //!
-//! Boundaries come from a Bernoulli sample of the key (`WHERE RAND() < p`,
-//! about 64 keys per range, one scan), sorted in binary order and cut into
-//! equal shares, so ranges hold about equal row counts however sparse or
-//! skewed the key. The row count comes from `information_schema.TABLES`
-//! and, when that says "small" (it lags after bulk loads), from `COUNT(*)`.
+//! Planning must not read the table: a copy reads every row once, and on
+//! InnoDB the primary key *is* the table (its leaves hold the rows), so
+//! walking or sampling the key reads the whole table again. When the key's
+//! first column is an integer, boundaries come from the index alone: `MIN`
+//! and `MAX` (two dives), then the key space is halved again and again where
+//! the optimizer's own index-dive estimates (`EXPLAIN`'s rows for a key
+//! range, InnoDB's `records_in_range`) say the rows are, and cut where the
+//! running estimate passes each share, so ranges hold about equal row counts
+//! however sparse or skewed the key; a few dozen `EXPLAIN`s, no row read.
+//! Other keys (text, bytes) are sampled as before: a Bernoulli sample of
+//! the key (`WHERE RAND() < p`, about 64 keys per range), one read of the
+//! key's index, sorted in binary order and cut into equal shares. The row
+//! count comes from `information_schema.TABLES` and, when that says "small"
+//! (it lags after bulk loads), from `COUNT(*)`.
 //!
 //! Binary order: integer keys compare numerically; text key columns whose
 //! collation is byte order (`binary`, `*_nopad_bin`, `utf8mb4_0900_bin`)
@@ -348,6 +357,24 @@ pub async fn plan_ranges(
         out.estimated_rows = Some(rows);
         return Ok(out);
     }
+    if matches!(keys[0].kind, MySqlKeyKind::Int | MySqlKeyKind::UInt) {
+        match index_boundaries(conn, &table, &keys, n).await {
+            Ok(Some(boundaries)) => {
+                let mut out = if boundaries.is_empty() {
+                    RangePlan::whole(plan.source.clone(), SplitMethod::Unsplit, None)
+                } else {
+                    RangePlan::from_boundaries(plan.source.clone(), boundaries)
+                };
+                out.estimated_rows = Some(rows);
+                return Ok(out);
+            }
+            Ok(None) => {}
+            // The sample below is always correct; the dives only save a read.
+            Err(e) => {
+                tracing::debug!(table = %plan.source, error = %e, "index dives failed; sampling")
+            }
+        }
+    }
     // A Bernoulli sample of about 64 keys per range: one scan without the
     // sort or temporary table a window function needs (10× faster here).
     let wanted = u64::try_from(n).unwrap_or(1) * 64;
@@ -377,6 +404,181 @@ pub async fn plan_ranges(
     };
     out.estimated_rows = Some(rows);
     Ok(out)
+}
+
+/// One piece of the key space `[lo, hi)` of the first key column, with the
+/// optimizer's estimate of the rows in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPiece {
+    pub lo: i128,
+    pub hi: i128,
+    pub rows: u64,
+}
+
+/// The bisection splits until no piece holds more than a share of the
+/// rows divided by this: each cut then lands within a quarter of a range
+/// of its share.
+const PIECES_PER_RANGE: u64 = 4;
+
+/// At most this many pieces are split (two `EXPLAIN`s each): enough to
+/// isolate a dense run of keys in a key space 2^60 times wider.
+const MAX_SPLITS: usize = 256;
+
+/// Boundaries for `n` ranges from the index alone (see the module docs),
+/// over the first key column (an integer); later key columns take their
+/// lowest value, so a boundary `(x, lowest…)` starts the range at `x`.
+/// `Ok(None)` when the estimates are of no use (the server gave none).
+async fn index_boundaries(
+    conn: &mut Conn,
+    table: &str,
+    keys: &[MySqlKeyColumn],
+    n: usize,
+) -> Result<Option<Vec<KeyBound>>> {
+    let k = &keys[0];
+    let what = format!("planning ranges of table {table} from its index");
+    let (min, max): (Option<String>, Option<String>) = conn
+        .query_first(format!(
+            "SELECT CAST(MIN({0}) AS CHAR), CAST(MAX({0}) AS CHAR) FROM {table}",
+            k.ident
+        ))
+        .await
+        .map_err(ctx(what.clone()))?
+        .unwrap_or((None, None));
+    let (Some(min), Some(max)) = (
+        min.and_then(|v| v.parse::<i128>().ok()),
+        max.and_then(|v| v.parse::<i128>().ok()),
+    ) else {
+        return Ok(Some(Vec::new()));
+    };
+    let mut pieces = vec![KeyPiece {
+        lo: min,
+        hi: max + 1,
+        rows: estimate(conn, table, &k.ident, min, max + 1, &what).await?,
+    }];
+    if pieces[0].rows == 0 {
+        return Ok(None);
+    }
+    let total = pieces[0].rows;
+    // Split the piece with the most rows until none holds more than a
+    // quarter of a share (or it is a single key).
+    let small = total / (u64::try_from(n).unwrap_or(1) * PIECES_PER_RANGE);
+    for _ in 0..MAX_SPLITS {
+        let Some((i, p)) = pieces
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.hi - p.lo >= 2)
+            .max_by_key(|(_, p)| p.rows)
+            .map(|(i, p)| (i, *p))
+        else {
+            break;
+        };
+        if p.rows <= small {
+            break;
+        }
+        let mid = p.lo + (p.hi - p.lo) / 2;
+        let left = estimate(conn, table, &k.ident, p.lo, mid, &what).await?;
+        let right = estimate(conn, table, &k.ident, mid, p.hi, &what).await?;
+        pieces.splice(
+            i..=i,
+            [
+                KeyPiece {
+                    lo: p.lo,
+                    hi: mid,
+                    rows: left,
+                },
+                KeyPiece {
+                    lo: mid,
+                    hi: p.hi,
+                    rows: right,
+                },
+            ],
+        );
+    }
+    let lowest: Vec<KeyValue> = keys[1..].iter().map(|k| lowest_value(k.kind)).collect();
+    Ok(Some(
+        cut_pieces(&pieces, n)
+            .into_iter()
+            .filter_map(|at| {
+                let first = match k.kind {
+                    MySqlKeyKind::UInt => KeyValue::UInt(u64::try_from(at).ok()?),
+                    _ => KeyValue::Int(i64::try_from(at).ok()?),
+                };
+                let mut bound = vec![first];
+                bound.extend(lowest.iter().cloned());
+                Some(bound)
+            })
+            .collect(),
+    ))
+}
+
+/// The lowest value of a key column of `kind` in binary order.
+fn lowest_value(kind: MySqlKeyKind) -> KeyValue {
+    match kind {
+        MySqlKeyKind::Int => KeyValue::Int(i64::MIN),
+        MySqlKeyKind::UInt => KeyValue::UInt(0),
+        MySqlKeyKind::Text | MySqlKeyKind::TextCast | MySqlKeyKind::TextConverted => {
+            KeyValue::Text(String::new())
+        }
+        MySqlKeyKind::Bytes => KeyValue::Bytes(Vec::new()),
+    }
+}
+
+/// The optimizer's estimate of the rows whose first key column is in
+/// `[lo, hi)`: `EXPLAIN`'s rows, which InnoDB answers from dives into the
+/// index (`records_in_range`), reading no row.
+async fn estimate(
+    conn: &mut Conn,
+    table: &str,
+    ident: &str,
+    lo: i128,
+    hi: i128,
+    what: &str,
+) -> Result<u64> {
+    let rows: Vec<mysql_async::Row> = conn
+        .query(format!(
+            "EXPLAIN SELECT {ident} FROM {table} WHERE {ident} >= {lo} AND {ident} < {hi}"
+        ))
+        .await
+        .map_err(ctx(what.to_string()))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| r.get_opt::<Option<u64>, _>("rows")?.ok().flatten())
+        .max()
+        .unwrap_or(0))
+}
+
+/// Where to cut `pieces` (in key order) into `n` ranges of about equal
+/// estimated rows: the upper ends of the pieces at which the running total
+/// first reaches each share. Strictly increasing; fewer when rows are few.
+pub fn cut_pieces(pieces: &[KeyPiece], n: usize) -> Vec<i128> {
+    let total: u64 = pieces.iter().map(|p| p.rows).sum();
+    let mut out = Vec::new();
+    if n < 2 || total == 0 {
+        return out;
+    }
+    let (mut running, mut next) = (0u64, 1u64);
+    let n = u64::try_from(n).unwrap_or(1);
+    for (i, p) in pieces.iter().enumerate() {
+        running += p.rows;
+        if i + 1 == pieces.len() {
+            break;
+        }
+        // u128: total × share cannot overflow.
+        if u128::from(running) * u128::from(n) >= u128::from(total) * u128::from(next) {
+            if out.last().is_none_or(|&last| last < p.hi) {
+                out.push(p.hi);
+            }
+            while next < n
+                && u128::from(running) * u128::from(n) >= u128::from(total) * u128::from(next)
+            {
+                next += 1;
+            }
+            if next >= n {
+                break;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -414,5 +616,20 @@ mod tests {
         assert_eq!(range_predicate(&keys, &r), " WHERE `t` < _utf8mb4 X'c3a9'");
         assert!(byte_order("utf8mb4_nopad_bin"));
         assert!(!byte_order("utf8mb4_bin"));
+    }
+
+    #[test]
+    fn pieces_are_cut_at_equal_shares_of_their_estimates() {
+        let p = |lo: i128, hi: i128, rows: u64| KeyPiece { lo, hi, rows };
+        // Dense: equal pieces, cut every other piece for 4 ranges of 8.
+        let even: Vec<KeyPiece> = (0..8).map(|i| p(i * 10, i * 10 + 10, 100)).collect();
+        assert_eq!(cut_pieces(&even, 4), vec![20, 40, 60]);
+        // Skewed: nearly every row in the first piece cuts there once; the
+        // sparse tail shares the rest.
+        let skewed = [p(0, 10, 900), p(10, 1000, 50), p(1000, 10_000_000, 50)];
+        assert_eq!(cut_pieces(&skewed, 2), vec![10]);
+        assert_eq!(cut_pieces(&skewed, 4), vec![10]);
+        assert!(cut_pieces(&even, 1).is_empty());
+        assert!(cut_pieces(&[p(0, 5, 0)], 4).is_empty());
     }
 }

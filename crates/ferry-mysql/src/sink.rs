@@ -47,6 +47,11 @@ ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
 /// `max_allowed_packet`, large enough to keep per-packet overhead small.
 const CHUNK_BYTES: usize = 64 * 1024;
 
+/// Rows of a batch are encoded in runs of about this many bytes, so the
+/// LOAD DATA text held beside the batch is about this much (or one larger
+/// row), not a second copy of a whole batch of wide rows.
+const RUN_BYTES: usize = 1 << 20;
+
 /// How many warnings to read back when a load went wrong.
 const WARNINGS_SHOWN: usize = 5;
 
@@ -282,6 +287,8 @@ struct Feed {
     encoders: Arc<Vec<ColumnEncoder>>,
     plan: Arc<TablePlan>,
     scratch: Vec<FieldBuf>,
+    /// The batch being encoded and the runs of its rows still to encode.
+    current: Option<(RecordBatch, VecDeque<(usize, usize)>)>,
     pending: VecDeque<Bytes>,
     outcome: Arc<Mutex<FeedOutcome>>,
     failed: bool,
@@ -298,9 +305,22 @@ impl Feed {
             if let Some(chunk) = self.pending.pop_front() {
                 return Some(Ok(chunk));
             }
-            let batch = self.rx.recv().await?;
-            let mut out = Vec::with_capacity(batch.get_array_memory_size());
-            match self.encode(&batch, &mut out) {
+            let run = match self.current.as_mut().and_then(|(b, runs)| {
+                let (start, len) = runs.pop_front()?;
+                Some(b.slice(start, len))
+            }) {
+                Some(run) => run,
+                None => {
+                    let batch = self.rx.recv().await?;
+                    let runs = ferry_core::arrow::row_runs(&batch, RUN_BYTES).into();
+                    self.current = Some((batch, runs));
+                    continue;
+                }
+            };
+            // A slice's buffers are its batch's: size the text by the run's
+            // budget (escapes may add a little), not by the buffers.
+            let mut out = Vec::with_capacity(RUN_BYTES + RUN_BYTES / 4);
+            match self.encode(&run, &mut out) {
                 Ok(()) => {
                     let mut bytes = Bytes::from(out);
                     while bytes.len() > CHUNK_BYTES {
@@ -310,8 +330,8 @@ impl Feed {
                         self.pending.push_back(bytes);
                     }
                     let mut o = self.outcome.lock().unwrap_or_else(|p| p.into_inner());
-                    o.rows += u64::try_from(batch.num_rows()).unwrap_or(u64::MAX);
-                    o.sent.push(&batch);
+                    o.rows += u64::try_from(run.num_rows()).unwrap_or(u64::MAX);
+                    o.sent.push(&run);
                 }
                 Err(e) => {
                     self.failed = true;
@@ -575,6 +595,7 @@ impl MySqlTableWriter {
             encoders: self.encoders.clone(),
             plan: self.plan.clone(),
             scratch: Vec::new(),
+            current: None,
             pending: VecDeque::new(),
             outcome: outcome.clone(),
             failed: false,

@@ -21,6 +21,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Field, Schema, SchemaRef};
 use ferry_core::adapter::{KeySplit, RangeReader, ReadOptions, RowOrder, TableReader};
 use ferry_core::arrow::{plan_schema, render_key};
+use ferry_core::batch::BatchFill;
 use ferry_core::range::{KeyRange, RangeOptions, RangePlan, SnapshotInfo, SnapshotOptions};
 use ferry_core::{Error, Result, TablePlan};
 use mysql_async::prelude::Queryable;
@@ -256,7 +257,7 @@ impl MySqlAdapter {
         let what = format!("reading table {table}");
 
         let mut sent: u64 = 0;
-        let mut in_batch = 0usize;
+        let mut fill = BatchFill::new(options.limit());
         let mut closed = false;
         {
             let mut result = conn.exec_iter(sql, ()).await.map_err(ctx(what.clone()))?;
@@ -268,6 +269,18 @@ impl MySqlAdapter {
                         values.len(),
                         decoders.len()
                     )));
+                }
+                // A row that would take the open batch past its byte
+                // budget starts the next one; a larger row goes alone.
+                let row_bytes = values.iter().map(value_bytes).sum();
+                if fill.closes_before(row_bytes) {
+                    let batch = finish_batch(&schema, &mut decoders, &table)?;
+                    let n = fill.close();
+                    if tx.send(batch).await.is_err() {
+                        closed = true;
+                        break;
+                    }
+                    sent += u64::try_from(n).unwrap_or(u64::MAX);
                 }
                 let mut failure: Option<(usize, String)> = None;
                 for (i, (dec, v)) in decoders.iter_mut().zip(values).enumerate() {
@@ -288,8 +301,9 @@ impl MySqlAdapter {
                             problem,
                         ));
                     }
-                    // Rejected earlier in this run: leave the row out.
-                    in_batch = 0;
+                    // Rejected earlier in this run: leave the row out. The
+                    // batch ended with it (`kept` holds the rows before).
+                    fill.close();
                     if let Some(batch) = kept {
                         let rows = batch.num_rows();
                         if tx.send(batch).await.is_err() {
@@ -300,15 +314,14 @@ impl MySqlAdapter {
                     }
                     continue;
                 }
-                in_batch += 1;
-                if in_batch == batch_rows {
+                if fill.push(row_bytes) {
                     let batch = finish_batch(&schema, &mut decoders, &table)?;
-                    in_batch = 0;
+                    let n = fill.close();
                     if tx.send(batch).await.is_err() {
                         closed = true;
                         break;
                     }
-                    sent += u64::try_from(batch_rows).unwrap_or(u64::MAX);
+                    sent += u64::try_from(n).unwrap_or(u64::MAX);
                 }
             }
             if closed {
@@ -318,10 +331,11 @@ impl MySqlAdapter {
                 return Ok((sent, false));
             }
         }
-        if in_batch > 0 {
+        if fill.rows() > 0 {
             let batch = finish_batch(&schema, &mut decoders, &table)?;
+            let n = fill.close();
             if tx.send(batch).await.is_ok() {
-                sent += u64::try_from(in_batch).unwrap_or(u64::MAX);
+                sent += u64::try_from(n).unwrap_or(u64::MAX);
             }
         }
         Ok((sent, true))
@@ -423,6 +437,16 @@ fn select_from(adapter: &MySqlAdapter, plan: &TablePlan) -> String {
         cols.join(", "),
         adapter.qualified(&plan.source)
     )
+}
+
+/// The bytes a value took on the wire, about what it takes in Arrow: a
+/// row's share of its batch's byte budget.
+fn value_bytes(v: &mysql_async::Value) -> usize {
+    match v {
+        mysql_async::Value::Bytes(b) => b.len(),
+        mysql_async::Value::NULL => 1,
+        _ => 8,
+    }
 }
 
 fn finish_batch(schema: &SchemaRef, decoders: &mut [Decoder], table: &str) -> Result<RecordBatch> {

@@ -852,6 +852,57 @@ async fn key_columns_say_whether_the_key_splits() {
     );
 }
 
+/// Issue 17: an integer key is split from the index alone (MIN, MAX and
+/// the optimizer's index-dive estimates, no row read): ranges hold about
+/// equal row counts however skewed the key, and together every row once.
+#[tokio::test]
+async fn integer_keys_split_from_the_index_into_balanced_ranges() {
+    use ferry_core::adapter::{RangeReader, ReadOptions};
+    use ferry_core::range::{RangeOptions, SplitMethod};
+
+    let url = mysql_database().await;
+    // 20,000 dense keys, then 4,000 spread a billion apart.
+    mysql_exec(
+        &url,
+        "SET SESSION max_recursive_iterations = 100000;
+         CREATE TABLE s (id bigint NOT NULL PRIMARY KEY, v varchar(20));
+         INSERT INTO s WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 24000)
+             SELECT IF(i <= 20000, i, 20000 + (i - 20000) * 1000000000), CONCAT('row ', i) FROM n;
+         ANALYZE TABLE s;",
+    )
+    .await;
+    let adapter = MySqlAdapter::new(url.clone());
+    let plan = plan(&adapter, "s", "s2").await;
+    let options = RangeOptions {
+        max_ranges: 4,
+        min_range_rows: 1000,
+    };
+    let ranges = adapter.plan_ranges(&plan, &options).await.unwrap();
+    assert_eq!(ranges.method, SplitMethod::KeySample, "{ranges:?}");
+    assert_eq!(ranges.ranges.len(), 4, "{ranges:?}");
+    let mut total = 0;
+    for range in &ranges.ranges {
+        let (tx, mut rx) = mpsc::channel::<RecordBatch>(2);
+        let read = ReadOptions::copy(4096);
+        let counting = async {
+            let mut n = 0;
+            while let Some(b) = rx.recv().await {
+                n += b.num_rows();
+            }
+            n
+        };
+        let (sent, n) = tokio::join!(adapter.read_range(&plan, range, None, &read, tx), counting);
+        assert_eq!(sent.unwrap(), n as u64);
+        // A quarter is 6,000 rows; estimates are estimates.
+        assert!(
+            (2000..=12_000).contains(&n),
+            "{range}: {n} rows of {ranges:?}"
+        );
+        total += n;
+    }
+    assert_eq!(total, 24_000);
+}
+
 /// The cutover fence on a MariaDB of its own (`read_only` is server-wide,
 /// and the shared test server's other tests must not be fenced): a write
 /// transaction open before the fence cannot commit after it, the

@@ -35,6 +35,7 @@ use crate::decimal::{self, Decimal};
 use crate::json::{self, put_bytes, put_len, Json};
 use crate::rule::{Domain, SideFlags};
 
+mod column;
 mod key;
 mod scalar;
 mod table;
@@ -42,7 +43,7 @@ mod table;
 pub use key::{encode_key, render_value};
 pub use table::{
     row_hash, within_ulps, ColumnCodec, EncodedBatch, RowHash, TableCodec, CHUNK_CONTEXT,
-    ROW_CONTEXT,
+    LARGE_VALUE, ROW_CONTEXT,
 };
 
 use scalar::{scalar, Scalar};
@@ -212,13 +213,13 @@ fn encode_scalar(v: Scalar<'_>, domain: &Domain, flags: SideFlags, out: &mut Vec
         (Domain::Interval, Scalar::Micros(us)) => {
             put_interval(out, 0, 0, us.saturating_mul(1000));
         }
-        (Domain::Json, Scalar::Str(s)) => match json::parse(s) {
-            Some(j) => {
-                out.push(JSON);
-                j.encode(out);
+        (Domain::Json, Scalar::Str(s)) => {
+            out.push(JSON);
+            if !json::encode_text(s, out) {
+                out.pop();
+                invalid(out, s.as_bytes());
             }
-            None => invalid(out, s.as_bytes()),
-        },
+        }
         (Domain::Json, Scalar::List(items)) => match list_as_json(items.as_ref(), flags) {
             Some(j) => {
                 out.push(JSON);

@@ -28,6 +28,20 @@ pub enum Decimal {
 /// form both engines send) straight into `out`, without allocating. `false`
 /// (nothing written) for anything else: exponents, specials, malformed text.
 pub fn write_canonical_plain(s: &str, out: &mut Vec<u8>) -> bool {
+    // Unsigned integers (JSON numbers, scale-0 decimals): one pass.
+    let b = s.as_bytes();
+    if !b.is_empty() && b.iter().all(u8::is_ascii_digit) {
+        match b.iter().position(|&d| d != b'0') {
+            None => out.extend_from_slice(b"0e0"),
+            Some(first) => {
+                let last = b.iter().rposition(|&d| d != b'0').unwrap_or(first);
+                out.extend_from_slice(&b[first..=last]);
+                out.push(b'e');
+                write_i64(out, i64::try_from(b.len() - 1 - last).unwrap_or(0));
+            }
+        }
+        return true;
+    }
     let Some(PlainDecimal {
         negative,
         int,
@@ -37,23 +51,55 @@ pub fn write_canonical_plain(s: &str, out: &mut Vec<u8>) -> bool {
     else {
         return false;
     };
-    let digits = || int.iter().chain(frac.iter());
+    // The digits are int ‖ frac; positions below index that concatenation.
     let total = int.len() + frac.len();
-    let Some(first) = digits().position(|&d| d != b'0') else {
+    let at = |i: usize| {
+        if i < int.len() {
+            int[i]
+        } else {
+            frac[i - int.len()]
+        }
+    };
+    let Some(first) = (0..total).find(|&i| at(i) != b'0') else {
         out.extend_from_slice(b"0e0");
         return true;
     };
-    let last = total - 1 - digits().rev().position(|&d| d != b'0').unwrap_or(0);
+    let last = (0..total).rev().find(|&i| at(i) != b'0').unwrap_or(first);
     if negative {
         out.push(b'-');
     }
-    out.extend(digits().skip(first).take(last + 1 - first));
+    // digits[first..=last], as at most two slices (no per-digit pushes).
+    if first < int.len() {
+        out.extend_from_slice(&int[first..int.len().min(last + 1)]);
+    }
+    if last >= int.len() {
+        out.extend_from_slice(&frac[first.saturating_sub(int.len())..=last - int.len()]);
+    }
     // value = digits[first..=last] × 10^(total - 1 - last - frac.len())
     let exponent =
         i64::try_from(total - 1 - last).unwrap_or(0) - i64::try_from(frac.len()).unwrap_or(0);
     out.push(b'e');
-    out.extend_from_slice(exponent.to_string().as_bytes());
+    write_i64(out, exponent);
     true
+}
+
+/// Appends `n` in decimal without allocating.
+fn write_i64(out: &mut Vec<u8>, n: i64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + u8::try_from(m % 10).unwrap_or(0);
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// Parses `[+-]digits[.digits][e[+-]digits]` (also `.5`, `5.`), or the specials.
@@ -174,7 +220,7 @@ impl Decimal {
                 }
                 out.extend_from_slice(digits);
                 out.push(b'e');
-                out.extend_from_slice(exponent.to_string().as_bytes());
+                write_i64(out, *exponent);
             }
             Decimal::NaN => out.extend_from_slice(b"NaN"),
             Decimal::Infinity => out.extend_from_slice(b"Infinity"),
@@ -269,6 +315,18 @@ mod tests {
             "0001.5000",
             "-12345678901234567890.0123456789",
             "+7",
+            "10.01",
+            "0.10",
+            "100.00100",
+            "-120.0340",
+            "12.",
+            "000.000100",
+            "7000000000000000000000000",
+            "0",
+            "000",
+            "120",
+            "0012",
+            "5",
         ] {
             let mut fast = Vec::new();
             assert!(write_canonical_plain(s, &mut fast), "{s}");

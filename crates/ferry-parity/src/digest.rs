@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use crate::canon::{RowHash, CHUNK_CONTEXT};
+use crate::canon::{EncodedBatch, RowHash, CHUNK_CONTEXT};
 
 /// Runs at most this long are compared row by row instead of split further.
 pub const ROW_BY_ROW: usize = 8;
@@ -87,11 +87,18 @@ impl Default for DigestBuilder {
 }
 
 impl DigestBuilder {
-    /// Feeds a run of `rows` consecutive framed row encodings (see
-    /// [`EncodedBatch::rows`](crate::canon::EncodedBatch::rows)): the chunk digest.
+    /// Feeds a run of `rows` consecutive framed row encodings: the chunk digest.
     pub fn push_rows(&mut self, framed: &[u8], rows: u64) {
         self.hasher.update(framed);
         self.rows += rows;
+    }
+
+    /// Feeds rows `start..end` of `batch` (see [`EncodedBatch::feed`]).
+    pub fn push_encoded(&mut self, batch: &EncodedBatch, start: usize, end: usize) {
+        batch.feed(start, end, |b| {
+            self.hasher.update(b);
+        });
+        self.rows += u64::try_from(end.saturating_sub(start)).unwrap_or(u64::MAX);
     }
 
     /// Feeds one row hash: the digests of sub-runs compared while narrowing.

@@ -84,7 +84,7 @@ fn row_hashes_are_pinned() {
     let batch = batch_of(&cols);
     let e = codec.encode_batch(Side::Source, &batch);
     assert_eq!(
-        hex(e.rows(0, 1)),
+        hex(&e.framed(0, 1)),
         "1c00000000000000\
          0201000000000000000000000000000000\
          060200000000000000\
@@ -95,12 +95,71 @@ fn row_hashes_are_pinned() {
     // Field framing: (1,'11') and (11,'1') never collide.
     assert_ne!(e.row_hash(0), e.row_hash(1));
     let mut d = crate::digest::DigestBuilder::default();
-    d.push_rows(e.rows(0, 2), 2);
+    d.push_encoded(&e, 0, 2);
     assert_eq!(
         hex(&d.finish().hash),
         "6116e250a96a1ae0f4458b5bcac961f4ea544f4e17b88d5358f0ddb7189ad9a6"
     );
     assert_eq!(hex(&row_hash(b"")), "7ba0b0712b70187be3a5210b2ff4e93d");
+}
+
+/// Issue 17: a large payload, hashed where it lies in the batch, gives the
+/// bytes and hashes of the same row encoded in one piece.
+#[test]
+fn large_payloads_hash_as_if_copied() {
+    let big = vec![0x5a_u8; crate::canon::LARGE_VALUE + 3];
+    let text = "é".repeat(crate::canon::LARGE_VALUE);
+    let cols: Vec<(&str, L, ArrayRef)> = vec![
+        ("id", L::Int64, Arc::new(Int32Array::from(vec![1, 2, 3]))),
+        (
+            "b",
+            L::VarBinary {
+                length: None,
+                max_bytes: None,
+            },
+            Arc::new(arrow_array::BinaryArray::from(vec![
+                Some(big.as_slice()),
+                None,
+                Some(&b"small"[..]),
+            ])),
+        ),
+        (
+            "t",
+            L::Text { max_bytes: None },
+            Arc::new(StringArray::from(vec![
+                Some(text.as_str()),
+                Some("x"),
+                None,
+            ])),
+        ),
+    ];
+    let codec = codec_of(&cols);
+    let e = codec.encode_batch(Side::Source, &batch_of(&cols));
+    // The row, framed by hand: length, then each field.
+    let mut row = Vec::new();
+    row.push(0x02);
+    row.extend_from_slice(&1i128.to_le_bytes());
+    row.push(0x07);
+    row.extend_from_slice(&(big.len() as u64).to_le_bytes());
+    row.extend_from_slice(&big);
+    row.push(0x06);
+    row.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    row.extend_from_slice(text.as_bytes());
+    let mut framed = (row.len() as u64).to_le_bytes().to_vec();
+    framed.extend_from_slice(&row);
+    assert_eq!(e.framed(0, 1), framed);
+    assert_eq!(e.row_len(0), framed.len());
+    assert_eq!(e.row_hash(0), row_hash(&framed));
+    // A run across the large row digests as its bytes in one piece.
+    let all = e.framed(0, 3);
+    assert!(all.starts_with(&framed) && all.len() == framed.len() + e.row_len(1) + e.row_len(2));
+    let (mut a, mut b) = (
+        crate::digest::DigestBuilder::default(),
+        crate::digest::DigestBuilder::default(),
+    );
+    a.push_encoded(&e, 0, 3);
+    b.push_rows(&all, 3);
+    assert_eq!(a.finish(), b.finish());
 }
 
 fn codec_of(cols: &[(&str, L, ArrayRef)]) -> TableCodec {

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{Array, RecordBatch};
 use bytes::{Bytes, BytesMut};
 use ferry_core::adapter::{RangeWriter, TableWriter, WriteReceipt};
 use ferry_core::arrow::{arrow_type, render_key};
@@ -25,6 +25,42 @@ use ferry_core::sentkeys::SentKeys;
 
 /// Flush to the server once this much is buffered.
 const FLUSH_BYTES: usize = 1 << 20;
+
+/// A bytea value at least this long is not copied into the COPY buffer: it
+/// is sent straight from the batch's Arrow buffer, in pieces of this size
+/// (COPY data may be cut anywhere between messages), so a large value costs
+/// no second copy of itself.
+const STREAM_BYTES: usize = 1 << 20;
+
+/// A slice of an Arrow buffer as `bytes::Bytes`, without copying it.
+struct ArrowBytes(arrow_buffer::Buffer);
+
+impl AsRef<[u8]> for ArrowBytes {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
+/// The value of `row` when it is a bytea value long enough to stream (see
+/// [`STREAM_BYTES`]), as zero-copy bytes.
+fn streamed_value(enc: &PgEncoder, col: &Typed<'_>, row: usize) -> Option<Bytes> {
+    let (PgEncoder::Bytea, Typed::Binary(a)) = (enc, col) else {
+        return None;
+    };
+    if a.is_null(row) {
+        return None;
+    }
+    let offsets = a.value_offsets();
+    let (start, end) = (offsets[row], offsets[row + 1]);
+    let len = usize::try_from(end - start).ok()?;
+    if len < STREAM_BYTES {
+        return None;
+    }
+    let slice = a
+        .values()
+        .slice_with_length(usize::try_from(start).ok()?, len);
+    Some(Bytes::from_owner(ArrowBytes(slice)))
+}
 
 fn enum_ddl(type_name: &str, values: &[String]) -> String {
     let labels: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
@@ -289,6 +325,11 @@ impl PgTableWriter {
         let ncols = self.ncols;
         let encoders = &self.encoders;
         let mut sent = SentKeys::new(plan);
+        // Only bytea columns can hold a value worth streaming; ask once.
+        let bytea: Vec<bool> = encoders
+            .iter()
+            .map(|e| matches!(e, PgEncoder::Bytea))
+            .collect();
         while let Some(batch) = rx.recv().await {
             if batch.num_columns() != plan.columns.len() {
                 return Err(Error::Bug(format!(
@@ -309,6 +350,33 @@ impl PgTableWriter {
             for row in 0..batch.num_rows() {
                 buf.extend_from_slice(&ncols.to_be_bytes());
                 for (i, (enc, col)) in encoders.iter().zip(&typed).enumerate() {
+                    if let Some(mut value) =
+                        bytea[i].then(|| streamed_value(enc, col, row)).flatten()
+                    {
+                        let len = i32::try_from(value.len()).map_err(|_| {
+                            Error::value(
+                                &table,
+                                plan.columns[i].name.clone(),
+                                render_key(plan, &batch, row),
+                                "value larger than 2 GiB",
+                            )
+                        })?;
+                        buf.extend_from_slice(&len.to_be_bytes());
+                        sink.send(buf.split().freeze()).await.map_err(load_ctx(
+                            plan,
+                            Some(&sent),
+                            format!("loading table {table}"),
+                        ))?;
+                        while !value.is_empty() {
+                            let piece = value.split_to(value.len().min(STREAM_BYTES));
+                            sink.send(piece).await.map_err(load_ctx(
+                                plan,
+                                Some(&sent),
+                                format!("loading table {table}"),
+                            ))?;
+                        }
+                        continue;
+                    }
                     if let Err(problem) = put_field(enc, col, row, &mut buf) {
                         return Err(Error::value(
                             &table,

@@ -124,7 +124,7 @@ impl RangeReader for PgAdapter {
         tx: mpsc::Sender<RecordBatch>,
     ) -> Result<u64> {
         let table = plan.source.to_string();
-        let mut decoder = CopyDecoder::new(plan, options.batch_rows.max(1))?;
+        let mut decoder = CopyDecoder::new(plan, options.limit())?;
         let client = self.read_session(&table, snapshot).await?;
         let keys = range_keys(&client, plan, range).await?;
         let sql = read_sql(plan, &keys, range, &options.order);

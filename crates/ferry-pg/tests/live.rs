@@ -690,3 +690,33 @@ async fn key_columns_say_whether_the_key_splits() {
     );
     assert_eq!(pg.schema_of(&TableRef::new(None, "k")), "public");
 }
+
+/// Issue 17: bytea values of a megabyte and more are streamed to COPY from
+/// the batch's own buffer, in pieces; they land byte for byte, beside
+/// small values and NULLs, whatever batch they travel in.
+#[tokio::test]
+async fn large_bytea_values_stream_into_copy_exactly() {
+    let (src_url, dst_url) = (pg_database().await, pg_database().await);
+    pg_exec(
+        &src_url,
+        "CREATE TABLE big (id int PRIMARY KEY, b bytea, t text);
+         INSERT INTO big VALUES
+           (1, decode(repeat(md5('a'), 65536 * 3 + 7), 'hex'), 'x'),
+           (2, NULL, 'y'),
+           (3, '\\x00ff', NULL),
+           (4, decode(repeat(md5('b'), 131072), 'hex'), 'z');",
+    )
+    .await;
+    let (src, dst) = (adapter(&src_url).await, adapter(&dst_url).await);
+    let (_, plan) = plan_for(&src, "big", TableRef::new(None, "big"))
+        .await
+        .unwrap();
+    dst.prepare(&plan, IfExists::Fail).await.unwrap();
+    assert_eq!(copy(&src, &dst, &plan).await.unwrap(), (4, 4));
+    let sums = "SELECT id, length(b), md5(b), t FROM big ORDER BY id";
+    assert_eq!(pg_rows(&dst_url, sums).await, pg_rows(&src_url, sums).await);
+    assert_eq!(
+        pg_rows(&dst_url, "SELECT length(b) FROM big WHERE id = 1").await,
+        vec![vec![Some((16 * (65536 * 3 + 7)).to_string())]]
+    );
+}

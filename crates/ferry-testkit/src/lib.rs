@@ -26,8 +26,8 @@ use std::sync::OnceLock;
 use ferry_core::DbUrl;
 
 pub use server::{
-    start_mariadb, start_mariadb_args, start_mariadb_tls, start_postgres, start_postgres_tls,
-    Server,
+    start_mariadb, start_mariadb_args, start_mariadb_tls, start_mariadb_without_binlog,
+    start_postgres, start_postgres_tls, Server,
 };
 pub use tls::TlsCerts;
 

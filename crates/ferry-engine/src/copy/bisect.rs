@@ -43,7 +43,8 @@ pub(super) async fn copy_range_bisecting(
 ) -> Result<u64> {
     let (tx, mut rx) = mpsc::channel(run.options.channel_batches.max(1));
     let mut failures = Vec::new();
-    let options = ferry_core::adapter::ReadOptions::copy(run.options.batch_rows);
+    let options = ferry_core::adapter::ReadOptions::copy(run.options.batch_rows)
+        .with_limit(run.options.batch_limit());
     let reader = run.source.read_range_checked(
         plan,
         range,
@@ -273,9 +274,13 @@ async fn first_refused(
     range: &KeyRange,
 ) -> Result<Option<Error>> {
     let (tx, mut rx) = mpsc::channel(run.options.channel_batches.max(1));
-    let reader =
-        run.source
-            .read_range(plan, range, Some(&run.snapshot), run.options.batch_rows, tx);
+    let reader = run.source.read_range(
+        plan,
+        range,
+        Some(&run.snapshot),
+        run.options.batch_limit(),
+        tx,
+    );
     let probe = async {
         while let Some(batch) = rx.recv().await {
             if let Some(found) = first_refused_in(run, plan, batch).await? {

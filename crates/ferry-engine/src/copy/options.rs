@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use ferry_core::batch::BatchLimit;
 use ferry_core::range::{RangeOptions, SnapshotOptions};
 use ferry_core::{IfExists, TableRef};
 use ferry_state::{RunInfo, StateStore};
@@ -19,7 +20,11 @@ pub struct CopyOptions {
     pub if_exists: IfExists,
     /// Rows per Arrow batch.
     pub batch_rows: usize,
-    /// Batches in flight between reader and writer (bounds memory).
+    /// Bytes per Arrow batch: a batch closes at `batch_rows` rows or this
+    /// many bytes, whichever comes first (a larger row travels alone).
+    pub batch_bytes: usize,
+    /// Batches queued between a range's reader and its writer, on top of
+    /// the one each end holds (bounds memory; see the module docs).
     pub channel_batches: usize,
     /// Ranges copied at once, each with its own source and target session.
     pub workers: usize,
@@ -98,8 +103,9 @@ impl Default for CopyOptions {
     fn default() -> Self {
         CopyOptions {
             if_exists: IfExists::Fail,
-            batch_rows: 8192,
-            channel_batches: 4,
+            batch_rows: ferry_core::batch::DEFAULT_BATCH_ROWS,
+            batch_bytes: ferry_core::batch::DEFAULT_BATCH_BYTES,
+            channel_batches: 2,
             workers: default_workers(),
             ranges: None,
             snapshot: SnapshotOptions::default(),
@@ -116,6 +122,14 @@ impl Default for CopyOptions {
 }
 
 impl CopyOptions {
+    /// Where readers close their batches.
+    pub fn batch_limit(&self) -> BatchLimit {
+        BatchLimit {
+            rows: self.batch_rows,
+            bytes: self.batch_bytes,
+        }
+    }
+
     pub(super) fn range_options(&self) -> RangeOptions {
         self.ranges.unwrap_or(RangeOptions {
             max_ranges: self.workers.max(1) * 4,

@@ -28,7 +28,11 @@ pub(super) async fn copy_range(
 ) -> Result<(u64, Vec<CheckFailure>)> {
     let cap = run.options.channel_batches.max(1);
     let (read_tx, mut read_rx) = mpsc::channel(cap);
-    let (write_tx, write_rx) = mpsc::channel(cap);
+    // The forwarder holds one batch while it waits on the writer, so the
+    // writer's own channel needs only one place: batches in flight per range
+    // are the reader's, `channel_batches`, the forwarder's, one queued and
+    // the writer's (see the module docs of `copy`).
+    let (write_tx, write_rx) = mpsc::channel(1);
     // On a target that takes one writer at a time, the writer takes the
     // run's permit only once the range's first batch was read (or the range
     // turned out empty): a writer holding the permit then has a reader that
@@ -53,7 +57,7 @@ pub(super) async fn copy_range(
     // out by the reader; the others are left out below.
     let options = ReadOptions {
         skip_keys: Arc::new(skip.clone()),
-        ..ReadOptions::copy(batch_rows)
+        ..ReadOptions::copy(batch_rows).with_limit(run.options.batch_limit())
     };
     let mut failures = Vec::new();
     let reader = run.source.read_range_checked(

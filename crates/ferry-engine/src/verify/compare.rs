@@ -3,8 +3,10 @@
 //! narrow the chunks whose digests differ to exact rows.
 //!
 //! Memory: one chunk of rows per side (the batches its rows sit in), plus
-//! the bounded channels. A chunk closes after `chunk_rows` merged positions,
-//! so neither side can hold more than that however the sides differ.
+//! the bounded channels. A chunk closes after `chunk_rows` merged positions
+//! or once either side's rows in it reach `chunk_bytes`, so neither side
+//! can hold more than that however the sides differ or however wide the
+//! rows are.
 
 use std::sync::Arc;
 
@@ -90,6 +92,9 @@ impl RangeOutcome {
 pub struct CompareOptions {
     /// Merged positions per chunk.
     pub chunk_rows: usize,
+    /// A chunk also closes once either side's rows in it reach this many
+    /// bytes (their canonical encoding).
+    pub chunk_bytes: usize,
     /// Differences listed (counts stay exact).
     pub max_diffs: usize,
 }
@@ -103,7 +108,8 @@ fn spawn_encoder(
     side: Side,
     mut rx: mpsc::Receiver<RecordBatch>,
 ) -> mpsc::Receiver<Encoded> {
-    let (tx, out) = mpsc::channel(2);
+    // One encoded batch queued: memory is counted in batches (module docs).
+    let (tx, out) = mpsc::channel(1);
     tokio::spawn(async move {
         while let Some(batch) = rx.recv().await {
             let encoded = codec.encode_batch(side, &batch);
@@ -125,6 +131,8 @@ struct Cursor {
     rows: u64,
     /// This side's rows of the open chunk, as runs within batches.
     runs: Vec<(Arc<EncodedBatch>, usize, usize)>,
+    /// The bytes of those rows' encodings.
+    bytes: usize,
 }
 
 impl Cursor {
@@ -135,6 +143,7 @@ impl Cursor {
             row: 0,
             rows: 0,
             runs: Vec::new(),
+            bytes: 0,
         }
     }
 
@@ -174,14 +183,16 @@ impl Cursor {
         }
         self.row += 1;
         self.rows += 1;
+        self.bytes += e.row_len(row);
         (Arc::clone(b), Arc::clone(e), row)
     }
 
     /// The digest of this side's rows of the open chunk; clears the runs.
     fn chunk_digest(&mut self) -> ChunkDigest {
         let mut d = DigestBuilder::default();
+        self.bytes = 0;
         for (e, start, end) in self.runs.drain(..) {
-            d.push_rows(e.rows(start, end), (end - start) as u64);
+            d.push_encoded(&e, start, end);
         }
         d.finish()
     }
@@ -220,7 +231,7 @@ pub async fn compare_ordered(
             },
         };
         chunk.push(pos);
-        if chunk.len() >= chunk_rows {
+        if chunk.len() >= chunk_rows || s.bytes.max(t.bytes) >= options.chunk_bytes {
             close_chunk(&codec, &mut chunk, &mut s, &mut t, &mut out, options);
         }
     }
@@ -533,6 +544,7 @@ mod tests {
                 stream(&target, t_per),
                 CompareOptions {
                     chunk_rows,
+                    chunk_bytes: usize::MAX,
                     max_diffs: 100,
                 },
             )
@@ -574,6 +586,7 @@ mod tests {
             stream(&source, 64),
             CompareOptions {
                 chunk_rows: 10,
+                chunk_bytes: usize::MAX,
                 max_diffs: 100,
             },
         )
@@ -592,6 +605,7 @@ mod tests {
             stream(&target, 3),
             CompareOptions {
                 chunk_rows: 10,
+                chunk_bytes: usize::MAX,
                 max_diffs: 10,
             },
         )

@@ -185,3 +185,17 @@ fn collation_folds_from_the_flags() {
         "[n] COLLATE Latin1_General_100_BIN2"
     );
 }
+
+/// The copy's pre-flight reads a bounded sample (issue 17): T-SQL's TOP.
+#[test]
+fn the_preflight_sample_is_a_top() {
+    let plan = ferry_core::TablePlan {
+        source: ferry_core::TableRef::new(Some("dbo"), "t"),
+        row_filter: Some("[a] > 1".into()),
+        ..ferry_core::TablePlan::default()
+    };
+    assert_eq!(
+        MssqlDialect.sample_from_sql(&plan, 100),
+        "(SELECT TOP (100) * FROM [dbo].[t] WHERE ([a] > 1)) AS ferry_sample"
+    );
+}

@@ -79,6 +79,15 @@ pub(super) fn view(a: &dyn Array) -> View<'_> {
 }
 
 impl<'a> View<'a> {
+    /// Whether value `i` is NULL.
+    pub(super) fn is_null(&self, i: usize) -> bool {
+        match self {
+            View::Str(a) => a.is_null(i),
+            View::Bin(a) => a.is_null(i),
+            _ => matches!(self.scalar(i), Scalar::Null),
+        }
+    }
+
     pub(super) fn scalar(&self, i: usize) -> Scalar<'a> {
         macro_rules! get {
             ($a:expr, $f:expr) => {

@@ -9,6 +9,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
 use bytes::BytesMut;
 use ferry_core::arrow::{plan_schema, render_key};
+use ferry_core::batch::{BatchFill, BatchLimit};
 use ferry_core::{Error, Result, TablePlan};
 
 use super::value::{be_i32, ColumnDecoder, Problem};
@@ -33,15 +34,15 @@ pub struct CopyDecoder {
     buf: BytesMut,
     header_done: bool,
     trailer_seen: bool,
-    batch_rows: usize,
-    rows_in_batch: usize,
+    fill: BatchFill,
     ready: VecDeque<RecordBatch>,
 }
 
 impl CopyDecoder {
     /// Chooses every column's decoder; an unsupported column is
-    /// [`Error::UnsupportedType`] before any row is read.
-    pub fn new(plan: &TablePlan, batch_rows: usize) -> Result<Self> {
+    /// [`Error::UnsupportedType`] before any row is read. Batches close at
+    /// `limit`'s rows or bytes (a tuple's bytes as they came on the wire).
+    pub fn new(plan: &TablePlan, limit: BatchLimit) -> Result<Self> {
         let schema = plan_schema(plan);
         let columns = plan
             .columns
@@ -65,8 +66,7 @@ impl CopyDecoder {
             buf: BytesMut::new(),
             header_done: false,
             trailer_seen: false,
-            batch_rows: batch_rows.max(1),
-            rows_in_batch: 0,
+            fill: BatchFill::new(limit),
             ready: VecDeque::new(),
         })
     }
@@ -180,12 +180,18 @@ impl CopyDecoder {
             self.trailer_seen = true;
             return Ok(());
         }
+        // A tuple that would take the open batch past its byte budget
+        // starts the next one (a tuple larger than the budget goes alone).
+        if self.fill.closes_before(item.len()) {
+            let batch = self.finish_batch()?;
+            self.ready.push_back(batch);
+        }
         let failed = decode_row(&mut self.columns, &item[2..]);
-        self.rows_in_batch += 1;
+        let full = self.fill.push(item.len());
         if let Some((col, problem)) = failed {
             return Err(self.row_error(col, problem));
         }
-        if self.rows_in_batch == self.batch_rows {
+        if full {
             let batch = self.finish_batch()?;
             self.ready.push_back(batch);
         }
@@ -217,7 +223,7 @@ impl CopyDecoder {
 
     fn finish_batch(&mut self) -> Result<RecordBatch> {
         let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(ColumnDecoder::finish).collect();
-        self.rows_in_batch = 0;
+        self.fill.close();
         RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| Error::Table {
             table: self.table(),
             problem: format!("decoded rows do not fit the plan's schema: {e}"),
@@ -233,7 +239,7 @@ impl CopyDecoder {
         if !self.trailer_seen || !self.buf.is_empty() {
             return Err(self.stream_error("stream ended inside a tuple or before the trailer"));
         }
-        if self.rows_in_batch == 0 {
+        if self.fill.rows() == 0 {
             return Ok(None);
         }
         self.finish_batch().map(Some)

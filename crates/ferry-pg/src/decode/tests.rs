@@ -4,6 +4,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
 use arrow_array::{Array, RecordBatch};
 use bytes::{BufMut, BytesMut};
+use ferry_core::batch::BatchLimit;
 use ferry_core::{ColumnPlan, Conversion, Error, LogicalType, RawType, TablePlan, TableRef};
 
 use super::stream::SIGNATURE;
@@ -129,7 +130,7 @@ fn copy_stream_split_at_every_point() {
         (3, None, i32::MIN, None),
     ]);
     for size in [1, 2, 3, 5, 7, 13, 64, data.len()] {
-        let mut dec = CopyDecoder::new(&plan(), 2).unwrap();
+        let mut dec = CopyDecoder::new(&plan(), BatchLimit::rows(2)).unwrap();
         let mut batches = Vec::new();
         for chunk in data.chunks(size) {
             dec.feed(chunk).unwrap();
@@ -139,6 +140,31 @@ fn copy_stream_split_at_every_point() {
         }
         batches.extend(dec.finish().unwrap());
         check_batches(&batches);
+    }
+}
+
+/// Issue 17: a batch also closes at its byte budget, and a tuple larger
+/// than the budget travels alone, whatever the row count allows.
+#[test]
+fn batches_close_at_their_byte_budget() {
+    let data = stream(&[
+        (1, Some(HALF), 0, None),
+        (2, Some(HALF), 0, None),
+        (3, Some(HALF), 0, None),
+    ]);
+    // Each tuple here is a few dozen bytes: a budget of one tuple and a half
+    // makes batches of one row; a large one, a single batch.
+    let tuple = (data.len() - 24) / 3; // header 22 bytes, trailer 2
+    for (bytes, sizes) in [(tuple + tuple / 2, vec![1, 1, 1]), (1 << 20, vec![3])] {
+        let limit = BatchLimit { rows: 100, bytes };
+        let mut dec = CopyDecoder::new(&plan(), limit).unwrap();
+        dec.feed(&data).unwrap();
+        let mut got = Vec::new();
+        while let Some(b) = dec.next_batch() {
+            got.push(b.num_rows());
+        }
+        got.extend(dec.finish().unwrap().map(|b| b.num_rows()));
+        assert_eq!(got, sizes, "budget {bytes}");
     }
 }
 
@@ -174,7 +200,7 @@ fn check_batches(batches: &[RecordBatch]) {
 fn bad_value_names_the_key_not_the_value() {
     let bad_numeric: &[u8] = &[0, 1, 0, 0, 0, 0, 0, 0, 0x7f, 0x7f];
     let data = stream(&[(41, Some(HALF), 0, None), (42, Some(bad_numeric), 0, None)]);
-    let mut dec = CopyDecoder::new(&plan(), 100).unwrap();
+    let mut dec = CopyDecoder::new(&plan(), BatchLimit::rows(100)).unwrap();
     let err = dec.feed(&data).unwrap_err();
     match &err {
         Error::Value {
@@ -195,7 +221,7 @@ fn bad_value_names_the_key_not_the_value() {
 #[test]
 fn truncated_stream_is_an_error() {
     let data = stream(&[(1, Some(HALF), 0, None)]);
-    let mut dec = CopyDecoder::new(&plan(), 10).unwrap();
+    let mut dec = CopyDecoder::new(&plan(), BatchLimit::rows(10)).unwrap();
     dec.feed(&data[..data.len() - 3]).unwrap();
     assert!(dec.finish().is_err());
 }

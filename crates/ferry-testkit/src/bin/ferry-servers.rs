@@ -2,12 +2,13 @@
 //! such as `bench/run.sh`: prints `FERRY_PG_URL=…` and `FERRY_MYSQL_URL=…`
 //! lines (passwords included: these are local test servers), then keeps the
 //! servers up until its standard input closes. The watchdog stops them and
-//! removes their directories when this process exits.
+//! removes their directories when this process exits. `--no-binlog` starts
+//! MariaDB without its binary log (benchmarks on a small disk).
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use ferry_testkit::{start_mariadb, start_postgres};
+use ferry_testkit::{start_mariadb, start_mariadb_without_binlog, start_postgres};
 
 fn main() -> ExitCode {
     let pg = match start_postgres(None) {
@@ -17,7 +18,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let my = match start_mariadb(None) {
+    let binlog = !std::env::args().any(|a| a == "--no-binlog");
+    let started = if binlog {
+        start_mariadb(None)
+    } else {
+        start_mariadb_without_binlog()
+    };
+    let my = match started {
         Ok(s) => s,
         Err(e) => {
             eprintln!("ferry-servers: MariaDB: {e}");
