@@ -213,6 +213,27 @@ pub trait KeyExpr {
     fn expr(&self) -> String;
 }
 
+/// The conditions selecting a key range, to be ANDed (empty: every row, or
+/// a range that is not by key): its lower bound with `>=` and its upper
+/// with `<`, each rendered by the engine's `bound(values, op)` (row
+/// constructors, expanded comparisons, literals are the engine's).
+pub fn key_conditions(
+    range: &KeyRange,
+    mut bound: impl FnMut(&crate::range::KeyBound, &str) -> String,
+) -> Vec<String> {
+    let KeyRange::Key { lower, upper } = range else {
+        return Vec::new();
+    };
+    let mut parts = Vec::with_capacity(2);
+    if let Some(l) = lower {
+        parts.push(bound(l, ">="));
+    }
+    if let Some(u) = upper {
+        parts.push(bound(u, "<"));
+    }
+    parts
+}
+
 /// The `WHERE` clause selecting the rows a range's `conditions` (each
 /// engine renders its own bounds) and the plan's row filter keep.
 pub fn read_predicate(plan: &TablePlan, mut conditions: Vec<String>) -> String {

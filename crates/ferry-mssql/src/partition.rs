@@ -231,21 +231,11 @@ fn push_bound(sql: &mut String, keys: &[MssqlKeyColumn], bound: &KeyBound, op: &
 
 /// The conditions selecting `range`, to be ANDed (empty: every row).
 pub fn range_conditions(keys: &[MssqlKeyColumn], range: &KeyRange) -> Vec<String> {
-    let mut parts = Vec::new();
-    let KeyRange::Key { lower, upper } = range else {
-        return parts;
-    };
-    if let Some(l) = lower {
+    ferry_core::adapter::key_conditions(range, |bound, op| {
         let mut p = String::new();
-        push_bound(&mut p, keys, l, ">=");
-        parts.push(p);
-    }
-    if let Some(u) = upper {
-        let mut p = String::new();
-        push_bound(&mut p, keys, u, "<");
-        parts.push(p);
-    }
-    parts
+        push_bound(&mut p, keys, bound, op);
+        p
+    })
 }
 
 /// The `WHERE` clause (with a leading space, or empty) selecting `range`.

@@ -212,29 +212,20 @@ fn push_bound(sql: &mut String, keys: &[PgKeyColumn], bound: &KeyBound, op: &str
 
 /// The conditions selecting `range`, to be ANDed (empty: every row).
 pub fn range_conditions(keys: &[PgKeyColumn], range: &KeyRange) -> Vec<String> {
-    let mut parts = Vec::new();
     match range {
-        KeyRange::Whole => {}
-        KeyRange::Key { lower, upper } => {
-            if let Some(l) = lower {
-                let mut p = String::new();
-                push_bound(&mut p, keys, l, ">=");
-                parts.push(p);
-            }
-            if let Some(u) = upper {
-                let mut p = String::new();
-                push_bound(&mut p, keys, u, "<");
-                parts.push(p);
-            }
-        }
         KeyRange::Blocks { start, end } => {
-            parts.push(format!("ctid >= '({start},0)'::tid"));
+            let mut parts = vec![format!("ctid >= '({start},0)'::tid")];
             if let Some(e) = end {
                 parts.push(format!("ctid < '({e},0)'::tid"));
             }
+            parts
         }
+        _ => ferry_core::adapter::key_conditions(range, |bound, op| {
+            let mut p = String::new();
+            push_bound(&mut p, keys, bound, op);
+            p
+        }),
     }
-    parts
 }
 
 /// The `WHERE` clause (with a leading space, or empty) selecting `range`.
