@@ -620,6 +620,11 @@ fn start_mariadb_with(
     if binlog {
         args.push(format!("--log-bin={}", dir.join("binlog").display()));
     }
+    // Temporary tables in the server's own directory, not the shared /tmp:
+    // a full run once lost a server whose `#sql-temptable-*` files under
+    // /tmp disappeared mid-query ("Error on delete of …"), and every
+    // MariaDB test after it failed to connect.
+    args.push(format!("--tmpdir={}", dir.display()));
     if let Some(certs) = tls {
         args.push(format!("--ssl-ca={}", certs.ca_cert.display()));
         args.push(format!("--ssl-cert={}", certs.server_cert.display()));
