@@ -30,6 +30,7 @@
 mod checks;
 mod dryrun;
 mod entry;
+mod freeze;
 pub mod guardian;
 mod hooks;
 pub mod plan;
@@ -288,4 +289,9 @@ fn reverse_job(job: &Job, plans: &[TablePlan], green: &DbUrl, blue: &DbUrl) -> J
         state: job.state.clone(),
         ..Job::default()
     }
+}
+
+/// A duration as the cutover's messages show it: seconds to the millisecond.
+fn secs(d: std::time::Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
 }

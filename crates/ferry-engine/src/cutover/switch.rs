@@ -13,11 +13,7 @@ use super::hooks::{self, Outcome};
 use super::plan::{FenceMethod, StepPoint, SwitchKind};
 use super::runner::Runner;
 use super::state::{now_ms, CheckValue, Direction, ForwardResult};
-use super::{CutoverEvent, Ending};
-
-fn secs(d: Duration) -> String {
-    format!("{:.3} s", d.as_secs_f64())
-}
+use super::{secs, CutoverEvent, Ending};
 
 impl Runner<'_> {
     // REVERSE_ARMED → SWITCHING → SWITCHED --------------------------------
