@@ -113,25 +113,19 @@ impl RangeReader for MssqlAdapter {
         range: &KeyRange,
         snapshot: Option<&MssqlSnapshot>,
     ) -> Result<u64> {
-        self.count_in(plan, range, snapshot).await
-    }
-}
-
-impl MssqlAdapter {
-    /// Counts the rows of `range` that the plan's row filter keeps (see
-    /// [`RangeReader::count_range`]), in a session of `snapshot` or a fresh
-    /// one at the snapshot's isolation level.
-    async fn count_in(
-        &self,
-        plan: &TablePlan,
-        range: &KeyRange,
-        snapshot: Option<&MssqlSnapshot>,
-    ) -> Result<u64> {
         let table = plan.source.to_string();
-        let (mut client, lent) = match snapshot {
+        // The same sessions as read_range's: one of the snapshot's, or a
+        // fresh one at the snapshot's isolation level.
+        match snapshot {
             Some(snap) => {
-                let lent = snap.borrow(&table).await?;
-                (None, Some(lent))
+                let mut lent = snap.borrow(&table).await?;
+                let counted = count_with(&mut lent.client, plan, range).await;
+                if counted.is_ok() {
+                    snap.give_back(lent);
+                } else {
+                    snap.discard(lent).await;
+                }
+                counted
             }
             None => {
                 let mut client = self.connect().await?;
@@ -139,35 +133,16 @@ impl MssqlAdapter {
                 simple(&mut client, iso.begin_sql())
                     .await
                     .map_err(ctx(format!("starting the snapshot of {table}")))?;
-                (Some(client), None)
-            }
-        };
-        let mut lent = lent;
-        let session = match (&mut client, &mut lent) {
-            (Some(c), _) => c,
-            (None, Some(l)) => &mut l.client,
-            (None, None) => return Err(Error::Bug("a count without a session".into())),
-        };
-        let counted = count_with(session, plan, range).await;
-        match (client, lent, snapshot) {
-            (Some(mut c), _, _) => {
+                let counted = count_with(&mut client, plan, range).await;
                 if counted.is_ok() {
-                    simple(&mut c, "COMMIT")
+                    simple(&mut client, "COMMIT")
                         .await
                         .map_err(ctx(format!("ending the snapshot of {table}")))?;
                 }
-                close(c).await;
+                close(client).await;
+                counted
             }
-            (None, Some(l), Some(snap)) => {
-                if counted.is_ok() {
-                    snap.give_back(l);
-                } else {
-                    snap.discard(l).await;
-                }
-            }
-            _ => {}
         }
-        counted
     }
 }
 
